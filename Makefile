@@ -1,0 +1,111 @@
+# Sluice's front door. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+BIN := $(CURDIR)/bin
+export SLUICE_BIN_DIR := $(BIN)
+# envtest finds kube-apiserver and etcd here.
+export KUBEBUILDER_ASSETS := $(BIN)
+
+CONTROLLER_GEN := $(BIN)/controller-gen
+GINKGO := $(BIN)/ginkgo
+GOLANGCI_LINT := $(BIN)/golangci-lint
+
+# Argo Rollouts' API types, imported from the module at the version go.mod pins.
+ARGO_TYPES := github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1
+
+# Test tiers, run in this order by `make test`. Unit suites are every package
+# outside test/integration and test/e2e. Each tier writes a JSON report that
+# `make test` sums into one closing line.
+GINKGO_FLAGS ?= --keep-going --timeout=60m
+UNIT_SKIP := integration,e2e
+REPORTS := $(CURDIR)/.reports
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: tools
+tools: ## Build every tool and control-plane binary that is not cached yet.
+	@hack/tools.sh
+
+.PHONY: test-tools
+test-tools:
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok ginkgo
+
+.PHONY: generate
+generate: ## Generate deepcopy code for apis/.
+	@hack/tools.sh controller-gen
+	$(CONTROLLER_GEN) object paths=./apis/...
+
+.PHONY: manifests
+manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/.
+	@hack/tools.sh controller-gen
+	rm -f config/crd/bases/*.yaml
+	$(CONTROLLER_GEN) crd:crdVersions=v1 paths=./apis/... paths=$(ARGO_TYPES) output:crd:dir=config/crd/bases
+	go run ./hack/crdpatch config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=sluice-manager paths=./controllers/... output:rbac:dir=config/rbac
+
+.PHONY: verify
+verify: generate manifests ## Fail if generated files are stale.
+	@if [ -n "$$(git status --porcelain -- apis config)" ]; then \
+		git status --short -- apis config; git --no-pager diff --stat -- apis config; \
+		echo "generated files are stale: run 'make generate manifests' and commit the result"; exit 1; fi
+
+.PHONY: fmt
+fmt: ## Format the code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: lint
+lint: ## Run golangci-lint.
+	@hack/tools.sh golangci-lint
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: build
+build: ## Build the manager and the simcluster command into bin/.
+	go build -o $(BIN)/sluice ./cmd/sluice
+	go build -o $(BIN)/simcluster ./test/cmd/simcluster
+
+##@ Tests
+
+.PHONY: test
+test: test-tools ## Run unit, integration and end-to-end tests, in that order.
+	rm -rf $(REPORTS)
+	$(MAKE) --no-print-directory test-unit test-integration test-e2e
+	@go run ./hack/testsummary $(REPORTS)/*.json
+
+.PHONY: test-unit
+test-unit: ## Unit suites: pure logic, no cluster.
+	@echo "=== unit tests"
+	$(GINKGO) -r $(GINKGO_FLAGS) --skip-package=$(UNIT_SKIP) --output-dir=$(REPORTS) --json-report=unit.json .
+
+.PHONY: test-integration
+test-integration: ## Integration suites against a real kube-apiserver (envtest).
+	@echo "=== integration tests"
+	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=integration.json test/integration
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end suites on the simulated cluster.
+	@echo "=== end-to-end tests"
+	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=e2e.json test/e2e
+
+##@ Run
+
+.PHONY: cluster-up
+cluster-up: test-tools build ## Start a simulated cluster in the background.
+	$(BIN)/simcluster up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the simulated cluster.
+	@if [ -x $(BIN)/simcluster ]; then $(BIN)/simcluster down; fi
+
+.PHONY: demo
+demo: test-tools build ## Run the simulated cluster and the manager until Ctrl-C.
+	go build -o $(BIN)/demo ./test/cmd/demo
+	$(BIN)/demo

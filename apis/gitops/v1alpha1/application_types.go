@@ -1,0 +1,329 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// InClusterServer is the only destination server Sluice deploys to: the
+// cluster it runs in. Argo CD manifests name it explicitly, so it is accepted.
+const InClusterServer = "https://kubernetes.default.svc"
+
+// ApplicationSpec says which Git path to sync into the cluster, and how.
+type ApplicationSpec struct {
+	// Project is accepted for compatibility with Argo CD manifests and is not
+	// used: access is governed by ServiceAccountName instead.
+	// +optional
+	Project string `json:"project,omitempty"`
+
+	// Source is the Git repository, revision and path to render.
+	Source ApplicationSource `json:"source"`
+
+	// Destination is where the rendered objects go.
+	// +optional
+	Destination ApplicationDestination `json:"destination,omitempty"`
+
+	// SyncPolicy controls automated sync, pruning and self-heal. Without
+	// automated, the Application only reports drift until a sync is requested.
+	// +optional
+	SyncPolicy *SyncPolicy `json:"syncPolicy,omitempty"`
+
+	// Interval is how often the source is polled for a new revision.
+	// +kubebuilder:default="3m"
+	// +optional
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// Timeout bounds one fetch, render and apply.
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Wait holds the Ready condition until every applied object is healthy.
+	// +optional
+	Wait bool `json:"wait,omitempty"`
+
+	// Suspend stops syncing; the last applied state stays in place.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// SecretRef names a Secret in the Application's namespace holding Git
+	// credentials: username/password, bearerToken, or identity/known_hosts.
+	// +optional
+	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
+
+	// ServiceAccountName is the account, in the Application's namespace, that
+	// objects are applied as, so an Application can write only where its
+	// account may.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// ApplicationSource is a path in a Git repository.
+type ApplicationSource struct {
+	// RepoURL is the repository's HTTPS or SSH URL.
+	// +kubebuilder:validation:MinLength=1
+	RepoURL string `json:"repoURL"`
+
+	// TargetRevision is a branch, a tag, a semver range of tags or a commit
+	// SHA. Empty means the remote's HEAD.
+	// +optional
+	TargetRevision string `json:"targetRevision,omitempty"`
+
+	// Path is the directory inside the repository to render.
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// Directory options for a plain directory of manifests.
+	// +optional
+	Directory *DirectorySource `json:"directory,omitempty"`
+
+	// Kustomize options for a directory with a kustomization file.
+	// +optional
+	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
+}
+
+// DirectorySource selects files in a plain directory of manifests.
+type DirectorySource struct {
+	// Recurse includes subdirectories.
+	// +optional
+	Recurse bool `json:"recurse,omitempty"`
+
+	// Include is a glob of file names to render; empty means every
+	// .yaml, .yml and .json file.
+	// +optional
+	Include string `json:"include,omitempty"`
+
+	// Exclude is a glob of file names to leave out.
+	// +optional
+	Exclude string `json:"exclude,omitempty"`
+}
+
+// KustomizeSource adjusts a kustomization at render time.
+type KustomizeSource struct {
+	// Images overrides images, as `kustomize edit set image` takes them:
+	// "name=newName:tag" or "name:tag".
+	// +optional
+	Images []string `json:"images,omitempty"`
+
+	// NamePrefix is prepended to every object's name.
+	// +optional
+	NamePrefix string `json:"namePrefix,omitempty"`
+
+	// NameSuffix is appended to every object's name.
+	// +optional
+	NameSuffix string `json:"nameSuffix,omitempty"`
+
+	// CommonLabels are added to every object and selector.
+	// +optional
+	CommonLabels map[string]string `json:"commonLabels,omitempty"`
+}
+
+// ApplicationDestination is the cluster and namespace objects are applied to.
+// +kubebuilder:validation:XValidation:rule="!has(self.server) || size(self.server) == 0 || self.server == 'https://kubernetes.default.svc'",message="only the in-cluster server https://kubernetes.default.svc is supported"
+type ApplicationDestination struct {
+	// Server must be empty or the in-cluster address; it is accepted for
+	// compatibility with Argo CD manifests.
+	// +optional
+	Server string `json:"server,omitempty"`
+
+	// Namespace is given to namespaced objects that name none.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SyncPolicy controls when and how an Application syncs.
+type SyncPolicy struct {
+	// Automated syncs every new revision and, with SelfHeal, every drift.
+	// +optional
+	Automated *AutomatedSyncPolicy `json:"automated,omitempty"`
+
+	// SyncOptions as Argo CD spells them, such as CreateNamespace=true,
+	// PruneLast=true and PrunePropagationPolicy=foreground.
+	// +optional
+	SyncOptions []string `json:"syncOptions,omitempty"`
+
+	// Retry controls how a failed sync is retried.
+	// +optional
+	Retry *RetryStrategy `json:"retry,omitempty"`
+}
+
+// AutomatedSyncPolicy is Argo CD's automated sync block.
+type AutomatedSyncPolicy struct {
+	// Prune deletes objects that were applied before and are gone from Git.
+	// +optional
+	Prune bool `json:"prune,omitempty"`
+
+	// SelfHeal re-applies objects changed or deleted in the cluster.
+	// +optional
+	SelfHeal bool `json:"selfHeal,omitempty"`
+
+	// AllowEmpty lets a render with no objects prune everything. Without it
+	// an empty render prunes nothing.
+	// +optional
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+}
+
+// RetryStrategy bounds retries of a failed sync.
+type RetryStrategy struct {
+	// Limit is the number of retries; a negative number retries forever.
+	// +optional
+	Limit int64 `json:"limit,omitempty"`
+
+	// Backoff spaces the retries.
+	// +optional
+	Backoff *Backoff `json:"backoff,omitempty"`
+}
+
+// Backoff is an exponential backoff.
+type Backoff struct {
+	// Duration is the first wait, such as "5s".
+	// +optional
+	Duration *metav1.Duration `json:"duration,omitempty"`
+
+	// Factor multiplies the wait after each retry.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Factor *int64 `json:"factor,omitempty"`
+
+	// MaxDuration caps the wait, such as "3m".
+	// +optional
+	MaxDuration *metav1.Duration `json:"maxDuration,omitempty"`
+}
+
+// SyncStatusCode says whether the cluster matches Git.
+// +kubebuilder:validation:Enum=Synced;OutOfSync;Unknown
+type SyncStatusCode string
+
+// The sync states of an Application and of each object it owns.
+const (
+	SyncStatusSynced    SyncStatusCode = "Synced"
+	SyncStatusOutOfSync SyncStatusCode = "OutOfSync"
+	SyncStatusUnknown   SyncStatusCode = "Unknown"
+)
+
+// HealthStatusCode is the health of an Application or an object, with Argo
+// CD's names.
+// +kubebuilder:validation:Enum=Healthy;Progressing;Degraded;Suspended;Missing;Unknown
+type HealthStatusCode string
+
+// The health states of an Application and of each object it owns.
+const (
+	HealthHealthy     HealthStatusCode = "Healthy"
+	HealthProgressing HealthStatusCode = "Progressing"
+	HealthDegraded    HealthStatusCode = "Degraded"
+	HealthSuspended   HealthStatusCode = "Suspended"
+	HealthMissing     HealthStatusCode = "Missing"
+	HealthUnknown     HealthStatusCode = "Unknown"
+)
+
+// ApplicationStatus is what Sluice observed and did.
+type ApplicationStatus struct {
+	// ObservedGeneration is the generation last reconciled successfully.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, and Reconciling or Stalled only while true.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Sync compares the cluster with the last fetched revision.
+	// +optional
+	Sync SyncStatus `json:"sync,omitempty"`
+
+	// Health aggregates the health of every owned object.
+	// +optional
+	Health HealthStatus `json:"health,omitempty"`
+
+	// Resources lists every owned object with its own sync and health.
+	// +optional
+	Resources []ResourceStatus `json:"resources,omitempty"`
+
+	// Inventory is the set of objects the last successful sync applied; it
+	// is what pruning compares against.
+	// +optional
+	Inventory []ObjectRef `json:"inventory,omitempty"`
+
+	// History holds the last ten syncs, newest first.
+	// +optional
+	History []SyncHistory `json:"history,omitempty"`
+
+	// LastSyncedAt is when the last sync finished.
+	// +optional
+	LastSyncedAt *metav1.Time `json:"lastSyncedAt,omitempty"`
+}
+
+// SyncStatus is the sync state against a revision.
+type SyncStatus struct {
+	// +optional
+	Status SyncStatusCode `json:"status,omitempty"`
+	// Revision is the commit SHA compared against.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+}
+
+// HealthStatus is a health state with a reason a person can read.
+type HealthStatus struct {
+	// +optional
+	Status HealthStatusCode `json:"status,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// ObjectRef identifies one object.
+type ObjectRef struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	// +optional
+	Version string `json:"version,omitempty"`
+	Kind    string `json:"kind"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// ResourceStatus is one owned object's state.
+type ResourceStatus struct {
+	ObjectRef `json:",inline"`
+	// +optional
+	Status SyncStatusCode `json:"status,omitempty"`
+	// +optional
+	Health *HealthStatus `json:"health,omitempty"`
+}
+
+// SyncHistory records one sync.
+type SyncHistory struct {
+	Revision   string      `json:"revision"`
+	DeployedAt metav1.Time `json:"deployedAt"`
+	// Result is Succeeded or Failed.
+	Result string `json:"result"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// Application syncs a path of a Git repository into the cluster.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=app;apps,categories=sluice
+// +kubebuilder:printcolumn:name="Sync",type=string,JSONPath=`.status.sync.status`
+// +kubebuilder:printcolumn:name="Health",type=string,JSONPath=`.status.health.status`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.sync.revision`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Application struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ApplicationSpec   `json:"spec"`
+	Status ApplicationStatus `json:"status,omitempty"`
+}
+
+// ApplicationList is a list of Applications.
+//
+// +kubebuilder:object:root=true
+type ApplicationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Application `json:"items"`
+}

@@ -1,0 +1,88 @@
+// Package controllers is the index of Sluice's reconcilers. Each reconciler
+// lives in its own sub-package and registers a setup function here, so the
+// manager can start any subset of them by name (--controllers).
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// The manager itself needs these; each reconciler declares its own next to
+// its code, and `make manifests` gathers them into config/rbac.
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Options are the settings every reconciler receives from the manager.
+type Options struct {
+	// InstanceID, when set, limits every reconciler to objects labelled
+	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>, so Sluice
+	// can share a cluster with another controller of the same API.
+	InstanceID string
+}
+
+// SetupFunc registers one reconciler with a manager.
+type SetupFunc func(mgr ctrl.Manager, opts Options) error
+
+// Registry maps a controller's name to its setup function.
+type Registry map[string]SetupFunc
+
+// Names lists the registered controllers in a stable order.
+func (r Registry) Names() []string {
+	names := make([]string, 0, len(r))
+	for name := range r {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Select resolves a --controllers value: "*" (or empty) means every
+// registered controller, otherwise a comma-separated list of names.
+func (r Registry) Select(spec string) ([]string, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" || spec == "*" {
+		return r.Names(), nil
+	}
+	var selected []string
+	for name := range strings.SplitSeq(spec, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if _, ok := r[name]; !ok {
+			return nil, fmt.Errorf("unknown controller %q; known controllers: %s", name, r.describe())
+		}
+		if !slices.Contains(selected, name) {
+			selected = append(selected, name)
+		}
+	}
+	return selected, nil
+}
+
+// Setup registers the named controllers with the manager.
+func (r Registry) Setup(mgr ctrl.Manager, names []string, opts Options) error {
+	for _, name := range names {
+		if err := r[name](mgr, opts); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (r Registry) describe() string {
+	if len(r) == 0 {
+		return "none in this build"
+	}
+	return strings.Join(r.Names(), ", ")
+}
+
+// Default holds every reconciler this build of Sluice ships.
+// Reconcilers add themselves here as they are written.
+var Default = Registry{}

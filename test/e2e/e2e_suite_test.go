@@ -1,0 +1,43 @@
+// Package e2e holds the end-to-end suites: they run on the simulated cluster
+// (test/simcluster), with real Pods on kwok's fake nodes.
+package e2e
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/simcluster"
+)
+
+var (
+	cluster   *simcluster.Cluster
+	k8sClient client.Client
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(time.Minute)
+	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	RunSpecs(t, "End-to-end")
+}
+
+var _ = BeforeSuite(func(ctx context.Context) {
+	stateDir, err := os.MkdirTemp("", "sluice-e2e-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, stateDir)
+
+	cluster, err = simcluster.Start(ctx, simcluster.Options{StateDir: stateDir, Progress: GinkgoWriter})
+	Expect(err).NotTo(HaveOccurred())
+	// Stopped even when a spec fails or the run is interrupted.
+	DeferCleanup(cluster.Stop)
+
+	k8sClient, err = client.New(cluster.Config, client.Options{Scheme: scheme.New()})
+	Expect(err).NotTo(HaveOccurred())
+}, NodeTimeout(3*time.Minute))

@@ -1,0 +1,31 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/test/framework"
+)
+
+var _ = Describe("The manager on the simulated cluster", func() {
+	It("starts, takes the leader lease and answers /healthz, /readyz and /metrics", func(ctx context.Context) {
+		m := framework.StartManager(cluster.KubeconfigPath)
+
+		for _, url := range []string{m.ProbeURL + "/healthz", m.ProbeURL + "/readyz", m.MetricsURL + "/metrics"} {
+			Eventually(framework.HTTPStatus(url)).WithContext(ctx).Should(Equal(http.StatusOK), url)
+		}
+		// Leader election is on by default; outside a cluster the Lease
+		// lives in kube-system.
+		Eventually(func(g Gomega) {
+			var lease coordinationv1.Lease
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "sluice.sluice.dev"}, &lease)).To(Succeed())
+			g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
+		}).WithContext(ctx).Should(Succeed())
+		Expect(m.Session.ExitCode()).To(Equal(-1), "the manager is still running")
+	})
+})

@@ -1,0 +1,55 @@
+// Package integration holds the suites that run against a real kube-apiserver
+// and etcd (envtest) with Sluice's CRDs and the Gateway API CRDs installed,
+// but no nodes: nothing turns a ReplicaSet into Pods here.
+package integration
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/simcluster"
+)
+
+var (
+	cfg        *rest.Config
+	k8sClient  client.Client
+	kubeconfig string
+)
+
+func TestIntegration(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	RunSpecs(t, "Integration")
+}
+
+var _ = BeforeSuite(func() {
+	binDir, err := simcluster.DefaultBinDir()
+	Expect(err).NotTo(HaveOccurred())
+	crdPaths, err := simcluster.DefaultCRDPaths()
+	Expect(err).NotTo(HaveOccurred())
+
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: binDir,
+		CRDDirectoryPaths:     crdPaths,
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme.New(),
+	}
+	cfg, err = env.Start()
+	// Registered before the check: a Start that fails late (installing the
+	// CRDs) leaves etcd and kube-apiserver running.
+	DeferCleanup(env.Stop)
+	Expect(err).NotTo(HaveOccurred(), "run `make test-tools` to build kube-apiserver and etcd")
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.New()})
+	Expect(err).NotTo(HaveOccurred())
+
+	kubeconfig = writeKubeconfig(env)
+})
