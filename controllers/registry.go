@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/sluicehq/sluice/controllers/rollout"
 )
 
 // The manager itself needs these; each reconciler declares its own next to
@@ -84,5 +86,6 @@ func (r Registry) describe() string {
 }
 
 // Default holds every reconciler this build of Sluice ships.
-// Reconcilers add themselves here as they are written.
-var Default = Registry{}
+var Default = Registry{
+	rollout.Name: func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
+}

@@ -14,14 +14,18 @@ import (
 	"strings"
 	"time"
 
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sluicehq/sluice/controllers"
+	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
 
@@ -71,8 +75,7 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.StringVar(&o.instanceID, "instance-id", "",
 		"Only reconcile objects labelled argo-rollouts.argoproj.io/controller-instance-id=<value>.")
 	fs.StringVar(&o.controllers, "controllers", "*",
-		fmt.Sprintf("Comma-separated controllers to run, or * for all (%s).",
-			strings.Join(controllers.Default.Names(), ", ")))
+		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
 	// ExitOnError: a bad flag prints usage and exits 2, as every CLI does.
 	_ = fs.Parse(args)
@@ -126,6 +129,12 @@ func managerOptions(o options) manager.Options {
 			// No reconciler reads managedFields; dropping them roughly halves
 			// the memory each cached object costs.
 			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				// Only this instance's Rollouts, and only ReplicaSets that
+				// belong to a Rollout: a cluster's Deployments have many.
+				&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(o.instanceID)},
+				&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
+			},
 		},
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -103,3 +104,5 @@ func readyCondition(p corev1.Pod) corev1.PodCondition {
 func podReady(p corev1.Pod) bool {
 	return readyCondition(p).Status == corev1.ConditionTrue
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

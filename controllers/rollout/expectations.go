@@ -1,0 +1,80 @@
+package rollout
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+)
+
+// expectationTTL bounds how long a reconcile waits for the cache to show the
+// controller's own writes; past it, the cache is assumed right after all.
+const expectationTTL = 30 * time.Second
+
+// expectations remember, per Rollout, the writes the cache has not shown yet.
+//
+// After the controller writes, the watch event of that write is what brings
+// the cache up to date, and it triggers a reconcile of its own. A reconcile
+// that runs before it (woken by another object's event) would plan from a
+// stale view and send the same write again, or a status patch bound to
+// conflict. So such a reconcile does nothing and waits for that event.
+type expectations struct {
+	mu      sync.Mutex
+	pending map[types.NamespacedName]pendingWrites
+}
+
+type pendingWrites struct {
+	at time.Time
+	// rolloutVersion is the Rollout's resourceVersion before a status write.
+	rolloutVersion string
+	// replicaSets maps a ReplicaSet's name to its resourceVersion before a
+	// write, or "" for one being created.
+	replicaSets map[string]string
+}
+
+func (e *expectations) expect(key types.NamespacedName, now time.Time, rolloutVersion string, replicaSets map[string]string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pending == nil {
+		e.pending = map[types.NamespacedName]pendingWrites{}
+	}
+	e.pending[key] = pendingWrites{at: now, rolloutVersion: rolloutVersion, replicaSets: replicaSets}
+}
+
+// stale reports whether an observation still misses one of the controller's
+// writes. Once it does not, the expectation is forgotten.
+func (e *expectations) stale(key types.NamespacedName, obs plan.Observation) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.pending[key]
+	if !ok {
+		return false
+	}
+	if obs.Now.Sub(p.at) > expectationTTL || !p.missing(obs) {
+		delete(e.pending, key)
+		return false
+	}
+	return true
+}
+
+func (p pendingWrites) missing(obs plan.Observation) bool {
+	if p.rolloutVersion != "" && obs.Rollout.ResourceVersion == p.rolloutVersion {
+		return true
+	}
+	seen := map[string]string{}
+	for _, rs := range obs.ReplicaSets {
+		seen[rs.Name] = rs.ResourceVersion
+	}
+	for name, before := range p.replicaSets {
+		now, exists := seen[name]
+		if !exists && before == "" {
+			return true // created, not in the cache yet
+		}
+		if exists && before != "" && now == before {
+			return true // changed, the cache still has the old version
+		}
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package rollout
+
+import (
+	"context"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+)
+
+// ownerIndex indexes ReplicaSets and AnalysisRuns by the name of the Rollout
+// that controls them, so a reconcile lists only its own.
+const ownerIndex = ".metadata.controller.rollout"
+
+func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
+	byRollout := func(obj client.Object) []string {
+		owner := metav1.GetControllerOf(obj)
+		if owner == nil || owner.Kind != "Rollout" || owner.APIVersion != rolloutsv1alpha1.SchemeGroupVersion.String() {
+			return nil
+		}
+		return []string{owner.Name}
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, byRollout); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.AnalysisRun{}, ownerIndex, byRollout)
+}
+
+// observe reads, from the cache, everything the planner looks at. It
+// decides nothing.
+func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) (plan.Observation, error) {
+	obs := plan.Observation{Rollout: ro, Services: map[string]*corev1.Service{}, Now: r.Now()}
+	owned := []client.ListOption{client.InNamespace(ro.Namespace), client.MatchingFields{ownerIndex: ro.Name}}
+
+	var rsList appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &rsList, owned...); err != nil {
+		return obs, err
+	}
+	for i := range rsList.Items {
+		// A Rollout deleted and created again under the same name must not
+		// pick up its predecessor's ReplicaSets before they are collected.
+		if metav1.IsControlledBy(&rsList.Items[i], ro) {
+			obs.ReplicaSets = append(obs.ReplicaSets, &rsList.Items[i])
+		}
+	}
+
+	var runs rolloutsv1alpha1.AnalysisRunList
+	if err := r.Client.List(ctx, &runs, owned...); err != nil {
+		return obs, err
+	}
+	for i := range runs.Items {
+		if metav1.IsControlledBy(&runs.Items[i], ro) {
+			obs.AnalysisRuns = append(obs.AnalysisRuns, &runs.Items[i])
+		}
+	}
+
+	if canary := ro.Spec.Strategy.Canary; canary != nil {
+		for _, name := range []string{canary.CanaryService, canary.StableService} {
+			if name == "" {
+				continue
+			}
+			var svc corev1.Service
+			err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &svc)
+			switch {
+			case apierrors.IsNotFound(err):
+				// Left out of the map: the planner reports it.
+			case err != nil:
+				return obs, err
+			default:
+				obs.Services[name] = &svc
+			}
+		}
+	}
+	return obs, nil
+}

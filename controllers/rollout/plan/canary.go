@@ -1,0 +1,547 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// defaultRevisionHistoryLimit is how many old ReplicaSets are kept for undo.
+const defaultRevisionHistoryLimit = 10
+
+// Plan decides what to do next for a Rollout. See the package comment.
+func Plan(obs Observation) Result {
+	p := &planner{obs: obs, ro: obs.Rollout, now: obs.Now}
+	p.status = *obs.Rollout.Status.DeepCopy()
+	p.status.ObservedGeneration = strconv.FormatInt(obs.Rollout.Generation, 10)
+	if err := validate(obs); err != nil {
+		p.invalid(err.Error())
+	} else {
+		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
+		p.planCanary()
+	}
+	p.finishStatus()
+	p.result.Status = p.status
+	return p.result
+}
+
+// planner holds one planning pass. Only Plan creates it.
+type planner struct {
+	obs    Observation
+	ro     *rolloutsv1alpha1.Rollout
+	now    time.Time
+	status rolloutsv1alpha1.RolloutStatus
+	result Result
+
+	hash     string               // pod-template hash of the current template
+	current  *appsv1.ReplicaSet   // the ReplicaSet of the current template, if it exists
+	stable   *appsv1.ReplicaSet   // the stable ReplicaSet, when it is not current
+	others   []*appsv1.ReplicaSet // every other ReplicaSet, oldest first
+	revision int64                // the current template's revision
+	limits   limits
+	// newRevision is set when this pass is the first to see a new template.
+	newRevision bool
+}
+
+func (p *planner) invalid(message string) {
+	p.setCondition(rolloutsv1alpha1.InvalidSpec, corev1.ConditionTrue, "InvalidSpec", message)
+}
+
+// planCanary walks a valid canary Rollout: ReplicaSets, steps, scaling,
+// Services and history, in that order.
+func (p *planner) planCanary() {
+	canary := p.ro.Spec.Strategy.Canary
+	replicas := replicasOf(p.ro)
+	p.limits, _ = resolveLimits(canary.MaxSurge, canary.MaxUnavailable, replicas) // validated
+	p.sortReplicaSets()
+	p.resetOnNewRevision()
+
+	promoted := p.status.StableRS == p.hash
+	weight, atDesired := p.walkSteps(promoted)
+	if !promoted && atDesired && p.stepsDone() {
+		// Every step is done and the canary runs at full size: it is the
+		// new stable.
+		p.status.StableRS = p.hash
+		p.status.PromoteFull = false
+		if p.stable != nil {
+			p.others = append(p.others, p.stable)
+			p.stable = nil
+		}
+		promoted = true
+		p.event(false, "RolloutCompleted", fmt.Sprintf("Rollout completed update to revision %d (%s)", p.revision, p.hash))
+	}
+	p.scale(weight, promoted)
+	p.pointServices(promoted)
+	p.pruneHistory()
+}
+
+// sortReplicaSets finds the current and stable ReplicaSets among the owned
+// ones, and numbers the current template's revision.
+func (p *planner) sortReplicaSets() {
+	p.hash = PodTemplateHash(&p.ro.Spec.Template, p.ro.Status.CollisionCount)
+	owned := append([]*appsv1.ReplicaSet(nil), p.obs.ReplicaSets...)
+	sort.SliceStable(owned, func(i, j int) bool {
+		return owned[i].CreationTimestamp.Before(&owned[j].CreationTimestamp)
+	})
+	for _, rs := range owned {
+		if rs.Labels[PodTemplateHashLabel] == p.hash {
+			p.current = rs
+		}
+	}
+	if p.current == nil {
+		// A ReplicaSet made by another controller, or by an older hash
+		// function, for the same template is adopted rather than replaced.
+		for _, rs := range owned {
+			if sameTemplate(&rs.Spec.Template, &p.ro.Spec.Template) {
+				p.current = rs
+				p.hash = rs.Labels[PodTemplateHashLabel]
+			}
+		}
+	}
+	// No stable yet (a first deploy) or a stable that is gone: the current
+	// template goes straight to full size with no steps, as Argo does.
+	stableHash := p.status.StableRS
+	var maxRevision int64
+	for _, rs := range owned {
+		if rs != p.current {
+			maxRevision = max(maxRevision, revisionOf(rs))
+		}
+		switch {
+		case rs == p.current:
+		case rs.Labels[PodTemplateHashLabel] == stableHash:
+			p.stable = rs
+		default:
+			p.others = append(p.others, rs)
+		}
+	}
+	if p.stable == nil && stableHash != p.hash {
+		p.status.StableRS = p.hash
+	}
+	p.revision = maxRevision + 1
+	if p.current != nil && revisionOf(p.current) > maxRevision {
+		p.revision = revisionOf(p.current)
+	} else if p.current != nil {
+		p.result.Actions = append(p.result.Actions, SetRevision{Name: p.current.Name, Revision: strconv.FormatInt(p.revision, 10)})
+	}
+}
+
+// resetOnNewRevision starts the steps over when the template or the steps
+// change, and clears the steering of the previous revision.
+func (p *planner) resetOnNewRevision() {
+	stepsHash := StepsHash(p.ro.Spec.Strategy.Canary.Steps)
+	if p.status.CurrentPodHash == p.hash && p.status.CurrentStepHash == stepsHash {
+		return
+	}
+	p.newRevision = p.status.CurrentPodHash != p.hash && p.status.CurrentPodHash != ""
+	p.status.CurrentPodHash = p.hash
+	p.status.CurrentStepHash = stepsHash
+	p.status.CurrentStepIndex = ptr.To[int32](0)
+	p.status.PauseConditions = nil
+	p.status.ControllerPause = false
+	p.status.Abort = false
+	p.status.AbortedAt = nil
+	p.status.PromoteFull = false
+}
+
+func (p *planner) steps() []rolloutsv1alpha1.CanaryStep { return p.ro.Spec.Strategy.Canary.Steps }
+
+func (p *planner) stepIndex() int32 {
+	if p.status.CurrentStepIndex == nil {
+		return 0
+	}
+	return *p.status.CurrentStepIndex
+}
+
+func (p *planner) stepsDone() bool {
+	return p.status.PromoteFull || p.stepIndex() >= int32(len(p.steps()))
+}
+
+// walkSteps advances through every step that is already satisfied and
+// returns the canary weight to run at, and whether the ReplicaSets are at
+// the counts that weight asks for.
+func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
+	steps := p.steps()
+	switch {
+	case promoted:
+		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
+		return defaultMaxWeight, p.atCounts(defaultMaxWeight, true)
+	case p.status.Abort:
+		if p.status.AbortedAt == nil {
+			p.status.AbortedAt = &metav1.Time{Time: p.now}
+		}
+		p.status.CurrentStepIndex = ptr.To[int32](0)
+		p.status.PauseConditions = nil
+		p.status.ControllerPause = false
+		return 0, p.atCounts(0, false)
+	case p.status.PromoteFull:
+		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
+		p.status.PauseConditions = nil
+		p.status.ControllerPause = false
+		return defaultMaxWeight, p.atCounts(defaultMaxWeight, false)
+	}
+	defer p.announceStep(p.stepIndex())
+	for {
+		index := p.stepIndex()
+		weight = p.currentWeight()
+		atDesired = p.atCounts(weight, false)
+		if index >= int32(len(steps)) || p.ro.Spec.Paused {
+			return weight, atDesired
+		}
+		step := steps[index]
+		var done bool
+		switch {
+		case step.SetWeight != nil:
+			done = atDesired
+		case step.Pause != nil:
+			done = p.pauseStep(step.Pause)
+		case step.Analysis != nil:
+			done = p.analysisStep(index)
+		}
+		if !done {
+			return weight, atDesired
+		}
+		p.status.CurrentStepIndex = ptr.To(index + 1)
+	}
+}
+
+// announceStep records one event when a pass moves the rollout to a new
+// step (or a new revision starts at its first), naming the step it is at.
+// One event per move, not one per step passed, keeps a rollout's events
+// readable and its API writes few; completion has its own event.
+func (p *planner) announceStep(from int32) {
+	steps := p.steps()
+	index := p.stepIndex()
+	if (index == from && !p.newRevision) || index >= int32(len(steps)) {
+		return
+	}
+	step := steps[index]
+	at := fmt.Sprintf("step %d/%d (%s)", index+1, len(steps), describeStep(step))
+	switch {
+	case p.newRevision:
+		p.event(false, "RolloutUpdated", fmt.Sprintf("Rollout updated to revision %d, at %s", p.revision, at))
+	case step.Pause != nil:
+		p.event(false, "RolloutPaused", "Rollout paused at "+at)
+	default:
+		p.event(false, "RolloutStep", "Rollout at "+at)
+	}
+}
+
+// currentWeight is the weight of the last setWeight step at or before the
+// current step: 0 before the first, 100 once every step is done.
+func (p *planner) currentWeight() int32 {
+	steps := p.steps()
+	index := p.stepIndex()
+	if index >= int32(len(steps)) {
+		return defaultMaxWeight
+	}
+	for i := index; i >= 0; i-- {
+		if w := steps[i].SetWeight; w != nil {
+			return *w
+		}
+	}
+	return 0
+}
+
+// pauseStep reports whether a pause step is over. A pause with a duration
+// ends on its own; any pause ends when someone clears the pause condition
+// (kubectl argo rollouts promote does), which shows as controllerPause still
+// set with no condition left.
+func (p *planner) pauseStep(pause *rolloutsv1alpha1.RolloutPause) bool {
+	cond := p.pauseCondition(rolloutsv1alpha1.PauseReasonCanaryPauseStep)
+	switch {
+	case cond == nil && p.status.ControllerPause:
+		p.status.ControllerPause = false
+		p.event(false, "RolloutResumed", "Rollout is resumed")
+		return true
+	case cond == nil:
+		p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+			Reason:    rolloutsv1alpha1.PauseReasonCanaryPauseStep,
+			StartTime: metav1.Time{Time: p.now},
+		})
+		p.status.ControllerPause = true
+		cond = &p.status.PauseConditions[len(p.status.PauseConditions)-1]
+	}
+	if pause.Duration == nil {
+		return false // until promoted
+	}
+	end := cond.StartTime.Add(time.Duration(pause.DurationSeconds()) * time.Second)
+	if p.now.Before(end) {
+		p.requeueAfter(end.Sub(p.now))
+		return false
+	}
+	p.removePauseCondition(rolloutsv1alpha1.PauseReasonCanaryPauseStep)
+	p.status.ControllerPause = false
+	return true
+}
+
+// analysisStep reports whether the AnalysisRun of an analysis step succeeded.
+// A failed run aborts the rollout; an inconclusive one pauses it.
+func (p *planner) analysisStep(index int32) bool {
+	run := p.stepRun(index)
+	if run == nil {
+		p.status.Message = fmt.Sprintf("waiting for the AnalysisRun of step %d", index+1)
+		return false
+	}
+	switch run.Status.Phase {
+	case rolloutsv1alpha1.AnalysisPhaseSuccessful:
+		return true
+	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
+		p.status.Abort = true
+		p.event(true, "AnalysisRunFailed", fmt.Sprintf("AnalysisRun %s of step %d ended %s", run.Name, index+1, run.Status.Phase))
+	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
+		if p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) == nil && !p.status.ControllerPause {
+			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
+			})
+			p.status.ControllerPause = true
+		}
+	}
+	return false
+}
+
+// stepRun finds the AnalysisRun Argo's labels tie to a step of the current
+// revision.
+func (p *planner) stepRun(index int32) *rolloutsv1alpha1.AnalysisRun {
+	for _, run := range p.obs.AnalysisRuns {
+		if run.Labels[PodTemplateHashLabel] == p.hash &&
+			run.Labels["step-index"] == strconv.Itoa(int(index)) {
+			return run
+		}
+	}
+	return nil
+}
+
+// desiredCounts is the canary and stable size a weight asks for.
+func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int32) {
+	replicas := replicasOf(p.ro)
+	if promoted || p.stable == nil {
+		return replicas, 0
+	}
+	return weightedCounts(replicas, weight, defaultMaxWeight, p.limits.surge)
+}
+
+// atCounts reports whether the ReplicaSets run the counts a weight asks for,
+// every desired pod available and every other ReplicaSet empty.
+func (p *planner) atCounts(weight int32, promoted bool) bool {
+	wantCanary, wantStable := p.desiredCounts(weight, promoted)
+	if !settledAt(p.current, wantCanary) {
+		return false
+	}
+	if p.stable != nil && !settledAt(p.stable, wantStable) {
+		return false
+	}
+	for _, rs := range p.others {
+		if !settledAt(rs, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// settledAt reports whether a ReplicaSet runs exactly want pods: asked for,
+// available, and with any surplus pods gone, so a step is reached only when
+// its pod counts are real.
+func settledAt(rs *appsv1.ReplicaSet, want int32) bool {
+	if rs == nil {
+		return want == 0
+	}
+	return specReplicas(rs) == want && rs.Status.Replicas == want && rs.Status.AvailableReplicas >= want
+}
+
+// scale plans the replica counts for a weight: the canary and stable one safe
+// step closer, and older ReplicaSets drained within maxUnavailable.
+func (p *planner) scale(weight int32, promoted bool) {
+	wantCanary, wantStable := p.desiredCounts(weight, promoted)
+	var othersSpec int32
+	for _, rs := range p.others {
+		othersSpec += specReplicas(rs)
+	}
+	canary, stable := nextCanaryCounts(canaryTargets{
+		replicas:      replicasOf(p.ro),
+		desiredCanary: wantCanary,
+		desiredStable: wantStable,
+		limits:        p.limits,
+		canary:        countsOf(p.current),
+		stable:        countsOf(p.stable),
+		othersSpec:    othersSpec,
+	})
+	if p.current == nil {
+		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(canary)})
+	} else {
+		p.scaleTo(p.current, canary)
+	}
+	if p.stable != nil {
+		p.scaleTo(p.stable, stable)
+	}
+	p.drainOthers(canary, stable)
+}
+
+// drainOthers scales down every ReplicaSet that is neither canary nor stable,
+// oldest first, removing unavailable pods freely and available ones only as
+// far as maxUnavailable allows.
+func (p *planner) drainOthers(canary, stable int32) {
+	available := min(countsOf(p.current).available, canary) + min(countsOf(p.stable).available, stable)
+	for _, rs := range p.others {
+		available += rs.Status.AvailableReplicas
+	}
+	spare := max(0, available-(replicasOf(p.ro)-p.limits.unavailable))
+	for _, rs := range p.others {
+		spec := specReplicas(rs)
+		if spec == 0 {
+			continue
+		}
+		unavailable := max(0, spec-rs.Status.AvailableReplicas)
+		remove := min(spec, unavailable+spare)
+		spare -= max(0, remove-unavailable)
+		p.scaleTo(rs, spec-remove)
+	}
+}
+
+func (p *planner) scaleTo(rs *appsv1.ReplicaSet, to int32) {
+	if from := specReplicas(rs); from != to {
+		p.result.Actions = append(p.result.Actions, ScaleReplicaSet{Name: rs.Name, From: from, To: to})
+	}
+}
+
+// newReplicaSet builds the ReplicaSet for the current template.
+func (p *planner) newReplicaSet(replicas int32) *appsv1.ReplicaSet {
+	template := *p.ro.Spec.Template.DeepCopy()
+	template.Labels = withLabel(template.Labels, PodTemplateHashLabel, p.hash)
+	selector := p.ro.Spec.Selector.DeepCopy()
+	selector.MatchLabels = withLabel(selector.MatchLabels, PodTemplateHashLabel, p.hash)
+	return &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        p.ro.Name + "-" + p.hash,
+			Namespace:   p.ro.Namespace,
+			Labels:      withLabel(copyMap(p.ro.Spec.Template.Labels), PodTemplateHashLabel, p.hash),
+			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
+				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
+		},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas:        ptr.To(replicas),
+			MinReadySeconds: p.ro.Spec.MinReadySeconds,
+			Selector:        selector,
+			Template:        template,
+		},
+	}
+}
+
+// pointServices pins the canary and stable Services to their revisions, but
+// never to a ReplicaSet with no available pods: each Service falls back to
+// the other side's pods (the canary Service to the stable pods before the
+// first canary is up and after an abort; the stable Service to the canary
+// pods at 100% before promotion) and otherwise keeps what it selects.
+func (p *planner) pointServices(promoted bool) {
+	canary := p.ro.Spec.Strategy.Canary
+	stable := p.stable
+	if promoted || stable == nil {
+		stable = p.current
+	}
+	p.pointService(canary.StableService, stable, p.current)
+	p.pointService(canary.CanaryService, p.current, stable)
+}
+
+func (p *planner) pointService(name string, candidates ...*appsv1.ReplicaSet) {
+	if name == "" {
+		return
+	}
+	// Last resort: an older revision that still has pods, rather than a
+	// selector that matches nothing.
+	candidates = append(candidates, p.others...)
+	for _, rs := range candidates {
+		if rs == nil || rs.Status.AvailableReplicas == 0 {
+			continue
+		}
+		hash := rs.Labels[PodTemplateHashLabel]
+		svc := p.obs.Services[name]
+		if svc.Spec.Selector[PodTemplateHashLabel] != hash || svc.Annotations[ManagedByAnnotation] != p.ro.Name {
+			p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
+		}
+		return
+	}
+}
+
+// pruneHistory deletes the oldest empty ReplicaSets beyond
+// revisionHistoryLimit.
+func (p *planner) pruneHistory() {
+	limit := int32(defaultRevisionHistoryLimit)
+	if p.ro.Spec.RevisionHistoryLimit != nil {
+		limit = *p.ro.Spec.RevisionHistoryLimit
+	}
+	var empty []*appsv1.ReplicaSet
+	for _, rs := range p.others {
+		if specReplicas(rs) == 0 && rs.Status.Replicas == 0 {
+			empty = append(empty, rs)
+		}
+	}
+	for i := 0; i < len(empty)-int(limit); i++ {
+		p.result.Actions = append(p.result.Actions, DeleteReplicaSet{Name: empty[i].Name})
+	}
+}
+
+// sameTemplate compares two pod templates, ignoring the pod-template-hash
+// label a ReplicaSet adds.
+func sameTemplate(a, b *corev1.PodTemplateSpec) bool {
+	a, b = a.DeepCopy(), b.DeepCopy()
+	delete(a.Labels, PodTemplateHashLabel)
+	delete(b.Labels, PodTemplateHashLabel)
+	return apiequality.Semantic.DeepEqual(a, b)
+}
+
+func countsOf(rs *appsv1.ReplicaSet) rsCounts {
+	if rs == nil {
+		return rsCounts{}
+	}
+	return rsCounts{exists: true, spec: specReplicas(rs), available: rs.Status.AvailableReplicas}
+}
+
+func specReplicas(rs *appsv1.ReplicaSet) int32 {
+	if rs == nil || rs.Spec.Replicas == nil {
+		return 0
+	}
+	return *rs.Spec.Replicas
+}
+
+func revisionOf(rs *appsv1.ReplicaSet) int64 {
+	n, _ := strconv.ParseInt(rs.Annotations[RevisionAnnotation], 10, 64)
+	return n
+}
+
+func withLabel(m map[string]string, key, value string) map[string]string {
+	out := copyMap(m)
+	out[key] = value
+	return out
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func describeStep(step rolloutsv1alpha1.CanaryStep) string {
+	switch {
+	case step.SetWeight != nil:
+		return fmt.Sprintf("setWeight: %d", *step.SetWeight)
+	case step.Pause != nil && step.Pause.Duration != nil:
+		return "pause: " + step.Pause.Duration.String()
+	case step.Pause != nil:
+		return "pause"
+	case step.Analysis != nil:
+		return "analysis"
+	}
+	return "step"
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }

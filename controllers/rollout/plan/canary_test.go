@@ -1,0 +1,280 @@
+package plan
+
+import (
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sluicehq/sluice/test/builders"
+)
+
+var _ = Describe("Planning a canary", func() {
+	// The seed's canary: 5 replicas, setWeight 20, pause 1m, setWeight 50,
+	// pause 2m, setWeight 100.
+	seed := func() *rolloutsv1alpha1.Rollout {
+		return builders.Rollout("my-app").Replicas(5).Canary(
+			builders.SetWeight(20), builders.PauseFor(time.Minute),
+			builders.SetWeight(50), builders.PauseFor(2*time.Minute),
+			builders.SetWeight(100),
+		).Obj()
+	}
+
+	It("deploys the first revision straight to full size, with no steps", func() {
+		w := newWorld(seed())
+		res := w.step()
+		Expect(res.Actions).To(HaveLen(1))
+		create, ok := res.Actions[0].(CreateReplicaSet)
+		Expect(ok).To(BeTrue())
+		rs := create.ReplicaSet
+		Expect(*rs.Spec.Replicas).To(Equal(int32(5)))
+		Expect(rs.Labels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Spec.Selector.MatchLabels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Spec.Template.Labels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Annotations[RevisionAnnotation]).To(Equal("1"))
+		Expect(rs.OwnerReferences).To(HaveLen(1))
+		Expect(*rs.OwnerReferences[0].Controller).To(BeTrue())
+		Expect(res.Status.StableRS).To(Equal(res.Status.CurrentPodHash), "the first revision is stable at once")
+
+		w.settle()
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(5)))
+		Expect(w.ro.Status.AvailableReplicas).To(Equal(int32(5)))
+	})
+
+	It("walks the seed's steps: 20%, pause, 50%, pause, 100%, then completes", func() {
+		w := newWorld(seed())
+		w.run()
+		w.setImage("app:v2")
+
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 4, "app:v2": 1}), "20% of 5")
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)))
+		Expect(w.ro.Status.PauseConditions).To(HaveLen(1))
+
+		By("the pause ending after its minute")
+		res := Plan(w.observe())
+		Expect(res.RequeueAfter).To(Equal(time.Minute))
+		w.now = w.now.Add(time.Minute)
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 3, "app:v2": 3}), "50% of 5, with the surge pod")
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(3)))
+
+		w.now = w.now.Add(2 * time.Minute)
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 5}))
+		Expect(w.ro.Status.StableRS).To(Equal(w.ro.Status.CurrentPodHash))
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(5)))
+		Expect(eventReasons(w.events)).To(Equal([]string{
+			"RolloutUpdated", // at step 1/5, setWeight 20
+			"RolloutPaused",  // at step 2/5
+			"RolloutStep",    // at step 3/5, setWeight 50
+			"RolloutPaused",  // at step 4/5
+			"RolloutStep",    // at step 5/5, setWeight 100
+			"RolloutCompleted",
+		}))
+	})
+
+	It("waits at an indefinite pause until the pause condition is cleared, as the plugin's promote does", func() {
+		w := newWorld(builders.Rollout("web").Replicas(4).Canary(builders.SetWeight(25), builders.Pause(), builders.SetWeight(100)).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		Expect(w.ro.Status.ControllerPause).To(BeTrue())
+
+		w.now = w.now.Add(24 * time.Hour)
+		res := w.step()
+		Expect(res.Actions).To(BeEmpty(), "a day later it still waits")
+		Expect(res.RequeueAfter).To(BeZero(), "no timer runs for an indefinite pause")
+
+		By("promoting: {\"status\":{\"pauseConditions\":null}}")
+		w.ro.Status.PauseConditions = nil
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 4}))
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+
+	It("skips every remaining step on a full promote", func() {
+		w := newWorld(builders.Rollout("web").Replicas(4).Canary(builders.SetWeight(25), builders.Pause()).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		w.ro.Status.PromoteFull = true
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 4}))
+		Expect(w.ro.Status.PromoteFull).To(BeFalse(), "cleared once promoted")
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+
+	It("returns to stable on abort, reports Degraded, and starts over on retry", func() {
+		w := newWorld(seed())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		w.now = w.now.Add(time.Minute)
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 3, "app:v2": 3}))
+
+		By("aborting: {\"status\":{\"abort\":true}}")
+		w.ro.Status.Abort = true
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 5}))
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+		Expect(w.ro.Status.Message).To(HavePrefix("RolloutAborted: Rollout aborted update to revision 2"))
+		Expect(*w.ro.Status.CurrentStepIndex).To(BeZero())
+		Expect(eventReasons(w.events)).To(ContainElement("RolloutAborted"))
+
+		By("retrying: {\"status\":{\"abort\":false}}")
+		w.ro.Status.Abort = false
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 4, "app:v2": 1}), "back at the first step")
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+	})
+
+	It("holds the step machine while spec.paused is set", func() {
+		w := newWorld(builders.Rollout("web").Replicas(4).Canary(builders.SetWeight(50), builders.SetWeight(100)).Obj())
+		w.run()
+		w.ro.Spec.Paused = true
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		Expect(w.ro.Status.Message).To(Equal("manually paused"))
+		Expect(*w.ro.Status.CurrentStepIndex).To(BeZero())
+
+		w.ro.Spec.Paused = false
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 4}))
+	})
+
+	It("goes back to an older template by reusing its ReplicaSet and renumbering it", func() {
+		w := newWorld(builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50)).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.rss).To(HaveLen(2))
+
+		w.setImage("app:v1") // kubectl argo rollouts undo
+		w.run()
+		Expect(w.rss).To(HaveLen(2), "no new ReplicaSet for a template that has one")
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 2}))
+		for _, rs := range w.rss {
+			if rs.Spec.Template.Spec.Containers[0].Image == "app:v1" {
+				Expect(rs.Annotations[RevisionAnnotation]).To(Equal("3"))
+			}
+		}
+	})
+
+	It("points the canary and stable Services at their revisions once pods are available", func() {
+		w := newWorld(builders.Rollout("web").Replicas(2).Services("web-canary", "web-stable").
+			Canary(builders.SetWeight(50), builders.Pause()).Obj(), "web-canary", "web-stable")
+		w.run()
+		v1 := w.ro.Status.StableRS
+		Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
+		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
+
+		w.setImage("app:v2")
+		res := w.step()
+		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1),
+			"the canary Service waits for a v2 pod to be available; actions: %v", res.Actions)
+		w.settle()
+		w.run()
+		v2 := w.ro.Status.CurrentPodHash
+		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v2))
+		Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
+	})
+
+	It("writes nothing and plans nothing for a finished Rollout", func() {
+		w := newWorld(seed(), "svc")
+		w.run()
+		before := w.ro.Status.DeepCopy()
+		w.now = w.now.Add(time.Hour)
+		res := Plan(w.observe())
+		Expect(res.Actions).To(BeEmpty())
+		Expect(res.Events).To(BeEmpty())
+		Expect(res.Status).To(Equal(*before))
+	})
+
+	It("keeps revisionHistoryLimit old ReplicaSets", func() {
+		w := newWorld(builders.Rollout("web").Replicas(1).Canary().Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.RevisionHistoryLimit = new(int32(1))
+		}).Obj())
+		for _, image := range []string{"app:v1", "app:v2", "app:v3", "app:v4"} {
+			w.setImage(image)
+			w.run()
+		}
+		Expect(w.rss).To(HaveLen(2), "the current one and one old")
+	})
+})
+
+var _ = Describe("An invalid Rollout", func() {
+	DescribeTable("gets InvalidSpec naming the field, and nothing is touched",
+		func(edit func(*rolloutsv1alpha1.Rollout), message string) {
+			ro := builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50)).Edit(edit).Obj()
+			res := Plan(Observation{Rollout: ro, Now: time.Now()})
+			Expect(res.Actions).To(BeEmpty())
+			Expect(res.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+			Expect(res.Status.Message).To(HavePrefix("InvalidSpec: "))
+			Expect(res.Status.Message).To(ContainSubstring(message))
+			cond := findCondition(&res.Status, rolloutsv1alpha1.InvalidSpec)
+			Expect(cond).NotTo(BeNil())
+			Expect(cond.Status).To(Equal(corev1.ConditionTrue))
+			Expect(res.Events).To(ContainElement(HaveField("Reason", "InvalidSpec")))
+
+			By("planning again with that status: no new event")
+			ro.Status = res.Status
+			again := Plan(Observation{Rollout: ro, Now: time.Now()})
+			Expect(again.Events).To(BeEmpty())
+			Expect(again.Status).To(Equal(res.Status))
+		},
+		Entry("no selector", func(ro *rolloutsv1alpha1.Rollout) { ro.Spec.Selector = nil }, "spec.selector: Required value"),
+		Entry("a selector that misses the template's labels", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Selector.MatchLabels = map[string]string{"app": "other"}
+		}, "spec.selector: Invalid value: \"app=other\": does not match the labels of spec.template.metadata.labels"),
+		Entry("an empty selector", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Selector.MatchLabels = nil
+		}, "spec.selector: Invalid value"),
+		Entry("a weight over 100", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{builders.SetWeight(120)}
+		}, "spec.strategy.canary.steps[0].setWeight: Invalid value: 120: must be between 0 and 100"),
+		Entry("an empty step", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{}}
+		}, "spec.strategy.canary.steps[0]: Invalid value: \"\": a step must have exactly one of setWeight, pause or analysis"),
+		Entry("a step that needs a traffic router", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{}}}
+		}, "spec.strategy.canary.steps[0].setCanaryScale: Forbidden: needs a traffic router"),
+		Entry("maxSurge and maxUnavailable both zero", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.MaxSurge = new(intstrZero)
+			ro.Spec.Strategy.Canary.MaxUnavailable = new(intstrZero)
+		}, "spec.strategy.canary.maxUnavailable: Invalid value: \"0\": maxSurge and maxUnavailable cannot both be 0"),
+		Entry("a missing canary Service", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.CanaryService = "nope"
+		}, `spec.strategy.canary.canaryService: Invalid value: "nope": service "nope" not found`),
+		Entry("an unparsable pause", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{Pause: &rolloutsv1alpha1.RolloutPause{Duration: new(intstrOf("soon"))}}}
+		}, "spec.strategy.canary.steps[0].pause.duration: Invalid value: \"soon\""),
+	)
+
+	It("leaves running ReplicaSets alone", func() {
+		w := newWorld(builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50)).Obj())
+		w.run()
+		w.ro.Spec.Selector = nil
+		w.setImage("app:v2")
+		res := w.step()
+		Expect(res.Actions).To(BeEmpty())
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 2}))
+	})
+})
+
+func eventReasons(events []Event) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Reason)
+	}
+	return out
+}

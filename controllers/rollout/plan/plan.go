@@ -1,0 +1,108 @@
+// Package plan decides what a Rollout's controller does next. It is pure: a
+// function from what was observed (the Rollout, its ReplicaSets, Services and
+// AnalysisRuns, and the time) to an ordered list of actions, the new status,
+// the events worth telling a person, and when to look again. No client, no
+// context, no logger; the controller executes the plan.
+package plan
+
+import (
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Labels and annotations Sluice reads and writes, with Argo Rollouts' names.
+const (
+	// PodTemplateHashLabel ties a ReplicaSet and its pods to a revision.
+	PodTemplateHashLabel = "rollouts-pod-template-hash"
+	// RevisionAnnotation numbers a ReplicaSet's revision of the Rollout.
+	RevisionAnnotation = "rollout.argoproj.io/revision"
+	// ManagedByAnnotation marks a Service whose selector a Rollout sets.
+	ManagedByAnnotation = "argo-rollouts.argoproj.io/managed-by-rollouts"
+	// InstanceIDLabel selects which controller instance owns a Rollout.
+	InstanceIDLabel = "argo-rollouts.argoproj.io/controller-instance-id"
+)
+
+// Observation is everything the planner reads.
+type Observation struct {
+	Rollout *rolloutsv1alpha1.Rollout
+	// ReplicaSets are the ones the Rollout controls (its controller owner
+	// reference), in any order.
+	ReplicaSets []*appsv1.ReplicaSet
+	// Services holds the Services the strategy names, by name; a name
+	// missing from the map was not found.
+	Services map[string]*corev1.Service
+	// AnalysisRuns are the ones the Rollout owns.
+	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
+	Now          time.Time
+}
+
+// Result is the plan: actions to execute in order, then the status to write.
+type Result struct {
+	Actions []Action
+	// Status is the complete new status. The controller writes it only when
+	// it differs from the observed one.
+	Status rolloutsv1alpha1.RolloutStatus
+	// Events are the transitions a person cares about.
+	Events []Event
+	// RequeueAfter, when not zero, is when a timer (a pause) runs out.
+	RequeueAfter time.Duration
+}
+
+// Action is one write the controller makes.
+type Action interface {
+	// String describes the action for logs and test failures.
+	String() string
+}
+
+// CreateReplicaSet creates a ReplicaSet for the current pod template.
+type CreateReplicaSet struct {
+	ReplicaSet *appsv1.ReplicaSet
+}
+
+// ScaleReplicaSet sets a ReplicaSet's spec.replicas.
+type ScaleReplicaSet struct {
+	Name     string
+	From, To int32
+}
+
+// DeleteReplicaSet removes an old ReplicaSet past revisionHistoryLimit.
+type DeleteReplicaSet struct {
+	Name string
+}
+
+// SetRevision renumbers a ReplicaSet that becomes current again (an undo to
+// an older template) so its revision is the newest.
+type SetRevision struct {
+	Name     string
+	Revision string
+}
+
+// SetServiceSelector points a Service at one revision's pods.
+type SetServiceSelector struct {
+	Service string
+	Hash    string
+}
+
+func (a CreateReplicaSet) String() string {
+	return "create ReplicaSet " + a.ReplicaSet.Name + " with " + itoa(*a.ReplicaSet.Spec.Replicas) + " replicas"
+}
+func (a ScaleReplicaSet) String() string {
+	return "scale ReplicaSet " + a.Name + " from " + itoa(a.From) + " to " + itoa(a.To)
+}
+func (a DeleteReplicaSet) String() string { return "delete ReplicaSet " + a.Name }
+func (a SetRevision) String() string {
+	return "set revision of ReplicaSet " + a.Name + " to " + a.Revision
+}
+func (a SetServiceSelector) String() string {
+	return "point Service " + a.Service + " at " + PodTemplateHashLabel + "=" + a.Hash
+}
+
+// Event is a Kubernetes event to record on the Rollout.
+type Event struct {
+	Warning bool
+	Reason  string
+	Message string
+}

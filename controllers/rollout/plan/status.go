@@ -1,0 +1,212 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition reasons, with Argo Rollouts' names so tools that read them
+// (Argo CD's health check, the kubectl plugin) understand Sluice's status.
+const (
+	reasonInvalidSpec            = "InvalidSpec"
+	reasonAborted                = "RolloutAborted"
+	reasonPaused                 = "RolloutPaused"
+	reasonResumed                = "RolloutResumed"
+	reasonReplicaSetUpdated      = "ReplicaSetUpdated"
+	reasonNewReplicaSetAvailable = "NewReplicaSetAvailable"
+	reasonAvailable              = "AvailableReason"
+	reasonHealthy                = "RolloutHealthy"
+	reasonCompleted              = "RolloutCompleted"
+	reasonNotCompleted           = "RolloutNotCompleted"
+)
+
+// finishStatus fills in everything derived from the plan: replica counts,
+// conditions, phase and message, and the events their changes deserve.
+func (p *planner) finishStatus() {
+	ro, st := p.ro, &p.status
+	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0, 0
+	for _, rs := range p.obs.ReplicaSets {
+		st.Replicas += rs.Status.Replicas
+		st.ReadyReplicas += rs.Status.ReadyReplicas
+		st.AvailableReplicas += rs.Status.AvailableReplicas
+		if rs == p.current {
+			st.UpdatedReplicas = rs.Status.Replicas
+		}
+	}
+	st.HPAReplicas = st.Replicas
+	if ro.Spec.Selector != nil {
+		st.Selector = metav1.FormatLabelSelector(ro.Spec.Selector)
+	}
+
+	if !hasCondition(st, rolloutsv1alpha1.InvalidSpec) {
+		p.progressConditions()
+	}
+	st.Phase, st.Message = phaseOf(ro, st)
+	healthy := corev1.ConditionFalse
+	message := "Rollout is not healthy"
+	if st.Phase == rolloutsv1alpha1.RolloutPhaseHealthy {
+		healthy, message = corev1.ConditionTrue, "Rollout is healthy"
+	}
+	p.setCondition(rolloutsv1alpha1.RolloutHealthy, healthy, reasonHealthy, message)
+	p.announceConditionChanges()
+}
+
+// progressConditions sets Progressing, Available, Paused and Completed.
+func (p *planner) progressConditions() {
+	ro, st := p.ro, &p.status
+	paused := ro.Spec.Paused || len(st.PauseConditions) > 0
+	promoted := st.StableRS != "" && st.StableRS == st.CurrentPodHash
+	switch {
+	case st.Abort:
+		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionFalse, reasonAborted,
+			fmt.Sprintf("Rollout aborted update to revision %d", p.revision))
+	case paused:
+		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionUnknown, reasonPaused, "Rollout is paused")
+	case promoted && st.AvailableReplicas >= replicasOf(ro) && st.Replicas == st.UpdatedReplicas:
+		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionTrue, reasonNewReplicaSetAvailable,
+			fmt.Sprintf("Rollout %q has successfully progressed.", ro.Name))
+	default:
+		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionTrue, reasonReplicaSetUpdated,
+			fmt.Sprintf("ReplicaSet %q is progressing.", ro.Name+"-"+p.hash))
+	}
+
+	if st.AvailableReplicas >= replicasOf(ro)-p.limits.unavailable {
+		p.setCondition(rolloutsv1alpha1.RolloutAvailable, corev1.ConditionTrue, reasonAvailable, "Rollout has minimum availability")
+	} else {
+		p.setCondition(rolloutsv1alpha1.RolloutAvailable, corev1.ConditionFalse, reasonAvailable, "Rollout does not have minimum availability")
+	}
+
+	switch {
+	case paused:
+		p.setCondition(rolloutsv1alpha1.RolloutPaused, corev1.ConditionTrue, reasonPaused, "Rollout is paused")
+	case hasCondition(st, rolloutsv1alpha1.RolloutPaused):
+		p.setCondition(rolloutsv1alpha1.RolloutPaused, corev1.ConditionFalse, reasonResumed, "Rollout is resumed")
+	}
+
+	if promoted {
+		p.setCondition(rolloutsv1alpha1.RolloutCompleted, corev1.ConditionTrue, reasonCompleted, "Rollout completed update to revision "+itoa64(p.revision)+" ("+p.hash+")")
+	} else {
+		p.setCondition(rolloutsv1alpha1.RolloutCompleted, corev1.ConditionFalse, reasonNotCompleted, "Rollout not completed, started update to revision "+itoa64(p.revision)+" ("+p.hash+")")
+	}
+}
+
+// phaseOf is Argo Rollouts' phase and message for a status, so Argo CD's
+// health check and the kubectl plugin read Sluice's Rollouts right.
+func phaseOf(ro *rolloutsv1alpha1.Rollout, st *rolloutsv1alpha1.RolloutStatus) (rolloutsv1alpha1.RolloutPhase, string) {
+	for _, c := range st.Conditions {
+		if c.Type == rolloutsv1alpha1.InvalidSpec && c.Status == corev1.ConditionTrue {
+			return rolloutsv1alpha1.RolloutPhaseDegraded, "InvalidSpec: " + c.Message
+		}
+		if c.Type == rolloutsv1alpha1.RolloutProgressing && (c.Reason == reasonAborted || c.Reason == "ProgressDeadlineExceeded") {
+			return rolloutsv1alpha1.RolloutPhaseDegraded, c.Reason + ": " + c.Message
+		}
+	}
+	switch {
+	case ro.Spec.Paused:
+		return rolloutsv1alpha1.RolloutPhasePaused, "manually paused"
+	case len(st.PauseConditions) > 0:
+		return rolloutsv1alpha1.RolloutPhasePaused, string(st.PauseConditions[0].Reason)
+	case st.UpdatedReplicas < replicasOf(ro):
+		return rolloutsv1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return rolloutsv1alpha1.RolloutPhaseProgressing, "updated replicas are still becoming available"
+	case st.Replicas > st.UpdatedReplicas:
+		return rolloutsv1alpha1.RolloutPhaseProgressing, "old replicas are pending termination"
+	case st.StableRS == "" || st.StableRS != st.CurrentPodHash:
+		return rolloutsv1alpha1.RolloutPhaseProgressing, "waiting for all steps to complete"
+	}
+	return rolloutsv1alpha1.RolloutPhaseHealthy, ""
+}
+
+// announceConditionChanges records an event for each condition a person
+// should hear about the moment it appears: an abort and an invalid spec.
+func (p *planner) announceConditionChanges() {
+	old := p.ro.Status
+	if c := findCondition(&p.status, rolloutsv1alpha1.InvalidSpec); c != nil {
+		if prev := findCondition(&old, rolloutsv1alpha1.InvalidSpec); prev == nil || prev.Message != c.Message {
+			p.event(true, reasonInvalidSpec, c.Message)
+		}
+	}
+	if c := findCondition(&p.status, rolloutsv1alpha1.RolloutProgressing); c != nil && c.Reason == reasonAborted {
+		if prev := findCondition(&old, rolloutsv1alpha1.RolloutProgressing); prev == nil || prev.Reason != reasonAborted {
+			p.event(true, reasonAborted, c.Message)
+		}
+	}
+}
+
+// setCondition sets a condition, keeping its timestamps when nothing about
+// it changed, so a reconcile with nothing to do writes nothing.
+func (p *planner) setCondition(t rolloutsv1alpha1.RolloutConditionType, status corev1.ConditionStatus, reason, message string) {
+	now := metav1.Time{Time: p.now}
+	if c := findCondition(&p.status, t); c != nil {
+		if c.Status == status && c.Reason == reason && c.Message == message {
+			return
+		}
+		if c.Status != status {
+			c.LastTransitionTime = now
+		}
+		c.Status, c.Reason, c.Message, c.LastUpdateTime = status, reason, message, now
+		return
+	}
+	p.status.Conditions = append(p.status.Conditions, rolloutsv1alpha1.RolloutCondition{
+		Type: t, Status: status, Reason: reason, Message: message, LastUpdateTime: now, LastTransitionTime: now,
+	})
+}
+
+func findCondition(st *rolloutsv1alpha1.RolloutStatus, t rolloutsv1alpha1.RolloutConditionType) *rolloutsv1alpha1.RolloutCondition {
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == t {
+			return &st.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func hasCondition(st *rolloutsv1alpha1.RolloutStatus, t rolloutsv1alpha1.RolloutConditionType) bool {
+	return findCondition(st, t) != nil
+}
+
+func removeCondition(st *rolloutsv1alpha1.RolloutStatus, t rolloutsv1alpha1.RolloutConditionType) {
+	kept := st.Conditions[:0]
+	for _, c := range st.Conditions {
+		if c.Type != t {
+			kept = append(kept, c)
+		}
+	}
+	st.Conditions = kept
+}
+
+func (p *planner) pauseCondition(reason rolloutsv1alpha1.PauseReason) *rolloutsv1alpha1.PauseCondition {
+	for i := range p.status.PauseConditions {
+		if p.status.PauseConditions[i].Reason == reason {
+			return &p.status.PauseConditions[i]
+		}
+	}
+	return nil
+}
+
+func (p *planner) removePauseCondition(reason rolloutsv1alpha1.PauseReason) {
+	var kept []rolloutsv1alpha1.PauseCondition
+	for _, c := range p.status.PauseConditions {
+		if c.Reason != reason {
+			kept = append(kept, c)
+		}
+	}
+	p.status.PauseConditions = kept
+}
+
+func (p *planner) event(warning bool, reason, message string) {
+	p.result.Events = append(p.result.Events, Event{Warning: warning, Reason: reason, Message: message})
+}
+
+func (p *planner) requeueAfter(d time.Duration) {
+	if p.result.RequeueAfter == 0 || d < p.result.RequeueAfter {
+		p.result.RequeueAfter = d
+	}
+}
+
+func itoa64(n int64) string { return fmt.Sprint(n) }

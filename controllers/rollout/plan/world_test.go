@@ -1,0 +1,136 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// world is a tiny, fake cluster for planner tests: it executes a plan's
+// actions on in-memory ReplicaSets and Services, writes the planned status
+// back, and makes pods available when told to.
+type world struct {
+	ro       *rolloutsv1alpha1.Rollout
+	rss      []*appsv1.ReplicaSet
+	services map[string]*corev1.Service
+	now      time.Time
+	created  int
+	events   []Event
+	// lastSpecTotal is the pods all ReplicaSets asked for before the last
+	// plan was applied.
+	lastSpecTotal int32
+}
+
+func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
+	w := &world{ro: ro, services: map[string]*corev1.Service{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, name := range serviceNames {
+		w.services[name] = &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": ro.Name}}}
+	}
+	return w
+}
+
+func (w *world) observe() Observation {
+	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Now: w.now}
+}
+
+// step plans once and applies the result.
+func (w *world) step() Result {
+	res := Plan(w.observe())
+	w.apply(res)
+	return res
+}
+
+func (w *world) apply(res Result) {
+	w.lastSpecTotal = 0
+	for _, rs := range w.rss {
+		w.lastSpecTotal += *rs.Spec.Replicas
+	}
+	for _, a := range res.Actions {
+		switch a := a.(type) {
+		case CreateReplicaSet:
+			rs := a.ReplicaSet.DeepCopy()
+			w.created++
+			rs.CreationTimestamp = metav1.Time{Time: w.now.Add(time.Duration(w.created) * time.Millisecond)}
+			w.rss = append(w.rss, rs)
+		case ScaleReplicaSet:
+			rs := w.rs(a.Name)
+			Expect(*rs.Spec.Replicas).To(Equal(a.From), "the planner scaled %s from what it observed", a.Name)
+			rs.Spec.Replicas = ptr.To(a.To)
+		case DeleteReplicaSet:
+			for i, rs := range w.rss {
+				if rs.Name == a.Name {
+					w.rss = append(w.rss[:i], w.rss[i+1:]...)
+					break
+				}
+			}
+		case SetRevision:
+			w.rs(a.Name).Annotations[RevisionAnnotation] = a.Revision
+		case SetServiceSelector:
+			svc := w.services[a.Service]
+			svc.Spec.Selector[PodTemplateHashLabel] = a.Hash
+			if svc.Annotations == nil {
+				svc.Annotations = map[string]string{}
+			}
+			svc.Annotations[ManagedByAnnotation] = w.ro.Name
+		default:
+			Fail(fmt.Sprintf("unknown action %T", a))
+		}
+	}
+	w.ro.Status = res.Status
+	w.events = append(w.events, res.Events...)
+}
+
+func (w *world) rs(name string) *appsv1.ReplicaSet {
+	for _, rs := range w.rss {
+		if rs.Name == name {
+			return rs
+		}
+	}
+	Fail("no ReplicaSet " + name)
+	return nil
+}
+
+// settle makes every ReplicaSet's pods exist and be available.
+func (w *world) settle() {
+	for _, rs := range w.rss {
+		n := *rs.Spec.Replicas
+		rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = n, n, n
+	}
+}
+
+// run alternates planning and settling until a plan has nothing to do.
+func (w *world) run() {
+	for range 50 {
+		res := w.step()
+		w.settle()
+		if len(res.Actions) == 0 && res.Status.Phase != rolloutsv1alpha1.RolloutPhaseProgressing {
+			return
+		}
+	}
+	Fail("the rollout did not settle in 50 reconciles")
+}
+
+// counts returns spec.replicas by image, for assertions that read as the
+// user thinks: how many pods of v1 and of v2.
+func (w *world) counts() map[string]int32 {
+	out := map[string]int32{}
+	for _, rs := range w.rss {
+		if n := *rs.Spec.Replicas; n > 0 {
+			out[rs.Spec.Template.Spec.Containers[0].Image] += n
+		}
+	}
+	return out
+}
+
+// setImage changes the Rollout's template, as a new commit does.
+func (w *world) setImage(image string) {
+	w.ro.Spec.Template.Spec.Containers[0].Image = image
+	w.ro.Generation++
+}

@@ -1,0 +1,119 @@
+// Package rollout is the Rollout controller: thin glue that observes a
+// Rollout and what it owns from the cache, asks the pure planner in
+// controllers/rollout/plan what to do, and executes that plan.
+package rollout
+
+import (
+	"context"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+)
+
+// Name is the controller's name in --controllers, logs and events.
+const Name = "rollout"
+
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
+
+// Reconciler reconciles Rollouts.
+type Reconciler struct {
+	Client   client.Client
+	Recorder recorder.EventRecorder
+	// Now is the clock; tests set it to move pause timers without sleeping.
+	Now func() time.Time
+
+	expectations expectations
+}
+
+// Setup registers the Rollout controller. With an instanceID it handles only
+// Rollouts labelled with it; without, only Rollouts with no such label, as
+// Argo Rollouts does, so two controllers can share a cluster.
+func Setup(mgr ctrl.Manager, instanceID string) error {
+	if err := indexOwners(context.Background(), mgr); err != nil {
+		return err
+	}
+	r := &Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("sluice-rollout"),
+		Now:      time.Now,
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(Name).
+		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
+			return InstanceSelector(instanceID).Matches(labels.Set(obj.GetLabels()))
+		}))).
+		Owns(&appsv1.ReplicaSet{}).
+		Owns(&rolloutsv1alpha1.AnalysisRun{}).
+		Complete(r)
+}
+
+// InstanceSelector selects the Rollouts one controller instance handles.
+func InstanceSelector(instanceID string) labels.Selector {
+	op, values := selection.DoesNotExist, []string(nil)
+	if instanceID != "" {
+		op, values = selection.Equals, []string{instanceID}
+	}
+	req, err := labels.NewRequirement(plan.InstanceIDLabel, op, values)
+	if err != nil {
+		panic(err) // the label key is a constant
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// ReplicaSetSelector selects the ReplicaSets any Rollout controller made;
+// the manager caches only those, not every Deployment's.
+func ReplicaSetSelector() labels.Selector {
+	req, err := labels.NewRequirement(plan.PodTemplateHashLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// Reconcile observes, plans and executes once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ro rolloutsv1alpha1.Rollout
+	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ro.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // the garbage collector removes what it owns
+	}
+	obs, err := r.observe(ctx, &ro)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if r.expectations.stale(req.NamespacedName, obs) {
+		// The watch event of our own last write is on its way and will
+		// reconcile again with a cache that shows it.
+		return ctrl.Result{}, nil
+	}
+	result := plan.Plan(obs)
+	if err := r.execute(ctx, &ro, obs, result); err != nil {
+		if apierrors.IsConflict(err) {
+			// Someone (often the plugin) changed the Rollout since it was
+			// read. The watch event of their change reconciles again, from
+			// what is there now.
+			log.FromContext(ctx).V(1).Info("conflict, waiting for the newer version", "error", err.Error())
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: result.RequeueAfter}, nil
+}

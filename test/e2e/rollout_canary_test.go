@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/test/builders"
+	"github.com/sluicehq/sluice/test/framework"
+)
+
+var _ = Describe("A canary Rollout on the simulated cluster", Ordered, func() {
+	var ns string
+
+	BeforeAll(func() {
+		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+	})
+
+	BeforeEach(func(ctx context.Context) {
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "canary-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		ns = namespace.Name
+	})
+
+	// deployAndUpdate creates a Rollout, waits for its first revision to be
+	// Healthy, then changes the image and returns the Rollout.
+	deployAndUpdate := func(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.Rollout {
+		GinkgoHelper()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v2"
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+		return ro
+	}
+
+	It("runs the seed's canary to completion: 20%, pause, 50%, pause, 100%", func(ctx context.Context) {
+		ro := builders.Rollout("my-app").Namespace(ns).Replicas(5).Image("registry.example/app:v1").Canary(
+			builders.SetWeight(20), builders.PauseFor(time.Second),
+			builders.SetWeight(50), builders.PauseFor(2*time.Second),
+			builders.SetWeight(100),
+		).Obj()
+		ro = deployAndUpdate(ctx, ro)
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
+			g.Expect(*ro.Status.CurrentStepIndex).To(Equal(int32(5)))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 5}))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("one event per step reached, and one at completion")
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(ConsistOf(
+			"RolloutUpdated: Rollout updated to revision 2, at step 1/5 (setWeight: 20)",
+			"RolloutPaused: Rollout paused at step 2/5 (pause: 1s)",
+			"RolloutStep: Rollout at step 3/5 (setWeight: 50)",
+			"RolloutPaused: Rollout paused at step 4/5 (pause: 2s)",
+			"RolloutStep: Rollout at step 5/5 (setWeight: 100)",
+			HavePrefix("RolloutCompleted: Rollout completed update to revision 2"),
+		))
+	})
+
+	It("waits at an indefinite pause until promoted the way the plugin promotes", func(ctx context.Context) {
+		ro := builders.Rollout("paused").Namespace(ns).Replicas(4).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(25), builders.Pause(), builders.SetWeight(100)).Obj()
+		ro = deployAndUpdate(ctx, ro)
+
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhasePaused)
+		Eventually(func(g Gomega) {
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 3, "registry.example/app:v2": 1}))
+		}).WithContext(ctx).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
+
+		By("kubectl argo rollouts promote: a merge patch clearing status.pauseConditions")
+		patchStatus(ctx, ro, `{"status":{"pauseConditions":null}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 4}))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("returns to stable when aborted in the middle", func(ctx context.Context) {
+		ro := builders.Rollout("aborted").Namespace(ns).Replicas(4).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(50), builders.Pause(), builders.SetWeight(100)).Obj()
+		ro = deployAndUpdate(ctx, ro)
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhasePaused)
+
+		By("kubectl argo rollouts abort: a merge patch setting status.abort")
+		patchStatus(ctx, ro, `{"status":{"abort":true}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+			g.Expect(ro.Status.Message).To(HavePrefix("RolloutAborted: "))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 4}))
+			var rss appsv1.ReplicaSetList
+			g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns))).To(Succeed())
+			for _, rs := range rss.Items {
+				if rs.Spec.Template.Spec.Containers[0].Image == "registry.example/app:v1" {
+					g.Expect(rs.Status.AvailableReplicas).To(Equal(int32(4)), "the stable ReplicaSet is back at full size")
+				} else {
+					g.Expect(*rs.Spec.Replicas).To(BeZero(), "the canary ReplicaSet is scaled down")
+				}
+			}
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
+			ContainElement(HavePrefix("RolloutAborted: Rollout aborted update to revision 2")))
+	})
+})
+
+func expectPhase(ctx context.Context, ro *rolloutsv1alpha1.Rollout, phase rolloutsv1alpha1.RolloutPhase) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var got rolloutsv1alpha1.Rollout
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), &got)).To(Succeed())
+		g.Expect(got.Status.ObservedGeneration).To(Equal(itoa(got.Generation)))
+		g.Expect(got.Status.Phase).To(Equal(phase), "message: %s", got.Status.Message)
+	}).WithContext(ctx).Should(Succeed())
+}
+
+func patchStatus(ctx context.Context, ro *rolloutsv1alpha1.Rollout, patch string) {
+	GinkgoHelper()
+	Expect(k8sClient.Status().Patch(ctx, ro, client.RawPatch("application/merge-patch+json", []byte(patch)))).To(Succeed())
+}
+
+// podsByImage counts the namespace's Ready pods by image.
+func podsByImage(ctx context.Context, g Gomega, ns string) map[string]int {
+	var pods corev1.PodList
+	g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+	out := map[string]int{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil && podReady(p) {
+			out[p.Spec.Containers[0].Image]++
+		}
+	}
+	return out
+}
+
+// rolloutEventNotes lists the "reason: note" of every event Sluice recorded
+// on the namespace's Rollouts.
+func rolloutEventNotes(ctx context.Context, ns string) ([]string, error) {
+	var events eventsv1.EventList
+	if err := k8sClient.List(ctx, &events, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var notes []string
+	for _, e := range events.Items {
+		if e.Regarding.Kind == "Rollout" {
+			notes = append(notes, e.Reason+": "+e.Note)
+		}
+	}
+	return notes, nil
+}
