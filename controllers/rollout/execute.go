@@ -64,6 +64,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SetRevision:
 		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, plan.RevisionAnnotation, a.Revision))
+	case plan.ScaleDeployment:
+		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
@@ -83,19 +86,19 @@ func (r *Reconciler) mergePatch(ctx context.Context, obj client.Object, namespac
 // expectWrites records what the cache must show before the next plan: the
 // ReplicaSets this plan creates or changes, and the Rollout's new status.
 func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observation, result plan.Result, writeStatus bool) {
-	versions := map[string]string{}
-	for _, rs := range obs.ReplicaSets {
-		versions[rs.Name] = rs.ResourceVersion
-	}
-	replicaSets := map[string]string{}
+	replicaSets := map[string]func(*appsv1.ReplicaSet) bool{}
 	for _, action := range result.Actions {
 		switch a := action.(type) {
 		case plan.CreateReplicaSet:
-			replicaSets[a.ReplicaSet.Name] = ""
+			replicaSets[a.ReplicaSet.Name] = func(rs *appsv1.ReplicaSet) bool { return rs != nil }
 		case plan.ScaleReplicaSet:
-			replicaSets[a.Name] = versions[a.Name]
+			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
+				return rs == nil || rs.Spec.Replicas == nil || *rs.Spec.Replicas == a.To
+			}
 		case plan.SetRevision:
-			replicaSets[a.Name] = versions[a.Name]
+			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
+				return rs == nil || rs.Annotations[plan.RevisionAnnotation] == a.Revision
+			}
 		}
 	}
 	rolloutVersion := ""

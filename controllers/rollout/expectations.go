@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
@@ -11,7 +12,7 @@ import (
 
 // expectationTTL bounds how long a reconcile waits for the cache to show the
 // controller's own writes; past it, the cache is assumed right after all.
-const expectationTTL = 30 * time.Second
+const expectationTTL = 10 * time.Second
 
 // expectations remember, per Rollout, the writes the cache has not shown yet.
 //
@@ -28,13 +29,17 @@ type expectations struct {
 type pendingWrites struct {
 	at time.Time
 	// rolloutVersion is the Rollout's resourceVersion before a status write.
+	// The write is made with an optimistic lock, so any later version in
+	// the cache includes it.
 	rolloutVersion string
-	// replicaSets maps a ReplicaSet's name to its resourceVersion before a
-	// write, or "" for one being created.
-	replicaSets map[string]string
+	// replicaSets maps a ReplicaSet's name to a test of whether the cached
+	// copy (nil when absent) shows the write. ReplicaSets are patched
+	// without a lock, and the ReplicaSet controller updates them too, so a
+	// newer version alone does not prove the write is in.
+	replicaSets map[string]func(*appsv1.ReplicaSet) bool
 }
 
-func (e *expectations) expect(key types.NamespacedName, now time.Time, rolloutVersion string, replicaSets map[string]string) {
+func (e *expectations) expect(key types.NamespacedName, now time.Time, rolloutVersion string, replicaSets map[string]func(*appsv1.ReplicaSet) bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pending == nil {
@@ -63,17 +68,13 @@ func (p pendingWrites) missing(obs plan.Observation) bool {
 	if p.rolloutVersion != "" && obs.Rollout.ResourceVersion == p.rolloutVersion {
 		return true
 	}
-	seen := map[string]string{}
+	seen := map[string]*appsv1.ReplicaSet{}
 	for _, rs := range obs.ReplicaSets {
-		seen[rs.Name] = rs.ResourceVersion
+		seen[rs.Name] = rs
 	}
-	for name, before := range p.replicaSets {
-		now, exists := seen[name]
-		if !exists && before == "" {
-			return true // created, not in the cache yet
-		}
-		if exists && before != "" && now == before {
-			return true // changed, the cache still has the old version
+	for name, shows := range p.replicaSets {
+		if !shows(seen[name]) {
+			return true
 		}
 	}
 	return false

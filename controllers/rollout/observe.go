@@ -18,6 +18,9 @@ import (
 // that controls them, so a reconcile lists only its own.
 const ownerIndex = ".metadata.controller.rollout"
 
+// workloadIndex indexes Rollouts by the Deployment their workloadRef names.
+const workloadIndex = ".spec.workloadRef.deployment"
+
 func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
@@ -29,7 +32,16 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, byRollout); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.AnalysisRun{}, ownerIndex, byRollout)
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.AnalysisRun{}, ownerIndex, byRollout); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, workloadIndex, func(obj client.Object) []string {
+		ref := obj.(*rolloutsv1alpha1.Rollout).Spec.WorkloadRef
+		if ref == nil || ref.Kind != "Deployment" {
+			return nil
+		}
+		return []string{ref.Name}
+	})
 }
 
 // observe reads, from the cache, everything the planner looks at. It
@@ -57,6 +69,19 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 	for i := range runs.Items {
 		if metav1.IsControlledBy(&runs.Items[i], ro) {
 			obs.AnalysisRuns = append(obs.AnalysisRuns, &runs.Items[i])
+		}
+	}
+
+	if ref := ro.Spec.WorkloadRef; ref != nil && ref.Kind == "Deployment" {
+		var dep appsv1.Deployment
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, &dep)
+		switch {
+		case apierrors.IsNotFound(err):
+			// Left nil: the planner reports it.
+		case err != nil:
+			return obs, err
+		default:
+			obs.Workload = &dep
 		}
 	}
 

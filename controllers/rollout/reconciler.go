@@ -15,8 +15,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
@@ -30,11 +32,15 @@ const Name = "rollout"
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 
 // Reconciler reconciles Rollouts.
 type Reconciler struct {
-	Client   client.Client
-	Recorder recorder.EventRecorder
+	Client client.Client
+	// APIReader reads around the cache: the Deployments of workloadRefs,
+	// which are not worth caching in full.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
 	// Now is the clock; tests set it to move pause timers without sleeping.
 	Now func() time.Time
 
@@ -49,9 +55,10 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		return err
 	}
 	r := &Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("sluice-rollout"),
-		Now:      time.Now,
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("sluice-rollout"),
+		Now:       time.Now,
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
@@ -60,7 +67,26 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		}))).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
+		// Only the metadata of Deployments is watched: a change wakes the
+		// Rollouts whose workloadRef names it, which then read it whole.
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing), builder.OnlyMetadata).
 		Complete(r)
+}
+
+// rolloutsReferencing maps a Deployment to the Rollouts whose workloadRef
+// names it.
+func (r *Reconciler) rolloutsReferencing(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list rolloutsv1alpha1.RolloutList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{workloadIndex: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing Rollouts that reference a Deployment")
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for _, ro := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+	}
+	return requests
 }
 
 // InstanceSelector selects the Rollouts one controller instance handles.

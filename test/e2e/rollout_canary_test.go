@@ -11,10 +11,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/sluicehq/sluice/test/builders"
 	"github.com/sluicehq/sluice/test/framework"
+	"github.com/sluicehq/sluice/test/simcluster"
 )
 
 var _ = Describe("A canary Rollout on the simulated cluster", Ordered, func() {
@@ -117,6 +121,74 @@ var _ = Describe("A canary Rollout on the simulated cluster", Ordered, func() {
 		}).WithContext(ctx).Should(Succeed())
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
 			ContainElement(HavePrefix("RolloutAborted: Rollout aborted update to revision 2")))
+	})
+
+	It("aborts by itself past progressDeadlineSeconds with progressDeadlineAbort", func(ctx context.Context) {
+		ro := builders.Rollout("stuck").Namespace(ns).Replicas(2).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(50), builders.SetWeight(100)).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](3)
+				ro.Spec.ProgressDeadlineAbort = true
+			}).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = simcluster.NeverReadyImage
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Abort).To(BeTrue(), "status: %+v", ro.Status)
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 2}))
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
+			ContainElement(HavePrefix("ProgressDeadlineExceeded: ")))
+	})
+
+	It("takes over a Deployment through workloadRef and scales it down progressively", func(ctx context.Context) {
+		deploy := deployment(ns, "legacy", 3, "registry.example/legacy:v1")
+		Expect(k8sClient.Create(ctx, deploy)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/legacy:v1": 3}))
+		}).WithContext(ctx).Should(Succeed())
+
+		// Written as users write it: no template, no selector. (A typed Go
+		// client would send an empty template, which the CRD rejects.)
+		manifest := &unstructured.Unstructured{}
+		Expect(yaml.Unmarshal([]byte(`
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: legacy
+spec:
+  replicas: 3
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: legacy
+    scaleDown: progressively
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+`), &manifest.Object)).To(Succeed())
+		manifest.SetNamespace(ns)
+		Expect(k8sClient.Create(ctx, manifest)).To(Succeed())
+		ro := &rolloutsv1alpha1.Rollout{}
+		ro.Namespace, ro.Name = ns, "legacy"
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(deploy), deploy)).To(Succeed())
+			g.Expect(*deploy.Spec.Replicas).To(BeZero())
+			g.Expect(deploy.Status.Replicas).To(BeZero())
+			var rss appsv1.ReplicaSetList
+			g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.HasLabels{"rollouts-pod-template-hash"})).To(Succeed())
+			g.Expect(rss.Items).To(HaveLen(1))
+			g.Expect(rss.Items[0].Status.AvailableReplicas).To(Equal(int32(3)))
+		}).WithContext(ctx).Should(Succeed())
 	})
 })
 

@@ -22,7 +22,13 @@ func Plan(obs Observation) Result {
 	p := &planner{obs: obs, ro: obs.Rollout, now: obs.Now}
 	p.status = *obs.Rollout.Status.DeepCopy()
 	p.status.ObservedGeneration = strconv.FormatInt(obs.Rollout.Generation, 10)
-	if err := validate(obs); err != nil {
+	resolved, err := resolveWorkload(obs)
+	if err == nil {
+		p.ro = resolved
+		p.obs.Rollout = resolved
+		err = validate(p.obs)
+	}
+	if err != nil {
 		p.invalid(err.Error())
 	} else {
 		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
@@ -49,6 +55,11 @@ type planner struct {
 	limits   limits
 	// newRevision is set when this pass is the first to see a new template.
 	newRevision bool
+	// fastRollback is set when the current template is a recent revision
+	// within spec.rollbackWindow: it goes back without the steps.
+	fastRollback bool
+	// timedOut and progressed are the progress-deadline verdicts.
+	timedOut, progressed bool
 }
 
 func (p *planner) invalid(message string) {
@@ -81,6 +92,8 @@ func (p *planner) planCanary() {
 	p.scale(weight, promoted)
 	p.pointServices(promoted)
 	p.pruneHistory()
+	p.scaleWorkload(promoted)
+	p.checkProgressDeadline(promoted)
 }
 
 // sortReplicaSets finds the current and stable ReplicaSets among the owned
@@ -129,8 +142,26 @@ func (p *planner) sortReplicaSets() {
 	if p.current != nil && revisionOf(p.current) > maxRevision {
 		p.revision = revisionOf(p.current)
 	} else if p.current != nil {
+		p.fastRollback = p.withinRollbackWindow(owned)
 		p.result.Actions = append(p.result.Actions, SetRevision{Name: p.current.Name, Revision: strconv.FormatInt(p.revision, 10)})
 	}
+}
+
+// withinRollbackWindow reports whether going back to the current template's
+// ReplicaSet skips the steps: spec.rollbackWindow.revisions counts how many
+// revisions back a rollback may reach and still be trusted, as in Argo.
+func (p *planner) withinRollbackWindow(owned []*appsv1.ReplicaSet) bool {
+	window := p.ro.Spec.RollbackWindow
+	if window == nil || window.Revisions <= 0 || p.status.StableRS == "" {
+		return false
+	}
+	newer := int32(0)
+	for _, rs := range owned {
+		if revisionOf(rs) > revisionOf(p.current) {
+			newer++
+		}
+	}
+	return newer <= window.Revisions
 }
 
 // resetOnNewRevision starts the steps over when the template or the steps
@@ -181,7 +212,7 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
 		return 0, p.atCounts(0, false)
-	case p.status.PromoteFull:
+	case p.status.PromoteFull || p.fastRollback:
 		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
@@ -209,6 +240,7 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			return weight, atDesired
 		}
 		p.status.CurrentStepIndex = ptr.To(index + 1)
+		p.progressed = true // a step is progress, for the progress deadline
 	}
 }
 

@@ -278,3 +278,100 @@ func eventReasons(events []Event) []string {
 	}
 	return out
 }
+
+var _ = Describe("The progress deadline", func() {
+	stuck := func(abort bool) *world {
+		w := newWorld(builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50), builders.SetWeight(100)).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.ProgressDeadlineSeconds = new(int32(60))
+				ro.Spec.ProgressDeadlineAbort = abort
+			}).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.step() // the canary ReplicaSet is created; its pods never become available
+		return w
+	}
+
+	It("marks a rollout that makes no progress Degraded, and says so once", func() {
+		w := stuck(false)
+		res := w.step()
+		Expect(res.RequeueAfter).To(BeNumerically("~", time.Minute, time.Second), "woken at the deadline")
+
+		w.now = w.now.Add(61 * time.Second)
+		res = w.step()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+		Expect(w.ro.Status.Message).To(HavePrefix("ProgressDeadlineExceeded: ReplicaSet"))
+		Expect(eventReasons(res.Events)).To(Equal([]string{"ProgressDeadlineExceeded"}))
+		Expect(w.ro.Status.Abort).To(BeFalse())
+
+		Expect(w.step().Events).To(BeEmpty(), "no second event")
+
+		By("pods becoming available: the rollout recovers")
+		w.settle()
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+
+	It("aborts with progressDeadlineAbort", func() {
+		w := stuck(true)
+		w.now = w.now.Add(61 * time.Second)
+		res := w.step()
+		Expect(w.ro.Status.Abort).To(BeTrue())
+		Expect(eventReasons(res.Events)).To(Equal([]string{"ProgressDeadlineExceeded", "RolloutAborted"}))
+		w.settle()
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 2}))
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+	})
+
+	It("does not time out a rollout whose pods are still coming up", func() {
+		w := stuck(false)
+		w.now = w.now.Add(61 * time.Second)
+		w.rss[len(w.rss)-1].Status.Replicas = 1 // a pod exists now, not yet available
+		w.step()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseProgressing))
+	})
+
+	It("does not count time spent paused", func() {
+		w := newWorld(builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50), builders.Pause()).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) { ro.Spec.ProgressDeadlineSeconds = new(int32(60)) }).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		w.now = w.now.Add(2 * time.Hour)
+		w.step()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+	})
+})
+
+var _ = Describe("The rollback window", func() {
+	It("goes back to a recent revision without the steps", func() {
+		w := newWorld(builders.Rollout("web").Replicas(4).Canary(builders.SetWeight(25), builders.Pause()).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.RollbackWindow = &rolloutsv1alpha1.RollbackWindowSpec{Revisions: 2}
+			}).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		w.ro.Status.PauseConditions = nil // promote v2 to the end
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 4}))
+
+		w.setImage("app:v1")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 4}), "no pause at 25%")
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+
+	It("walks the steps for a rollback beyond the window", func() {
+		w := newWorld(builders.Rollout("web").Replicas(4).Canary(builders.SetWeight(25), builders.Pause()).Obj())
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		w.ro.Status.PauseConditions = nil
+		w.run()
+		w.setImage("app:v1")
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+	})
+})

@@ -36,7 +36,10 @@ type Observation struct {
 	Services map[string]*corev1.Service
 	// AnalysisRuns are the ones the Rollout owns.
 	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
-	Now          time.Time
+	// Workload is the Deployment spec.workloadRef names, or nil when there
+	// is no reference or it was not found.
+	Workload *appsv1.Deployment
+	Now      time.Time
 }
 
 // Result is the plan: actions to execute in order, then the status to write.

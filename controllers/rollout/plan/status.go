@@ -64,6 +64,9 @@ func (p *planner) progressConditions() {
 	case st.Abort:
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionFalse, reasonAborted,
 			fmt.Sprintf("Rollout aborted update to revision %d", p.revision))
+	case p.timedOut:
+		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionFalse, reasonTimedOut,
+			fmt.Sprintf("ReplicaSet %q has timed out progressing.", ro.Name+"-"+p.hash))
 	case paused:
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionUnknown, reasonPaused, "Rollout is paused")
 	case promoted && st.AvailableReplicas >= replicasOf(ro) && st.Replicas == st.UpdatedReplicas:
@@ -72,6 +75,9 @@ func (p *planner) progressConditions() {
 	default:
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionTrue, reasonReplicaSetUpdated,
 			fmt.Sprintf("ReplicaSet %q is progressing.", ro.Name+"-"+p.hash))
+		if p.progressed {
+			findCondition(st, rolloutsv1alpha1.RolloutProgressing).LastUpdateTime = metav1.Time{Time: p.now}
+		}
 	}
 
 	if st.AvailableReplicas >= replicasOf(ro)-p.limits.unavailable {
@@ -132,8 +138,8 @@ func (p *planner) announceConditionChanges() {
 		}
 	}
 	if c := findCondition(&p.status, rolloutsv1alpha1.RolloutProgressing); c != nil && c.Reason == reasonAborted {
-		if prev := findCondition(&old, rolloutsv1alpha1.RolloutProgressing); prev == nil || prev.Reason != reasonAborted {
-			p.event(true, reasonAborted, c.Message)
+		if prev := findCondition(&old, rolloutsv1alpha1.RolloutProgressing); prev == nil || prev.Reason != c.Reason {
+			p.event(true, c.Reason, c.Message)
 		}
 	}
 }
@@ -210,3 +216,66 @@ func (p *planner) requeueAfter(d time.Duration) {
 }
 
 func itoa64(n int64) string { return fmt.Sprint(n) }
+
+// checkProgressDeadline marks a rollout that made no progress for
+// progressDeadlineSeconds as timed out (and aborts it with
+// progressDeadlineAbort). Time spent paused does not count: resuming starts
+// the Progressing condition, and so the clock, anew.
+//
+// Progress is measured without a status write per pod: the Progressing
+// condition's lastUpdateTime moves only at steps and, when the deadline
+// comes, if the pod counters moved since the last write. So a slow but
+// moving rollout is never timed out, and a stuck one costs one write.
+func (p *planner) checkProgressDeadline(promoted bool) {
+	st := &p.status
+	cond := findCondition(st, rolloutsv1alpha1.RolloutProgressing)
+	if promoted || st.Abort || p.ro.Spec.Paused || len(st.PauseConditions) > 0 || cond == nil ||
+		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) {
+		return
+	}
+	deadline := defaultProgressDeadline
+	if p.ro.Spec.ProgressDeadlineSeconds != nil {
+		deadline = time.Duration(*p.ro.Spec.ProgressDeadlineSeconds) * time.Second
+	}
+	moved := p.countersMoved()
+	if cond.Reason == reasonTimedOut {
+		p.timedOut = !moved // progress after a timeout recovers
+		return
+	}
+	if left := cond.LastUpdateTime.Add(deadline).Sub(p.now); left > 0 {
+		p.requeueAfter(left)
+		return
+	}
+	if moved {
+		p.progressed = true
+		p.requeueAfter(deadline)
+		return
+	}
+	p.timedOut = true
+	p.event(true, reasonTimedOut, fmt.Sprintf("ReplicaSet %q has timed out progressing.", p.ro.Name+"-"+p.hash))
+	if p.ro.Spec.ProgressDeadlineAbort {
+		st.Abort = true
+	}
+}
+
+// countersMoved reports whether the pod counters differ from the ones in the
+// observed status, that is, whether pods changed since the last write.
+func (p *planner) countersMoved() bool {
+	old := p.ro.Status
+	var replicas, updated, available int32
+	for _, rs := range p.obs.ReplicaSets {
+		replicas += rs.Status.Replicas
+		available += rs.Status.AvailableReplicas
+		if rs == p.current {
+			updated = rs.Status.Replicas
+		}
+	}
+	return replicas != old.Replicas || updated != old.UpdatedReplicas || available != old.AvailableReplicas
+}
+
+// reasonTimedOut is Argo's reason for a rollout past its progress deadline.
+const reasonTimedOut = "ProgressDeadlineExceeded"
+
+// defaultProgressDeadline is how long a rollout may make no progress before
+// it is Degraded, as in Argo Rollouts.
+const defaultProgressDeadline = 600 * time.Second

@@ -20,9 +20,6 @@ func validate(obs Observation) *field.Error {
 	ro := obs.Rollout
 	spec := field.NewPath("spec")
 
-	if ro.Spec.WorkloadRef != nil {
-		return field.NotSupported(spec.Child("workloadRef"), "workloadRef", []string{"spec.template"})
-	}
 	if ro.Spec.Selector == nil {
 		return field.Required(spec.Child("selector"), "a Rollout needs a selector")
 	}
