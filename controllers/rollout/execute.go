@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -64,6 +66,16 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SetRevision:
 		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, plan.RevisionAnnotation, a.Revision))
+	case plan.EvictPod:
+		pod := &corev1.Pod{}
+		pod.Namespace, pod.Name = ro.Namespace, a.Name
+		err := r.Client.SubResource("eviction").Create(ctx, pod, &policyv1.Eviction{})
+		if apierrors.IsTooManyRequests(err) {
+			// A PodDisruptionBudget says not now; the restart looks again.
+			log.FromContext(ctx).Info("eviction refused for now", "pod", a.Name, "reason", err.Error())
+			return nil
+		}
+		return client.IgnoreNotFound(err)
 	case plan.ScaleDeployment:
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -85,6 +86,14 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		}
 	}
 
+	if plan.RestartPending(obs) {
+		pods, err := r.podsOf(ctx, ro, obs.ReplicaSets)
+		if err != nil {
+			return obs, err
+		}
+		obs.Pods = pods
+	}
+
 	if canary := ro.Spec.Strategy.Canary; canary != nil {
 		for _, name := range []string{canary.CanaryService, canary.StableService} {
 			if name == "" {
@@ -103,4 +112,25 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		}
 	}
 	return obs, nil
+}
+
+// podsOf lists, around the cache, the pods of a Rollout's ReplicaSets. Pods
+// are read only during a restart, so they are not worth an informer.
+func (r *Reconciler) podsOf(ctx context.Context, ro *rolloutsv1alpha1.Rollout, replicaSets []*appsv1.ReplicaSet) ([]*corev1.Pod, error) {
+	owners := map[types.UID]bool{}
+	for _, rs := range replicaSets {
+		owners[rs.UID] = true
+	}
+	var list corev1.PodList
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(ro.Namespace),
+		client.HasLabels{plan.PodTemplateHashLabel}); err != nil {
+		return nil, err
+	}
+	var pods []*corev1.Pod
+	for i := range list.Items {
+		if owner := metav1.GetControllerOf(&list.Items[i]); owner != nil && owners[owner.UID] {
+			pods = append(pods, &list.Items[i])
+		}
+	}
+	return pods, nil
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -190,7 +191,53 @@ spec:
 			g.Expect(rss.Items[0].Status.AvailableReplicas).To(Equal(int32(3)))
 		}).WithContext(ctx).Should(Succeed())
 	})
+
+	It("replaces every pod on restart, the way kubectl argo rollouts restart asks", func(ctx context.Context) {
+		ro := builders.Rollout("restarted").Namespace(ns).Replicas(3).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(50)).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		before := podNames(ctx, ns)
+		Expect(before).To(HaveLen(3))
+
+		// restartAt has whole seconds: one second after the pods were
+		// created makes every one of them older (and lies in the future,
+		// which the controller waits for).
+		var pods corev1.PodList
+		Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+		restartAt := pods.Items[0].CreationTimestamp
+		for _, p := range pods.Items {
+			if restartAt.Before(&p.CreationTimestamp) {
+				restartAt = p.CreationTimestamp
+			}
+		}
+		restartAt.Time = restartAt.Add(time.Second)
+		patch := fmt.Sprintf(`{"spec":{"restartAt":%q}}`, restartAt.UTC().Format(time.RFC3339))
+		Expect(k8sClient.Patch(ctx, ro, client.RawPatch("application/merge-patch+json", []byte(patch)))).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.RestartedAt).NotTo(BeNil())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 3}))
+			g.Expect(podNames(ctx, ns)).NotTo(ContainElements(before[0], before[1], before[2]))
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
+			ContainElement(HavePrefix("RolloutRestarted: ")))
+	})
 })
+
+// podNames lists the names of a namespace's pods.
+func podNames(ctx context.Context, ns string) []string {
+	GinkgoHelper()
+	var pods corev1.PodList
+	Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	return names
+}
 
 func expectPhase(ctx context.Context, ro *rolloutsv1alpha1.Rollout, phase rolloutsv1alpha1.RolloutPhase) {
 	GinkgoHelper()

@@ -93,6 +93,7 @@ func (p *planner) planCanary() {
 	p.pointServices(promoted)
 	p.pruneHistory()
 	p.scaleWorkload(promoted)
+	p.restartPods()
 	p.checkProgressDeadline(promoted)
 }
 

@@ -23,7 +23,9 @@ var _ = Describe("Planning a canary", func() {
 	}
 
 	It("deploys the first revision straight to full size, with no steps", func() {
-		w := newWorld(seed())
+		ro := seed()
+		ro.Spec.MinReadySeconds = 7
+		w := newWorld(ro)
 		res := w.step()
 		Expect(res.Actions).To(HaveLen(1))
 		create, ok := res.Actions[0].(CreateReplicaSet)
@@ -34,6 +36,7 @@ var _ = Describe("Planning a canary", func() {
 		Expect(rs.Spec.Selector.MatchLabels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
 		Expect(rs.Spec.Template.Labels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
 		Expect(rs.Annotations[RevisionAnnotation]).To(Equal("1"))
+		Expect(rs.Spec.MinReadySeconds).To(Equal(int32(7)))
 		Expect(rs.OwnerReferences).To(HaveLen(1))
 		Expect(*rs.OwnerReferences[0].Controller).To(BeTrue())
 		Expect(res.Status.StableRS).To(Equal(res.Status.CurrentPodHash), "the first revision is stable at once")

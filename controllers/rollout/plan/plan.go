@@ -39,6 +39,9 @@ type Observation struct {
 	// Workload is the Deployment spec.workloadRef names, or nil when there
 	// is no reference or it was not found.
 	Workload *appsv1.Deployment
+	// Pods are the pods of the Rollout's ReplicaSets, read only while a
+	// restart is pending (see RestartPending).
+	Pods []*corev1.Pod
 	Now      time.Time
 }
 

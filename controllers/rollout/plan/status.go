@@ -116,6 +116,8 @@ func phaseOf(ro *rolloutsv1alpha1.Rollout, st *rolloutsv1alpha1.RolloutStatus) (
 		return rolloutsv1alpha1.RolloutPhasePaused, "manually paused"
 	case len(st.PauseConditions) > 0:
 		return rolloutsv1alpha1.RolloutPhasePaused, string(st.PauseConditions[0].Reason)
+	case ro.Spec.RestartAt != nil && (st.RestartedAt == nil || !st.RestartedAt.Equal(ro.Spec.RestartAt)):
+		return rolloutsv1alpha1.RolloutPhaseProgressing, "rollout is restarting"
 	case st.UpdatedReplicas < replicasOf(ro):
 		return rolloutsv1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
 	case st.AvailableReplicas < st.UpdatedReplicas:

@@ -1,0 +1,211 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/internal/scheme"
+)
+
+// startRolloutController runs the Rollout controller in this process against
+// the test API server, as the manager wires it, until the container that
+// started it ends. Every API write it makes, events included, is counted.
+func startRolloutController(instanceID string) *writeCounter {
+	GinkgoHelper()
+	writes := &writeCounter{}
+	counted := rest.CopyConfig(cfg)
+	counted.WrapTransport = writes.wrap
+
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
+	mgr, err := ctrl.NewManager(counted, ctrl.Options{
+		Scheme:                 scheme.New(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Several specs start a controller of the same name in one process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(instanceID)},
+			&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
+		}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(rollout.Setup(mgr, instanceID)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	return writes
+}
+
+// newNamespaceWithFakeKubelet creates a namespace whose ReplicaSets get
+// available pods at once, until the container that made it ends.
+func newNamespaceWithFakeKubelet(prefix string) string {
+	GinkgoHelper()
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	Expect(k8sClient.Create(context.Background(), namespace)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+	startFakeKubelet(ctx, namespace.Name)
+	return namespace.Name
+}
+
+// writeCounter counts the create, update, patch and delete requests that go
+// through a transport.
+type writeCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+	last   time.Time
+}
+
+func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet {
+			w.mu.Lock()
+			if w.counts == nil {
+				w.counts = map[string]int{}
+			}
+			w.counts[req.Method+" "+resourceOf(req.URL.Path)]++
+			w.last = time.Now()
+			w.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+func (w *writeCounter) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.counts = map[string]int{}
+}
+
+func (w *writeCounter) total() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, c := range w.counts {
+		n += c
+	}
+	return n
+}
+
+func (w *writeCounter) summary() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var parts []string
+	n := 0
+	for k, c := range w.counts {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c))
+		n += c
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("%d in all: %s", n, strings.Join(parts, ", "))
+}
+
+// waitQuiet waits until no write has been seen for two seconds, so writes a
+// reconcile makes late are counted too.
+func (w *writeCounter) waitQuiet(ctx context.Context) {
+	GinkgoHelper()
+	Eventually(func() time.Duration {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return time.Since(w.last)
+	}).WithContext(ctx).Should(BeNumerically(">", 2*time.Second))
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// resourceOf shortens an API path to its resource (and subresource).
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range parts {
+		if p == "namespaces" && i+2 < len(parts) {
+			return strings.Join(parts[i+2:min(len(parts), i+2+1)], "/") + subresource(parts[i+2:])
+		}
+	}
+	return parts[len(parts)-1]
+}
+
+func subresource(rest []string) string {
+	if len(rest) == 3 {
+		return "/" + rest[2]
+	}
+	return ""
+}
+
+// startFakeKubelet plays the kubelet and the ReplicaSet controller for one
+// namespace: every ReplicaSet's pods exist and are available as soon as its
+// spec asks for them.
+func startFakeKubelet(ctx context.Context, ns string) {
+	go func() {
+		defer GinkgoRecover()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var rss appsv1.ReplicaSetList
+			if err := k8sClient.List(ctx, &rss, client.InNamespace(ns)); err != nil {
+				continue
+			}
+			for i := range rss.Items {
+				rs := &rss.Items[i]
+				n := *rs.Spec.Replicas
+				if rs.Status.Replicas == n && rs.Status.AvailableReplicas == n && rs.Status.ObservedGeneration == rs.Generation {
+					continue
+				}
+				rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = n, n, n
+				rs.Status.FullyLabeledReplicas = n
+				rs.Status.ObservedGeneration = rs.Generation
+				_ = k8sClient.Status().Update(ctx, rs)
+			}
+		}
+	}()
+}
+
+func waitHealthyAt(ctx context.Context, ro *rolloutsv1alpha1.Rollout, image string) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var got rolloutsv1alpha1.Rollout
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), &got)).To(Succeed())
+		g.Expect(got.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), got.Status.Message)
+		g.Expect(got.Status.StableRS).To(Equal(got.Status.CurrentPodHash))
+		var rss appsv1.ReplicaSetList
+		g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ro.Namespace))).To(Succeed())
+		for _, rs := range rss.Items {
+			if rs.Spec.Template.Spec.Containers[0].Image == image {
+				g.Expect(rs.Status.AvailableReplicas).To(Equal(*ro.Spec.Replicas))
+			} else {
+				g.Expect(*rs.Spec.Replicas).To(BeZero())
+			}
+		}
+	}).WithContext(ctx).Should(Succeed())
+}

@@ -1,0 +1,155 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/test/builders"
+)
+
+var _ = Describe("The Rollout controller", Ordered, func() {
+	var (
+		writes *writeCounter
+		ns     string
+	)
+
+	BeforeAll(func() {
+		writes = startRolloutController("")
+		ns = newNamespaceWithFakeKubelet("controller-")
+	})
+
+	It("marks an invalid Rollout InvalidSpec, naming the field, with one event, and touches nothing", func(ctx context.Context) {
+		ro := builders.Rollout("no-selector").Namespace(ns).Replicas(2).Canary(builders.SetWeight(50)).Obj()
+		ro.Spec.Selector.MatchLabels = map[string]string{"app": "something-else"}
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+			g.Expect(ro.Status.Message).To(ContainSubstring("InvalidSpec: spec.selector: Invalid value"))
+			g.Expect(ro.Status.ObservedGeneration).To(Equal("1"))
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(warningReasons).WithContext(ctx).WithArguments(ns).Should(Equal([]string{"InvalidSpec"}))
+
+		var rss appsv1.ReplicaSetList
+		Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns))).To(Succeed())
+		Expect(rss.Items).To(BeEmpty())
+
+		By("reconciling it again and again: no hot loop, no write")
+		writes.waitQuiet(ctx)
+		writes.reset()
+		for i := range 3 {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.sluice.dev/poke":"%d"}}}`, i)
+			Expect(k8sClient.Patch(ctx, ro, client.RawPatch("application/merge-patch+json", []byte(patch)))).To(Succeed())
+		}
+		writes.waitQuiet(ctx)
+		Expect(writes.total()).To(BeZero(), writes.summary())
+	})
+
+	It("adopts the ReplicaSet Argo Rollouts made for the same template instead of replacing it", func(ctx context.Context) {
+		// As Argo left it: a ReplicaSet named by Argo's template hash,
+		// controlled by the Rollout, and the Rollout's status pointing at it.
+		ro := builders.Rollout("moved").Namespace(ns).Replicas(2).Canary(builders.SetWeight(50)).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Labels = map[string]string{plan.InstanceIDLabel: "argo"} // not ours yet
+			}).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		hash := plan.PodTemplateHash(&ro.Spec.Template, nil) // equal to Argo's: see hash_test.go
+		template := *ro.Spec.Template.DeepCopy()
+		template.Labels[plan.PodTemplateHashLabel] = hash
+		rs := &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: "moved-" + hash, Namespace: ns,
+				Labels:          template.Labels,
+				Annotations:     map[string]string{plan.RevisionAnnotation: "7"},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(ro, rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
+			},
+			Spec: appsv1.ReplicaSetSpec{
+				Replicas: ptr.To[int32](2),
+				Selector: &metav1.LabelSelector{MatchLabels: template.Labels},
+				Template: template,
+			},
+		}
+		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+		ro.Status = rolloutsv1alpha1.RolloutStatus{StableRS: hash, CurrentPodHash: hash}
+		Expect(k8sClient.Status().Update(ctx, ro)).To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(BeEmpty(), "a Rollout of another instance is left alone")
+		}).WithContext(ctx).WithTimeout(time.Second).Should(Succeed())
+
+		By("handing the Rollout over: removing the instance label")
+		Expect(k8sClient.Patch(ctx, ro, client.RawPatch("application/merge-patch+json",
+			[]byte(`{"metadata":{"labels":{"`+plan.InstanceIDLabel+`":null}}}`)))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+		var rss appsv1.ReplicaSetList
+		Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.MatchingLabels{"app": "moved"})).To(Succeed())
+		Expect(rss.Items).To(HaveLen(1))
+		Expect(rss.Items[0].Name).To(Equal("moved-" + hash))
+		Expect(rss.Items[0].Annotations[plan.RevisionAnnotation]).To(Equal("7"), "its revision is kept")
+	})
+})
+
+var _ = Describe("A controller with --instance-id", Ordered, func() {
+	var ns string
+
+	BeforeAll(func() {
+		startRolloutController("blue")
+		ns = newNamespaceWithFakeKubelet("instance-")
+	})
+
+	It("reconciles only the Rollouts labelled with its instance id", func(ctx context.Context) {
+		ours := builders.Rollout("ours").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Labels = map[string]string{plan.InstanceIDLabel: "blue"}
+		}).Obj()
+		theirs := builders.Rollout("theirs").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Labels = map[string]string{plan.InstanceIDLabel: "green"}
+		}).Obj()
+		unlabelled := builders.Rollout("unlabelled").Namespace(ns).Obj()
+		for _, ro := range []*rolloutsv1alpha1.Rollout{ours, theirs, unlabelled} {
+			Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ours), ours)).To(Succeed())
+			g.Expect(ours.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+		}).WithContext(ctx).Should(Succeed())
+		for _, ro := range []*rolloutsv1alpha1.Rollout{theirs, unlabelled} {
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			Expect(ro.Status.ObservedGeneration).To(BeEmpty(), "%s is another controller's", ro.Name)
+		}
+		var rss appsv1.ReplicaSetList
+		Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns))).To(Succeed())
+		Expect(rss.Items).To(HaveLen(1))
+		Expect(rss.Items[0].Labels["app"]).To(Equal("ours"))
+	})
+})
+
+// warningReasons lists the reasons of the Warning events in a namespace.
+func warningReasons(ctx context.Context, ns string) ([]string, error) {
+	var events eventsv1.EventList
+	if err := k8sClient.List(ctx, &events, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var reasons []string
+	for _, e := range events.Items {
+		if e.Type == corev1.EventTypeWarning {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons, nil
+}
