@@ -2,6 +2,8 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -55,7 +58,16 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, action plan.Action) error {
 	switch a := action.(type) {
 	case plan.CreateReplicaSet:
-		return r.Client.Create(ctx, a.ReplicaSet)
+		err := r.Client.Create(ctx, a.ReplicaSet)
+		if apierrors.IsAlreadyExists(err) {
+			// Not ours (orphans are adopted before planning): another
+			// controller's object holds the name. Count a collision, as
+			// Argo does, so the next plan hashes the template to a new name.
+			return r.countCollision(ctx, ro)
+		}
+		return err
+	case plan.AdoptReplicaSet:
+		return r.adopt(ctx, ro, a.Name)
 	case plan.ScaleReplicaSet:
 		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
@@ -76,6 +88,8 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 			return nil
 		}
 		return client.IgnoreNotFound(err)
+	case plan.SyncPodMetadata:
+		return r.syncPodMetadata(ctx, ro, a)
 	case plan.ScaleDeployment:
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
@@ -111,6 +125,10 @@ func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observa
 			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
 				return rs == nil || rs.Annotations[plan.RevisionAnnotation] == a.Revision
 			}
+		case plan.SyncPodMetadata:
+			replicaSets[a.ReplicaSet] = func(rs *appsv1.ReplicaSet) bool {
+				return rs == nil || rs.Annotations[plan.EphemeralMetadataAnnotation] == plan.EncodeMetadata(a.To)
+			}
 		}
 	}
 	rolloutVersion := ""
@@ -121,3 +139,93 @@ func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observa
 		r.expectations.expect(client.ObjectKeyFromObject(ro), obs.Now, rolloutVersion, replicaSets)
 	}
 }
+
+// syncPodMetadata moves a ReplicaSet's pods from one role's metadata to
+// another's, in the order that survives a crash half-way: the pod template
+// first, so pods created meanwhile get the new metadata; then the existing
+// pods; last the record on the ReplicaSet, so an interrupted sync is planned
+// again and finished.
+func (r *Reconciler) syncPodMetadata(ctx context.Context, ro *rolloutsv1alpha1.Rollout, a plan.SyncPodMetadata) error {
+	change, err := json.Marshal(metadataChange(a.From, a.To))
+	if err != nil {
+		return err
+	}
+	templatePatch := fmt.Sprintf(`{"spec":{"template":{"metadata":%s}}}`, change)
+	if err := r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, templatePatch); err != nil {
+		return err
+	}
+	var rs appsv1.ReplicaSet
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: a.ReplicaSet}, &rs); err != nil {
+		return err
+	}
+	pods, err := r.podsOf(ctx, ro, []*appsv1.ReplicaSet{&rs})
+	if err != nil {
+		return err
+	}
+	podPatch := fmt.Sprintf(`{"metadata":%s}`, change)
+	for _, pod := range pods {
+		if err := r.mergePatch(ctx, &corev1.Pod{}, ro.Namespace, pod.Name, podPatch); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	record := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, plan.EphemeralMetadataAnnotation, plan.EncodeMetadata(a.To))
+	return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, record)
+}
+
+// metadataChange is the merge patch of object metadata that removes one
+// role's labels and annotations (null) and sets another's.
+func metadataChange(from, to *rolloutsv1alpha1.PodTemplateMetadata) map[string]map[string]*string {
+	change := map[string]map[string]*string{"labels": {}, "annotations": {}}
+	if from != nil {
+		for k := range from.Labels {
+			change["labels"][k] = nil
+		}
+		for k := range from.Annotations {
+			change["annotations"][k] = nil
+		}
+	}
+	if to != nil {
+		for k, v := range to.Labels {
+			change["labels"][k] = &v
+		}
+		for k, v := range to.Annotations {
+			change["annotations"][k] = &v
+		}
+	}
+	return change
+}
+
+// adopt makes the Rollout the controller of an orphaned ReplicaSet. The
+// patch carries the resourceVersion read, so a ReplicaSet claimed by someone
+// else meanwhile is not taken.
+func (r *Reconciler) adopt(ctx context.Context, ro *rolloutsv1alpha1.Rollout, name string) error {
+	var rs appsv1.ReplicaSet
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &rs); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if metav1.GetControllerOf(&rs) != nil {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(rs.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	rs.OwnerReferences = append(rs.OwnerReferences,
+		*metav1.NewControllerRef(ro, rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout")))
+	return r.Client.Patch(ctx, &rs, patch)
+}
+
+// countCollision raises status.collisionCount by one.
+func (r *Reconciler) countCollision(ctx context.Context, ro *rolloutsv1alpha1.Rollout) error {
+	var count int32
+	if ro.Status.CollisionCount != nil {
+		count = *ro.Status.CollisionCount
+	}
+	patch := fmt.Sprintf(`{"status":{"collisionCount":%d}}`, count+1)
+	if err := r.Client.Status().Patch(ctx, ro, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		return err
+	}
+	// The rest of this plan was made for the old name: stop here. The
+	// status change wakes the controller to plan again.
+	return errPlanAgain
+}
+
+// errPlanAgain stops a plan half-way on purpose; it is not a failure.
+var errPlanAgain = errors.New("the plan is out of date; planning again")

@@ -49,19 +49,29 @@ func (e *expectations) expect(key types.NamespacedName, now time.Time, rolloutVe
 }
 
 // stale reports whether an observation still misses one of the controller's
-// writes. Once it does not, the expectation is forgotten.
-func (e *expectations) stale(key types.NamespacedName, obs plan.Observation) bool {
+// writes, and how long to wait at most. Once it does not, the expectation is
+// forgotten.
+func (e *expectations) stale(key types.NamespacedName, obs plan.Observation) (time.Duration, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p, ok := e.pending[key]
 	if !ok {
-		return false
+		return 0, false
 	}
-	if obs.Now.Sub(p.at) > expectationTTL || !p.missing(obs) {
+	left := expectationTTL - obs.Now.Sub(p.at)
+	if left <= 0 || !p.missing(obs) {
 		delete(e.pending, key)
-		return false
+		return 0, false
 	}
-	return true
+	return left, true
+}
+
+// forget drops what was expected of a Rollout: its writes failed, or it is
+// gone.
+func (e *expectations) forget(key types.NamespacedName) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.pending, key)
 }
 
 func (p pendingWrites) missing(obs plan.Observation) bool {

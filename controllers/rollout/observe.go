@@ -22,6 +22,9 @@ const ownerIndex = ".metadata.controller.rollout"
 // workloadIndex indexes Rollouts by the Deployment their workloadRef names.
 const workloadIndex = ".spec.workloadRef.deployment"
 
+// serviceIndex indexes Rollouts by the Services their strategy names.
+const serviceIndex = ".spec.strategy.services"
+
 func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
@@ -36,12 +39,27 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.AnalysisRun{}, ownerIndex, byRollout); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, workloadIndex, func(obj client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, workloadIndex, func(obj client.Object) []string {
 		ref := obj.(*rolloutsv1alpha1.Rollout).Spec.WorkloadRef
 		if ref == nil || ref.Kind != "Deployment" {
 			return nil
 		}
 		return []string{ref.Name}
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
+		canary := obj.(*rolloutsv1alpha1.Rollout).Spec.Strategy.Canary
+		if canary == nil {
+			return nil
+		}
+		var names []string
+		for _, name := range []string{canary.CanaryService, canary.StableService} {
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+		return names
 	})
 }
 
@@ -55,6 +73,11 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 	if err := r.Client.List(ctx, &rsList, owned...); err != nil {
 		return obs, err
 	}
+	orphans, err := r.orphansFor(ctx, ro)
+	if err != nil {
+		return obs, err
+	}
+	obs.Orphans = orphans
 	for i := range rsList.Items {
 		// A Rollout deleted and created again under the same name must not
 		// pick up its predecessor's ReplicaSets before they are collected.
@@ -133,4 +156,28 @@ func (r *Reconciler) podsOf(ctx context.Context, ro *rolloutsv1alpha1.Rollout, r
 		}
 	}
 	return pods, nil
+}
+
+// orphansFor lists the cached ReplicaSets of the Rollout's namespace that its
+// selector matches and that no controller owns.
+func (r *Reconciler) orphansFor(ctx context.Context, ro *rolloutsv1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
+	if ro.Spec.Selector == nil {
+		return nil, nil // invalid, or a workloadRef's Deployment owns its own
+	}
+	selector, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil || selector.Empty() {
+		return nil, nil // the planner reports an invalid selector
+	}
+	var list appsv1.ReplicaSetList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, err
+	}
+	var orphans []*appsv1.ReplicaSet
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if metav1.GetControllerOf(rs) == nil && rs.DeletionTimestamp == nil {
+			orphans = append(orphans, rs)
+		}
+	}
+	return orphans, nil
 }

@@ -5,10 +5,12 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -33,7 +35,7 @@ const Name = "rollout"
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;patch
 // +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
 
 // Reconciler reconciles Rollouts.
@@ -71,24 +73,29 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
 		// Only the metadata of Deployments is watched: a change wakes the
 		// Rollouts whose workloadRef names it, which then read it whole.
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing), builder.OnlyMetadata).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(workloadIndex)), builder.OnlyMetadata).
+		// A Service created after the Rollout that names it, or whose
+		// selector someone changed, is looked at again.
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(serviceIndex))).
 		Complete(r)
 }
 
-// rolloutsReferencing maps a Deployment to the Rollouts whose workloadRef
-// names it.
-func (r *Reconciler) rolloutsReferencing(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list rolloutsv1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
-		client.MatchingFields{workloadIndex: obj.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing Rollouts that reference a Deployment")
-		return nil
+// rolloutsIndexedBy maps an object to the Rollouts in its namespace that
+// name it, by a Rollout index.
+func (r *Reconciler) rolloutsIndexedBy(index string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list rolloutsv1alpha1.RolloutList
+		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
+			client.MatchingFields{index: obj.GetName()}); err != nil {
+			log.FromContext(ctx).Error(err, "listing the Rollouts that name an object", "index", index)
+			return nil
+		}
+		requests := make([]reconcile.Request, 0, len(list.Items))
+		for _, ro := range list.Items {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+		}
+		return requests
 	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, ro := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
-	}
-	return requests
 }
 
 // InstanceSelector selects the Rollouts one controller instance handles.
@@ -118,6 +125,9 @@ func ReplicaSetSelector() labels.Selector {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var ro rolloutsv1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.expectations.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ro.DeletionTimestamp.IsZero() {
@@ -127,14 +137,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if r.expectations.stale(req.NamespacedName, obs) {
+	if wait, stale := r.expectations.stale(req.NamespacedName, obs); stale {
 		// The watch event of our own last write is on its way and will
-		// reconcile again with a cache that shows it.
-		return ctrl.Result{}, nil
+		// reconcile again with a cache that shows it; the requeue is only
+		// a safety net should that event never come.
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	result := plan.Plan(obs)
 	if err := r.execute(ctx, &ro, obs, result); err != nil {
-		if apierrors.IsConflict(err) {
+		// Some of the plan's writes may not have happened: do not wait for
+		// the cache to show them.
+		r.expectations.forget(req.NamespacedName)
+		if apierrors.IsConflict(err) || errors.Is(err, errPlanAgain) {
 			// Someone (often the plugin) changed the Rollout since it was
 			// read. The watch event of their change reconciles again, from
 			// what is there now.

@@ -225,7 +225,92 @@ spec:
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
 			ContainElement(HavePrefix("RolloutRestarted: ")))
 	})
+
+	It("labels canary and stable pods with canaryMetadata and stableMetadata, relabelling on promotion", func(ctx context.Context) {
+		ro := builders.Rollout("labelled").Namespace(ns).Replicas(2).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(50), builders.Pause()).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.CanaryMetadata = &rolloutsv1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}}
+				ro.Spec.Strategy.Canary.StableMetadata = &rolloutsv1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}}
+			}).Obj()
+		ro = deployAndUpdate(ctx, ro)
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhasePaused)
+		var canaryPods []string
+		Eventually(func(g Gomega) {
+			roles := podRoles(ctx, g, ns)
+			g.Expect(roles).To(Equal(map[string]string{"registry.example/app:v1": "stable", "registry.example/app:v2": "canary"}))
+			canaryPods = podNamesWithImage(ctx, g, ns, "registry.example/app:v2")
+		}).WithContext(ctx).Should(Succeed())
+
+		patchStatus(ctx, ro, `{"status":{"pauseConditions":null}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+			g.Expect(podRoles(ctx, g, ns)).To(Equal(map[string]string{"registry.example/app:v2": "stable"}))
+			g.Expect(podNamesWithImage(ctx, g, ns, "registry.example/app:v2")).To(ContainElements(canaryPods),
+				"the canary's pods were relabelled, not replaced")
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("takes back its ReplicaSets after being deleted with them orphaned and applied again", func(ctx context.Context) {
+		ro := builders.Rollout("phoenix").Namespace(ns).Replicas(2).Image("registry.example/app:v1").
+			Canary(builders.SetWeight(50)).Obj()
+		Expect(k8sClient.Create(ctx, ro.DeepCopy())).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		var before appsv1.ReplicaSetList
+		Expect(k8sClient.List(ctx, &before, client.InNamespace(ns))).To(Succeed())
+		Expect(before.Items).To(HaveLen(1))
+		pods := podNames(ctx, ns)
+
+		By("kubectl delete rollout --cascade=orphan")
+		Expect(k8sClient.Delete(ctx, ro.DeepCopy(), client.PropagationPolicy(metav1.DeletePropagationOrphan))).To(Succeed())
+		Eventually(func(g Gomega) {
+			var rs appsv1.ReplicaSet
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&before.Items[0]), &rs)).To(Succeed())
+			g.Expect(metav1.GetControllerOf(&rs)).To(BeNil(), "the garbage collector orphans it")
+		}).WithContext(ctx).Should(Succeed())
+
+		By("applying it again")
+		Expect(k8sClient.Create(ctx, ro.DeepCopy())).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		var after appsv1.ReplicaSetList
+		Expect(k8sClient.List(ctx, &after, client.InNamespace(ns))).To(Succeed())
+		Expect(after.Items).To(HaveLen(1))
+		Expect(after.Items[0].UID).To(Equal(before.Items[0].UID), "the same ReplicaSet, not a new one")
+		Expect(podNames(ctx, ns)).To(ConsistOf(pods), "the same pods, never restarted")
+	})
 })
+
+// podRoles maps each image of a namespace's running pods to their "role"
+// label; pods of one image that disagree show as "mixed".
+func podRoles(ctx context.Context, g Gomega, ns string) map[string]string {
+	var pods corev1.PodList
+	g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+	roles := map[string]string{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		image, role := p.Spec.Containers[0].Image, p.Labels["role"]
+		if prev, seen := roles[image]; seen && prev != role {
+			role = "mixed"
+		}
+		roles[image] = role
+	}
+	return roles
+}
+
+func podNamesWithImage(ctx context.Context, g Gomega, ns, image string) []string {
+	var pods corev1.PodList
+	g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+	var names []string
+	for _, p := range pods.Items {
+		if p.Spec.Containers[0].Image == image && p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
 
 // podNames lists the names of a namespace's pods.
 func podNames(ctx context.Context, ns string) []string {

@@ -103,6 +103,30 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 		Expect(rss.Items[0].Name).To(Equal("moved-" + hash))
 		Expect(rss.Items[0].Annotations[plan.RevisionAnnotation]).To(Equal("7"), "its revision is kept")
 	})
+
+	It("notices a Service created after the Rollout that names it", func(ctx context.Context) {
+		ro := builders.Rollout("late-svc").Namespace(ns).Replicas(1).Services("", "late-svc").Canary().Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Message).To(ContainSubstring(`service "late-svc" not found`))
+		}).WithContext(ctx).Should(Succeed())
+
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late-svc"},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": "late-svc"},
+				Ports:    []corev1.ServicePort{{Port: 80}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, svc)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
+			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(plan.PodTemplateHashLabel, ro.Status.StableRS))
+		}).WithContext(ctx).Should(Succeed())
+	})
 })
 
 var _ = Describe("A controller with --instance-id", Ordered, func() {

@@ -19,7 +19,7 @@ const defaultRevisionHistoryLimit = 10
 
 // Plan decides what to do next for a Rollout. See the package comment.
 func Plan(obs Observation) Result {
-	p := &planner{obs: obs, ro: obs.Rollout, now: obs.Now}
+	p := &planner{obs: obs, ro: obs.Rollout, now: obs.Now, planned: map[string]int32{}}
 	p.status = *obs.Rollout.Status.DeepCopy()
 	p.status.ObservedGeneration = strconv.FormatInt(obs.Rollout.Generation, 10)
 	resolved, err := resolveWorkload(obs)
@@ -27,6 +27,16 @@ func Plan(obs Observation) Result {
 		p.ro = resolved
 		p.obs.Rollout = resolved
 		err = validate(p.obs)
+	}
+	if err == nil && len(obs.Orphans) > 0 {
+		// Adopt first and plan once they show up as owned: planning around
+		// ReplicaSets the Rollout does not control yet could only fight
+		// them. The status is left as it is until then.
+		result := Result{Status: *obs.Rollout.Status.DeepCopy()}
+		for _, rs := range obs.Orphans {
+			result.Actions = append(result.Actions, AdoptReplicaSet{Name: rs.Name})
+		}
+		return result
 	}
 	if err != nil {
 		p.invalid(err.Error())
@@ -60,6 +70,8 @@ type planner struct {
 	fastRollback bool
 	// timedOut and progressed are the progress-deadline verdicts.
 	timedOut, progressed bool
+	// planned is each ReplicaSet's spec.replicas after this plan's scaling.
+	planned map[string]int32
 }
 
 func (p *planner) invalid(message string) {
@@ -77,7 +89,7 @@ func (p *planner) planCanary() {
 
 	promoted := p.status.StableRS == p.hash
 	weight, atDesired := p.walkSteps(promoted)
-	if !promoted && atDesired && p.stepsDone() {
+	if !promoted && !p.status.Abort && atDesired && p.stepsDone() {
 		// Every step is done and the canary runs at full size: it is the
 		// new stable.
 		p.status.StableRS = p.hash
@@ -89,12 +101,35 @@ func (p *planner) planCanary() {
 		promoted = true
 		p.event(false, "RolloutCompleted", fmt.Sprintf("Rollout completed update to revision %d (%s)", p.revision, p.hash))
 	}
-	p.scale(weight, promoted)
+	if !p.ro.Spec.Paused || p.status.Abort {
+		// A person's pause (spec.paused) freezes the pods where they are;
+		// an abort still goes back to stable.
+		p.scale(weight, promoted)
+	}
+	p.syncRoleMetadata(promoted)
 	p.pointServices(promoted)
 	p.pruneHistory()
 	p.scaleWorkload(promoted)
 	p.restartPods()
 	p.checkProgressDeadline(promoted)
+	orderActions(p.result.Actions)
+}
+
+// orderActions puts Service changes before any pods go away: a Service
+// moves to the pods that stay before the ones it selected are scaled down
+// or evicted. Within a kind, the planned order is kept.
+func orderActions(actions []Action) {
+	rank := func(a Action) int {
+		switch a.(type) {
+		case CreateReplicaSet, SetRevision, SyncPodMetadata:
+			return 0
+		case SetServiceSelector:
+			return 1
+		default:
+			return 2
+		}
+	}
+	sort.SliceStable(actions, func(i, j int) bool { return rank(actions[i]) < rank(actions[j]) })
 }
 
 // sortReplicaSets finds the current and stable ReplicaSets among the owned
@@ -114,7 +149,7 @@ func (p *planner) sortReplicaSets() {
 		// A ReplicaSet made by another controller, or by an older hash
 		// function, for the same template is adopted rather than replaced.
 		for _, rs := range owned {
-			if sameTemplate(&rs.Spec.Template, &p.ro.Spec.Template) {
+			if sameTemplate(rs, &p.ro.Spec.Template) {
 				p.current = rs
 				p.hash = rs.Labels[PodTemplateHashLabel]
 			}
@@ -139,30 +174,33 @@ func (p *planner) sortReplicaSets() {
 	if p.stable == nil && stableHash != p.hash {
 		p.status.StableRS = p.hash
 	}
+	p.fastRollback = p.withinRollbackWindow(owned)
 	p.revision = maxRevision + 1
 	if p.current != nil && revisionOf(p.current) > maxRevision {
 		p.revision = revisionOf(p.current)
 	} else if p.current != nil {
-		p.fastRollback = p.withinRollbackWindow(owned)
 		p.result.Actions = append(p.result.Actions, SetRevision{Name: p.current.Name, Revision: strconv.FormatInt(p.revision, 10)})
 	}
 }
 
-// withinRollbackWindow reports whether going back to the current template's
-// ReplicaSet skips the steps: spec.rollbackWindow.revisions counts how many
-// revisions back a rollback may reach and still be trusted, as in Argo.
+// withinRollbackWindow reports whether the current template is a rollback
+// that skips the steps: its ReplicaSet is older than the stable one (so this
+// is a return to something that ran before, not a redeploy), and fewer than
+// spec.rollbackWindow.revisions ReplicaSets were created in between. These
+// are Argo's rules.
 func (p *planner) withinRollbackWindow(owned []*appsv1.ReplicaSet) bool {
 	window := p.ro.Spec.RollbackWindow
-	if window == nil || window.Revisions <= 0 || p.status.StableRS == "" {
+	if window == nil || window.Revisions <= 0 || p.current == nil || p.stable == nil ||
+		!p.current.CreationTimestamp.Before(&p.stable.CreationTimestamp) {
 		return false
 	}
-	newer := int32(0)
+	var between int32
 	for _, rs := range owned {
-		if revisionOf(rs) > revisionOf(p.current) {
-			newer++
+		if p.current.CreationTimestamp.Before(&rs.CreationTimestamp) && rs.CreationTimestamp.Before(&p.stable.CreationTimestamp) {
+			between++
 		}
 	}
-	return newer <= window.Revisions
+	return between < window.Revisions
 }
 
 // resetOnNewRevision starts the steps over when the template or the steps
@@ -185,11 +223,13 @@ func (p *planner) resetOnNewRevision() {
 
 func (p *planner) steps() []rolloutsv1alpha1.CanaryStep { return p.ro.Spec.Strategy.Canary.Steps }
 
+// stepIndex is status.currentStepIndex, kept within 0..len(steps): the
+// field is patched by people and tools, and the CRD sets no bounds.
 func (p *planner) stepIndex() int32 {
 	if p.status.CurrentStepIndex == nil {
 		return 0
 	}
-	return *p.status.CurrentStepIndex
+	return min(max(*p.status.CurrentStepIndex, 0), int32(len(p.steps())))
 }
 
 func (p *planner) stepsDone() bool {
@@ -205,6 +245,14 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 	case promoted:
 		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
 		return defaultMaxWeight, p.atCounts(defaultMaxWeight, true)
+	case p.status.PromoteFull || p.fastRollback:
+		// A full promote overrides an abort, as in Argo: the person asked
+		// for this revision everywhere.
+		p.status.Abort, p.status.AbortedAt = false, nil
+		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
+		p.status.PauseConditions = nil
+		p.status.ControllerPause = false
+		return defaultMaxWeight, p.atCounts(defaultMaxWeight, false)
 	case p.status.Abort:
 		if p.status.AbortedAt == nil {
 			p.status.AbortedAt = &metav1.Time{Time: p.now}
@@ -213,12 +261,9 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
 		return 0, p.atCounts(0, false)
-	case p.status.PromoteFull || p.fastRollback:
-		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
-		p.status.PauseConditions = nil
-		p.status.ControllerPause = false
-		return defaultMaxWeight, p.atCounts(defaultMaxWeight, false)
 	}
+	// A retry (abort set back to false) starts the steps over.
+	p.status.AbortedAt = nil
 	defer p.announceStep(p.stepIndex())
 	for {
 		index := p.stepIndex()
@@ -234,8 +279,6 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			done = atDesired
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
-		case step.Analysis != nil:
-			done = p.analysisStep(index)
 		}
 		if !done {
 			return weight, atDesired
@@ -315,43 +358,6 @@ func (p *planner) pauseStep(pause *rolloutsv1alpha1.RolloutPause) bool {
 	return true
 }
 
-// analysisStep reports whether the AnalysisRun of an analysis step succeeded.
-// A failed run aborts the rollout; an inconclusive one pauses it.
-func (p *planner) analysisStep(index int32) bool {
-	run := p.stepRun(index)
-	if run == nil {
-		p.status.Message = fmt.Sprintf("waiting for the AnalysisRun of step %d", index+1)
-		return false
-	}
-	switch run.Status.Phase {
-	case rolloutsv1alpha1.AnalysisPhaseSuccessful:
-		return true
-	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
-		p.status.Abort = true
-		p.event(true, "AnalysisRunFailed", fmt.Sprintf("AnalysisRun %s of step %d ended %s", run.Name, index+1, run.Status.Phase))
-	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		if p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) == nil && !p.status.ControllerPause {
-			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
-				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
-			})
-			p.status.ControllerPause = true
-		}
-	}
-	return false
-}
-
-// stepRun finds the AnalysisRun Argo's labels tie to a step of the current
-// revision.
-func (p *planner) stepRun(index int32) *rolloutsv1alpha1.AnalysisRun {
-	for _, run := range p.obs.AnalysisRuns {
-		if run.Labels[PodTemplateHashLabel] == p.hash &&
-			run.Labels["step-index"] == strconv.Itoa(int(index)) {
-			return run
-		}
-	}
-	return nil
-}
-
 // desiredCounts is the canary and stable size a weight asks for.
 func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int32) {
 	replicas := replicasOf(p.ro)
@@ -407,7 +413,7 @@ func (p *planner) scale(weight int32, promoted bool) {
 		othersSpec:    othersSpec,
 	})
 	if p.current == nil {
-		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(canary)})
+		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(canary, promoted)})
 	} else {
 		p.scaleTo(p.current, canary)
 	}
@@ -423,7 +429,8 @@ func (p *planner) scale(weight int32, promoted bool) {
 func (p *planner) drainOthers(canary, stable int32) {
 	available := min(countsOf(p.current).available, canary) + min(countsOf(p.stable).available, stable)
 	for _, rs := range p.others {
-		available += rs.Status.AvailableReplicas
+		// A ReplicaSet already shrinking keeps only what it asks for.
+		available += min(specReplicas(rs), rs.Status.AvailableReplicas)
 	}
 	spare := max(0, available-(replicasOf(p.ro)-p.limits.unavailable))
 	for _, rs := range p.others {
@@ -431,7 +438,7 @@ func (p *planner) drainOthers(canary, stable int32) {
 		if spec == 0 {
 			continue
 		}
-		unavailable := max(0, spec-rs.Status.AvailableReplicas)
+		unavailable := max(0, spec-min(spec, rs.Status.AvailableReplicas))
 		remove := min(spec, unavailable+spare)
 		spare -= max(0, remove-unavailable)
 		p.scaleTo(rs, spec-remove)
@@ -439,15 +446,25 @@ func (p *planner) drainOthers(canary, stable int32) {
 }
 
 func (p *planner) scaleTo(rs *appsv1.ReplicaSet, to int32) {
+	p.planned[rs.Name] = to
 	if from := specReplicas(rs); from != to {
 		p.result.Actions = append(p.result.Actions, ScaleReplicaSet{Name: rs.Name, From: from, To: to})
 	}
 }
 
 // newReplicaSet builds the ReplicaSet for the current template.
-func (p *planner) newReplicaSet(replicas int32) *appsv1.ReplicaSet {
+func (p *planner) newReplicaSet(replicas int32, promoted bool) *appsv1.ReplicaSet {
 	template := *p.ro.Spec.Template.DeepCopy()
+	role := p.ro.Spec.Strategy.Canary.CanaryMetadata
+	if promoted {
+		role = p.ro.Spec.Strategy.Canary.StableMetadata
+	}
+	template.Labels, template.Annotations = withRoleMetadata(template.Labels, template.Annotations, role)
 	template.Labels = withLabel(template.Labels, PodTemplateHashLabel, p.hash)
+	annotations := map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)}
+	if !emptyMetadata(role) {
+		annotations[EphemeralMetadataAnnotation] = EncodeMetadata(role)
+	}
 	selector := p.ro.Spec.Selector.DeepCopy()
 	selector.MatchLabels = withLabel(selector.MatchLabels, PodTemplateHashLabel, p.hash)
 	return &appsv1.ReplicaSet{
@@ -455,7 +472,7 @@ func (p *planner) newReplicaSet(replicas int32) *appsv1.ReplicaSet {
 			Name:        p.ro.Name + "-" + p.hash,
 			Namespace:   p.ro.Namespace,
 			Labels:      withLabel(copyMap(p.ro.Spec.Template.Labels), PodTemplateHashLabel, p.hash),
-			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
+			Annotations: annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
 				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
 		},
@@ -480,7 +497,12 @@ func (p *planner) pointServices(promoted bool) {
 		stable = p.current
 	}
 	p.pointService(canary.StableService, stable, p.current)
-	p.pointService(canary.CanaryService, p.current, stable)
+	if p.status.Abort {
+		// An abort takes the canary's traffic away at once, as in Argo.
+		p.pointService(canary.CanaryService, stable, p.current)
+	} else {
+		p.pointService(canary.CanaryService, p.current, stable)
+	}
 }
 
 func (p *planner) pointService(name string, candidates ...*appsv1.ReplicaSet) {
@@ -490,17 +512,36 @@ func (p *planner) pointService(name string, candidates ...*appsv1.ReplicaSet) {
 	// Last resort: an older revision that still has pods, rather than a
 	// selector that matches nothing.
 	candidates = append(candidates, p.others...)
-	for _, rs := range candidates {
-		if rs == nil || rs.Status.AvailableReplicas == 0 {
-			continue
+	svc := p.obs.Services[name]
+	managed := svc.Annotations[ManagedByAnnotation] == p.ro.Name
+	// Pods that stay first; failing those, the last pods standing.
+	for _, draining := range []bool{false, true} {
+		for _, rs := range candidates {
+			if !p.canServe(rs, managed, draining) {
+				continue
+			}
+			hash := rs.Labels[PodTemplateHashLabel]
+			if svc.Spec.Selector[PodTemplateHashLabel] != hash || !managed {
+				p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
+			}
+			return
 		}
-		hash := rs.Labels[PodTemplateHashLabel]
-		svc := p.obs.Services[name]
-		if svc.Spec.Selector[PodTemplateHashLabel] != hash || svc.Annotations[ManagedByAnnotation] != p.ro.Name {
-			p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
-		}
-		return
 	}
+}
+
+// canServe reports whether a Service may select a ReplicaSet's pods: some
+// are available and, unless draining ones are allowed, this plan does not
+// scale it to zero. A Service the Rollout does not manage yet (it selects
+// every pod of the app today) moves only to a fully available ReplicaSet,
+// so taking it over never shrinks what it serves.
+func (p *planner) canServe(rs *appsv1.ReplicaSet, managed, draining bool) bool {
+	if rs == nil || rs.Status.AvailableReplicas == 0 {
+		return false
+	}
+	if planned, scaled := p.planned[rs.Name]; scaled && planned == 0 && !draining {
+		return false
+	}
+	return managed || rs.Status.AvailableReplicas >= specReplicas(rs)
 }
 
 // pruneHistory deletes the oldest empty ReplicaSets beyond
@@ -521,13 +562,26 @@ func (p *planner) pruneHistory() {
 	}
 }
 
-// sameTemplate compares two pod templates, ignoring the pod-template-hash
-// label a ReplicaSet adds.
-func sameTemplate(a, b *corev1.PodTemplateSpec) bool {
-	a, b = a.DeepCopy(), b.DeepCopy()
+// sameTemplate compares a ReplicaSet's pod template with a Rollout's,
+// ignoring what the controller adds: the pod-template-hash label and the
+// role metadata.
+func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
+	a, b := rs.Spec.Template.DeepCopy(), template.DeepCopy()
+	a.Labels, a.Annotations = withoutRoleMetadata(a.Labels, a.Annotations, appliedMetadata(rs))
 	delete(a.Labels, PodTemplateHashLabel)
 	delete(b.Labels, PodTemplateHashLabel)
-	return apiequality.Semantic.DeepEqual(a, b)
+	return apiequality.Semantic.DeepEqual(normalizeEmpty(a), normalizeEmpty(b))
+}
+
+// normalizeEmpty treats empty label and annotation maps as absent.
+func normalizeEmpty(t *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
+	if len(t.Labels) == 0 {
+		t.Labels = nil
+	}
+	if len(t.Annotations) == 0 {
+		t.Annotations = nil
+	}
+	return t
 }
 
 func countsOf(rs *appsv1.ReplicaSet) rsCounts {

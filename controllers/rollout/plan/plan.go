@@ -42,7 +42,11 @@ type Observation struct {
 	// Pods are the pods of the Rollout's ReplicaSets, read only while a
 	// restart is pending (see RestartPending).
 	Pods []*corev1.Pod
-	Now      time.Time
+	// Orphans are ReplicaSets in the namespace that the Rollout's selector
+	// matches and that no controller owns, such as those left by
+	// `kubectl delete rollout --cascade=orphan`.
+	Orphans []*appsv1.ReplicaSet
+	Now     time.Time
 }
 
 // Result is the plan: actions to execute in order, then the status to write.
@@ -85,6 +89,15 @@ type SetRevision struct {
 	Name     string
 	Revision string
 }
+
+// AdoptReplicaSet makes the Rollout the controller of an orphaned
+// ReplicaSet, so a Rollout deleted with its ReplicaSets orphaned and applied
+// again takes them back instead of starting over.
+type AdoptReplicaSet struct {
+	Name string
+}
+
+func (a AdoptReplicaSet) String() string { return "adopt ReplicaSet " + a.Name }
 
 // SetServiceSelector points a Service at one revision's pods.
 type SetServiceSelector struct {

@@ -98,7 +98,9 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 		}
 	}
 	if step.Analysis != nil {
-		kinds++
+		// Until AnalysisRuns are created, a step that waits for one would
+		// wait forever: refuse it instead.
+		return field.Forbidden(path.Child("analysis"), "analysis steps are not supported yet")
 	}
 	for _, unsupported := range []struct {
 		set  bool
@@ -116,7 +118,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause or analysis")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight or pause")
 	}
 	return nil
 }

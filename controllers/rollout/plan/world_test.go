@@ -84,6 +84,11 @@ func (w *world) applyQuietly(res Result) {
 			}
 		case SetRevision:
 			w.rs(a.Name).Annotations[RevisionAnnotation] = a.Revision
+		case SyncPodMetadata:
+			rs := w.rs(a.ReplicaSet)
+			rs.Spec.Template.Labels, rs.Spec.Template.Annotations = withoutRoleMetadata(rs.Spec.Template.Labels, rs.Spec.Template.Annotations, a.From)
+			rs.Spec.Template.Labels, rs.Spec.Template.Annotations = withRoleMetadata(rs.Spec.Template.Labels, rs.Spec.Template.Annotations, a.To)
+			rs.Annotations[EphemeralMetadataAnnotation] = EncodeMetadata(a.To)
 		case ScaleDeployment:
 			w.workload.Spec.Replicas = ptr.To(a.To)
 		case SetServiceSelector:
