@@ -213,6 +213,7 @@ func (p *planner) resetOnNewRevision() {
 	p.newRevision = p.status.CurrentPodHash != p.hash && p.status.CurrentPodHash != ""
 	p.status.CurrentPodHash = p.hash
 	p.status.CurrentStepHash = stepsHash
+	p.status.Canary.CurrentStepAnalysisRunStatus = nil
 	p.status.CurrentStepIndex = ptr.To[int32](0)
 	p.status.PauseConditions = nil
 	p.status.ControllerPause = false
@@ -279,6 +280,8 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			done = atDesired
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
+		case step.Analysis != nil:
+			done = p.analysisStep(index)
 		}
 		if !done {
 			return weight, atDesired

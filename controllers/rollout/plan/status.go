@@ -232,7 +232,7 @@ func (p *planner) checkProgressDeadline(promoted bool) {
 	st := &p.status
 	cond := findCondition(st, rolloutsv1alpha1.RolloutProgressing)
 	if promoted || st.Abort || p.ro.Spec.Paused || len(st.PauseConditions) > 0 || cond == nil ||
-		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) {
+		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) || p.atAnalysisStep() {
 		return
 	}
 	deadline := defaultProgressDeadline
@@ -281,3 +281,10 @@ const reasonTimedOut = "ProgressDeadlineExceeded"
 // defaultProgressDeadline is how long a rollout may make no progress before
 // it is Degraded, as in Argo Rollouts.
 const defaultProgressDeadline = 600 * time.Second
+
+// atAnalysisStep reports whether the rollout waits at an analysis step: the
+// analysis has its own limits, and waiting for it is not a lack of progress.
+func (p *planner) atAnalysisStep() bool {
+	steps, index := p.steps(), p.stepIndex()
+	return index < int32(len(steps)) && steps[index].Analysis != nil
+}

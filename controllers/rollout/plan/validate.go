@@ -98,9 +98,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 		}
 	}
 	if step.Analysis != nil {
-		// Until AnalysisRuns are created, a step that waits for one would
-		// wait forever: refuse it instead.
-		return field.Forbidden(path.Child("analysis"), "analysis steps are not supported yet")
+		kinds++
 	}
 	for _, unsupported := range []struct {
 		set  bool
@@ -118,7 +116,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight or pause")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause or analysis")
 	}
 	return nil
 }

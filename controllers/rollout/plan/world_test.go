@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -30,6 +31,8 @@ type world struct {
 	checked bool
 	// workload is the Deployment a workloadRef names, if any.
 	workload *appsv1.Deployment
+	// runs are the Rollout's AnalysisRuns.
+	runs []*rolloutsv1alpha1.AnalysisRun
 }
 
 func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
@@ -41,7 +44,7 @@ func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
 }
 
 func (w *world) observe() Observation {
-	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload, Now: w.now}
+	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload, AnalysisRuns: w.runs, Now: w.now}
 }
 
 // step plans once and applies the result.
@@ -134,11 +137,12 @@ func (w *world) run() {
 // rollout settled.
 func (w *world) runQuietly() bool {
 	for range 50 {
+		before := w.ro.Status.DeepCopy()
 		res := Plan(w.observe())
 		w.applyQuietly(res)
 		w.settle()
-		if len(res.Actions) == 0 && res.Status.Phase != rolloutsv1alpha1.RolloutPhaseProgressing {
-			return true
+		if len(res.Actions) == 0 && apiequality.Semantic.DeepEqual(before, &res.Status) {
+			return true // nothing left to do until something changes
 		}
 	}
 	return false

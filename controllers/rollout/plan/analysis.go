@@ -1,0 +1,64 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// analysisStep reports whether an analysis step is over: its AnalysisRun
+// (found by Argo's labels) succeeded, or ended Inconclusive and a person
+// promoted. A Failed or Error run aborts the rollout; an Inconclusive one
+// pauses it with a message that says what to do. Until the run exists the
+// step waits. The run's state is mirrored in
+// status.canary.currentStepAnalysisRunStatus, which the kubectl plugin reads.
+func (p *planner) analysisStep(index int32) bool {
+	run := p.stepRun(index)
+	if run == nil {
+		return false
+	}
+	p.status.Canary.CurrentStepAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{
+		Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message,
+	}
+	switch run.Status.Phase {
+	case rolloutsv1alpha1.AnalysisPhaseSuccessful:
+		p.status.Canary.CurrentStepAnalysisRunStatus = nil
+		return true
+	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
+		p.status.Abort = true
+		p.event(true, "AnalysisRunFailed", fmt.Sprintf("AnalysisRun %s of step %d ended %s", run.Name, index+1, run.Status.Phase))
+	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
+		switch {
+		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) != nil:
+			// Paused, waiting for a person.
+		case p.status.ControllerPause:
+			// The pause condition was cleared: promoted past the step.
+			p.status.ControllerPause = false
+			p.status.Canary.CurrentStepAnalysisRunStatus = nil
+			return true
+		default:
+			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
+			})
+			p.status.ControllerPause = true
+			p.event(false, "RolloutPaused", fmt.Sprintf(
+				"AnalysisRun %s of step %d is inconclusive: promote to continue, or abort", run.Name, index+1))
+		}
+	}
+	return false
+}
+
+// stepRun finds the AnalysisRun of a step of the current revision by the
+// labels Argo puts on it.
+func (p *planner) stepRun(index int32) *rolloutsv1alpha1.AnalysisRun {
+	for _, run := range p.obs.AnalysisRuns {
+		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeStepLabel &&
+			run.Labels[PodTemplateHashLabel] == p.hash &&
+			run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index)) {
+			return run
+		}
+	}
+	return nil
+}
