@@ -32,6 +32,7 @@ func TestE2E(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx context.Context) {
+	simcluster.ReapAbandoned(os.TempDir(), "sluice-e2e-")
 	stateDir, err := os.MkdirTemp("", "sluice-e2e-")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(os.RemoveAll, stateDir)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrRunning is returned by Start when another simulated cluster holds the
@@ -101,4 +102,24 @@ func isComponent(name string) bool {
 		return true
 	}
 	return false
+}
+
+// ReapAbandoned stops the processes of simulated clusters whose state
+// directories match parent/prefix* and that no living process holds, then
+// removes those directories. Test suites call it first, so a run killed
+// outright (kill -9, a test binary's timeout) leaves nothing behind for
+// longer than the next run.
+func ReapAbandoned(parent, prefix string) {
+	dirs, err := filepath.Glob(filepath.Join(parent, prefix+"*"))
+	if err != nil {
+		return
+	}
+	for _, dir := range dirs {
+		// A directory just made may not be locked yet by the run that made it.
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() || time.Since(info.ModTime()) < time.Minute || Holder(dir) != 0 {
+			continue
+		}
+		reapStrays(dir)
+		_ = os.RemoveAll(dir)
+	}
 }

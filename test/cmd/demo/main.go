@@ -1,5 +1,6 @@
 // Command demo is what `make demo` runs: a simulated cluster on this machine
-// with the Sluice manager running against it, until Ctrl-C stops both.
+// with the Sluice manager running against it, a Rollout taken through a
+// canary, and then both left running until Ctrl-C stops them.
 package main
 
 import (
@@ -74,12 +75,17 @@ func run() error {
 	if err := waitReady(ctx, manager, "http://"+probeAddr+"/readyz"); err != nil {
 		return err
 	}
+	if err := showCanary(ctx, cluster.Config); err != nil {
+		return err
+	}
 
 	fmt.Printf(`
-Sluice is running against the simulated cluster.
+Sluice is running against the simulated cluster; the canary above is done.
 
   export KUBECONFIG=%s
-  kubectl get nodes
+  kubectl -n demo get rollout my-app
+  kubectl -n demo patch rollout my-app --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/my-app:1.2"}]}}}}'
+  kubectl -n demo patch rollout my-app --subresource status --type merge -p '{"status":{"abort":true}}'   # abort
   curl http://%s/readyz     # manager readiness
   curl http://%s/metrics    # manager metrics
   manager log: %s
