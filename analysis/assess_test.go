@@ -43,7 +43,9 @@ func measured(phases ...rolloutsv1alpha1.AnalysisPhase) rolloutsv1alpha1.MetricR
 		if !p.Completed() {
 			continue
 		}
-		r.Count++
+		if p != errored {
+			r.Count++ // errors are retried, not counted, as in Argo
+		}
 		switch p {
 		case successful:
 			r.Successful++

@@ -11,6 +11,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/rollout"
 )
 
@@ -27,6 +28,8 @@ type Options struct {
 	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>, so Sluice
 	// can share a cluster with another controller of the same API.
 	InstanceID string
+	// PrometheusAddress serves analysis metrics that name no address.
+	PrometheusAddress string
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -87,5 +90,6 @@ func (r Registry) describe() string {
 
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
-	rollout.Name: func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
+	rollout.Name:     func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
+	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 }

@@ -32,6 +32,10 @@ import (
 // namespaceFile holds the pod's namespace when Sluice runs in a cluster.
 const namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
+// prometheusAddressEnv is Argo Rollouts' variable for the default
+// Prometheus address, read so an existing installation's setting carries over.
+const prometheusAddressEnv = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
+
 // outOfClusterLeaseNamespace holds the leader-election Lease when Sluice runs
 // outside a cluster and no namespace was given: it exists in every cluster.
 const outOfClusterLeaseNamespace = "kube-system"
@@ -44,6 +48,7 @@ type options struct {
 	leaderElectionNamespace string
 	instanceID              string
 	controllers             string
+	prometheusAddress       string
 	zap                     zap.Options
 }
 
@@ -74,6 +79,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 			outOfClusterLeaseNamespace+" outside a cluster).")
 	fs.StringVar(&o.instanceID, "instance-id", "",
 		"Only reconcile objects labelled argo-rollouts.argoproj.io/controller-instance-id=<value>.")
+	fs.StringVar(&o.prometheusAddress, "prometheus-address", os.Getenv(prometheusAddressEnv),
+		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -105,7 +112,9 @@ func run(ctx context.Context, o options) error {
 	if err := mgr.AddReadyzCheck("informers-synced", informersSynced(mgr)); err != nil {
 		return err
 	}
-	if err := controllers.Default.Setup(mgr, selected, controllers.Options{InstanceID: o.instanceID}); err != nil {
+	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
+		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress,
+	}); err != nil {
 		return err
 	}
 

@@ -34,6 +34,12 @@ import (
 // started it ends. Every API write it makes, events included, is counted.
 func startRolloutController(instanceID string) *writeCounter {
 	GinkgoHelper()
+	return startController(instanceID, func(mgr ctrl.Manager) error { return rollout.Setup(mgr, instanceID) })
+}
+
+// startController runs one controller in this process the same way.
+func startController(instanceID string, setup func(ctrl.Manager) error) *writeCounter {
+	GinkgoHelper()
 	writes := &writeCounter{}
 	counted := rest.CopyConfig(cfg)
 	counted.WrapTransport = writes.wrap
@@ -51,7 +57,7 @@ func startRolloutController(instanceID string) *writeCounter {
 		}},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(rollout.Setup(mgr, instanceID)).To(Succeed())
+	Expect(setup(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	DeferCleanup(cancel)
 	go func() {

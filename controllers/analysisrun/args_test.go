@@ -1,0 +1,41 @@
+package analysisrun
+
+import (
+	"testing"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+func TestAnalysisRun(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "AnalysisRun controller")
+}
+
+var _ = Describe("resolveArgs", func() {
+	metric := rolloutsv1alpha1.Metric{Name: "m", Provider: rolloutsv1alpha1.MetricProvider{
+		Prometheus: &rolloutsv1alpha1.PrometheusMetric{Query: `rate(x{svc="{{args.svc}}",q="{{args.quote}}"}[1m])`},
+	}}
+	value := func(s string) *string { return &s }
+
+	It("substitutes values, escaped for JSON", func() {
+		out, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
+			{Name: "svc", Value: value("web")}, {Name: "quote", Value: value(`a"b`)},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web",q="a"b"}[1m])`))
+	})
+
+	It("names an argument with no value", func() {
+		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{{Name: "svc", Value: value("web")}})
+		Expect(err).To(MatchError(ContainSubstring("quote")))
+	})
+
+	It("refuses valueFrom for now, naming the argument", func() {
+		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
+			{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{}},
+		})
+		Expect(err).To(MatchError(`argument "svc": valueFrom is not supported yet`))
+	})
+})

@@ -1,0 +1,247 @@
+// Package analysisrun is the AnalysisRun controller: it takes each metric's
+// measurements when they fall due, through a provider, evaluates them with
+// the metric's conditions, and writes the run's phase as analysis/ decides.
+package analysisrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/sluicehq/sluice/analysis"
+)
+
+// Name is the controller's name in --controllers, logs and events.
+const Name = "analysisrun"
+
+// +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;update;patch
+
+// Reconciler reconciles AnalysisRuns.
+type Reconciler struct {
+	Client     client.Client
+	Recorder   recorder.EventRecorder
+	Prometheus analysis.Prometheus
+	Now        func() time.Time
+
+	// compiled caches each run's compiled conditions, so a condition is
+	// compiled once per run, not at every measurement.
+	compiled sync.Map // key: run UID + "/" + metric name -> *analysis.Conditions
+}
+
+// Setup registers the AnalysisRun controller. prometheusAddress serves the
+// metrics that name no address.
+func Setup(mgr ctrl.Manager, prometheusAddress string) error {
+	r := &Reconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("sluice-analysisrun"),
+		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
+		Now:        time.Now,
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named(Name).For(&rolloutsv1alpha1.AnalysisRun{}).Complete(r)
+}
+
+// Reconcile takes the measurements that are due and assesses the run.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var run rolloutsv1alpha1.AnalysisRun
+	if err := r.Client.Get(ctx, req.NamespacedName, &run); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() {
+		r.forget(&run)
+		return ctrl.Result{}, nil
+	}
+	original := run.DeepCopy()
+	now := r.Now()
+	if run.Status.StartedAt == nil {
+		run.Status.StartedAt = &metav1.Time{Time: now}
+	}
+
+	metrics, err := resolveArgs(run.Spec.Metrics, run.Spec.Args)
+	dryRun := dryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
+	var next time.Time
+	if err != nil {
+		run.Status.Phase, run.Status.Message = rolloutsv1alpha1.AnalysisPhaseError, err.Error()
+	} else {
+		next = r.measure(ctx, &run, metrics, dryRun, now)
+	}
+
+	if run.Status.Phase.Completed() {
+		run.Status.CompletedAt = &metav1.Time{Time: now}
+		r.forget(&run)
+		eventType := corev1.EventTypeNormal
+		if run.Status.Phase != rolloutsv1alpha1.AnalysisPhaseSuccessful {
+			eventType = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(&run, nil, eventType, "AnalysisRun"+string(run.Status.Phase), "Assessed",
+			"AnalysisRun completed: %s %s", run.Status.Phase, run.Status.Message)
+	}
+	if !apiequality.Semantic.DeepEqual(original.Status, run.Status) {
+		// Argo's AnalysisRun CRD has no status subresource: the status is
+		// written with the object.
+		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
+		if err := r.Client.Patch(ctx, &run, patch); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{}, nil // the newer version's event reconciles again
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	if next.IsZero() || run.Status.Phase.Completed() {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: max(next.Sub(now), 100*time.Millisecond)}, nil
+}
+
+// measure takes the due measurements, records them and assesses the run.
+// It returns when the next measurement falls due.
+func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric,
+	dryRun map[string]bool, now time.Time) time.Time {
+	terminating := run.Spec.Terminate
+	for _, res := range run.Status.MetricResults {
+		if !dryRun[res.Name] && (res.Phase == rolloutsv1alpha1.AnalysisPhaseFailed ||
+			res.Phase == rolloutsv1alpha1.AnalysisPhaseError || res.Phase == rolloutsv1alpha1.AnalysisPhaseInconclusive) {
+			terminating = true
+		}
+	}
+	due, next := analysis.Due(run, metrics, terminating, now)
+	for _, metric := range due {
+		m := r.takeMeasurement(ctx, run, metric)
+		result := resultFor(run, metric.Name, dryRun[metric.Name])
+		analysis.Record(result, m, 0)
+		log.FromContext(ctx).V(1).Info("measured", "metric", metric.Name, "phase", m.Phase, "value", m.Value)
+	}
+	// Measurements just taken set the next due time: look again.
+	if len(due) > 0 {
+		_, next = analysis.Due(run, metrics, false, now)
+	}
+
+	assessment := analysis.AssessRun(metrics, run.Status.MetricResults, dryRun, run.Spec.Terminate)
+	for i := range run.Status.MetricResults {
+		res := &run.Status.MetricResults[i]
+		if a, ok := assessment.Metrics[res.Name]; ok {
+			res.Phase = a.Phase
+			if a.Message != "" {
+				res.Message = a.Message
+			} else if n := len(res.Measurements); n > 0 {
+				res.Message = res.Measurements[n-1].Message
+			}
+		}
+	}
+	run.Status.Phase, run.Status.Message = assessment.Phase, assessment.Message
+	run.Status.RunSummary = assessment.Summary
+	if assessment.DryRunSummary.Count > 0 {
+		run.Status.DryRunSummary = &assessment.DryRunSummary
+	}
+	return next
+}
+
+// takeMeasurement asks the metric's provider and evaluates the answer.
+func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, metric rolloutsv1alpha1.Metric) rolloutsv1alpha1.Measurement {
+	started := r.Now()
+	fail := func(err error, metadata map[string]string) rolloutsv1alpha1.Measurement {
+		return analysis.Finished(rolloutsv1alpha1.AnalysisPhaseError, "", err.Error(), metadata, started, r.Now())
+	}
+	if metric.Provider.Prometheus == nil {
+		return fail(fmt.Errorf("metric %q: only the prometheus provider is supported so far", metric.Name), nil)
+	}
+	conditions, err := r.conditionsFor(run, metric)
+	if err != nil {
+		return fail(err, nil)
+	}
+	measured, err := r.Prometheus.Measure(ctx, metric.Provider.Prometheus)
+	if err != nil {
+		return fail(err, measured.Metadata)
+	}
+	phase, err := conditions.Evaluate(measured.Value)
+	message := ""
+	if err != nil {
+		message = err.Error()
+	}
+	return analysis.Finished(phase, measured.Display, message, measured.Metadata, started, r.Now())
+}
+
+func (r *Reconciler) conditionsFor(run *rolloutsv1alpha1.AnalysisRun, metric rolloutsv1alpha1.Metric) (*analysis.Conditions, error) {
+	key := string(run.UID) + "/" + metric.Name
+	if c, ok := r.compiled.Load(key); ok {
+		return c.(*analysis.Conditions), nil
+	}
+	c, err := analysis.Compile(metric.SuccessCondition, metric.FailureCondition)
+	if err != nil {
+		return nil, err
+	}
+	r.compiled.Store(key, c)
+	return c, nil
+}
+
+// forget drops a finished run's compiled conditions.
+func (r *Reconciler) forget(run *rolloutsv1alpha1.AnalysisRun) {
+	for _, m := range run.Spec.Metrics {
+		r.compiled.Delete(string(run.UID) + "/" + m.Name)
+	}
+}
+
+func resultFor(run *rolloutsv1alpha1.AnalysisRun, name string, dryRun bool) *rolloutsv1alpha1.MetricResult {
+	for i := range run.Status.MetricResults {
+		if run.Status.MetricResults[i].Name == name {
+			return &run.Status.MetricResults[i]
+		}
+	}
+	run.Status.MetricResults = append(run.Status.MetricResults, rolloutsv1alpha1.MetricResult{
+		Name: name, Phase: rolloutsv1alpha1.AnalysisPhaseRunning, DryRun: dryRun,
+	})
+	return &run.Status.MetricResults[len(run.Status.MetricResults)-1]
+}
+
+// dryRunMetrics maps the metrics spec.dryRun names (or "*" for all).
+func dryRunMetrics(rules []rolloutsv1alpha1.DryRun, metrics []rolloutsv1alpha1.Metric) map[string]bool {
+	out := map[string]bool{}
+	for _, rule := range rules {
+		for _, m := range metrics {
+			if rule.MetricName == "*" || rule.MetricName == m.Name {
+				out[m.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// resolveArgs substitutes {{args.NAME}} in the metrics with the run's
+// argument values. Arguments taken from Secrets or fields are not supported
+// yet; a run that uses one ends in Error saying so.
+func resolveArgs(metrics []rolloutsv1alpha1.Metric, args []rolloutsv1alpha1.Argument) ([]rolloutsv1alpha1.Metric, error) {
+	data, err := json.Marshal(metrics)
+	if err != nil {
+		return nil, err
+	}
+	text := string(data)
+	for _, arg := range args {
+		if arg.ValueFrom != nil {
+			return nil, fmt.Errorf("argument %q: valueFrom is not supported yet", arg.Name)
+		}
+		if arg.Value == nil {
+			continue
+		}
+		value, _ := json.Marshal(*arg.Value)
+		// The value goes inside a JSON string: drop marshal's quotes.
+		text = strings.ReplaceAll(text, "{{args."+arg.Name+"}}", strings.Trim(string(value), `"`))
+	}
+	if i := strings.Index(text, "{{args."); i >= 0 {
+		end := strings.Index(text[i:], "}}")
+		return nil, fmt.Errorf("argument %s has no value", text[i+7:i+max(end, 7)])
+	}
+	var out []rolloutsv1alpha1.Metric
+	return out, json.Unmarshal([]byte(text), &out)
+}
