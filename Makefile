@@ -37,7 +37,7 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 
 .PHONY: test-tools
 test-tools:
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok ginkgo
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo
 
 .PHONY: generate
 generate: ## Generate deepcopy code for apis/.

@@ -90,6 +90,16 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		return client.IgnoreNotFound(err)
 	case plan.SyncPodMetadata:
 		return r.syncPodMetadata(ctx, ro, a)
+	case plan.CreateAnalysisRun:
+		// A run already there was made by an earlier pass whose write the
+		// cache did not show yet.
+		if err := r.Client.Create(ctx, a.Run); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	case plan.TerminateAnalysisRun:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
+			`{"spec":{"terminate":true}}`))
 	case plan.ScaleDeployment:
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))

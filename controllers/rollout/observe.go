@@ -109,6 +109,10 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		}
 	}
 
+	if err := r.observeTemplates(ctx, ro, &obs); err != nil {
+		return obs, err
+	}
+
 	if plan.RestartPending(obs) {
 		pods, err := r.podsOf(ctx, ro, obs.ReplicaSets)
 		if err != nil {
@@ -180,4 +184,37 @@ func (r *Reconciler) orphansFor(ctx context.Context, ro *rolloutsv1alpha1.Rollou
 		}
 	}
 	return orphans, nil
+}
+
+// observeTemplates reads the analysis templates the Rollout's steps name;
+// one that does not exist is left out for the planner to report.
+func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.Rollout, obs *plan.Observation) error {
+	obs.Templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{}
+	obs.ClusterTemplates = map[string]*rolloutsv1alpha1.ClusterAnalysisTemplate{}
+	if ro.Spec.Strategy.Canary == nil {
+		return nil
+	}
+	for _, step := range ro.Spec.Strategy.Canary.Steps {
+		if step.Analysis == nil {
+			continue
+		}
+		for _, ref := range step.Analysis.Templates {
+			var err error
+			if ref.ClusterScope != nil && *ref.ClusterScope {
+				var t rolloutsv1alpha1.ClusterAnalysisTemplate
+				if err = r.Client.Get(ctx, client.ObjectKey{Name: ref.TemplateName}, &t); err == nil {
+					obs.ClusterTemplates[ref.TemplateName] = &t
+				}
+			} else {
+				var t rolloutsv1alpha1.AnalysisTemplate
+				if err = r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.TemplateName}, &t); err == nil {
+					obs.Templates[ref.TemplateName] = &t
+				}
+			}
+			if client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -9,14 +9,18 @@ import (
 )
 
 // analysisStep reports whether an analysis step is over: its AnalysisRun
-// (found by Argo's labels) succeeded, or ended Inconclusive and a person
-// promoted. A Failed or Error run aborts the rollout; an Inconclusive one
+// (found by Argo's labels, created from the step's templates when missing)
+// succeeded, or ended Inconclusive and a person promoted. A Failed or Error run aborts the rollout; an Inconclusive one
 // pauses it with a message that says what to do. Until the run exists the
 // step waits. The run's state is mirrored in
 // status.canary.currentStepAnalysisRunStatus, which the kubectl plugin reads.
-func (p *planner) analysisStep(index int32) bool {
+func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalysis) bool {
 	run := p.stepRun(index)
 	if run == nil {
+		if !p.creatingRun {
+			p.creatingRun = true
+			p.result.Actions = append(p.result.Actions, CreateAnalysisRun{Run: p.newStepRun(index, step)})
+		}
 		return false
 	}
 	p.status.Canary.CurrentStepAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{

@@ -13,37 +13,69 @@ var _ = Describe("An analysis step", func() {
 	// 4 replicas: setWeight 25, analysis, setWeight 100; paused at the
 	// analysis step of revision v2.
 	atAnalysis := func() *world {
+		stable := rolloutsv1alpha1.Stable
 		w := newWorld(builders.Rollout("web").Replicas(4).Canary(
 			builders.SetWeight(25),
 			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
 				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}},
+				Args: []rolloutsv1alpha1.AnalysisRunArgument{
+					{Name: "service", Value: "web"},
+					{Name: "baseline", ValueFrom: &rolloutsv1alpha1.ArgumentValueFrom{PodTemplateHashValue: &stable}},
+				},
 			}},
 			builders.SetWeight(100),
 		).Obj())
+		w.templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{"error-rate": {
+			ObjectMeta: metav1.ObjectMeta{Name: "error-rate"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
+				Args:    []rolloutsv1alpha1.Argument{{Name: "service"}, {Name: "baseline"}},
+				Metrics: []rolloutsv1alpha1.Metric{{Name: "error-rate", SuccessCondition: "result[0] < 0.05"}},
+			},
+		}}
 		w.run()
 		w.setImage("app:v2")
 		w.run()
 		return w
 	}
 	runWith := func(w *world, phase rolloutsv1alpha1.AnalysisPhase) {
-		w.runs = []*rolloutsv1alpha1.AnalysisRun{{
-			ObjectMeta: metav1.ObjectMeta{Name: "web-run", Labels: map[string]string{
-				rolloutsv1alpha1.RolloutTypeLabel:            rolloutsv1alpha1.RolloutTypeStepLabel,
-				rolloutsv1alpha1.RolloutCanaryStepIndexLabel: "1",
-				PodTemplateHashLabel:                         w.ro.Status.CurrentPodHash,
-			}},
-			Status: rolloutsv1alpha1.AnalysisRunStatus{Phase: phase},
-		}}
+		Expect(w.runs).To(HaveLen(1))
+		w.runs[0].Status.Phase = phase
 	}
 
-	It("waits for its AnalysisRun", func() {
+	It("creates its AnalysisRun from the templates, as Argo names and labels it, and waits for it", func() {
 		w := atAnalysis()
 		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)))
 		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 3, "app:v2": 1}))
+		Expect(w.runs).To(HaveLen(1), "one run, however many reconciles")
+		run := w.runs[0]
+		hash, stable := w.ro.Status.CurrentPodHash, w.ro.Status.StableRS
+		Expect(run.Name).To(Equal("web-" + hash + "-1"))
+		Expect(run.Labels).To(Equal(map[string]string{"rollout-type": "Step", "step-index": "1", PodTemplateHashLabel: hash}))
+		Expect(run.OwnerReferences[0].Name).To(Equal("web"))
+		Expect(run.Spec.Metrics).To(HaveLen(1))
+		Expect(run.Spec.Args).To(HaveLen(2))
+		Expect(*run.Spec.Args[0].Value).To(Equal("web"))
+		Expect(*run.Spec.Args[1].Value).To(Equal(stable), "podTemplateHashValue: Stable")
+
 		runWith(w, rolloutsv1alpha1.AnalysisPhaseRunning)
 		w.run()
 		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)))
-		Expect(w.ro.Status.Canary.CurrentStepAnalysisRunStatus.Name).To(Equal("web-run"))
+		Expect(w.ro.Status.Canary.CurrentStepAnalysisRunStatus.Name).To(Equal(run.Name))
+	})
+
+	It("terminates its run when the rollout is aborted", func() {
+		w := atAnalysis()
+		runWith(w, rolloutsv1alpha1.AnalysisPhaseRunning)
+		w.ro.Status.Abort = true
+		w.run()
+		Expect(w.runs[0].Spec.Terminate).To(BeTrue())
+	})
+
+	It("is InvalidSpec while a template it names is missing", func() {
+		w := atAnalysis()
+		w.templates = nil
+		res := w.step()
+		Expect(res.Status.Message).To(ContainSubstring(`spec.strategy.canary.steps[1].analysis.templates[0].templateName: Invalid value: "error-rate": AnalysisTemplate "error-rate" not found`))
 	})
 
 	It("continues when the run succeeds", func() {

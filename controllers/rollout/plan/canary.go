@@ -72,6 +72,8 @@ type planner struct {
 	timedOut, progressed bool
 	// planned is each ReplicaSet's spec.replicas after this plan's scaling.
 	planned map[string]int32
+	// creatingRun is set once this plan creates an AnalysisRun.
+	creatingRun bool
 }
 
 func (p *planner) invalid(message string) {
@@ -107,6 +109,7 @@ func (p *planner) planCanary() {
 		p.scale(weight, promoted)
 	}
 	p.syncRoleMetadata(promoted)
+	p.terminateStaleRuns()
 	p.pointServices(promoted)
 	p.pruneHistory()
 	p.scaleWorkload(promoted)
@@ -121,7 +124,7 @@ func (p *planner) planCanary() {
 func orderActions(actions []Action) {
 	rank := func(a Action) int {
 		switch a.(type) {
-		case CreateReplicaSet, SetRevision, SyncPodMetadata:
+		case CreateReplicaSet, SetRevision, SyncPodMetadata, CreateAnalysisRun, TerminateAnalysisRun:
 			return 0
 		case SetServiceSelector:
 			return 1
@@ -281,7 +284,7 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:
-			done = p.analysisStep(index)
+			done = p.analysisStep(index, step.Analysis)
 		}
 		if !done {
 			return weight, atDesired

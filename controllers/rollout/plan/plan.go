@@ -36,6 +36,10 @@ type Observation struct {
 	Services map[string]*corev1.Service
 	// AnalysisRuns are the ones the Rollout owns.
 	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
+	// Templates and ClusterTemplates are the analysis templates the
+	// Rollout's steps name, by name; a name missing was not found.
+	Templates        map[string]*rolloutsv1alpha1.AnalysisTemplate
+	ClusterTemplates map[string]*rolloutsv1alpha1.ClusterAnalysisTemplate
 	// Workload is the Deployment spec.workloadRef names, or nil when there
 	// is no reference or it was not found.
 	Workload *appsv1.Deployment

@@ -78,6 +78,11 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		if err := validateStep(step, path.Child("steps").Index(i)); err != nil {
 			return err
 		}
+		if step.Analysis != nil {
+			if _, err := templateSpecs(obs, step.Analysis, path.Child("steps").Index(i).Child("analysis")); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -31,8 +31,9 @@ type world struct {
 	checked bool
 	// workload is the Deployment a workloadRef names, if any.
 	workload *appsv1.Deployment
-	// runs are the Rollout's AnalysisRuns.
-	runs []*rolloutsv1alpha1.AnalysisRun
+	// runs are the Rollout's AnalysisRuns; templates the AnalysisTemplates.
+	runs      []*rolloutsv1alpha1.AnalysisRun
+	templates map[string]*rolloutsv1alpha1.AnalysisTemplate
 }
 
 func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
@@ -44,7 +45,7 @@ func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
 }
 
 func (w *world) observe() Observation {
-	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload, AnalysisRuns: w.runs, Now: w.now}
+	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload, AnalysisRuns: w.runs, Templates: w.templates, Now: w.now}
 }
 
 // step plans once and applies the result.
@@ -92,6 +93,14 @@ func (w *world) applyQuietly(res Result) {
 			rs.Spec.Template.Labels, rs.Spec.Template.Annotations = withoutRoleMetadata(rs.Spec.Template.Labels, rs.Spec.Template.Annotations, a.From)
 			rs.Spec.Template.Labels, rs.Spec.Template.Annotations = withRoleMetadata(rs.Spec.Template.Labels, rs.Spec.Template.Annotations, a.To)
 			rs.Annotations[EphemeralMetadataAnnotation] = EncodeMetadata(a.To)
+		case CreateAnalysisRun:
+			w.runs = append(w.runs, a.Run.DeepCopy())
+		case TerminateAnalysisRun:
+			for _, run := range w.runs {
+				if run.Name == a.Name {
+					run.Spec.Terminate = true
+				}
+			}
 		case ScaleDeployment:
 			w.workload.Spec.Replicas = ptr.To(a.To)
 		case SetServiceSelector:

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/test/builders"
+	"github.com/sluicehq/sluice/test/framework"
+	"github.com/sluicehq/sluice/test/promtest"
+)
+
+// A canary gated by a metric, with a real Prometheus scraping an exporter
+// whose error rate each spec sets for the new version.
+var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func() {
+	var (
+		ns       string
+		exporter *promtest.Exporter
+		prom     *promtest.Prometheus
+	)
+
+	BeforeAll(func(ctx context.Context) {
+		var err error
+		exporter, err = promtest.StartExporter()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(exporter.Stop)
+		dir, err := os.MkdirTemp("", "sluice-e2e-prometheus-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, dir)
+		prom, err = promtest.Start(ctx, dir, exporter.Addr)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(prom.Stop)
+		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+	})
+
+	BeforeEach(func(ctx context.Context) {
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		ns = namespace.Name
+		count := intstr.FromInt(2)
+		template := &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
+				Args: []rolloutsv1alpha1.Argument{{Name: "app"}},
+				Metrics: []rolloutsv1alpha1.Metric{{
+					Name: "error-rate", Interval: "2s", Count: &count,
+					SuccessCondition: "result[0] < 0.05",
+					Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{
+						Address: prom.URL, Query: `demo_error_rate{app="{{args.app}}"}`,
+					}},
+				}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, template)).To(Succeed())
+	})
+
+	gated := func(name string) *rolloutsv1alpha1.Rollout {
+		return builders.Rollout(name).Namespace(ns).Replicas(4).Image("registry.example/app:v1").Canary(
+			builders.SetWeight(25),
+			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
+				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}},
+				Args:      []rolloutsv1alpha1.AnalysisRunArgument{{Name: "app", Value: name}},
+			}},
+			builders.SetWeight(100),
+		).Obj()
+	}
+	update := func(ctx context.Context, ro *rolloutsv1alpha1.Rollout) {
+		GinkgoHelper()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v2"
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+	}
+
+	It("promotes a healthy canary with no human", func(ctx context.Context) {
+		exporter.Set(`demo_error_rate{app="healthy"}`, 0.01)
+		ro := gated("healthy")
+		update(ctx, ro)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 4}))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+
+		run := stepRun(ctx, ro)
+		Expect(run.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		Expect(run.Status.MetricResults[0].Measurements[len(run.Status.MetricResults[0].Measurements)-1].Value).To(Equal("[0.01]"))
+	})
+
+	It("aborts an unhealthy canary and returns to stable", func(ctx context.Context) {
+		exporter.Set(`demo_error_rate{app="unhealthy"}`, 0.5)
+		ro := gated("unhealthy")
+		update(ctx, ro)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded), ro.Status.Message)
+			g.Expect(ro.Status.Abort).To(BeTrue())
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 4}))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Expect(stepRun(ctx, ro).Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseFailed))
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
+			ContainElement(HavePrefix("AnalysisRunFailed: ")))
+	})
+})
+
+// stepRun is the AnalysisRun of a Rollout's analysis step (step index 1).
+func stepRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
+	GinkgoHelper()
+	var run rolloutsv1alpha1.AnalysisRun
+	name := fmt.Sprintf("%s-%s-1", ro.Name, ro.Status.CurrentPodHash)
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &run)).To(Succeed())
+	return &run
+}
