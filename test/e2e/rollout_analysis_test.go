@@ -73,19 +73,9 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 			builders.SetWeight(100),
 		).Obj()
 	}
-	update := func(ctx context.Context, ro *rolloutsv1alpha1.Rollout) {
-		GinkgoHelper()
-		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
-		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v2"
-		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
-	}
-
 	It("promotes a healthy canary with no human", func(ctx context.Context) {
 		exporter.Set(`demo_error_rate{app="healthy"}`, 0.01)
-		ro := gated("healthy")
-		update(ctx, ro)
+		ro := deployAndUpdate(ctx, gated("healthy"))
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
@@ -100,8 +90,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 
 	It("aborts an unhealthy canary and returns to stable", func(ctx context.Context) {
 		exporter.Set(`demo_error_rate{app="unhealthy"}`, 0.5)
-		ro := gated("unhealthy")
-		update(ctx, ro)
+		ro := deployAndUpdate(ctx, gated("unhealthy"))
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded), ro.Status.Message)

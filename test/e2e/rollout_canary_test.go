@@ -35,18 +35,6 @@ var _ = Describe("A canary Rollout on the simulated cluster", Ordered, func() {
 		ns = namespace.Name
 	})
 
-	// deployAndUpdate creates a Rollout, waits for its first revision to be
-	// Healthy, then changes the image and returns the Rollout.
-	deployAndUpdate := func(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.Rollout {
-		GinkgoHelper()
-		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
-		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v2"
-		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
-		return ro
-	}
-
 	It("runs the seed's canary to completion: 20%, pause, 50%, pause, 100%", func(ctx context.Context) {
 		ro := builders.Rollout("my-app").Namespace(ns).Replicas(5).Image("registry.example/app:v1").Canary(
 			builders.SetWeight(20), builders.PauseFor(time.Second),
@@ -322,6 +310,18 @@ func podNames(ctx context.Context, ns string) []string {
 		names = append(names, p.Name)
 	}
 	return names
+}
+
+// deployAndUpdate creates a Rollout, waits for its first revision to be
+// Healthy, then changes the image to registry.example/app:v2.
+func deployAndUpdate(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.Rollout {
+	GinkgoHelper()
+	Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+	ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v2"
+	Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+	return ro
 }
 
 func expectPhase(ctx context.Context, ro *rolloutsv1alpha1.Rollout, phase rolloutsv1alpha1.RolloutPhase) {

@@ -24,14 +24,18 @@ import (
 
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/promtest"
 )
 
 const demoNamespace = "demo"
 
-// showCanary applies the demo Rollout, waits for its first version, then
-// changes the image and narrates the canary step by step until the new
-// version is stable.
-func showCanary(ctx context.Context, cfg *rest.Config) error {
+// errorRateSeries is the exporter's gauge the demo's AnalysisTemplate reads.
+const errorRateSeries = `demo_error_rate{app="my-app"}`
+
+// showCanary applies the demo Rollout and its AnalysisTemplate, deploys 1.0,
+// then narrates two canaries step by step: 1.1 with a 1% error rate, which
+// the analysis promotes, and 1.2 with 40%, which it aborts.
+func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Exporter) error {
 	cl, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
@@ -49,20 +53,34 @@ func showCanary(ctx context.Context, cfg *rest.Config) error {
 		return err
 	}
 
-	fmt.Println("== updating my-app to 1.1: the canary walks 20%, pause 5s, 50%, pause 5s, 100%")
-	var ro rolloutsv1alpha1.Rollout
-	if err := cl.Get(ctx, key, &ro); err != nil {
+	exporter.Set(errorRateSeries, 0.01)
+	fmt.Println("== updating my-app to 1.1, error rate 1%: 20%, pause 5s, 50%, analysis, 100%")
+	if err := setImage(ctx, cl, key, "registry.example/my-app:1.1"); err != nil {
 		return err
 	}
-	ro.Spec.Template.Spec.Containers[0].Image = "registry.example/my-app:1.1"
-	if err := cl.Update(ctx, &ro); err != nil {
+	if err := narrate(ctx, cl, key); err != nil {
+		return err
+	}
+
+	exporter.Set(errorRateSeries, 0.4)
+	fmt.Println("== updating my-app to 1.2, error rate 40%: the analysis fails and the canary is aborted")
+	if err := setImage(ctx, cl, key, "registry.example/my-app:1.2"); err != nil {
 		return err
 	}
 	return narrate(ctx, cl, key)
 }
 
+func setImage(ctx context.Context, cl client.Client, key client.ObjectKey, image string) error {
+	var ro rolloutsv1alpha1.Rollout
+	if err := cl.Get(ctx, key, &ro); err != nil {
+		return err
+	}
+	ro.Spec.Template.Spec.Containers[0].Image = image
+	return cl.Update(ctx, &ro)
+}
+
 // narrate prints each change of the Rollout's phase, step and pods until it
-// is Healthy at its current revision.
+// is Healthy at its current revision, or Degraded by an abort.
 func narrate(ctx context.Context, cl client.Client, key client.ObjectKey) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
@@ -82,10 +100,10 @@ func narrate(ctx context.Context, cl client.Client, key client.ObjectKey) error 
 			fmt.Println("   " + line)
 			last = line
 		}
-		done := ro.Status.Phase == rolloutsv1alpha1.RolloutPhaseHealthy &&
-			ro.Status.ObservedGeneration == fmt.Sprint(ro.Generation) &&
-			ro.Status.StableRS == ro.Status.CurrentPodHash
-		if done {
+		current := ro.Status.ObservedGeneration == fmt.Sprint(ro.Generation)
+		promoted := ro.Status.Phase == rolloutsv1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+		aborted := ro.Status.Abort && ro.Status.Phase == rolloutsv1alpha1.RolloutPhaseDegraded && stableOnly(line)
+		if current && (promoted || aborted) {
 			return nil
 		}
 		select {
@@ -118,7 +136,7 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 		return "", nil // not reconciled yet
 	}
 	step := ""
-	if i := ro.Status.CurrentStepIndex; i != nil && ro.Spec.Strategy.Canary != nil {
+	if i := ro.Status.CurrentStepIndex; i != nil && ro.Spec.Strategy.Canary != nil && !ro.Status.Abort {
 		steps := ro.Spec.Strategy.Canary.Steps
 		if int(*i) < len(steps) {
 			step = fmt.Sprintf("at step %d/%d (%s)  ", *i+1, len(steps), stepName(steps[*i]))
@@ -131,6 +149,12 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 		phase += " (" + ro.Status.Message + ")"
 	}
 	return fmt.Sprintf("%-48s %spods available: %s", phase, step, strings.Join(versions, " ")), nil
+}
+
+// stableOnly reports whether an aborted rollout is back to its stable pods
+// only: the narration line lists one version.
+func stableOnly(line string) bool {
+	return strings.Count(line, "×") == 1
 }
 
 func stepName(step rolloutsv1alpha1.CanaryStep) string {

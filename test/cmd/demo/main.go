@@ -17,6 +17,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/sluicehq/sluice/test/promtest"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
 
@@ -53,6 +54,21 @@ func run() error {
 		}
 	}()
 
+	fmt.Println("== starting Prometheus, scraping an exporter that plays the app's error rate")
+	exporter, err := promtest.StartExporter()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = exporter.Stop() }()
+	prom, err := promtest.Start(ctx, filepath.Join(stateDir, "logs"), exporter.Addr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("== stopping Prometheus")
+		_ = prom.Stop()
+	}()
+
 	fmt.Println("== starting the Sluice manager")
 	probeAddr, metricsAddr, err := twoLoopbackAddrs()
 	if err != nil {
@@ -62,6 +78,7 @@ func run() error {
 		"--kubeconfig="+cluster.KubeconfigPath,
 		"--health-probe-bind-address="+probeAddr,
 		"--metrics-bind-address="+metricsAddr,
+		"--prometheus-address="+prom.URL,
 	)
 	if err != nil {
 		return err
@@ -75,12 +92,12 @@ func run() error {
 	if err := waitReady(ctx, manager, "http://"+probeAddr+"/readyz"); err != nil {
 		return err
 	}
-	if err := showCanary(ctx, cluster.Config); err != nil {
+	if err := showCanary(ctx, cluster.Config, exporter); err != nil {
 		return err
 	}
 
 	fmt.Printf(`
-Sluice is running against the simulated cluster; the canary above is done.
+Sluice is running against the simulated cluster; the canaries above are done.
 
   export KUBECONFIG=%s
   kubectl -n demo get rollout my-app
@@ -89,9 +106,10 @@ Sluice is running against the simulated cluster; the canary above is done.
   curl http://%s/readyz     # manager readiness
   curl http://%s/metrics    # manager metrics
   manager log: %s
+  Prometheus: %s
 
 Press Ctrl-C to stop everything.
-`, cluster.KubeconfigPath, probeAddr, metricsAddr, filepath.Join(stateDir, "logs", "sluice.log"))
+`, cluster.KubeconfigPath, probeAddr, metricsAddr, filepath.Join(stateDir, "logs", "sluice.log"), prom.URL)
 
 	select {
 	case <-ctx.Done():
