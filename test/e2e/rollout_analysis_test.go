@@ -54,6 +54,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 				Metrics: []rolloutsv1alpha1.Metric{{
 					Name: "error-rate", Interval: "2s", Count: &count,
 					SuccessCondition: "result[0] < 0.05",
+					FailureCondition: "result[0] > 0.2",
 					Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{
 						Address: prom.URL, Query: `demo_error_rate{app="{{args.app}}"}`,
 					}},
@@ -101,7 +102,81 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
 			ContainElement(HavePrefix("AnalysisRunFailed: ")))
 	})
+
+	It("pauses on an inconclusive result until promoted the way the plugin promotes", func(ctx context.Context) {
+		exporter.Set(`demo_error_rate{app="unsure"}`, 0.1) // between success (< 5%) and failure (> 20%)
+		ro := deployAndUpdate(ctx, gated("unsure"))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhasePaused), ro.Status.Message)
+			g.Expect(ro.Status.Message).To(Equal(string(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis)))
+			g.Expect(ro.Status.Canary.CurrentStepAnalysisRunStatus).NotTo(BeNil())
+			g.Expect(ro.Status.Canary.CurrentStepAnalysisRunStatus.Status).To(Equal(rolloutsv1alpha1.AnalysisPhaseInconclusive))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+
+		By("kubectl argo rollouts promote on an inconclusive step: clear the pause, move to the next step")
+		patchStatus(ctx, ro, fmt.Sprintf(`{"status":{"pauseConditions":null,"controllerPause":false,"currentStepIndex":%d}}`,
+			*ro.Status.CurrentStepIndex+1))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 4}))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("ends the run in Error only after consecutiveErrorLimit errors when Prometheus stops mid-run", func(ctx context.Context) {
+		dir, err := os.MkdirTemp("", "sluice-e2e-prometheus-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, dir)
+		doomed, err := promtest.Start(ctx, dir, exporter.Addr)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(doomed.Stop)
+
+		count, limit := intstr.FromInt(10), intstr.FromInt(2)
+		template := &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
+		}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(template), template)).To(Succeed())
+		metric := &template.Spec.Metrics[0]
+		metric.Count, metric.ConsecutiveErrorLimit = &count, &limit
+		metric.Provider.Prometheus.Address = doomed.URL
+		Expect(k8sClient.Update(ctx, template)).To(Succeed())
+
+		exporter.Set(`demo_error_rate{app="outage"}`, 0.01)
+		ro := deployAndUpdate(ctx, gated("outage"))
+		By("a first good measurement, then Prometheus goes away")
+		var run *rolloutsv1alpha1.AnalysisRun
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			run = tryStepRun(ctx, g, ro)
+			g.Expect(run.Status.MetricResults).NotTo(BeEmpty())
+			g.Expect(run.Status.MetricResults[0].Successful).To(BeNumerically(">=", 1))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Expect(doomed.Stop()).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			run = tryStepRun(ctx, g, ro)
+			g.Expect(run.Status.MetricResults[0].ConsecutiveError).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		Expect(run.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseRunning), "two errors are within the limit of 2")
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded), ro.Status.Message)
+			run = tryStepRun(ctx, g, ro)
+			g.Expect(run.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseError))
+			g.Expect(run.Status.MetricResults[0].ConsecutiveError).To(Equal(int32(3)))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
 })
+
+// tryStepRun is stepRun for use inside Eventually.
+func tryStepRun(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
+	var run rolloutsv1alpha1.AnalysisRun
+	name := fmt.Sprintf("%s-%s-1", ro.Name, ro.Status.CurrentPodHash)
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &run)).To(Succeed())
+	return &run
+}
 
 // stepRun is the AnalysisRun of a Rollout's analysis step (step index 1).
 func stepRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {

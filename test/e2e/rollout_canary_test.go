@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
@@ -256,6 +257,8 @@ spec:
 			var rs appsv1.ReplicaSet
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&before.Items[0]), &rs)).To(Succeed())
 			g.Expect(metav1.GetControllerOf(&rs)).To(BeNil(), "the garbage collector orphans it")
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), &rolloutsv1alpha1.Rollout{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Rollout is gone once its orphan finalizer is done")
 		}).WithContext(ctx).Should(Succeed())
 
 		By("applying it again")
