@@ -25,6 +25,10 @@ const workloadIndex = ".spec.workloadRef.deployment"
 // serviceIndex indexes Rollouts by the Services their strategy names.
 const serviceIndex = ".spec.strategy.services"
 
+// templateIndex indexes Rollouts by the analysis templates their steps name
+// ("cluster/" in front of a ClusterAnalysisTemplate's name).
+const templateIndex = ".spec.strategy.analysisTemplates"
+
 func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
@@ -46,6 +50,9 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 		}
 		return []string{ref.Name}
 	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, templateIndex, templatesNamed); err != nil {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
@@ -217,4 +224,27 @@ func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.
 		}
 	}
 	return nil
+}
+
+// templatesNamed lists the analysis templates a Rollout's steps name, for
+// templateIndex.
+func templatesNamed(obj client.Object) []string {
+	canary := obj.(*rolloutsv1alpha1.Rollout).Spec.Strategy.Canary
+	if canary == nil {
+		return nil
+	}
+	var names []string
+	for _, step := range canary.Steps {
+		if step.Analysis == nil {
+			continue
+		}
+		for _, ref := range step.Analysis.Templates {
+			if ref.ClusterScope != nil && *ref.ClusterScope {
+				names = append(names, "cluster/"+ref.TemplateName)
+			} else {
+				names = append(names, ref.TemplateName)
+			}
+		}
+	}
+	return names
 }

@@ -177,3 +177,38 @@ func warningReasons(ctx context.Context, ns string) ([]string, error) {
 	}
 	return reasons, nil
 }
+
+var _ = Describe("A Rollout whose analysis template is missing", Ordered, func() {
+	var ns string
+
+	BeforeAll(func() {
+		startRolloutController("")
+		ns = newNamespaceWithFakeKubelet("template-")
+	})
+
+	It("is InvalidSpec until the template is created, then goes on", func(ctx context.Context) {
+		ro := builders.Rollout("late-template").Namespace(ns).Replicas(2).Canary(
+			builders.SetWeight(50),
+			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
+				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "late"}},
+			}},
+		).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Message).To(ContainSubstring(`AnalysisTemplate "late" not found`))
+		}).WithContext(ctx).Should(Succeed())
+
+		template := &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{{
+				Name: "m", Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{Query: "up"}},
+			}}},
+		}
+		Expect(k8sClient.Create(ctx, template)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+	})
+})
