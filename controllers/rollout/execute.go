@@ -97,6 +97,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 			return err
 		}
 		return nil
+	case plan.DeleteAnalysisRun:
+		run := &rolloutsv1alpha1.AnalysisRun{}
+		run.Namespace, run.Name = ro.Namespace, a.Name
+		return client.IgnoreNotFound(r.Client.Delete(ctx, run))
 	case plan.TerminateAnalysisRun:
 		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
 			`{"spec":{"terminate":true}}`))

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -108,5 +110,28 @@ var _ = Describe("An analysis step", func() {
 		w.run()
 		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 4}))
 		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+})
+
+var _ = Describe("Finished AnalysisRuns", func() {
+	It("are kept up to successfulRunHistoryLimit and unsuccessfulRunHistoryLimit, newest first", func() {
+		w := newWorld(builders.Rollout("web").Replicas(1).Canary().Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Analysis = &rolloutsv1alpha1.AnalysisRunStrategy{
+				SuccessfulRunHistoryLimit: new(int32(2)), UnsuccessfulRunHistoryLimit: new(int32(1)),
+			}
+		}).Obj())
+		w.run()
+		for i, phase := range []rolloutsv1alpha1.AnalysisPhase{"Successful", "Failed", "Successful", "Error", "Successful", "Running"} {
+			w.runs = append(w.runs, &rolloutsv1alpha1.AnalysisRun{
+				ObjectMeta: metav1.ObjectMeta{Name: "run-" + itoa(int32(i)), CreationTimestamp: metav1.Time{Time: w.now.Add(time.Duration(i) * time.Minute)}},
+				Status:     rolloutsv1alpha1.AnalysisRunStatus{Phase: phase},
+			})
+		}
+		w.run()
+		var left []string
+		for _, run := range w.runs {
+			left = append(left, run.Name)
+		}
+		Expect(left).To(ConsistOf("run-2", "run-4", "run-3", "run-5"), "two successful, one unsuccessful, and the running one")
 	})
 })

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -130,6 +131,53 @@ func (p *planner) terminateStaleRuns() {
 			run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
 		if !current || p.status.Abort {
 			p.result.Actions = append(p.result.Actions, TerminateAnalysisRun{Name: run.Name})
+		}
+	}
+}
+
+// DeleteAnalysisRun removes a finished run past the history limits.
+type DeleteAnalysisRun struct {
+	Name string
+}
+
+func (a DeleteAnalysisRun) String() string { return "delete AnalysisRun " + a.Name }
+
+// Default numbers of finished AnalysisRuns kept, as in Argo Rollouts.
+const (
+	defaultSuccessfulRunHistory   = 5
+	defaultUnsuccessfulRunHistory = 5
+)
+
+// pruneRuns deletes the oldest finished AnalysisRuns beyond
+// spec.analysis.successfulRunHistoryLimit and unsuccessfulRunHistoryLimit.
+func (p *planner) pruneRuns() {
+	keepSuccessful, keepUnsuccessful := int32(defaultSuccessfulRunHistory), int32(defaultUnsuccessfulRunHistory)
+	if limits := p.ro.Spec.Analysis; limits != nil {
+		if limits.SuccessfulRunHistoryLimit != nil {
+			keepSuccessful = *limits.SuccessfulRunHistoryLimit
+		}
+		if limits.UnsuccessfulRunHistoryLimit != nil {
+			keepUnsuccessful = *limits.UnsuccessfulRunHistoryLimit
+		}
+	}
+	var successful, unsuccessful []*rolloutsv1alpha1.AnalysisRun
+	for _, run := range p.obs.AnalysisRuns {
+		switch {
+		case run.Status.Phase == rolloutsv1alpha1.AnalysisPhaseSuccessful:
+			successful = append(successful, run)
+		case run.Status.Phase.Completed():
+			unsuccessful = append(unsuccessful, run)
+		}
+	}
+	for _, group := range []struct {
+		runs []*rolloutsv1alpha1.AnalysisRun
+		keep int32
+	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
+		sort.SliceStable(group.runs, func(i, j int) bool {
+			return group.runs[j].CreationTimestamp.Before(&group.runs[i].CreationTimestamp) // newest first
+		})
+		for i := int(max(group.keep, 0)); i < len(group.runs); i++ {
+			p.result.Actions = append(p.result.Actions, DeleteAnalysisRun{Name: group.runs[i].Name})
 		}
 	}
 }

@@ -112,6 +112,7 @@ func (p *planner) planCanary() {
 	p.terminateStaleRuns()
 	p.pointServices(promoted)
 	p.pruneHistory()
+	p.pruneRuns()
 	p.scaleWorkload(promoted)
 	p.restartPods()
 	p.checkProgressDeadline(promoted)

@@ -95,6 +95,13 @@ func (w *world) applyQuietly(res Result) {
 			rs.Annotations[EphemeralMetadataAnnotation] = EncodeMetadata(a.To)
 		case CreateAnalysisRun:
 			w.runs = append(w.runs, a.Run.DeepCopy())
+		case DeleteAnalysisRun:
+			for i, run := range w.runs {
+				if run.Name == a.Name {
+					w.runs = append(w.runs[:i], w.runs[i+1:]...)
+					break
+				}
+			}
 		case TerminateAnalysisRun:
 			for _, run := range w.runs {
 				if run.Name == a.Name {
