@@ -154,14 +154,19 @@ func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.
 	fail := func(err error, metadata map[string]string) rolloutsv1alpha1.Measurement {
 		return analysis.Finished(rolloutsv1alpha1.AnalysisPhaseError, "", err.Error(), metadata, started, r.Now())
 	}
-	if metric.Provider.Prometheus == nil {
-		return fail(fmt.Errorf("metric %q: only the prometheus provider is supported so far", metric.Name), nil)
-	}
 	conditions, err := r.conditionsFor(run, metric)
 	if err != nil {
 		return fail(err, nil)
 	}
-	measured, err := r.Prometheus.Measure(ctx, metric.Provider.Prometheus)
+	var measured analysis.Measurement
+	switch {
+	case metric.Provider.Prometheus != nil:
+		measured, err = r.Prometheus.Measure(ctx, metric.Provider.Prometheus)
+	case metric.Provider.Web != nil:
+		measured, err = analysis.Web{}.Measure(ctx, metric.Provider.Web)
+	default:
+		return fail(fmt.Errorf("metric %q: only the prometheus and web providers are supported so far", metric.Name), nil)
+	}
 	if err != nil {
 		return fail(err, measured.Metadata)
 	}

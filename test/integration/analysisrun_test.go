@@ -129,4 +129,20 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 		Expect(run.Status.MetricResults[0].Error).To(Equal(int32(2)))
 		Expect(run.Status.Message).To(ContainSubstring("consecutiveErrors (2) > consecutiveErrorLimit (1)"))
 	})
+
+	It("measures a web metric through a JSONPath", func(ctx context.Context) {
+		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"checks":{"errorRate":0.01}}`))
+		}))
+		DeferCleanup(web.Close)
+		run := newRun("web", func(m *rolloutsv1alpha1.Metric) {
+			m.SuccessCondition = "result < 0.05"
+			m.Provider = rolloutsv1alpha1.MetricProvider{Web: &rolloutsv1alpha1.WebMetric{
+				URL: web.URL + "/{{args.app}}", JSONPath: "{$.checks.errorRate}",
+			}}
+		})
+		Expect(k8sClient.Create(ctx, run)).To(Succeed())
+		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
+		Expect(run.Status.MetricResults[0].Measurements[0].Value).To(Equal("0.01"))
+	})
 })
