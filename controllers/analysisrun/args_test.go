@@ -22,20 +22,35 @@ var _ = Describe("resolveArgs", func() {
 	It("substitutes values, escaped for JSON", func() {
 		out, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
 			{Name: "svc", Value: value("web")}, {Name: "quote", Value: value(`a"b`)},
-		})
+		}, nil)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(out[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web",q="a"b"}[1m])`))
+		Expect(out.metrics[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web",q="a"b"}[1m])`))
 	})
 
 	It("names an argument with no value", func() {
-		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{{Name: "svc", Value: value("web")}})
+		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{{Name: "svc", Value: value("web")}}, nil)
 		Expect(err).To(MatchError(ContainSubstring("quote")))
 	})
 
-	It("refuses valueFrom for now, naming the argument", func() {
+	It("refuses valueFrom.fieldRef for now, naming the argument", func() {
 		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
-			{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{}},
-		})
-		Expect(err).To(MatchError(`argument "svc": valueFrom is not supported yet`))
+			{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{FieldRef: &rolloutsv1alpha1.FieldRef{FieldPath: "metadata.name"}}},
+		}, nil)
+		Expect(err).To(MatchError(`argument "svc": valueFrom.fieldRef is not supported yet`))
+	})
+
+	It("uses a Secret's value to measure and records it masked", func() {
+		lookup := func(name, key string) (string, error) {
+			Expect([]string{name, key}).To(Equal([]string{"creds", "quote"}))
+			return "s3cr3t", nil
+		}
+		out, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
+			{Name: "svc", Value: value("web")},
+			{Name: "quote", ValueFrom: &rolloutsv1alpha1.ValueFrom{SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "creds", Key: "quote"}}},
+		}, lookup)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out.metrics[0].Provider.Prometheus.Query).To(ContainSubstring(`q="s3cr3t"`))
+		Expect(out.masked[0].Provider.Prometheus.Query).To(ContainSubstring(`q="*****"`))
+		Expect(out.mask("token s3cr3t refused")).To(Equal("token ***** refused"))
 	})
 })

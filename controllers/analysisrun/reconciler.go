@@ -28,10 +28,13 @@ import (
 const Name = "analysisrun"
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconciler reconciles AnalysisRuns.
 type Reconciler struct {
-	Client     client.Client
+	Client client.Client
+	// APIReader reads Secrets for arguments, around the cache.
+	APIReader  client.Reader
 	Recorder   recorder.EventRecorder
 	Prometheus analysis.Prometheus
 	Now        func() time.Time
@@ -46,6 +49,7 @@ type Reconciler struct {
 func Setup(mgr ctrl.Manager, prometheusAddress string) error {
 	r := &Reconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("sluice-analysisrun"),
 		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
 		Now:        time.Now,
@@ -69,13 +73,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		run.Status.StartedAt = &metav1.Time{Time: now}
 	}
 
-	metrics, err := resolveArgs(run.Spec.Metrics, run.Spec.Args)
+	args, err := resolveArgs(run.Spec.Metrics, run.Spec.Args, r.secretsOf(ctx, run.Namespace))
 	dryRun := dryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
 	var next time.Time
 	if err != nil {
 		run.Status.Phase, run.Status.Message = rolloutsv1alpha1.AnalysisPhaseError, err.Error()
 	} else {
-		next = r.measure(ctx, &run, metrics, dryRun, now)
+		next = r.measure(ctx, &run, args, dryRun, now)
 	}
 
 	if run.Status.Phase.Completed() {
@@ -107,8 +111,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // measure takes the due measurements, records them and assesses the run.
 // It returns when the next measurement falls due.
-func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric,
+func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, args resolvedArgs,
 	dryRun map[string]bool, now time.Time) time.Time {
+	metrics := args.metrics
 	terminating := run.Spec.Terminate
 	for _, res := range run.Status.MetricResults {
 		if !dryRun[res.Name] && (res.Phase == rolloutsv1alpha1.AnalysisPhaseFailed ||
@@ -119,6 +124,14 @@ func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.Analysis
 	due, next := analysis.Due(run, metrics, terminating, now)
 	for _, metric := range due {
 		m := r.takeMeasurement(ctx, run, metric)
+		// What the run records shows secrets masked.
+		m.Message = args.mask(m.Message)
+		for k, v := range m.Metadata {
+			m.Metadata[k] = args.mask(v)
+		}
+		if masked := maskedMetric(args, metric.Name); masked != nil && masked.Provider.Prometheus != nil {
+			m.Metadata[analysis.ResolvedPrometheusQuery] = masked.Provider.Prometheus.Query
+		}
 		result := resultFor(run, metric.Name, dryRun[metric.Name])
 		analysis.Record(result, m, 0)
 		log.FromContext(ctx).V(1).Info("measured", "metric", metric.Name, "phase", m.Phase, "value", m.Value)
@@ -191,6 +204,32 @@ func (r *Reconciler) conditionsFor(run *rolloutsv1alpha1.AnalysisRun, metric rol
 	return c, nil
 }
 
+// maskedMetric is the recorded (secret-masked) form of a metric.
+func maskedMetric(args resolvedArgs, name string) *rolloutsv1alpha1.Metric {
+	for i := range args.masked {
+		if args.masked[i].Name == name {
+			return &args.masked[i]
+		}
+	}
+	return nil
+}
+
+// secretsOf reads Secrets of a namespace for valueFrom.secretKeyRef
+// arguments, around the cache: Secrets are not worth caching cluster-wide.
+func (r *Reconciler) secretsOf(ctx context.Context, namespace string) secretLookup {
+	return func(name, key string) (string, error) {
+		var secret corev1.Secret
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &secret); err != nil {
+			return "", err
+		}
+		value, ok := secret.Data[key]
+		if !ok {
+			return "", fmt.Errorf("no key %q", key)
+		}
+		return string(value), nil
+	}
+}
+
 // forget drops a finished run's compiled conditions.
 func (r *Reconciler) forget(run *rolloutsv1alpha1.AnalysisRun) {
 	for _, m := range run.Spec.Metrics {
@@ -223,25 +262,79 @@ func dryRunMetrics(rules []rolloutsv1alpha1.DryRun, metrics []rolloutsv1alpha1.M
 	return out
 }
 
+// maskedSecret replaces a secret argument's value wherever the run records
+// what it did: measurement metadata and messages.
+const maskedSecret = "*****"
+
+// secretLookup reads one key of a Secret in the run's namespace.
+type secretLookup func(name, key string) (string, error)
+
+// resolvedArgs are a run's metrics with {{args.NAME}} substituted: for
+// measuring, and with secret values masked, for recording.
+type resolvedArgs struct {
+	metrics, masked []rolloutsv1alpha1.Metric
+	secrets         []string
+}
+
 // resolveArgs substitutes {{args.NAME}} in the metrics with the run's
-// argument values. Arguments taken from Secrets or fields are not supported
-// yet; a run that uses one ends in Error saying so.
-func resolveArgs(metrics []rolloutsv1alpha1.Metric, args []rolloutsv1alpha1.Argument) ([]rolloutsv1alpha1.Metric, error) {
+// argument values, read from a Secret for valueFrom.secretKeyRef. Secret
+// values go only into the metrics used to measure; the masked copy, which
+// is what the run records, shows them as *****. valueFrom.fieldRef is not
+// supported yet; a run that uses it ends in Error saying so.
+func resolveArgs(metrics []rolloutsv1alpha1.Metric, args []rolloutsv1alpha1.Argument, secret secretLookup) (resolvedArgs, error) {
+	values, masked := map[string]string{}, map[string]string{}
+	var secrets []string
+	for _, arg := range args {
+		switch {
+		case arg.ValueFrom != nil && arg.ValueFrom.SecretKeyRef != nil:
+			if secret == nil {
+				return resolvedArgs{}, fmt.Errorf("argument %q: secrets cannot be read here", arg.Name)
+			}
+			ref := arg.ValueFrom.SecretKeyRef
+			v, err := secret(ref.Name, ref.Key)
+			if err != nil {
+				return resolvedArgs{}, fmt.Errorf("argument %q: reading key %q of Secret %q: %w", arg.Name, ref.Key, ref.Name, err)
+			}
+			values[arg.Name], masked[arg.Name] = v, maskedSecret
+			secrets = append(secrets, v)
+		case arg.ValueFrom != nil:
+			return resolvedArgs{}, fmt.Errorf("argument %q: valueFrom.fieldRef is not supported yet", arg.Name)
+		case arg.Value != nil:
+			values[arg.Name], masked[arg.Name] = *arg.Value, *arg.Value
+		}
+	}
+	out := resolvedArgs{secrets: secrets}
+	var err error
+	if out.metrics, err = substitute(metrics, values); err != nil {
+		return resolvedArgs{}, err
+	}
+	if out.masked, err = substitute(metrics, masked); err != nil {
+		return resolvedArgs{}, err
+	}
+	return out, nil
+}
+
+// mask hides secret values in text the run records.
+func (r resolvedArgs) mask(text string) string {
+	for _, s := range r.secrets {
+		if s != "" {
+			text = strings.ReplaceAll(text, s, maskedSecret)
+		}
+	}
+	return text
+}
+
+// substitute replaces {{args.NAME}} throughout the metrics' JSON.
+func substitute(metrics []rolloutsv1alpha1.Metric, values map[string]string) ([]rolloutsv1alpha1.Metric, error) {
 	data, err := json.Marshal(metrics)
 	if err != nil {
 		return nil, err
 	}
 	text := string(data)
-	for _, arg := range args {
-		if arg.ValueFrom != nil {
-			return nil, fmt.Errorf("argument %q: valueFrom is not supported yet", arg.Name)
-		}
-		if arg.Value == nil {
-			continue
-		}
-		value, _ := json.Marshal(*arg.Value)
+	for name, value := range values {
+		quoted, _ := json.Marshal(value)
 		// The value goes inside a JSON string: drop marshal's quotes.
-		text = strings.ReplaceAll(text, "{{args."+arg.Name+"}}", strings.Trim(string(value), `"`))
+		text = strings.ReplaceAll(text, "{{args."+name+"}}", strings.Trim(string(quoted), `"`))
 	}
 	if i := strings.Index(text, "{{args."); i >= 0 {
 		end := strings.Index(text[i:], "}}")

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -144,5 +146,44 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 		Expect(k8sClient.Create(ctx, run)).To(Succeed())
 		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
 		Expect(run.Status.MetricResults[0].Measurements[0].Value).To(Equal("0.01"))
+	})
+
+	It("measures with a Secret's value and never records it", func(ctx context.Context) {
+		const token = "t0p-s3cr3t-t0ken"
+		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer "+token {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			_, _ = w.Write([]byte(`{"errorRate":0.01}`))
+		}))
+		DeferCleanup(web.Close)
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "metrics-token"},
+			StringData: map[string]string{"token": token},
+		}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+
+		run := newRun("secret", func(m *rolloutsv1alpha1.Metric) {
+			m.SuccessCondition = "result < 0.05"
+			m.Provider = rolloutsv1alpha1.MetricProvider{Web: &rolloutsv1alpha1.WebMetric{
+				URL: web.URL + "?token={{args.token}}", JSONPath: "{$.errorRate}",
+				Headers: []rolloutsv1alpha1.WebMetricHeader{{Key: "Authorization", Value: "Bearer {{args.token}}"}},
+			}}
+		})
+		run.Spec.Args = append(run.Spec.Args, rolloutsv1alpha1.Argument{Name: "token", ValueFrom: &rolloutsv1alpha1.ValueFrom{
+			SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "metrics-token", Key: "token"},
+		}})
+		Expect(k8sClient.Create(ctx, run)).To(Succeed())
+		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
+
+		recorded, err := json.Marshal(run.Status)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(recorded)).NotTo(ContainSubstring(token))
+		var events eventsv1.EventList
+		Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+		for _, e := range events.Items {
+			Expect(e.Note).NotTo(ContainSubstring(token))
+		}
 	})
 })
