@@ -54,3 +54,14 @@ var _ = Describe("resolveArgs", func() {
 		Expect(out.mask("token s3cr3t refused")).To(Equal("token ***** refused"))
 	})
 })
+
+var _ = Describe("retention", func() {
+	rules := []rolloutsv1alpha1.MeasurementRetention{{MetricName: "error-.*", Limit: 20}, {MetricName: "latency", Limit: 3}}
+	DescribeTable("finds a metric's measurement limit",
+		func(metric string, want int) { Expect(retention(rules, metric)).To(Equal(want)) },
+		Entry("a regular expression", "error-rate", 20),
+		Entry("an exact name", "latency", 3),
+		Entry("a name only partly matching", "latency-p99", 0),
+		Entry("no rule: the default", "throughput", 0),
+	)
+})

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.Analysis
 			m.Metadata[analysis.ResolvedPrometheusQuery] = masked.Provider.Prometheus.Query
 		}
 		result := resultFor(run, metric.Name, dryRun[metric.Name])
-		analysis.Record(result, m, 0)
+		analysis.Record(result, m, retention(run.Spec.MeasurementRetention, metric.Name))
 		log.FromContext(ctx).V(1).Info("measured", "metric", metric.Name, "phase", m.Phase, "value", m.Value)
 	}
 	// Measurements just taken set the next due time: look again.
@@ -247,6 +248,18 @@ func resultFor(run *rolloutsv1alpha1.AnalysisRun, name string, dryRun bool) *rol
 		Name: name, Phase: rolloutsv1alpha1.AnalysisPhaseRunning, DryRun: dryRun,
 	})
 	return &run.Status.MetricResults[len(run.Status.MetricResults)-1]
+}
+
+// retention is how many measurements a metric keeps: the limit of the first
+// spec.measurementRetention rule whose metricName (a regular expression, as
+// in Argo) matches it, or 0 for the default.
+func retention(rules []rolloutsv1alpha1.MeasurementRetention, metric string) int {
+	for _, rule := range rules {
+		if re, err := regexp.Compile("^(?:" + rule.MetricName + ")$"); err == nil && re.MatchString(metric) {
+			return int(rule.Limit)
+		}
+	}
+	return 0
 }
 
 // dryRunMetrics maps the metrics spec.dryRun names (or "*" for all).
