@@ -172,17 +172,18 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 
 // tryStepRun is stepRun for use inside Eventually.
 func tryStepRun(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
-	var run rolloutsv1alpha1.AnalysisRun
-	name := fmt.Sprintf("%s-%s-1", ro.Name, ro.Status.CurrentPodHash)
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &run)).To(Succeed())
-	return &run
+	var runs rolloutsv1alpha1.AnalysisRunList
+	g.Expect(k8sClient.List(ctx, &runs, client.InNamespace(ro.Namespace), client.MatchingLabels{
+		"rollout-type": "Step", "step-index": "1", "rollouts-pod-template-hash": ro.Status.CurrentPodHash,
+	})).To(Succeed())
+	g.Expect(runs.Items).To(HaveLen(1))
+	g.Expect(runs.Items[0].Name).To(Equal(fmt.Sprintf("%s-%s-2-1", ro.Name, ro.Status.CurrentPodHash)), "Argo's name: rollout, hash, revision, step")
+	return &runs.Items[0]
 }
 
-// stepRun is the AnalysisRun of a Rollout's analysis step (step index 1).
+// stepRun is the AnalysisRun of a Rollout's analysis step (step index 1),
+// found by Argo's labels.
 func stepRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
 	GinkgoHelper()
-	var run rolloutsv1alpha1.AnalysisRun
-	name := fmt.Sprintf("%s-%s-1", ro.Name, ro.Status.CurrentPodHash)
-	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &run)).To(Succeed())
-	return &run
+	return tryStepRun(ctx, Default, ro)
 }

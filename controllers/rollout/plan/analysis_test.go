@@ -51,7 +51,7 @@ var _ = Describe("An analysis step", func() {
 		Expect(w.runs).To(HaveLen(1), "one run, however many reconciles")
 		run := w.runs[0]
 		hash, stable := w.ro.Status.CurrentPodHash, w.ro.Status.StableRS
-		Expect(run.Name).To(Equal("web-" + hash + "-1"))
+		Expect(run.Name).To(Equal("web-"+hash+"-2-1"), "rollout, hash, revision, step")
 		Expect(run.Labels).To(Equal(map[string]string{"rollout-type": "Step", "step-index": "1", PodTemplateHashLabel: hash}))
 		Expect(run.OwnerReferences[0].Name).To(Equal("web"))
 		Expect(run.Spec.Metrics).To(HaveLen(1))

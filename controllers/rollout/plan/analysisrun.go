@@ -60,12 +60,13 @@ func templateSpecs(obs Observation, analysis *rolloutsv1alpha1.RolloutAnalysis, 
 // revision: the templates' metrics, dryRun and retention merged, their
 // arguments given values by the step (a podTemplateHashValue resolves to the
 // stable or the current revision's hash), and Argo's labels, so the kubectl
-// plugin and Argo's tools recognise it.
+// plugin and Argo's tools recognise it (`<rollout>-<hash>-<revision>-<step>`).
 func (p *planner) newStepRun(index int32, step *rolloutsv1alpha1.RolloutAnalysis) *rolloutsv1alpha1.AnalysisRun {
 	specs, _ := templateSpecs(p.obs, step, field.NewPath("")) // validated
 	run := &rolloutsv1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, index),
+			// Argo's name: rollout, pod-template hash, revision, step.
+			Name:      fmt.Sprintf("%s-%s-%d-%d", p.ro.Name, p.hash, p.revision, index),
 			Namespace: p.ro.Namespace,
 			Labels: map[string]string{
 				rolloutsv1alpha1.RolloutTypeLabel:            rolloutsv1alpha1.RolloutTypeStepLabel,
