@@ -201,11 +201,17 @@ func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.
 	if ro.Spec.Strategy.Canary == nil {
 		return nil
 	}
+	analyses := []*rolloutsv1alpha1.RolloutAnalysis{}
+	if bg := ro.Spec.Strategy.Canary.Analysis; bg != nil {
+		analyses = append(analyses, &bg.RolloutAnalysis)
+	}
 	for _, step := range ro.Spec.Strategy.Canary.Steps {
-		if step.Analysis == nil {
-			continue
+		if step.Analysis != nil {
+			analyses = append(analyses, step.Analysis)
 		}
-		for _, ref := range step.Analysis.Templates {
+	}
+	for _, analysis := range analyses {
+		for _, ref := range analysis.Templates {
 			var err error
 			if ref.ClusterScope != nil && *ref.ClusterScope {
 				var t rolloutsv1alpha1.ClusterAnalysisTemplate
@@ -234,11 +240,17 @@ func templatesNamed(obj client.Object) []string {
 		return nil
 	}
 	var names []string
+	analyses := []*rolloutsv1alpha1.RolloutAnalysis{}
+	if canary.Analysis != nil {
+		analyses = append(analyses, &canary.Analysis.RolloutAnalysis)
+	}
 	for _, step := range canary.Steps {
-		if step.Analysis == nil {
-			continue
+		if step.Analysis != nil {
+			analyses = append(analyses, step.Analysis)
 		}
-		for _, ref := range step.Analysis.Templates {
+	}
+	for _, analysis := range analyses {
+		for _, ref := range analysis.Templates {
 			if ref.ClusterScope != nil && *ref.ClusterScope {
 				names = append(names, "cluster/"+ref.TemplateName)
 			} else {

@@ -135,3 +135,64 @@ var _ = Describe("Finished AnalysisRuns", func() {
 		Expect(left).To(ConsistOf("run-2", "run-4", "run-3", "run-5"), "two successful, one unsuccessful, and the running one")
 	})
 })
+
+var _ = Describe("Background analysis", func() {
+	// 4 replicas, steps setWeight 25, pause, setWeight 100, and
+	// canary.analysis from step 1 on.
+	withBackground := func() *world {
+		w := newWorld(builders.Rollout("web").Replicas(4).
+			Canary(builders.SetWeight(25), builders.Pause(), builders.SetWeight(100)).
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.Strategy.Canary.Analysis = &rolloutsv1alpha1.RolloutAnalysisBackground{
+					RolloutAnalysis: rolloutsv1alpha1.RolloutAnalysis{Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}},
+					StartingStep:    new(int32(1)),
+				}
+			}).Obj())
+		w.templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{"error-rate": {
+			ObjectMeta: metav1.ObjectMeta{Name: "error-rate"},
+			Spec:       rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{{Name: "m"}}},
+		}}
+		w.run()
+		w.setImage("app:v2")
+		w.run()
+		return w
+	}
+	background := func(w *world) *rolloutsv1alpha1.AnalysisRun {
+		for _, run := range w.runs {
+			if run.Labels["rollout-type"] == "Background" {
+				return run
+			}
+		}
+		return nil
+	}
+
+	It("starts at startingStep with Argo's name and labels, and is terminated once the revision is promoted", func() {
+		w := withBackground()
+		run := background(w)
+		Expect(run).NotTo(BeNil(), "the rollout is at the pause, step index 1")
+		Expect(run.Name).To(Equal("web-" + w.ro.Status.CurrentPodHash + "-2"))
+		run.Status.Phase = rolloutsv1alpha1.AnalysisPhaseRunning
+		w.ro.Status.PauseConditions = nil // promote
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+		Expect(run.Spec.Terminate).To(BeTrue())
+	})
+
+	It("aborts the rollout when it fails", func() {
+		w := withBackground()
+		background(w).Status.Phase = rolloutsv1alpha1.AnalysisPhaseFailed
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 4}))
+	})
+
+	It("pauses once when inconclusive, and a promote goes past it for good", func() {
+		w := withBackground()
+		background(w).Status.Phase = rolloutsv1alpha1.AnalysisPhaseInconclusive
+		w.run()
+		Expect(w.ro.Status.PauseConditions).To(HaveLen(2), "the step's pause and the analysis's")
+		w.ro.Status.PauseConditions = nil // promote past both
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), "not paused again")
+	})
+})

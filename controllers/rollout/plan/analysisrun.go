@@ -62,17 +62,34 @@ func templateSpecs(obs Observation, analysis *rolloutsv1alpha1.RolloutAnalysis, 
 // stable or the current revision's hash), and Argo's labels, so the kubectl
 // plugin and Argo's tools recognise it (`<rollout>-<hash>-<revision>-<step>`).
 func (p *planner) newStepRun(index int32, step *rolloutsv1alpha1.RolloutAnalysis) *rolloutsv1alpha1.AnalysisRun {
+	return p.newRun(step, strconv.Itoa(int(index)), map[string]string{
+		rolloutsv1alpha1.RolloutTypeLabel:            rolloutsv1alpha1.RolloutTypeStepLabel,
+		rolloutsv1alpha1.RolloutCanaryStepIndexLabel: strconv.Itoa(int(index)),
+	})
+}
+
+// newBackgroundRun builds the run of canary.analysis, which runs beside the
+// steps: `<rollout>-<hash>-<revision>`, labelled rollout-type=Background.
+func (p *planner) newBackgroundRun(analysis *rolloutsv1alpha1.RolloutAnalysis) *rolloutsv1alpha1.AnalysisRun {
+	return p.newRun(analysis, "", map[string]string{
+		rolloutsv1alpha1.RolloutTypeLabel: rolloutsv1alpha1.RolloutTypeBackgroundRunLabel,
+	})
+}
+
+// newRun builds an AnalysisRun for the current revision, named
+// `<rollout>-<hash>-<revision>[-<infix>]` as Argo names them.
+func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, labels map[string]string) *rolloutsv1alpha1.AnalysisRun {
 	specs, _ := templateSpecs(p.obs, step, field.NewPath("")) // validated
+	name := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
+	if infix != "" {
+		name += "-" + infix
+	}
+	labels[PodTemplateHashLabel] = p.hash
 	run := &rolloutsv1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{
-			// Argo's name: rollout, pod-template hash, revision, step.
-			Name:      fmt.Sprintf("%s-%s-%d-%d", p.ro.Name, p.hash, p.revision, index),
-			Namespace: p.ro.Namespace,
-			Labels: map[string]string{
-				rolloutsv1alpha1.RolloutTypeLabel:            rolloutsv1alpha1.RolloutTypeStepLabel,
-				rolloutsv1alpha1.RolloutCanaryStepIndexLabel: strconv.Itoa(int(index)),
-				PodTemplateHashLabel:                         p.hash,
-			},
+			Name:        name,
+			Namespace:   p.ro.Namespace,
+			Labels:      labels,
 			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
 				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
@@ -118,23 +135,99 @@ func (p *planner) newStepRun(index int32, step *rolloutsv1alpha1.RolloutAnalysis
 	return run
 }
 
-// terminateStaleRuns stops the step runs still running that no longer
-// decide anything: of another revision, of a step the rollout is not at, or
-// of an aborted rollout.
-func (p *planner) terminateStaleRuns() {
+// terminateStaleRuns stops the runs still running that no longer decide
+// anything: of another revision, of a step the rollout is not at, a
+// background run once the revision is promoted, or any run of an aborted
+// rollout.
+func (p *planner) terminateStaleRuns(promoted bool) {
 	index := p.stepIndex()
 	for _, run := range p.obs.AnalysisRuns {
-		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] != rolloutsv1alpha1.RolloutTypeStepLabel ||
-			run.Spec.Terminate || run.Status.Phase.Completed() {
+		if run.Spec.Terminate || run.Status.Phase.Completed() {
 			continue
 		}
-		current := run.Labels[PodTemplateHashLabel] == p.hash &&
-			run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
+		current := run.Labels[PodTemplateHashLabel] == p.hash
+		switch run.Labels[rolloutsv1alpha1.RolloutTypeLabel] {
+		case rolloutsv1alpha1.RolloutTypeStepLabel:
+			current = current && run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
+		case rolloutsv1alpha1.RolloutTypeBackgroundRunLabel:
+			current = current && !promoted
+		default:
+			continue
+		}
 		if !current || p.status.Abort {
 			p.result.Actions = append(p.result.Actions, TerminateAnalysisRun{Name: run.Name})
 		}
 	}
 }
+
+// backgroundAnalysis runs canary.analysis beside the steps of a new
+// revision, from startingStep on: it creates the run, mirrors it in
+// status.canary.currentBackgroundAnalysisRunStatus, aborts the rollout when
+// the run fails, and pauses it when the run is inconclusive.
+func (p *planner) backgroundAnalysis(promoted bool) {
+	background := p.ro.Spec.Strategy.Canary.Analysis
+	p.status.Canary.CurrentBackgroundAnalysisRunStatus = nil
+	if background == nil || promoted || p.status.Abort {
+		return
+	}
+	if start := background.StartingStep; start != nil && p.stepIndex() < *start {
+		return
+	}
+	var run *rolloutsv1alpha1.AnalysisRun
+	for _, r := range p.obs.AnalysisRuns {
+		if r.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeBackgroundRunLabel &&
+			r.Labels[PodTemplateHashLabel] == p.hash {
+			run = r
+		}
+	}
+	if run == nil {
+		p.result.Actions = append(p.result.Actions, CreateAnalysisRun{Run: p.newBackgroundRun(&background.RolloutAnalysis)})
+		return
+	}
+	p.status.Canary.CurrentBackgroundAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{
+		Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message,
+	}
+	switch run.Status.Phase {
+	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
+		p.status.Abort = true
+		p.event(true, "AnalysisRunFailed", fmt.Sprintf("background AnalysisRun %s ended %s", run.Name, run.Status.Phase))
+	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
+		// The run stays Inconclusive; whether a person already promoted
+		// past it is remembered in the mirrored status's message.
+		seen := p.ro.Status.Canary.CurrentBackgroundAnalysisRunStatus
+		state := ""
+		if seen != nil && seen.Name == run.Name {
+			state = seen.Message
+		}
+		mirror := p.status.Canary.CurrentBackgroundAnalysisRunStatus
+		switch {
+		case state == promotedPastInconclusive:
+			mirror.Message = promotedPastInconclusive
+		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) != nil:
+			mirror.Message = pausedForInconclusive // waiting for a person
+		case state == pausedForInconclusive:
+			// The pause this run caused was cleared: promoted past it.
+			p.status.ControllerPause = false
+			mirror.Message = promotedPastInconclusive
+		default:
+			mirror.Message = pausedForInconclusive
+			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
+			})
+			p.status.ControllerPause = true
+			p.event(false, "RolloutPaused", fmt.Sprintf(
+				"background AnalysisRun %s is inconclusive: promote to continue, or abort", run.Name))
+		}
+	}
+}
+
+// The mirrored background run's message records where its inconclusive
+// result stands, so a pause it caused is told apart from a step's pause,
+// and a result a person promoted past does not pause the rollout again.
+const (
+	pausedForInconclusive    = "inconclusive; the rollout is paused: promote to continue, or abort"
+	promotedPastInconclusive = "inconclusive; promoted past it"
+)
 
 // DeleteAnalysisRun removes a finished run past the history limits.
 type DeleteAnalysisRun struct {

@@ -91,6 +91,10 @@ func (p *planner) planCanary() {
 
 	promoted := p.status.StableRS == p.hash
 	weight, atDesired := p.walkSteps(promoted)
+	// After the steps, which see a cleared pause first: a promote that
+	// clears a step's pause and the background run's pause at once must
+	// not be taken twice. A failed run aborts from the next pass on.
+	p.backgroundAnalysis(promoted)
 	if !promoted && !p.status.Abort && atDesired && p.stepsDone() {
 		// Every step is done and the canary runs at full size: it is the
 		// new stable.
@@ -109,7 +113,7 @@ func (p *planner) planCanary() {
 		p.scale(weight, promoted)
 	}
 	p.syncRoleMetadata(promoted)
-	p.terminateStaleRuns()
+	p.terminateStaleRuns(promoted)
 	p.pointServices(promoted)
 	p.pruneHistory()
 	p.pruneRuns()

@@ -52,7 +52,9 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		return field.Forbidden(path.Child("trafficRouting"), "traffic routing is not supported yet; remove it to run a replica-based canary")
 	}
 	if canary.Analysis != nil {
-		return field.Forbidden(path.Child("analysis"), "background analysis is not supported yet")
+		if _, err := templateSpecs(obs, &canary.Analysis.RolloutAnalysis, path.Child("analysis")); err != nil {
+			return err
+		}
 	}
 	if _, err := resolveLimits(canary.MaxSurge, canary.MaxUnavailable, replicasOf(ro)); err != nil {
 		return field.Invalid(path.Child("maxSurge"), canary.MaxSurge, err.Error())
