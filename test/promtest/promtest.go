@@ -113,6 +113,11 @@ scrape_configs:
   static_configs:
   - targets: [%s]
 `, strings.Join(quoted, ", "))
+	// A fresh database every time: series an earlier run's exporter left
+	// stay current for minutes and would answer this run's queries.
+	if err := os.RemoveAll(filepath.Join(dir, "data")); err != nil {
+		return nil, err
+	}
 	configPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		return nil, err
