@@ -310,7 +310,7 @@ func (p *planner) announceStep(from int32) {
 		return
 	}
 	step := steps[index]
-	at := fmt.Sprintf("step %d/%d (%s)", index+1, len(steps), describeStep(step))
+	at := fmt.Sprintf("step %d/%d (%s)", index+1, len(steps), DescribeStep(step))
 	switch {
 	case p.newRevision:
 		p.event(false, "RolloutUpdated", fmt.Sprintf("Rollout updated to revision %d, at %s", p.revision, at))
@@ -628,7 +628,9 @@ func copyMap(m map[string]string) map[string]string {
 	return out
 }
 
-func describeStep(step rolloutsv1alpha1.CanaryStep) string {
+// DescribeStep names a canary step as events and tools show it, such as
+// "setWeight: 20" or "pause: 1m".
+func DescribeStep(step rolloutsv1alpha1.CanaryStep) string {
 	switch {
 	case step.SetWeight != nil:
 		return fmt.Sprintf("setWeight: %d", *step.SetWeight)

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/promtest"
@@ -139,7 +140,7 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 	if i := ro.Status.CurrentStepIndex; i != nil && ro.Spec.Strategy.Canary != nil && !ro.Status.Abort {
 		steps := ro.Spec.Strategy.Canary.Steps
 		if int(*i) < len(steps) {
-			step = fmt.Sprintf("at step %d/%d (%s)  ", *i+1, len(steps), stepName(steps[*i]))
+			step = fmt.Sprintf("at step %d/%d (%s)  ", *i+1, len(steps), plan.DescribeStep(steps[*i]))
 		} else {
 			step = "all steps done  "
 		}
@@ -155,19 +156,6 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 // only: the narration line lists one version.
 func stableOnly(line string) bool {
 	return strings.Count(line, "×") == 1
-}
-
-func stepName(step rolloutsv1alpha1.CanaryStep) string {
-	switch {
-	case step.SetWeight != nil:
-		return fmt.Sprintf("setWeight %d", *step.SetWeight)
-	case step.Pause != nil && step.Pause.Duration != nil:
-		return "pause " + step.Pause.Duration.String()
-	case step.Pause != nil:
-		return "pause"
-	default:
-		return "analysis"
-	}
 }
 
 // applyFile creates every object of a YAML file, the namespace first.
