@@ -26,18 +26,6 @@ const ResolvedPrometheusQuery = "ResolvedPrometheusQuery"
 // defaultPrometheusTimeout bounds a query that sets no timeout, as in Argo.
 const defaultPrometheusTimeout = 30 * time.Second
 
-// Measurement is what one query measured.
-type Measurement struct {
-	// Value is what conditions see as `result`: a float64 for a scalar, a
-	// []float64 for a vector (one per series) or a matrix (every sample of
-	// every series, flattened), or a string.
-	Value any
-	// Display is Value as the measurement records it.
-	Display string
-	// Metadata is recorded on the measurement.
-	Metadata map[string]string
-}
-
 // Prometheus measures a metric by querying a Prometheus server's HTTP API.
 type Prometheus struct {
 	// DefaultAddress serves metrics whose spec names no address.
@@ -46,11 +34,16 @@ type Prometheus struct {
 	Now func() time.Time
 }
 
-// Measure runs a metric's query. A query that returns nothing is ErrNoData;
+// Measure implements Provider.
+func (p Prometheus) Measure(ctx context.Context, req Request) (Measurement, error) {
+	return p.Query(ctx, req.Metric.Provider.Prometheus)
+}
+
+// Query runs a metric's query. A query that returns nothing is ErrNoData;
 // a server that does not answer is an error: both become Error measurements,
 // which count against consecutiveErrorLimit, so a Prometheus restart never
 // aborts a rollout by itself.
-func (p Prometheus) Measure(ctx context.Context, spec *rolloutsv1alpha1.PrometheusMetric) (Measurement, error) {
+func (p Prometheus) Query(ctx context.Context, spec *rolloutsv1alpha1.PrometheusMetric) (Measurement, error) {
 	m := Measurement{Metadata: map[string]string{ResolvedPrometheusQuery: spec.Query}}
 	api, err := p.client(spec)
 	if err != nil {

@@ -46,7 +46,7 @@ var _ = Describe("The Prometheus provider", func() {
 	measure := func(f *fakePrometheus, spec rolloutsv1alpha1.PrometheusMetric) (Measurement, error) {
 		spec.Address = f.URL
 		p := Prometheus{Now: func() time.Time { return time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC) }}
-		return p.Measure(context.Background(), &spec)
+		return p.Query(context.Background(), &spec)
 	}
 
 	It("reads a scalar as a float and records the query", func() {
@@ -118,7 +118,7 @@ var _ = Describe("The Prometheus provider", func() {
 	})
 
 	It("needs an address from the metric or the controller", func() {
-		_, err := Prometheus{}.Measure(context.Background(), &rolloutsv1alpha1.PrometheusMetric{Query: "up"})
+		_, err := Prometheus{}.Query(context.Background(), &rolloutsv1alpha1.PrometheusMetric{Query: "up"})
 		Expect(err).To(MatchError(ContainSubstring("no Prometheus address")))
 	})
 

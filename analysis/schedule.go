@@ -15,26 +15,46 @@ const (
 	measurementHistoryLimit = 10
 )
 
-// Due returns the metrics of a run that need a measurement now, and the
-// earliest time another one falls due (zero when none will). Its rules are
-// Argo's: a metric's first measurement waits for initialDelay after the run
-// started; later ones follow interval (or, after an error, ten seconds);
-// none is taken past count, after the metric completed, or while the run is
-// terminating.
-func Due(run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric, terminating bool, now time.Time) ([]rolloutsv1alpha1.Metric, time.Time) {
-	var due []rolloutsv1alpha1.Metric
+// Task is a measurement a run takes now: a new one, or one in flight to
+// look at again (or to stop, when Stop is set).
+type Task struct {
+	Metric   rolloutsv1alpha1.Metric
+	InFlight *rolloutsv1alpha1.Measurement
+	Stop     bool
+}
+
+// Due returns the measurements a run takes now, and the earliest time
+// another falls due (zero when none will). Its rules are Argo's: a metric's
+// first measurement waits for initialDelay after the run started; later
+// ones follow interval (or, after an error, ten seconds); none is taken past
+// count or after the metric completed. A measurement in flight is looked at
+// again at its resumeAt. A terminating run takes no new measurements and
+// stops those in flight.
+func Due(run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric, terminating bool, now time.Time) ([]Task, time.Time) {
+	var due []Task
 	var next time.Time
 	later := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
 			next = t
 		}
 	}
-	if terminating {
-		return nil, time.Time{}
-	}
 	for _, metric := range metrics {
 		result := resultOf(run, metric.Name)
 		if result != nil && result.Phase.Completed() {
+			continue
+		}
+		if last := lastMeasurement(result); last != nil && last.FinishedAt == nil {
+			switch {
+			case terminating:
+				due = append(due, Task{Metric: metric, InFlight: last, Stop: true})
+			case last.ResumeAt != nil && now.Before(last.ResumeAt.Time):
+				later(last.ResumeAt.Time)
+			default:
+				due = append(due, Task{Metric: metric, InFlight: last})
+			}
+			continue
+		}
+		if terminating {
 			continue
 		}
 		if result == nil || len(result.Measurements) == 0 {
@@ -45,7 +65,7 @@ func Due(run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric, t
 			if now.Before(start) {
 				later(start)
 			} else {
-				due = append(due, metric)
+				due = append(due, Task{Metric: metric})
 			}
 			continue
 		}
@@ -66,22 +86,39 @@ func Due(run *rolloutsv1alpha1.AnalysisRun, metrics []rolloutsv1alpha1.Metric, t
 		if now.Before(at) {
 			later(at)
 		} else {
-			due = append(due, metric)
+			due = append(due, Task{Metric: metric})
 		}
 	}
 	return due, next
 }
 
-// Record adds a finished measurement to a metric's result and counts it as
-// Argo does: errors are retried, so they count towards the error streak but
-// not towards count. Only the newest measurements are kept.
-func Record(result *rolloutsv1alpha1.MetricResult, m rolloutsv1alpha1.Measurement, keep int) {
+func lastMeasurement(result *rolloutsv1alpha1.MetricResult) *rolloutsv1alpha1.Measurement {
+	if result == nil || len(result.Measurements) == 0 {
+		return nil
+	}
+	return &result.Measurements[len(result.Measurements)-1]
+}
+
+// Record adds a measurement to a metric's result, in place of the one in
+// flight it finishes, and counts it as Argo does: errors are retried, so
+// they count towards the error streak but not towards count. Only the
+// newest measurements are kept. A measurement still running, or one
+// stopped because the run is terminating, counts for nothing: Sluice does
+// not let an interrupted Job make a terminated run Inconclusive, as Argo
+// does.
+func Record(result *rolloutsv1alpha1.MetricResult, m rolloutsv1alpha1.Measurement, stopped bool, keep int) {
+	if last := lastMeasurement(result); last != nil && last.FinishedAt == nil {
+		result.Measurements = result.Measurements[:len(result.Measurements)-1]
+	}
 	result.Measurements = append(result.Measurements, m)
 	if keep <= 0 {
 		keep = measurementHistoryLimit
 	}
 	if extra := len(result.Measurements) - keep; extra > 0 {
 		result.Measurements = append([]rolloutsv1alpha1.Measurement(nil), result.Measurements[extra:]...)
+	}
+	if stopped {
+		return
 	}
 	switch m.Phase {
 	case rolloutsv1alpha1.AnalysisPhaseSuccessful:

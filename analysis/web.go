@@ -25,10 +25,15 @@ const maxWebBody = 1 << 20
 // of its JSON answer with a JSONPath (the whole document by default).
 type Web struct{}
 
-// Measure calls the metric's URL. A non-2xx answer or a JSONPath that finds
+// Measure implements Provider.
+func (w Web) Measure(ctx context.Context, req Request) (Measurement, error) {
+	return w.Call(ctx, req.Metric.Provider.Web)
+}
+
+// Call calls the metric's URL. A non-2xx answer or a JSONPath that finds
 // nothing is an error. A body that is not JSON is handed to the conditions
 // as a string (Argo declares it Successful without evaluating them).
-func (Web) Measure(ctx context.Context, spec *rolloutsv1alpha1.WebMetric) (Measurement, error) {
+func (Web) Call(ctx context.Context, spec *rolloutsv1alpha1.WebMetric) (Measurement, error) {
 	m := Measurement{}
 	timeout := defaultWebTimeout
 	if spec.TimeoutSeconds > 0 {

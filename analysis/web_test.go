@@ -28,7 +28,7 @@ var _ = Describe("The web provider", func() {
 
 	It("reads a value out of a JSON answer with a JSONPath", func() {
 		s, _, _ := serve(200, `{"data":{"errorRate":0.02,"ok":true}}`)
-		m, err := Web{}.Measure(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL, JSONPath: "{$.data.errorRate}"})
+		m, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL, JSONPath: "{$.data.errorRate}"})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Value).To(Equal(0.02))
 		Expect(m.Display).To(Equal("0.02"))
@@ -40,7 +40,7 @@ var _ = Describe("The web provider", func() {
 
 	It("sends the method, headers and JSON body", func() {
 		s, seen, sent := serve(200, `1`)
-		_, err := Web{}.Measure(context.Background(), &rolloutsv1alpha1.WebMetric{
+		_, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{
 			URL: s.URL, Method: "POST", JSONBody: []byte(`{"q":"errors"}`),
 			Headers: []rolloutsv1alpha1.WebMetricHeader{{Key: "Authorization", Value: "Bearer x"}},
 		})
@@ -53,7 +53,7 @@ var _ = Describe("The web provider", func() {
 
 	It("hands a body that is not JSON to the conditions as a string", func() {
 		s, _, _ := serve(200, `healthy`)
-		m, err := Web{}.Measure(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL})
+		m, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Value).To(Equal("healthy"))
 	})
@@ -61,7 +61,7 @@ var _ = Describe("The web provider", func() {
 	DescribeTable("reports what went wrong",
 		func(status int, body, path, message string) {
 			s, _, _ := serve(status, body)
-			_, err := Web{}.Measure(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL, JSONPath: path})
+			_, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL, JSONPath: path})
 			Expect(err).To(MatchError(ContainSubstring(message)))
 		},
 		Entry("a non-2xx answer", 503, `{}`, "", "503"),

@@ -9,7 +9,12 @@ import (
 	"sort"
 	"strings"
 
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/rollout"
@@ -86,6 +91,17 @@ func (r Registry) describe() string {
 		return "none in this build"
 	}
 	return strings.Join(r.Names(), ", ")
+}
+
+// CacheSelectors limits what the manager's cache holds of the kinds a
+// cluster has many of: only this instance's Rollouts, only ReplicaSets that
+// belong to a Rollout, only Jobs of analysis metrics.
+func CacheSelectors(instanceID string) map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{
+		&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(instanceID)},
+		&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
+		&batchv1.Job{}:              {Label: analysisrun.JobSelector()},
+	}
 }
 
 // Default holds every reconciler this build of Sluice ships.

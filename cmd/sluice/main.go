@@ -14,18 +14,14 @@ import (
 	"strings"
 	"time"
 
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sluicehq/sluice/controllers"
-	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
 
@@ -138,12 +134,7 @@ func managerOptions(o options) manager.Options {
 			// No reconciler reads managedFields; dropping them roughly halves
 			// the memory each cached object costs.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				// Only this instance's Rollouts, and only ReplicaSets that
-				// belong to a Rollout: a cluster's Deployments have many.
-				&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(o.instanceID)},
-				&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
-			},
+			ByObject:         controllers.CacheSelectors(o.instanceID),
 		},
 	}
 }

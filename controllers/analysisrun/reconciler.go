@@ -13,10 +13,13 @@ import (
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -30,15 +33,21 @@ const Name = "analysisrun"
 
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
 
 // Reconciler reconciles AnalysisRuns.
 type Reconciler struct {
 	Client client.Client
 	// APIReader reads Secrets for arguments, around the cache.
-	APIReader  client.Reader
-	Recorder   recorder.EventRecorder
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Now       func() time.Time
+
+	// The providers that take measurements, one for each kind of metric.
 	Prometheus analysis.Prometheus
-	Now        func() time.Time
+	Web        analysis.Web
+	Job        analysis.Job
 
 	// compiled caches each run's compiled conditions, so a condition is
 	// compiled once per run, not at every measurement.
@@ -52,10 +61,25 @@ func Setup(mgr ctrl.Manager, prometheusAddress string) error {
 		Client:     mgr.GetClient(),
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("sluice-analysisrun"),
-		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
 		Now:        time.Now,
+		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
+		Job:        analysis.Job{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Now: time.Now},
 	}
-	return ctrl.NewControllerManagedBy(mgr).Named(Name).For(&rolloutsv1alpha1.AnalysisRun{}).Complete(r)
+	// A metric's Job finishing wakes its run.
+	return ctrl.NewControllerManagedBy(mgr).Named(Name).
+		For(&rolloutsv1alpha1.AnalysisRun{}).
+		Owns(&batchv1.Job{}).
+		Complete(r)
+}
+
+// JobSelector selects the Jobs the manager caches: those of analysis
+// metrics, not every Job of the cluster.
+func JobSelector() labels.Selector {
+	req, err := labels.NewRequirement(analysis.JobRunUIDLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant requirement
+	}
+	return labels.NewSelector().Add(*req)
 }
 
 // Reconcile takes the measurements that are due and assesses the run.
@@ -123,19 +147,20 @@ func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.Analysis
 		}
 	}
 	due, next := analysis.Due(run, metrics, terminating, now)
-	for _, metric := range due {
-		m := r.takeMeasurement(ctx, run, metric)
+	for _, task := range due {
+		keep := retention(run.Spec.MeasurementRetention, task.Metric.Name)
+		m := r.takeMeasurement(ctx, run, task, keep)
 		// What the run records shows secrets masked.
 		m.Message = args.mask(m.Message)
 		for k, v := range m.Metadata {
 			m.Metadata[k] = args.mask(v)
 		}
-		if masked := maskedMetric(args, metric.Name); masked != nil && masked.Provider.Prometheus != nil {
+		if masked := maskedMetric(args, task.Metric.Name); masked != nil && masked.Provider.Prometheus != nil {
 			m.Metadata[analysis.ResolvedPrometheusQuery] = masked.Provider.Prometheus.Query
 		}
-		result := resultFor(run, metric.Name, dryRun[metric.Name])
-		analysis.Record(result, m, retention(run.Spec.MeasurementRetention, metric.Name))
-		log.FromContext(ctx).V(1).Info("measured", "metric", metric.Name, "phase", m.Phase, "value", m.Value)
+		result := resultFor(run, task.Metric.Name, dryRun[task.Metric.Name])
+		analysis.Record(result, m, task.Stop, keep)
+		log.FromContext(ctx).V(1).Info("measured", "metric", task.Metric.Name, "phase", m.Phase, "value", m.Value)
 	}
 	// Measurements just taken set the next due time: look again.
 	if len(due) > 0 {
@@ -162,34 +187,59 @@ func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.Analysis
 	return next
 }
 
-// takeMeasurement asks the metric's provider and evaluates the answer.
-func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, metric rolloutsv1alpha1.Metric) rolloutsv1alpha1.Measurement {
+// takeMeasurement asks the metric's provider and evaluates the answer with
+// the metric's conditions, unless the provider decided the phase itself.
+func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, task analysis.Task, keep int) rolloutsv1alpha1.Measurement {
 	started := r.Now()
+	if task.InFlight != nil && task.InFlight.StartedAt != nil {
+		started = task.InFlight.StartedAt.Time
+	}
 	fail := func(err error, metadata map[string]string) rolloutsv1alpha1.Measurement {
 		return analysis.Finished(rolloutsv1alpha1.AnalysisPhaseError, "", err.Error(), metadata, started, r.Now())
 	}
-	conditions, err := r.conditionsFor(run, metric)
+	provider, err := r.providerFor(task.Metric)
 	if err != nil {
 		return fail(err, nil)
 	}
-	var measured analysis.Measurement
-	switch {
-	case metric.Provider.Prometheus != nil:
-		measured, err = r.Prometheus.Measure(ctx, metric.Provider.Prometheus)
-	case metric.Provider.Web != nil:
-		measured, err = analysis.Web{}.Measure(ctx, metric.Provider.Web)
-	default:
-		return fail(fmt.Errorf("metric %q: only the prometheus and web providers are supported so far", metric.Name), nil)
+	conditions, err := r.conditionsFor(run, task.Metric)
+	if err != nil {
+		return fail(err, nil)
 	}
+	measured, err := provider.Measure(ctx, analysis.Request{
+		Run: run, Metric: task.Metric, InFlight: task.InFlight, Stop: task.Stop, Keep: keep,
+	})
 	if err != nil {
 		return fail(err, measured.Metadata)
 	}
-	phase, err := conditions.Evaluate(measured.Value)
-	message := ""
-	if err != nil {
-		message = err.Error()
+	switch measured.Phase {
+	case rolloutsv1alpha1.AnalysisPhaseRunning:
+		return rolloutsv1alpha1.Measurement{
+			Phase: measured.Phase, Metadata: measured.Metadata,
+			StartedAt: &metav1.Time{Time: started}, ResumeAt: &metav1.Time{Time: measured.ResumeAt},
+		}
+	case "":
+		phase, err := conditions.Evaluate(measured.Value)
+		message := ""
+		if err != nil {
+			message = err.Error()
+		}
+		return analysis.Finished(phase, measured.Display, message, measured.Metadata, started, r.Now())
+	default:
+		return analysis.Finished(measured.Phase, measured.Display, measured.Message, measured.Metadata, started, r.Now())
 	}
-	return analysis.Finished(phase, measured.Display, message, measured.Metadata, started, r.Now())
+}
+
+// providerFor picks the provider of a metric.
+func (r *Reconciler) providerFor(metric rolloutsv1alpha1.Metric) (analysis.Provider, error) {
+	switch {
+	case metric.Provider.Prometheus != nil:
+		return r.Prometheus, nil
+	case metric.Provider.Web != nil:
+		return r.Web, nil
+	case metric.Provider.Job != nil:
+		return r.Job, nil
+	}
+	return nil, fmt.Errorf("metric %q: Sluice measures with the prometheus, web and job providers, and this metric uses none of them", metric.Name)
 }
 
 func (r *Reconciler) conditionsFor(run *rolloutsv1alpha1.AnalysisRun, metric rolloutsv1alpha1.Metric) (*analysis.Conditions, error) {

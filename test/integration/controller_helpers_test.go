@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
@@ -51,10 +52,7 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 		HealthProbeBindAddress: "0",
 		// Several specs start a controller of the same name in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(instanceID)},
-			&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
-		}},
+		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(setup(mgr)).To(Succeed())

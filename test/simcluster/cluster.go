@@ -34,6 +34,10 @@ import (
 // container uses it stays Pending and never turns Ready.
 const NeverReadyImage = "sluice.test/never-ready"
 
+// FailImage is an image name whose pods, when a Job owns them, exit 1 at
+// once: a failing analysis Job. Other Jobs' pods succeed at once.
+const FailImage = "sluice.test/fail"
+
 // FakeNodeAnnotation marks a Node as one kwok manages.
 const FakeNodeAnnotation = "kwok.x-k8s.io/node"
 
