@@ -18,25 +18,41 @@ var _ = Describe("resolveArgs", func() {
 		Prometheus: &rolloutsv1alpha1.PrometheusMetric{Query: `rate(x{svc="{{args.svc}}",q="{{args.quote}}"}[1m])`},
 	}}
 	value := func(s string) *string { return &s }
+	runOf := func(args ...rolloutsv1alpha1.Argument) *rolloutsv1alpha1.AnalysisRun {
+		run := &rolloutsv1alpha1.AnalysisRun{}
+		run.Name, run.Namespace = "web-abc-2", "shop"
+		run.Spec.Metrics = []rolloutsv1alpha1.Metric{metric}
+		run.Spec.Args = args
+		return run
+	}
 
 	It("substitutes values, escaped for JSON", func() {
-		out, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
-			{Name: "svc", Value: value("web")}, {Name: "quote", Value: value(`a"b`)},
-		}, nil)
+		out, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", Value: value("web")}, rolloutsv1alpha1.Argument{Name: "quote", Value: value(`a"b`)},
+		), nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out.metrics[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web",q="a"b"}[1m])`))
 	})
 
 	It("names an argument with no value", func() {
-		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{{Name: "svc", Value: value("web")}}, nil)
+		_, err := resolveArgs(runOf(rolloutsv1alpha1.Argument{Name: "svc", Value: value("web")}), nil)
 		Expect(err).To(MatchError(ContainSubstring("quote")))
 	})
 
-	It("refuses valueFrom.fieldRef for now, naming the argument", func() {
-		_, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
-			{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{FieldRef: &rolloutsv1alpha1.FieldRef{FieldPath: "metadata.name"}}},
-		}, nil)
-		Expect(err).To(MatchError(`argument "svc": valueFrom.fieldRef is not supported yet`))
+	It("reads valueFrom.fieldRef from the run itself", func() {
+		out, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{FieldRef: &rolloutsv1alpha1.FieldRef{FieldPath: "metadata.namespace"}}},
+			rolloutsv1alpha1.Argument{Name: "quote", Value: value("q")},
+		), nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out.metrics[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="shop",q="q"}[1m])`))
+	})
+
+	It("names the argument whose fieldRef names no field", func() {
+		_, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", ValueFrom: &rolloutsv1alpha1.ValueFrom{FieldRef: &rolloutsv1alpha1.FieldRef{FieldPath: "spec.nothing"}}},
+		), nil)
+		Expect(err).To(MatchError(HavePrefix(`argument "svc": field path "spec.nothing"`)))
 	})
 
 	It("uses a Secret's value to measure and records it masked", func() {
@@ -44,10 +60,10 @@ var _ = Describe("resolveArgs", func() {
 			Expect([]string{name, key}).To(Equal([]string{"creds", "quote"}))
 			return "s3cr3t", nil
 		}
-		out, err := resolveArgs([]rolloutsv1alpha1.Metric{metric}, []rolloutsv1alpha1.Argument{
-			{Name: "svc", Value: value("web")},
-			{Name: "quote", ValueFrom: &rolloutsv1alpha1.ValueFrom{SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "creds", Key: "quote"}}},
-		}, lookup)
+		out, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", Value: value("web")},
+			rolloutsv1alpha1.Argument{Name: "quote", ValueFrom: &rolloutsv1alpha1.ValueFrom{SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "creds", Key: "quote"}}},
+		), lookup)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out.metrics[0].Provider.Prometheus.Query).To(ContainSubstring(`q="s3cr3t"`))
 		Expect(out.masked[0].Provider.Prometheus.Query).To(ContainSubstring(`q="*****"`))

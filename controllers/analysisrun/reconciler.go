@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/sluicehq/sluice/analysis"
+	"github.com/sluicehq/sluice/internal/fieldref"
 )
 
 // Name is the controller's name in --controllers, logs and events.
@@ -98,7 +99,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		run.Status.StartedAt = &metav1.Time{Time: now}
 	}
 
-	args, err := resolveArgs(run.Spec.Metrics, run.Spec.Args, r.secretsOf(ctx, run.Namespace))
+	args, err := resolveArgs(&run, r.secretsOf(ctx, run.Namespace))
 	dryRun := dryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
 	var next time.Time
 	if err != nil {
@@ -339,15 +340,16 @@ type resolvedArgs struct {
 	secrets         []string
 }
 
-// resolveArgs substitutes {{args.NAME}} in the metrics with the run's
-// argument values, read from a Secret for valueFrom.secretKeyRef. Secret
-// values go only into the metrics used to measure; the masked copy, which
-// is what the run records, shows them as *****. valueFrom.fieldRef is not
-// supported yet; a run that uses it ends in Error saying so.
-func resolveArgs(metrics []rolloutsv1alpha1.Metric, args []rolloutsv1alpha1.Argument, secret secretLookup) (resolvedArgs, error) {
+// resolveArgs substitutes {{args.NAME}} in the run's metrics with its
+// argument values, read from a Secret for valueFrom.secretKeyRef and from a
+// field of the run itself for valueFrom.fieldRef (a Rollout resolves its
+// own fieldRefs when it creates a run). Secret values go only into the
+// metrics used to measure; the masked copy, which is what the run records,
+// shows them as *****.
+func resolveArgs(run *rolloutsv1alpha1.AnalysisRun, secret secretLookup) (resolvedArgs, error) {
 	values, masked := map[string]string{}, map[string]string{}
 	var secrets []string
-	for _, arg := range args {
+	for _, arg := range run.Spec.Args {
 		switch {
 		case arg.ValueFrom != nil && arg.ValueFrom.SecretKeyRef != nil:
 			if secret == nil {
@@ -360,18 +362,22 @@ func resolveArgs(metrics []rolloutsv1alpha1.Metric, args []rolloutsv1alpha1.Argu
 			}
 			values[arg.Name], masked[arg.Name] = v, maskedSecret
 			secrets = append(secrets, v)
-		case arg.ValueFrom != nil:
-			return resolvedArgs{}, fmt.Errorf("argument %q: valueFrom.fieldRef is not supported yet", arg.Name)
+		case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
+			v, err := fieldref.Value(run, arg.ValueFrom.FieldRef.FieldPath)
+			if err != nil {
+				return resolvedArgs{}, fmt.Errorf("argument %q: %w", arg.Name, err)
+			}
+			values[arg.Name], masked[arg.Name] = v, v
 		case arg.Value != nil:
 			values[arg.Name], masked[arg.Name] = *arg.Value, *arg.Value
 		}
 	}
 	out := resolvedArgs{secrets: secrets}
 	var err error
-	if out.metrics, err = substitute(metrics, values); err != nil {
+	if out.metrics, err = substitute(run.Spec.Metrics, values); err != nil {
 		return resolvedArgs{}, err
 	}
-	if out.masked, err = substitute(metrics, masked); err != nil {
+	if out.masked, err = substitute(run.Spec.Metrics, masked); err != nil {
 		return resolvedArgs{}, err
 	}
 	return out, nil

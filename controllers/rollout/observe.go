@@ -25,10 +25,6 @@ const workloadIndex = ".spec.workloadRef.deployment"
 // serviceIndex indexes Rollouts by the Services their strategy names.
 const serviceIndex = ".spec.strategy.services"
 
-// templateIndex indexes Rollouts by the analysis templates their steps name
-// ("cluster/" in front of a ClusterAnalysisTemplate's name).
-const templateIndex = ".spec.strategy.analysisTemplates"
-
 func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
@@ -52,7 +48,7 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, templateIndex, templatesNamed); err != nil {
+	if err := indexTemplates(ctx, mgr); err != nil {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
@@ -191,72 +187,4 @@ func (r *Reconciler) orphansFor(ctx context.Context, ro *rolloutsv1alpha1.Rollou
 		}
 	}
 	return orphans, nil
-}
-
-// observeTemplates reads the analysis templates the Rollout's steps name;
-// one that does not exist is left out for the planner to report.
-func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.Rollout, obs *plan.Observation) error {
-	obs.Templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{}
-	obs.ClusterTemplates = map[string]*rolloutsv1alpha1.ClusterAnalysisTemplate{}
-	if ro.Spec.Strategy.Canary == nil {
-		return nil
-	}
-	analyses := []*rolloutsv1alpha1.RolloutAnalysis{}
-	if bg := ro.Spec.Strategy.Canary.Analysis; bg != nil {
-		analyses = append(analyses, &bg.RolloutAnalysis)
-	}
-	for _, step := range ro.Spec.Strategy.Canary.Steps {
-		if step.Analysis != nil {
-			analyses = append(analyses, step.Analysis)
-		}
-	}
-	for _, analysis := range analyses {
-		for _, ref := range analysis.Templates {
-			var err error
-			if ref.ClusterScope != nil && *ref.ClusterScope {
-				var t rolloutsv1alpha1.ClusterAnalysisTemplate
-				if err = r.Client.Get(ctx, client.ObjectKey{Name: ref.TemplateName}, &t); err == nil {
-					obs.ClusterTemplates[ref.TemplateName] = &t
-				}
-			} else {
-				var t rolloutsv1alpha1.AnalysisTemplate
-				if err = r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.TemplateName}, &t); err == nil {
-					obs.Templates[ref.TemplateName] = &t
-				}
-			}
-			if client.IgnoreNotFound(err) != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// templatesNamed lists the analysis templates a Rollout's steps name, for
-// templateIndex.
-func templatesNamed(obj client.Object) []string {
-	canary := obj.(*rolloutsv1alpha1.Rollout).Spec.Strategy.Canary
-	if canary == nil {
-		return nil
-	}
-	var names []string
-	analyses := []*rolloutsv1alpha1.RolloutAnalysis{}
-	if canary.Analysis != nil {
-		analyses = append(analyses, &canary.Analysis.RolloutAnalysis)
-	}
-	for _, step := range canary.Steps {
-		if step.Analysis != nil {
-			analyses = append(analyses, step.Analysis)
-		}
-	}
-	for _, analysis := range analyses {
-		for _, ref := range analysis.Templates {
-			if ref.ClusterScope != nil && *ref.ClusterScope {
-				names = append(names, "cluster/"+ref.TemplateName)
-			} else {
-				names = append(names, ref.TemplateName)
-			}
-		}
-	}
-	return names
 }

@@ -79,25 +79,10 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		// selector someone changed, is looked at again.
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(serviceIndex))).
 		// Likewise an analysis template created or changed after the
-		// Rollout that names it.
-		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(templateIndex))).
-		Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNamingClusterTemplate)).
+		// Rollout that uses it.
+		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate)).
+		Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate)).
 		Complete(r)
-}
-
-// rolloutsNamingClusterTemplate maps a ClusterAnalysisTemplate to the
-// Rollouts, in any namespace, whose steps name it.
-func (r *Reconciler) rolloutsNamingClusterTemplate(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list rolloutsv1alpha1.RolloutList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{templateIndex: "cluster/" + obj.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing the Rollouts that name a ClusterAnalysisTemplate")
-		return nil
-	}
-	requests := make([]reconcile.Request, 0, len(list.Items))
-	for _, ro := range list.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
-	}
-	return requests
 }
 
 // rolloutsIndexedBy maps an object to the Rollouts in its namespace that

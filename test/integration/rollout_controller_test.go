@@ -211,4 +211,40 @@ var _ = Describe("A Rollout whose analysis template is missing", Ordered, func()
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
 		}).WithContext(ctx).Should(Succeed())
 	})
+
+	It("wakes when a template it reaches only by inclusion is created", func(ctx context.Context) {
+		inner := "inner-" + ns // cluster-scoped: a name of this spec's own
+		outer := &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "outer"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
+				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: inner, ClusterScope: ptr.To(true)}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, outer)).To(Succeed())
+		ro := builders.Rollout("nested-template").Namespace(ns).Replicas(2).Canary(
+			builders.SetWeight(50),
+			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
+				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "outer"}},
+			}},
+		).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Message).To(ContainSubstring(
+				`ClusterAnalysisTemplate "` + inner + `" not found (included by AnalysisTemplate "outer")`))
+		}).WithContext(ctx).Should(Succeed())
+
+		template := &rolloutsv1alpha1.ClusterAnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Name: inner},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{{
+				Name: "m", Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{Query: "up"}},
+			}}},
+		}
+		Expect(k8sClient.Create(ctx, template)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, template)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+	})
 })

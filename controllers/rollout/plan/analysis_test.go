@@ -23,6 +23,8 @@ var _ = Describe("An analysis step", func() {
 				Args: []rolloutsv1alpha1.AnalysisRunArgument{
 					{Name: "service", Value: "web"},
 					{Name: "baseline", ValueFrom: &rolloutsv1alpha1.ArgumentValueFrom{PodTemplateHashValue: &stable}},
+					{Name: "image", ValueFrom: &rolloutsv1alpha1.ArgumentValueFrom{
+						FieldRef: &rolloutsv1alpha1.FieldRef{FieldPath: "spec.template.spec.containers[0].image"}}},
 				},
 			}},
 			builders.SetWeight(100),
@@ -30,7 +32,7 @@ var _ = Describe("An analysis step", func() {
 		w.templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{"error-rate": {
 			ObjectMeta: metav1.ObjectMeta{Name: "error-rate"},
 			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
-				Args:    []rolloutsv1alpha1.Argument{{Name: "service"}, {Name: "baseline"}},
+				Args:    []rolloutsv1alpha1.Argument{{Name: "service"}, {Name: "baseline"}, {Name: "image"}},
 				Metrics: []rolloutsv1alpha1.Metric{{Name: "error-rate", SuccessCondition: "result[0] < 0.05"}},
 			},
 		}}
@@ -55,9 +57,10 @@ var _ = Describe("An analysis step", func() {
 		Expect(run.Labels).To(Equal(map[string]string{"rollout-type": "Step", "step-index": "1", PodTemplateHashLabel: hash}))
 		Expect(run.OwnerReferences[0].Name).To(Equal("web"))
 		Expect(run.Spec.Metrics).To(HaveLen(1))
-		Expect(run.Spec.Args).To(HaveLen(2))
+		Expect(run.Spec.Args).To(HaveLen(3))
 		Expect(*run.Spec.Args[0].Value).To(Equal("web"))
 		Expect(*run.Spec.Args[1].Value).To(Equal(stable), "podTemplateHashValue: Stable")
+		Expect(*run.Spec.Args[2].Value).To(Equal("app:v2"), "valueFrom.fieldRef: a field of the Rollout")
 
 		runWith(w, rolloutsv1alpha1.AnalysisPhaseRunning)
 		w.run()

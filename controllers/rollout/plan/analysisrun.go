@@ -8,6 +8,8 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/sluicehq/sluice/internal/fieldref"
 )
 
 // CreateAnalysisRun creates the AnalysisRun of an analysis step.
@@ -25,41 +27,11 @@ type TerminateAnalysisRun struct {
 
 func (a TerminateAnalysisRun) String() string { return "terminate AnalysisRun " + a.Name }
 
-// templateSpecs returns the specs of an analysis step's templates, or a field
-// error naming the one that is missing.
-func templateSpecs(obs Observation, analysis *rolloutsv1alpha1.RolloutAnalysis, path *field.Path) ([]rolloutsv1alpha1.AnalysisTemplateSpec, *field.Error) {
-	var specs []rolloutsv1alpha1.AnalysisTemplateSpec
-	for i, ref := range analysis.Templates {
-		name := path.Child("templates").Index(i).Child("templateName")
-		if ref.ClusterScope != nil && *ref.ClusterScope {
-			t, ok := obs.ClusterTemplates[ref.TemplateName]
-			if !ok {
-				return nil, field.Invalid(name, ref.TemplateName, fmt.Sprintf("ClusterAnalysisTemplate %q not found", ref.TemplateName))
-			}
-			specs = append(specs, t.Spec)
-			continue
-		}
-		t, ok := obs.Templates[ref.TemplateName]
-		if !ok {
-			return nil, field.Invalid(name, ref.TemplateName, fmt.Sprintf("AnalysisTemplate %q not found", ref.TemplateName))
-		}
-		specs = append(specs, t.Spec)
-	}
-	for i, arg := range analysis.Args {
-		if arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil {
-			return nil, field.Forbidden(path.Child("args").Index(i).Child("valueFrom", "fieldRef"), "not supported yet")
-		}
-	}
-	if len(specs) == 0 {
-		return nil, field.Required(path.Child("templates"), "an analysis step needs a template")
-	}
-	return specs, nil
-}
-
 // stepRun builds the AnalysisRun of analysis step index for the current
 // revision: the templates' metrics, dryRun and retention merged, their
 // arguments given values by the step (a podTemplateHashValue resolves to the
-// stable or the current revision's hash), and Argo's labels, so the kubectl
+// stable or the current revision's hash, a fieldRef to a field of the
+// Rollout), and Argo's labels, so the kubectl
 // plugin and Argo's tools recognise it (`<rollout>-<hash>-<revision>-<step>`).
 func (p *planner) newStepRun(index int32, step *rolloutsv1alpha1.RolloutAnalysis) *rolloutsv1alpha1.AnalysisRun {
 	return p.newRun(step, strconv.Itoa(int(index)), map[string]string{
@@ -79,7 +51,7 @@ func (p *planner) newBackgroundRun(analysis *rolloutsv1alpha1.RolloutAnalysis) *
 // newRun builds an AnalysisRun for the current revision, named
 // `<rollout>-<hash>-<revision>[-<infix>]` as Argo names them.
 func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, labels map[string]string) *rolloutsv1alpha1.AnalysisRun {
-	specs, _ := templateSpecs(p.obs, step, field.NewPath("")) // validated
+	spec, _ := analysisSpec(p.obs, step, field.NewPath("")) // validated
 	name := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
 	if infix != "" {
 		name += "-" + infix
@@ -103,27 +75,26 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 			run.Annotations[k] = v
 		}
 	}
+	// The step's dryRun and measurementRetention add to the templates'.
+	spec.DryRun = append(spec.DryRun, step.DryRun...)
+	spec.MeasurementRetention = append(spec.MeasurementRetention, step.MeasurementRetention...)
+	run.Spec.Metrics, run.Spec.DryRun, run.Spec.MeasurementRetention = spec.Metrics, spec.DryRun, spec.MeasurementRetention
+	// The step's arguments give the templates' theirs values.
+	run.Spec.Args = spec.Args
 	args := map[string]int{}
-	for _, spec := range specs {
-		run.Spec.Metrics = append(run.Spec.Metrics, spec.Metrics...)
-		run.Spec.DryRun = append(run.Spec.DryRun, spec.DryRun...)
-		run.Spec.MeasurementRetention = append(run.Spec.MeasurementRetention, spec.MeasurementRetention...)
-		for _, arg := range spec.Args {
-			if _, seen := args[arg.Name]; !seen {
-				args[arg.Name] = len(run.Spec.Args)
-				run.Spec.Args = append(run.Spec.Args, *arg.DeepCopy())
-			}
-		}
+	for i, arg := range run.Spec.Args {
+		args[arg.Name] = i
 	}
-	run.Spec.DryRun = append(run.Spec.DryRun, step.DryRun...)
-	run.Spec.MeasurementRetention = append(run.Spec.MeasurementRetention, step.MeasurementRetention...)
 	for _, arg := range step.Args {
 		value := arg.Value
-		if arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil {
+		switch {
+		case arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil:
 			value = p.hash
 			if *arg.ValueFrom.PodTemplateHashValue == rolloutsv1alpha1.Stable {
 				value = p.status.StableRS
 			}
+		case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
+			value, _ = fieldref.Value(p.ro, arg.ValueFrom.FieldRef.FieldPath) // validated
 		}
 		resolved := rolloutsv1alpha1.Argument{Name: arg.Name, Value: &value}
 		if i, ok := args[arg.Name]; ok {

@@ -52,7 +52,7 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		return field.Forbidden(path.Child("trafficRouting"), "traffic routing is not supported yet; remove it to run a replica-based canary")
 	}
 	if canary.Analysis != nil {
-		if _, err := templateSpecs(obs, &canary.Analysis.RolloutAnalysis, path.Child("analysis")); err != nil {
+		if err := validateAnalysis(obs, &canary.Analysis.RolloutAnalysis, path.Child("analysis")); err != nil {
 			return err
 		}
 	}
@@ -81,7 +81,7 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 			return err
 		}
 		if step.Analysis != nil {
-			if _, err := templateSpecs(obs, step.Analysis, path.Child("steps").Index(i).Child("analysis")); err != nil {
+			if err := validateAnalysis(obs, step.Analysis, path.Child("steps").Index(i).Child("analysis")); err != nil {
 				return err
 			}
 		}
