@@ -39,6 +39,12 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 test-tools:
 	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo
 
+# What test-integration runs: envtest's kube-apiserver and etcd, Prometheus
+# for the provider suite (test/promtest), and ginkgo.
+.PHONY: integration-tools
+integration-tools:
+	@hack/tools.sh etcd kube-apiserver prometheus ginkgo
+
 .PHONY: generate
 generate: ## Generate deepcopy code for apis/.
 	@hack/tools.sh controller-gen
@@ -86,7 +92,7 @@ test-unit: ## Unit suites: pure logic, no cluster.
 	$(GINKGO) -r $(GINKGO_FLAGS) --skip-package=$(UNIT_SKIP) --output-dir=$(REPORTS) --json-report=unit.json .
 
 .PHONY: test-integration
-test-integration: ## Integration suites against a real kube-apiserver (envtest).
+test-integration: integration-tools ## Integration suites against a real kube-apiserver (envtest) and a real Prometheus.
 	@echo "=== integration tests"
 	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=integration.json test/integration
 

@@ -69,6 +69,23 @@ var _ = Describe("resolveArgs", func() {
 		Expect(out.masked[0].Provider.Prometheus.Query).To(ContainSubstring(`q="*****"`))
 		Expect(out.mask("token s3cr3t refused")).To(Equal("token ***** refused"))
 	})
+
+	It("masks a secret in the forms an error may quote it in", func() {
+		lookup := func(string, string) (string, error) { return `tok en"/\ü`, nil }
+		out, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", Value: value("web")},
+			rolloutsv1alpha1.Argument{Name: "quote", ValueFrom: &rolloutsv1alpha1.ValueFrom{SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "c", Key: "k"}}},
+		), lookup)
+		Expect(err).NotTo(HaveOccurred())
+		for _, leaked := range []string{
+			`tok en"/\ü`,              // as it is
+			`tok+en%22%2F%5C%C3%BC`,   // in a URL's query
+			`tok%20en%22%2F%5C%C3%BC`, // in a URL's path
+			`tok en\"/\\ü`,            // quoted in a Go or JSON string
+		} {
+			Expect(out.mask("at "+leaked+" refused")).To(Equal("at ***** refused"), leaked)
+		}
+	})
 })
 
 var _ = Describe("retention", func() {

@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -151,7 +153,9 @@ func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.Analysis
 	for _, task := range due {
 		keep := retention(run.Spec.MeasurementRetention, task.Metric.Name)
 		m := r.takeMeasurement(ctx, run, task, keep)
-		// What the run records shows secrets masked.
+		// What the run records and logs shows secrets masked: a provider
+		// may echo them in its answer or its error.
+		m.Value = args.mask(m.Value)
 		m.Message = args.mask(m.Message)
 		for k, v := range m.Metadata {
 			m.Metadata[k] = args.mask(v)
@@ -384,10 +388,18 @@ func resolveArgs(run *rolloutsv1alpha1.AnalysisRun, secret secretLookup) (resolv
 }
 
 // mask hides secret values in text the run records.
+// A secret is also hidden in the forms an error message may quote it in:
+// escaped for a URL's query or path, or quoted as a Go or JSON string.
 func (r resolvedArgs) mask(text string) string {
 	for _, s := range r.secrets {
-		if s != "" {
-			text = strings.ReplaceAll(text, s, maskedSecret)
+		if s == "" {
+			continue
+		}
+		quoted := strconv.Quote(s)
+		json, _ := json.Marshal(s)
+		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s),
+			quoted[1 : len(quoted)-1], string(json[1 : len(json)-1])} {
+			text = strings.ReplaceAll(text, form, maskedSecret)
 		}
 	}
 	return text
