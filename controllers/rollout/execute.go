@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // execute applies a plan: the actions in order, stopping at the first
@@ -107,6 +108,12 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.ScaleDeployment:
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
+	case plan.SetTrafficWeight:
+		settings, invalid := traffic.SettingsOf(ro)
+		if invalid != nil || settings == nil {
+			return errors.New("the Rollout's traffic routing is not valid") // planned on a valid one
+		}
+		return r.Router.SetWeight(ctx, settings, a.Weight, a.InProgress)
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // ownerIndex indexes ReplicaSets and AnalysisRuns by the name of the Rollout
@@ -124,6 +125,10 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		obs.Pods = pods
 	}
 
+	if err := r.observeRoutes(ctx, ro, &obs); err != nil {
+		return obs, err
+	}
+
 	if canary := ro.Spec.Strategy.Canary; canary != nil {
 		for _, name := range []string{canary.CanaryService, canary.StableService} {
 			if name == "" {
@@ -142,6 +147,23 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		}
 	}
 	return obs, nil
+}
+
+// observeRoutes reads the Gateway API routes the Rollout's traffic routing
+// names. Configuration errors are left to the planner to report.
+func (r *Reconciler) observeRoutes(ctx context.Context, ro *rolloutsv1alpha1.Rollout, obs *plan.Observation) error {
+	settings, invalid := traffic.SettingsOf(ro)
+	if invalid != nil || settings == nil {
+		return nil
+	}
+	if !r.gatewayAPI {
+		// Without Gateway API's CRDs no route can exist.
+		obs.MissingRoutes = settings.Routes
+		return nil
+	}
+	var err error
+	obs.Routes, obs.MissingRoutes, err = r.Router.Read(ctx, settings)
+	return err
 }
 
 // podsOf lists, around the cache, the pods of a Rollout's ReplicaSets. Pods

@@ -22,8 +22,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/traffic"
+	"github.com/sluicehq/sluice/traffic/gatewayapi"
 )
 
 // Name is the controller's name in --controllers, logs and events.
@@ -38,6 +41,7 @@ const Name = "rollout"
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;patch
 // +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes,verbs=get;list;watch;patch
 
 // Reconciler reconciles Rollouts.
 type Reconciler struct {
@@ -48,7 +52,11 @@ type Reconciler struct {
 	Recorder  recorder.EventRecorder
 	// Now is the clock; tests set it to move pause timers without sleeping.
 	Now func() time.Time
+	// Router reads and writes the Gateway API routes of traffic routing.
+	Router gatewayapi.Router
 
+	// gatewayAPI is set when the cluster serves Gateway API's routes.
+	gatewayAPI   bool
 	expectations expectations
 }
 
@@ -64,8 +72,9 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("sluice-rollout"),
 		Now:       time.Now,
+		Router:    gatewayapi.Router{Client: mgr.GetClient()},
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	builder := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
 		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
 			return InstanceSelector(instanceID).Matches(labels.Set(obj.GetLabels()))
@@ -81,8 +90,19 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		// Likewise an analysis template created or changed after the
 		// Rollout that uses it.
 		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate)).
-		Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate)).
-		Complete(r)
+		Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
+	// A route changed by someone else, or created after the Rollout that
+	// names it, is looked at again; the watch needs Gateway API's CRDs.
+	r.gatewayAPI = servesRoutes(mgr)
+	if r.gatewayAPI {
+		if err := indexRoutes(context.Background(), mgr); err != nil {
+			return err
+		}
+		builder = builder.
+			Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.HTTPRouteKind))).
+			Watches(&gatewayv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.GRPCRouteKind)))
+	}
+	return builder.Complete(r)
 }
 
 // rolloutsIndexedBy maps an object to the Rollouts in its namespace that

@@ -12,6 +12,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // defaultRevisionHistoryLimit is how many old ReplicaSets are kept for undo.
@@ -42,6 +44,7 @@ func Plan(obs Observation) Result {
 		p.invalid(err.Error())
 	} else {
 		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
+		p.routing, _ = traffic.SettingsOf(p.ro) // validated
 		p.planCanary()
 	}
 	p.finishStatus()
@@ -74,6 +77,9 @@ type planner struct {
 	planned map[string]int32
 	// creatingRun is set once this plan creates an AnalysisRun.
 	creatingRun bool
+	// routing is the Rollout's traffic routing, or nil when replica counts
+	// alone shape its traffic.
+	routing *traffic.Settings
 }
 
 func (p *planner) invalid(message string) {
@@ -95,9 +101,9 @@ func (p *planner) planCanary() {
 	// clears a step's pause and the background run's pause at once must
 	// not be taken twice. A failed run aborts from the next pass on.
 	p.backgroundAnalysis(promoted)
-	if !promoted && !p.status.Abort && atDesired && p.stepsDone() {
-		// Every step is done and the canary runs at full size: it is the
-		// new stable.
+	if !promoted && !p.status.Abort && atDesired && p.stepsDone() && p.fullyRouted() {
+		// Every step is done and the canary runs at full size (and, with
+		// traffic routing, has all the traffic): it is the new stable.
 		p.status.StableRS = p.hash
 		p.status.PromoteFull = false
 		if p.stable != nil {
@@ -115,6 +121,7 @@ func (p *planner) planCanary() {
 	p.syncRoleMetadata(promoted)
 	p.terminateStaleRuns(promoted)
 	p.pointServices(promoted)
+	p.routeTraffic(weight, promoted, atDesired)
 	p.pruneHistory()
 	p.pruneRuns()
 	p.scaleWorkload(promoted)
@@ -253,7 +260,7 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 	switch {
 	case promoted:
 		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
-		return defaultMaxWeight, p.atCounts(defaultMaxWeight, true)
+		return p.maxWeight(), p.atCounts(p.maxWeight(), true)
 	case p.status.PromoteFull || p.fastRollback:
 		// A full promote overrides an abort, as in Argo: the person asked
 		// for this revision everywhere.
@@ -261,7 +268,7 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		p.status.CurrentStepIndex = ptr.To(int32(len(steps)))
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
-		return defaultMaxWeight, p.atCounts(defaultMaxWeight, false)
+		return p.maxWeight(), p.atCounts(p.maxWeight(), false)
 	case p.status.Abort:
 		if p.status.AbortedAt == nil {
 			p.status.AbortedAt = &metav1.Time{Time: p.now}
@@ -285,7 +292,9 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		var done bool
 		switch {
 		case step.SetWeight != nil:
-			done = atDesired
+			// With traffic routing, the step is reached once the routes
+			// were read back at its weight.
+			done = atDesired && (p.routing == nil || p.routedAt(weight))
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:
@@ -327,7 +336,7 @@ func (p *planner) currentWeight() int32 {
 	steps := p.steps()
 	index := p.stepIndex()
 	if index >= int32(len(steps)) {
-		return defaultMaxWeight
+		return p.maxWeight()
 	}
 	for i := index; i >= 0; i-- {
 		if w := steps[i].SetWeight; w != nil {
@@ -372,8 +381,14 @@ func (p *planner) pauseStep(pause *rolloutsv1alpha1.RolloutPause) bool {
 // desiredCounts is the canary and stable size a weight asks for.
 func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int32) {
 	replicas := replicasOf(p.ro)
-	if promoted || p.stable == nil {
+	switch {
+	case promoted || p.stable == nil:
 		return replicas, 0
+	case p.routing != nil && p.status.Abort && !p.routedAt(0):
+		// The canary keeps its pods until its traffic is back on stable.
+		return specReplicas(p.current), replicas
+	case p.routing != nil:
+		return p.routedReplicas(weight, replicas), replicas
 	}
 	return weightedCounts(replicas, weight, defaultMaxWeight, p.limits.surge)
 }
@@ -423,6 +438,11 @@ func (p *planner) scale(weight int32, promoted bool) {
 		stable:        countsOf(p.stable),
 		othersSpec:    othersSpec,
 	})
+	if p.routing != nil {
+		// With traffic routing the stable ReplicaSet stays whole and the
+		// canary is added beside it, as in Argo: maxSurge does not apply.
+		canary, stable = wantCanary, wantStable
+	}
 	if p.current == nil {
 		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(canary, promoted)})
 	} else {

@@ -250,7 +250,7 @@ var _ = Describe("An invalid Rollout", func() {
 		}, "spec.strategy.canary.steps[0]: Invalid value: \"\": a step must have exactly one of setWeight, pause or analysis"),
 		Entry("a step that needs a traffic router", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{}}}
-		}, "spec.strategy.canary.steps[0].setCanaryScale: Forbidden: needs a traffic router"),
+		}, "spec.strategy.canary.steps[0].setCanaryScale: Forbidden: needs trafficRouting"),
 		Entry("maxSurge and maxUnavailable both zero", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.MaxSurge = new(intstrZero)
 			ro.Spec.Strategy.Canary.MaxUnavailable = new(intstrZero)

@@ -11,6 +11,8 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // Labels and annotations Sluice reads and writes, with Argo Rollouts' names.
@@ -50,7 +52,11 @@ type Observation struct {
 	// matches and that no controller owns, such as those left by
 	// `kubectl delete rollout --cascade=orphan`.
 	Orphans []*appsv1.ReplicaSet
-	Now     time.Time
+	// Routes are the Gateway API routes the Rollout's traffic routing
+	// names, as read; MissingRoutes are those that do not exist.
+	Routes        []traffic.Route
+	MissingRoutes []traffic.RouteKey
+	Now           time.Time
 }
 
 // Result is the plan: actions to execute in order, then the status to write.

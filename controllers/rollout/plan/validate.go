@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // defaultMaxWeight is the traffic weight that means "all of it".
@@ -48,8 +50,16 @@ func validate(obs Observation) *field.Error {
 
 func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.Path) *field.Error {
 	canary := ro.Spec.Strategy.Canary
-	if canary.TrafficRouting != nil {
-		return field.Forbidden(path.Child("trafficRouting"), "traffic routing is not supported yet; remove it to run a replica-based canary")
+	routing, routingErr := traffic.SettingsOf(ro)
+	if routingErr != nil {
+		return field.Invalid(path.Child(routingErr.Field), field.OmitValueType{}, routingErr.Message)
+	}
+	maxWeight := int32(defaultMaxWeight)
+	if routing != nil {
+		maxWeight = routing.MaxWeight
+		if err := validateRoutes(obs, routing, path.Child("trafficRouting", "plugins")); err != nil {
+			return err
+		}
 	}
 	if canary.Analysis != nil {
 		if err := validateAnalysis(obs, &canary.Analysis.RolloutAnalysis, path.Child("analysis")); err != nil {
@@ -77,7 +87,7 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		return field.Invalid(path.Child("stableService"), canary.StableService, "must differ from canaryService")
 	}
 	for i, step := range canary.Steps {
-		if err := validateStep(step, path.Child("steps").Index(i)); err != nil {
+		if err := validateStep(step, routing != nil, maxWeight, path.Child("steps").Index(i)); err != nil {
 			return err
 		}
 		if step.Analysis != nil {
@@ -89,13 +99,17 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	return nil
 }
 
-func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Error {
+func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32, path *field.Path) *field.Error {
 	kinds := 0
 	if step.SetWeight != nil {
 		kinds++
-		if *step.SetWeight < 0 || *step.SetWeight > defaultMaxWeight {
-			return field.Invalid(path.Child("setWeight"), *step.SetWeight, "must be between 0 and 100")
+		if *step.SetWeight < 0 || *step.SetWeight > maxWeight {
+			return field.Invalid(path.Child("setWeight"), *step.SetWeight, fmt.Sprintf("must be between 0 and %d", maxWeight))
 		}
+	}
+	needsRouter := "needs trafficRouting"
+	if routed {
+		needsRouter = "not supported yet with Sluice's Gateway API router"
 	}
 	if step.Pause != nil {
 		kinds++
@@ -112,9 +126,9 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 		name string
 		why  string
 	}{
-		{step.SetCanaryScale != nil, "setCanaryScale", "needs a traffic router, which is not supported yet"},
-		{step.SetHeaderRoute != nil, "setHeaderRoute", "needs a traffic router, which is not supported yet"},
-		{step.SetMirrorRoute != nil, "setMirrorRoute", "needs a traffic router, which is not supported yet"},
+		{step.SetCanaryScale != nil, "setCanaryScale", needsRouter},
+		{step.SetHeaderRoute != nil, "setHeaderRoute", needsRouter},
+		{step.SetMirrorRoute != nil, "setMirrorRoute", "mirroring is not supported"},
 		{step.Experiment != nil, "experiment", "experiment steps are not supported"},
 		{step.Plugin != nil, "plugin", "step plugins are not supported"},
 	} {
@@ -124,6 +138,22 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, path *field.Path) *field.Err
 	}
 	if kinds != 1 {
 		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause or analysis")
+	}
+	return nil
+}
+
+// validateRoutes checks that every route the traffic routing names exists
+// and sends to both the canary and the stable Service.
+func validateRoutes(obs Observation, routing *traffic.Settings, path *field.Path) *field.Error {
+	for _, key := range obs.MissingRoutes {
+		return field.Invalid(path, field.OmitValueType{}, key.String()+" not found")
+	}
+	for _, route := range obs.Routes {
+		if !route.Serves(routing.CanaryService, routing.StableService) {
+			return field.Invalid(path, field.OmitValueType{}, fmt.Sprintf(
+				"%s has no rule with both the canary Service %q and the stable Service %q as backends",
+				route.Key, routing.CanaryService, routing.StableService))
+		}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // world is a tiny, fake cluster for planner tests: it executes a plan's
@@ -34,6 +36,11 @@ type world struct {
 	// runs are the Rollout's AnalysisRuns; templates the AnalysisTemplates.
 	runs      []*rolloutsv1alpha1.AnalysisRun
 	templates map[string]*rolloutsv1alpha1.AnalysisTemplate
+	// routes are the Gateway API routes, as the router would read them;
+	// trafficLog records each weight a plan set on them.
+	routes        []traffic.Route
+	missingRoutes []traffic.RouteKey
+	trafficLog    []int32
 }
 
 func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
@@ -45,7 +52,12 @@ func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
 }
 
 func (w *world) observe() Observation {
-	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload, AnalysisRuns: w.runs, Templates: w.templates, Now: w.now}
+	routes := make([]traffic.Route, 0, len(w.routes))
+	for _, r := range w.routes {
+		routes = append(routes, copyRoute(r))
+	}
+	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload,
+		AnalysisRuns: w.runs, Templates: w.templates, Routes: routes, MissingRoutes: w.missingRoutes, Now: w.now}
 }
 
 // step plans once and applies the result.
@@ -117,6 +129,8 @@ func (w *world) applyQuietly(res Result) {
 				svc.Annotations = map[string]string{}
 			}
 			svc.Annotations[ManagedByAnnotation] = w.ro.Name
+		case SetTrafficWeight:
+			w.setTrafficWeight(a)
 		default:
 			panic(fmt.Sprintf("unknown action %T", a))
 		}
@@ -180,4 +194,45 @@ func (w *world) counts() map[string]int32 {
 func (w *world) setImage(image string) {
 	w.ro.Spec.Template.Spec.Containers[0].Image = image
 	w.ro.Generation++
+}
+
+// setTrafficWeight does what the Gateway API router does to the routes.
+func (w *world) setTrafficWeight(a SetTrafficWeight) {
+	settings, _ := traffic.SettingsOf(w.ro)
+	w.trafficLog = append(w.trafficLog, a.Weight)
+	for i := range w.routes {
+		route := &w.routes[i]
+		for _, rule := range route.Rules {
+			if !(traffic.Route{Rules: []traffic.Rule{rule}}).Serves(settings.CanaryService, settings.StableService) {
+				continue // a rule that does not send to both is not weighted
+			}
+			for j := range rule.Backends {
+				switch rule.Backends[j].Name {
+				case settings.CanaryService:
+					rule.Backends[j].Weight = ptr.To(a.Weight)
+				case settings.StableService:
+					rule.Backends[j].Weight = ptr.To(settings.MaxWeight - a.Weight)
+				}
+			}
+		}
+		if route.Labels == nil {
+			route.Labels = map[string]string{}
+		}
+		if a.InProgress {
+			route.Labels[settings.LabelKey] = settings.LabelValue
+		} else {
+			delete(route.Labels, settings.LabelKey)
+		}
+	}
+}
+
+func copyRoute(r traffic.Route) traffic.Route {
+	out := traffic.Route{Key: r.Key, Labels: map[string]string{}}
+	for k, v := range r.Labels {
+		out.Labels[k] = v
+	}
+	for _, rule := range r.Rules {
+		out.Rules = append(out.Rules, traffic.Rule{Name: rule.Name, Backends: append([]traffic.Backend(nil), rule.Backends...)})
+	}
+	return out
 }

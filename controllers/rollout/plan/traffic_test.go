@@ -1,0 +1,178 @@
+package plan
+
+import (
+	"encoding/json"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/utils/ptr"
+
+	"github.com/sluicehq/sluice/test/builders"
+	"github.com/sluicehq/sluice/traffic"
+)
+
+var _ = Describe("A canary with Gateway API traffic routing", func() {
+	routeKey := traffic.RouteKey{Kind: traffic.HTTPRouteKind, Namespace: "default", Name: "web"}
+	// routed is a 10-replica Rollout whose traffic goes through one
+	// HTTPRoute, with a rule of someone else's beside the weighted one.
+	routed := func(max *int32, steps ...rolloutsv1alpha1.CanaryStep) *world {
+		ro := builders.Rollout("web").Replicas(10).Services("web-canary", "web-stable").Canary(steps...).Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.TrafficRouting = &rolloutsv1alpha1.RolloutTrafficRouting{
+				MaxTrafficWeight: max,
+				Plugins:          map[string]json.RawMessage{traffic.GatewayAPIPlugin: json.RawMessage(`{"httpRoute":"web"}`)},
+			}
+		}).Obj()
+		w := newWorld(ro, "web-canary", "web-stable")
+		stable := int32(100)
+		if max != nil {
+			stable = *max
+		}
+		w.routes = []traffic.Route{{Key: routeKey, Rules: []traffic.Rule{
+			{Name: "app", Backends: []traffic.Backend{
+				{Name: "web-stable", Service: true, Weight: ptr.To(stable)}, {Name: "web-canary", Service: true, Weight: ptr.To[int32](0)},
+			}},
+			{Name: "docs", Backends: []traffic.Backend{{Name: "docs", Service: true, Weight: ptr.To[int32](1)}}},
+		}}}
+		w.run()
+		return w
+	}
+	weights := func(w *world) []int32 {
+		c, s, err := w.routes[0].Weights("web-canary", "web-stable")
+		Expect(err).NotTo(HaveOccurred())
+		return []int32{c, s}
+	}
+	labelled := func(w *world) bool {
+		_, ok := w.routes[0].Labels[traffic.DefaultInProgressLabelKey]
+		return ok
+	}
+
+	It("moves traffic only to available canary pods, and counts a step once the route carries its weight", func() {
+		w := routed(nil, builders.SetWeight(5), builders.Pause(), builders.SetWeight(50), builders.Pause())
+		Expect(w.trafficLog).To(BeEmpty(), "a first revision routes nothing")
+		w.setImage("app:v2")
+
+		res := w.step()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 1}), "the stable stays whole; the canary gets its share, rounded up")
+		Expect(res.Actions).NotTo(ContainElement(BeAssignableToTypeOf(SetTrafficWeight{})), "no pod available: no traffic")
+		Expect(*w.ro.Status.CurrentStepIndex).To(BeZero())
+
+		w.settle()
+		w.step()
+		Expect(w.trafficLog).To(Equal([]int32{5}))
+		Expect(*w.ro.Status.CurrentStepIndex).To(BeZero(), "not reached until the route is read back at 5")
+		Expect(w.ro.Status.Canary.Weights.Verified).To(Equal(ptr.To(false)))
+
+		w.step()
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)), "at the pause")
+		Expect(weights(w)).To(Equal([]int32{5, 95}))
+		Expect(labelled(w)).To(BeTrue(), "in progress")
+		Expect(w.routes[0].Rules[1].Backends[0].Weight).To(Equal(ptr.To[int32](1)), "someone else's rule is left alone")
+		Expect(w.ro.Status.Canary.Weights).To(Equal(&rolloutsv1alpha1.TrafficWeights{
+			Canary:   rolloutsv1alpha1.WeightDestination{Weight: 5, ServiceName: "web-canary", PodTemplateHash: w.ro.Status.CurrentPodHash},
+			Stable:   rolloutsv1alpha1.WeightDestination{Weight: 95, ServiceName: "web-stable", PodTemplateHash: w.ro.Status.StableRS},
+			Verified: ptr.To(true),
+		}))
+	})
+
+	It("keeps the previous step's weight until the canary is scaled for the next", func() {
+		w := routed(nil, builders.SetWeight(10), builders.Pause(), builders.SetWeight(50), builders.Pause())
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.trafficLog).To(Equal([]int32{10}))
+		w.ro.Status.PauseConditions = nil // promote
+
+		w.step()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 5}))
+		Expect(w.trafficLog).To(Equal([]int32{10}), "the new pods are not available yet")
+		w.settle()
+		w.step()
+		Expect(w.trafficLog).To(Equal([]int32{10, 50}))
+	})
+
+	It("returns all traffic to stable on abort before the canary loses a pod", func() {
+		w := routed(nil, builders.SetWeight(50), builders.Pause())
+		w.setImage("app:v2")
+		w.run()
+		Expect(weights(w)).To(Equal([]int32{50, 50}))
+
+		w.ro.Status.Abort = true
+		res := w.step()
+		Expect(res.Actions).To(ContainElement(SetTrafficWeight{Weight: 0, InProgress: false}))
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 5}), "the canary keeps its pods while the route still sends to it")
+
+		w.step()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10}), "the route at 0: now the canary goes")
+		Expect(labelled(w)).To(BeFalse())
+	})
+
+	It("re-points the stable Service at promotion before the canary's weight returns to 0", func() {
+		w := routed(nil, builders.SetWeight(50))
+		w.setImage("app:v2")
+		newHash := ""
+		for range 20 {
+			res := w.step()
+			w.settle()
+			newHash = w.ro.Status.CurrentPodHash
+			for _, a := range res.Actions {
+				if t, ok := a.(SetTrafficWeight); ok && t.Weight == 0 {
+					Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(newHash),
+						"the stable Service selected the new pods before the weight went to 0")
+				}
+			}
+		}
+		Expect(w.trafficLog).To(Equal([]int32{50, 100, 0}))
+		Expect(w.ro.Status.StableRS).To(Equal(newHash))
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 10}))
+		Expect(labelled(w)).To(BeFalse())
+	})
+
+	It("scales the canary and the weights to maxTrafficWeight", func() {
+		w := routed(ptr.To[int32](1000), builders.SetWeight(5), builders.Pause())
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 1}))
+		Expect(weights(w)).To(Equal([]int32{5, 995}))
+	})
+
+	It("writes the weight again when someone else changed it, and does not count the step meanwhile", func() {
+		w := routed(nil, builders.SetWeight(20), builders.Pause())
+		w.setImage("app:v2")
+		w.run()
+		w.routes[0].Rules[0].Backends[1].Weight = ptr.To[int32](0) // a GitOps tool reverted the canary's weight
+		w.routes[0].Rules[0].Backends[0].Weight = ptr.To[int32](100)
+		res := w.step()
+		Expect(res.Actions).To(ContainElement(SetTrafficWeight{Weight: 20, InProgress: true}))
+		Expect(w.ro.Status.Canary.Weights.Verified).To(Equal(ptr.To(false)))
+	})
+
+	It("writes nothing once the rollout is done", func() {
+		w := routed(nil, builders.SetWeight(50))
+		w.setImage("app:v2")
+		w.run()
+		res := Plan(w.observe())
+		Expect(res.Actions).To(BeEmpty())
+	})
+
+	DescribeTable("is InvalidSpec, naming the field, when the routing cannot work",
+		func(edit func(*world), message string) {
+			w := routed(nil, builders.SetWeight(50))
+			edit(w)
+			res := Plan(w.observe())
+			Expect(res.Actions).To(BeEmpty())
+			Expect(res.Status.Message).To(ContainSubstring(message))
+		},
+		Entry("a route that does not exist", func(w *world) {
+			w.routes, w.missingRoutes = nil, []traffic.RouteKey{routeKey}
+		}, `spec.strategy.canary.trafficRouting.plugins: Invalid value: HTTPRoute default/web not found`),
+		Entry("another router", func(w *world) {
+			w.ro.Spec.Strategy.Canary.TrafficRouting.Plugins = map[string]json.RawMessage{"acme/mesh": json.RawMessage(`{}`)}
+		}, `spec.strategy.canary.trafficRouting.plugins["acme/mesh"]: Invalid value: Sluice routes traffic with Gateway API only`),
+		Entry("a route with no rule sending to both Services", func(w *world) {
+			w.routes[0].Rules = w.routes[0].Rules[1:]
+		}, `spec.strategy.canary.trafficRouting.plugins: Invalid value: HTTPRoute default/web has no rule with both the canary Service "web-canary" and the stable Service "web-stable" as backends`),
+		Entry("a weight over maxTrafficWeight", func(w *world) {
+			w.ro.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = ptr.To[int32](40)
+		}, `spec.strategy.canary.steps[0].setWeight: Invalid value: 50: must be between 0 and 40`),
+	)
+})

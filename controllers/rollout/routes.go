@@ -1,0 +1,67 @@
+package rollout
+
+import (
+	"context"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/sluicehq/sluice/traffic"
+)
+
+// routeIndex indexes Rollouts by the routes their traffic routing names, as
+// "<kind>/<namespace>/<name>".
+const routeIndex = ".spec.strategy.canary.trafficRouting.routes"
+
+func routeIndexKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
+
+func indexRoutes(ctx context.Context, mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, routeIndex, func(obj client.Object) []string {
+		settings, err := traffic.SettingsOf(obj.(*rolloutsv1alpha1.Rollout))
+		if err != nil || settings == nil {
+			return nil
+		}
+		keys := make([]string, 0, len(settings.Routes))
+		for _, r := range settings.Routes {
+			keys = append(keys, routeIndexKey(r.Kind, r.Namespace, r.Name))
+		}
+		return keys
+	})
+}
+
+// rolloutsRouting maps a route of a kind to the Rollouts, in any namespace,
+// whose traffic routing names it.
+func (r *Reconciler) rolloutsRouting(kind string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list rolloutsv1alpha1.RolloutList
+		if err := r.Client.List(ctx, &list,
+			client.MatchingFields{routeIndex: routeIndexKey(kind, obj.GetNamespace(), obj.GetName())}); err != nil {
+			log.FromContext(ctx).Error(err, "listing the Rollouts that route through a route")
+			return nil
+		}
+		requests := make([]reconcile.Request, 0, len(list.Items))
+		for _, ro := range list.Items {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ro)})
+		}
+		return requests
+	}
+}
+
+// servesRoutes reports whether the cluster has Gateway API's HTTPRoute and
+// GRPCRoute CRDs, which watching them needs. A cluster without them can
+// still run every Rollout that routes no traffic.
+func servesRoutes(mgr ctrl.Manager) bool {
+	for _, kind := range []string{traffic.HTTPRouteKind, traffic.GRPCRouteKind} {
+		gk := schema.GroupKind{Group: gatewayv1.GroupName, Kind: kind}
+		if _, err := mgr.GetRESTMapper().RESTMapping(gk, gatewayv1.GroupVersion.Version); err != nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,137 @@
+package traffic
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Route is what the router reads of an HTTPRoute or a GRPCRoute: both have
+// the same shape where weights live.
+type Route struct {
+	Key    RouteKey
+	Labels map[string]string
+	Rules  []Rule
+}
+
+// Rule is one of a route's rules.
+type Rule struct {
+	Name     string
+	Backends []Backend
+}
+
+// Backend is one backendRef of a rule. Weight nil means Gateway API's
+// default, 1.
+type Backend struct {
+	Name string
+	// Service is false for a backendRef of another kind than a core
+	// Service: the router never touches those.
+	Service bool
+	Weight  *int32
+}
+
+func (b Backend) weight() int32 {
+	if b.Weight == nil {
+		return 1
+	}
+	return *b.Weight
+}
+
+// weightedRules lists the rules whose weights the router sets: those that
+// send to both the canary and the stable Service. A rule that sends to only
+// one of them, such as a header rule to the canary or a rule someone else
+// wrote, is left alone.
+func (r Route) weightedRules(canary, stable string) []int {
+	var out []int
+	for i, rule := range r.Rules {
+		var hasCanary, hasStable bool
+		for _, b := range rule.Backends {
+			hasCanary = hasCanary || (b.Service && b.Name == canary)
+			hasStable = hasStable || (b.Service && b.Name == stable)
+		}
+		if hasCanary && hasStable {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Serves reports whether some rule of the route sends to both Services.
+func (r Route) Serves(canary, stable string) bool {
+	return len(r.weightedRules(canary, stable)) > 0
+}
+
+// Weights returns the canary and stable weights the route carries. Every
+// weighted rule must carry the same; a route with no weighted rule, or
+// whose rules disagree, is an error naming it.
+func (r Route) Weights(canary, stable string) (canaryWeight, stableWeight int32, err error) {
+	rules := r.weightedRules(canary, stable)
+	if len(rules) == 0 {
+		return 0, 0, fmt.Errorf("%s has no rule with both the canary Service %q and the stable Service %q as backends", r.Key, canary, stable)
+	}
+	first := true
+	for _, i := range rules {
+		for _, b := range r.Rules[i].Backends {
+			if !b.Service || (b.Name != canary && b.Name != stable) {
+				continue
+			}
+			w := &stableWeight
+			if b.Name == canary {
+				w = &canaryWeight
+			}
+			if !first && *w != b.weight() {
+				return 0, 0, fmt.Errorf("%s: its rules give %q different weights", r.Key, b.Name)
+			}
+			*w = b.weight()
+		}
+		first = false
+	}
+	return canaryWeight, stableWeight, nil
+}
+
+// Op is one JSON patch operation (RFC 6902).
+type Op struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+// WeightPatch returns the JSON patch that gives the canary canaryWeight and
+// the stable Service the rest of s.MaxWeight, in every weighted rule, and
+// puts the in-progress label on the route or takes it off. Each weight it
+// writes is guarded by a test of the backend's name, so a route whose rules
+// changed since it was read is refused rather than mis-weighted. Only what
+// differs is written: the patch is empty when the route is as asked.
+func WeightPatch(r Route, s *Settings, canaryWeight int32, inProgress bool) []Op {
+	var ops []Op
+	want := map[string]int32{s.CanaryService: canaryWeight, s.StableService: s.MaxWeight - canaryWeight}
+	for _, i := range r.weightedRules(s.CanaryService, s.StableService) {
+		for j, b := range r.Rules[i].Backends {
+			w, ours := want[b.Name]
+			if !b.Service || !ours || (b.Weight != nil && *b.Weight == w) {
+				continue
+			}
+			backend := fmt.Sprintf("/spec/rules/%d/backendRefs/%d", i, j)
+			ops = append(ops,
+				Op{Op: "test", Path: backend + "/name", Value: b.Name},
+				Op{Op: "add", Path: backend + "/weight", Value: w})
+		}
+	}
+	if s.LabelKey == "" {
+		return ops
+	}
+	value, labelled := r.Labels[s.LabelKey]
+	switch {
+	case inProgress && r.Labels == nil:
+		ops = append(ops, Op{Op: "add", Path: "/metadata/labels", Value: map[string]string{s.LabelKey: s.LabelValue}})
+	case inProgress && value != s.LabelValue:
+		ops = append(ops, Op{Op: "add", Path: "/metadata/labels/" + escape(s.LabelKey), Value: s.LabelValue})
+	case !inProgress && labelled:
+		ops = append(ops, Op{Op: "remove", Path: "/metadata/labels/" + escape(s.LabelKey)})
+	}
+	return ops
+}
+
+// escape makes a map key a JSON pointer segment.
+func escape(key string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+}

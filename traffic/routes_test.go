@@ -1,0 +1,143 @@
+package traffic
+
+import (
+	"encoding/json"
+	"testing"
+
+	"k8s.io/utils/ptr"
+)
+
+func backend(name string, weight ...int32) Backend {
+	b := Backend{Name: name, Service: true}
+	if len(weight) > 0 {
+		b.Weight = ptr.To(weight[0])
+	}
+	return b
+}
+
+func TestWeightPatch(t *testing.T) {
+	settings := &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 100,
+		LabelKey: DefaultInProgressLabelKey, LabelValue: DefaultInProgressLabelValue}
+	key := RouteKey{Kind: HTTPRouteKind, Namespace: "shop", Name: "web"}
+	label := map[string]string{DefaultInProgressLabelKey: DefaultInProgressLabelValue}
+	tests := []struct {
+		name       string
+		route      Route
+		settings   *Settings
+		weight     int32
+		inProgress bool
+		want       string
+	}{{
+		name:   "one rule: both weights written, the label added",
+		route:  Route{Key: key, Rules: []Rule{{Backends: []Backend{backend("stable", 100), backend("canary", 0)}}}},
+		weight: 20, inProgress: true,
+		want: `[{"op":"test","path":"/spec/rules/0/backendRefs/0/name","value":"stable"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/0/weight","value":80},` +
+			`{"op":"test","path":"/spec/rules/0/backendRefs/1/name","value":"canary"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/1/weight","value":20},` +
+			`{"op":"add","path":"/metadata/labels","value":{"rollouts.argoproj.io/gatewayapi-canary":"in-progress"}}]`,
+	}, {
+		name: "weights already right and labelled: nothing to write",
+		route: Route{Key: key, Labels: label,
+			Rules: []Rule{{Backends: []Backend{backend("stable", 80), backend("canary", 20)}}}},
+		weight: 20, inProgress: true, want: `null`,
+	}, {
+		name: "several rules: each weighted rule written, a header rule and a foreign rule left alone",
+		route: Route{Key: key, Labels: label, Rules: []Rule{
+			{Name: "api", Backends: []Backend{backend("stable", 100), backend("canary", 0)}},
+			{Name: "header-canary", Backends: []Backend{backend("canary")}},
+			{Name: "static", Backends: []Backend{backend("assets", 1), backend("stable", 3)}},
+			{Name: "web", Backends: []Backend{backend("canary", 50), backend("stable", 50)}},
+		}},
+		weight: 50, inProgress: true,
+		want: `[{"op":"test","path":"/spec/rules/0/backendRefs/0/name","value":"stable"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/0/weight","value":50},` +
+			`{"op":"test","path":"/spec/rules/0/backendRefs/1/name","value":"canary"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/1/weight","value":50}]`,
+	}, {
+		name: "a backend of another kind with the Service's name is not touched",
+		route: Route{Key: key, Labels: label, Rules: []Rule{{Backends: []Backend{
+			backend("stable", 100), backend("canary", 0), {Name: "canary", Weight: ptr.To[int32](7)},
+		}}}},
+		weight: 0, inProgress: true,
+		want: `null`,
+	}, {
+		name:     "maxTrafficWeight: the stable Service gets the rest of it",
+		route:    Route{Key: key, Labels: label, Rules: []Rule{{Backends: []Backend{backend("stable"), backend("canary")}}}},
+		settings: &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 1000, LabelKey: DefaultInProgressLabelKey, LabelValue: DefaultInProgressLabelValue},
+		weight:   5, inProgress: true,
+		want: `[{"op":"test","path":"/spec/rules/0/backendRefs/0/name","value":"stable"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/0/weight","value":995},` +
+			`{"op":"test","path":"/spec/rules/0/backendRefs/1/name","value":"canary"},` +
+			`{"op":"add","path":"/spec/rules/0/backendRefs/1/weight","value":5}]`,
+	}, {
+		name: "back to 0: the label comes off, other labels stay",
+		route: Route{Key: key, Labels: map[string]string{"app": "web", DefaultInProgressLabelKey: "in-progress"},
+			Rules: []Rule{{Backends: []Backend{backend("stable", 100), backend("canary", 0)}}}},
+		weight: 0, inProgress: false,
+		want: `[{"op":"remove","path":"/metadata/labels/rollouts.argoproj.io~1gatewayapi-canary"}]`,
+	}, {
+		name:     "the label disabled: never added",
+		route:    Route{Key: key, Rules: []Rule{{Backends: []Backend{backend("stable", 90), backend("canary", 10)}}}},
+		settings: &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 100},
+		weight:   10, inProgress: true, want: `null`,
+	}, {
+		name:   "labels present without ours: ours is added beside them",
+		route:  Route{Key: key, Labels: map[string]string{"app": "web"}, Rules: []Rule{{Backends: []Backend{backend("stable", 90), backend("canary", 10)}}}},
+		weight: 10, inProgress: true,
+		want: `[{"op":"add","path":"/metadata/labels/rollouts.argoproj.io~1gatewayapi-canary","value":"in-progress"}]`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.settings
+			if s == nil {
+				s = settings
+			}
+			got, err := json.Marshal(WeightPatch(tt.route, s, tt.weight, tt.inProgress))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("WeightPatch:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWeights(t *testing.T) {
+	key := RouteKey{Kind: HTTPRouteKind, Namespace: "shop", Name: "web"}
+	tests := []struct {
+		name                   string
+		rules                  []Rule
+		wantCanary, wantStable int32
+		wantErr                string
+	}{
+		{name: "one rule", rules: []Rule{{Backends: []Backend{backend("stable", 70), backend("canary", 30)}}}, wantCanary: 30, wantStable: 70},
+		{name: "unset weights are Gateway API's 1", rules: []Rule{{Backends: []Backend{backend("stable"), backend("canary")}}}, wantCanary: 1, wantStable: 1},
+		{name: "a header rule to the canary does not count", rules: []Rule{
+			{Backends: []Backend{backend("stable", 100), backend("canary", 0)}},
+			{Name: "header", Backends: []Backend{backend("canary")}},
+		}, wantCanary: 0, wantStable: 100},
+		{name: "rules that disagree", rules: []Rule{
+			{Backends: []Backend{backend("stable", 100), backend("canary", 0)}},
+			{Backends: []Backend{backend("stable", 50), backend("canary", 50)}},
+		}, wantErr: `HTTPRoute shop/web: its rules give "stable" different weights`},
+		{name: "no rule with both", rules: []Rule{{Backends: []Backend{backend("stable")}}},
+			wantErr: `HTTPRoute shop/web has no rule with both the canary Service "canary" and the stable Service "stable" as backends`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s, err := Route{Key: key, Rules: tt.rules}.Weights("canary", "stable")
+			switch {
+			case tt.wantErr != "":
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case c != tt.wantCanary || s != tt.wantStable:
+				t.Errorf("Weights = %d, %d; want %d, %d", c, s, tt.wantCanary, tt.wantStable)
+			}
+		})
+	}
+}
