@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/google/go-cmp/cmp"
@@ -108,6 +109,13 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.ScaleDeployment:
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
+	case plan.SetScaleDownDeadline:
+		value := "null"
+		if a.Deadline != "" {
+			value = strconv.Quote(a.Deadline)
+		}
+		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, plan.ScaleDownDeadlineAnnotation, value))
 	case plan.SetTrafficWeight:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {
@@ -145,6 +153,10 @@ func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observa
 		case plan.SetRevision:
 			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
 				return rs == nil || rs.Annotations[plan.RevisionAnnotation] == a.Revision
+			}
+		case plan.SetScaleDownDeadline:
+			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
+				return rs == nil || rs.Annotations[plan.ScaleDownDeadlineAnnotation] == a.Deadline
 			}
 		case plan.SyncPodMetadata:
 			replicaSets[a.ReplicaSet] = func(rs *appsv1.ReplicaSet) bool {

@@ -80,6 +80,7 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 			ro.Spec.Strategy.Canary.TrafficRouting = &rolloutsv1alpha1.RolloutTrafficRouting{
 				Plugins: map[string]json.RawMessage{traffic.GatewayAPIPlugin: json.RawMessage(`{"httpRoute":"web"}`)},
 			}
+			ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = ptr.To[int32](2)
 		}).Obj()
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 		waitHealthyAt(ctx, ro, "app:v1")
@@ -121,6 +122,7 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 		Expect(after.Spec.Rules[1]).To(Equal(docs), "a rule not sending to both Services is never touched")
 		// 25%, all of it before promotion, back to 0 after.
 		Expect(writes.counts).To(HaveKeyWithValue("PATCH httproutes", 3), writes.summary())
+		GinkgoWriter.Println("writes of the routed update:", writes.summary())
 
 		By("writing nothing to the route while the finished Rollout is reconciled")
 		writes.reset()

@@ -80,6 +80,8 @@ type planner struct {
 	// routing is the Rollout's traffic routing, or nil when replica counts
 	// alone shape its traffic.
 	routing *traffic.Settings
+	// canaryHeld is set while an aborted canary keeps its pods.
+	canaryHeld bool
 }
 
 func (p *planner) invalid(message string) {
@@ -113,6 +115,8 @@ func (p *planner) planCanary() {
 		promoted = true
 		p.event(false, "RolloutCompleted", fmt.Sprintf("Rollout completed update to revision %d (%s)", p.revision, p.hash))
 	}
+	p.canaryHeld = p.holdAbortedCanary()
+	p.clearDeadlines()
 	if !p.ro.Spec.Paused || p.status.Abort {
 		// A person's pause (spec.paused) freezes the pods where they are;
 		// an abort still goes back to stable.
@@ -384,8 +388,9 @@ func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int
 	switch {
 	case promoted || p.stable == nil:
 		return replicas, 0
-	case p.routing != nil && p.status.Abort && !p.routedAt(0):
-		// The canary keeps its pods until its traffic is back on stable.
+	case p.routing != nil && p.status.Abort && p.canaryHeld:
+		// The canary keeps its pods until its traffic is back on stable,
+		// and then for abortScaleDownDelaySeconds.
 		return specReplicas(p.current), replicas
 	case p.routing != nil:
 		return p.routedReplicas(weight, replicas), replicas
@@ -464,9 +469,11 @@ func (p *planner) drainOthers(canary, stable int32) {
 		available += min(specReplicas(rs), rs.Status.AvailableReplicas)
 	}
 	spare := max(0, available-(replicasOf(p.ro)-p.limits.unavailable))
+	held := p.holdOldReplicaSets()
 	for _, rs := range p.others {
 		spec := specReplicas(rs)
-		if spec == 0 {
+		if spec == 0 || held[rs.Name] {
+			p.planned[rs.Name] = spec
 			continue
 		}
 		unavailable := max(0, spec-min(spec, rs.Status.AvailableReplicas))

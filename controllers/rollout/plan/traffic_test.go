@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
@@ -101,9 +102,35 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Expect(res.Actions).To(ContainElement(SetTrafficWeight{Weight: 0, InProgress: false}))
 		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 5}), "the canary keeps its pods while the route still sends to it")
 
-		w.step()
-		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10}), "the route at 0: now the canary goes")
+		res = w.step()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 5}), "the route at 0: the canary waits abortScaleDownDelaySeconds")
+		Expect(res.RequeueAfter).To(Equal(30 * time.Second))
 		Expect(labelled(w)).To(BeFalse())
+
+		w.now = w.now.Add(30 * time.Second)
+		w.step()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10}), "now the canary goes")
+
+		By("retrying: the canary's wait is forgotten")
+		w.ro.Status.Abort = false
+		res = w.step()
+		Expect(res.Actions).To(ContainElement(BeAssignableToTypeOf(SetScaleDownDeadline{})))
+		for _, rs := range w.rss {
+			Expect(rs.Annotations).NotTo(HaveKey(ScaleDownDeadlineAnnotation), rs.Name)
+		}
+	})
+
+	It("keeps an aborted canary's pods with abortScaleDownDelaySeconds: 0", func() {
+		w := routed(nil, builders.SetWeight(50), builders.Pause())
+		w.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = ptr.To[int32](0)
+		w.setImage("app:v2")
+		w.run()
+		w.ro.Status.Abort = true
+		w.run()
+		w.now = w.now.Add(time.Hour)
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 5}))
+		Expect(weights(w)).To(Equal([]int32{0, 100}))
 	})
 
 	It("re-points the stable Service at promotion before the canary's weight returns to 0", func() {
@@ -123,8 +150,20 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		}
 		Expect(w.trafficLog).To(Equal([]int32{50, 100, 0}))
 		Expect(w.ro.Status.StableRS).To(Equal(newHash))
-		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 10}))
 		Expect(labelled(w)).To(BeFalse())
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 10}), "the old stable waits scaleDownDelaySeconds")
+
+		w.now = w.now.Add(30 * time.Second)
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 10}))
+	})
+
+	It("scales old ReplicaSets down at once with scaleDownDelaySeconds: 0", func() {
+		w := routed(nil, builders.SetWeight(50))
+		w.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = ptr.To[int32](0)
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 10}))
 	})
 
 	It("scales the canary and the weights to maxTrafficWeight", func() {

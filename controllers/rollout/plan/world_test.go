@@ -131,6 +131,13 @@ func (w *world) applyQuietly(res Result) {
 			svc.Annotations[ManagedByAnnotation] = w.ro.Name
 		case SetTrafficWeight:
 			w.setTrafficWeight(a)
+		case SetScaleDownDeadline:
+			rs := w.rs(a.Name)
+			if a.Deadline == "" {
+				delete(rs.Annotations, ScaleDownDeadlineAnnotation)
+			} else {
+				rs.Annotations[ScaleDownDeadlineAnnotation] = a.Deadline
+			}
 		default:
 			panic(fmt.Sprintf("unknown action %T", a))
 		}

@@ -1,0 +1,119 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// ScaleDownDeadlineAnnotation is Argo's record, on a ReplicaSet that served
+// routed traffic, of when it may be scaled down: the time for gateways and
+// proxies to stop sending to its pods.
+const ScaleDownDeadlineAnnotation = "scale-down-deadline"
+
+// defaultScaleDownDelay is how long an old ReplicaSet keeps its pods after
+// it stops serving routed traffic (scaleDownDelaySeconds), and an aborted
+// canary after its traffic went back to stable (abortScaleDownDelaySeconds),
+// as in Argo.
+const defaultScaleDownDelay = 30 * time.Second
+
+// SetScaleDownDeadline records on a ReplicaSet when it may be scaled down;
+// an empty Deadline removes the record.
+type SetScaleDownDeadline struct {
+	Name     string
+	Deadline string
+}
+
+func (a SetScaleDownDeadline) String() string {
+	if a.Deadline == "" {
+		return "clear the scale-down deadline of ReplicaSet " + a.Name
+	}
+	return fmt.Sprintf("ReplicaSet %s may scale down after %s", a.Name, a.Deadline)
+}
+
+// delaySeconds reads an optional delay in seconds, with the default.
+func delaySeconds(seconds *int32) time.Duration {
+	if seconds == nil {
+		return defaultScaleDownDelay
+	}
+	return time.Duration(*seconds) * time.Second
+}
+
+// holdUntilDeadline reports whether a ReplicaSet must keep its pods: it
+// records a deadline delay from now the first time it is asked, and holds
+// until then. A delay of zero or less never holds.
+func (p *planner) holdUntilDeadline(rs *appsv1.ReplicaSet, delay time.Duration) bool {
+	if delay <= 0 {
+		return false
+	}
+	deadline, err := time.Parse(time.RFC3339, rs.Annotations[ScaleDownDeadlineAnnotation])
+	if err != nil {
+		deadline = p.now.Add(delay).UTC().Truncate(time.Second)
+		p.result.Actions = append(p.result.Actions, SetScaleDownDeadline{Name: rs.Name, Deadline: deadline.Format(time.RFC3339)})
+	}
+	if p.now.Before(deadline) {
+		p.requeueAfter(deadline.Sub(p.now))
+		return true
+	}
+	return false
+}
+
+// clearDeadlines removes the deadline of the ReplicaSets that serve again:
+// a rollout back to a revision still waiting to scale down, or a retried
+// canary.
+func (p *planner) clearDeadlines() {
+	for _, rs := range []*appsv1.ReplicaSet{p.current, p.stable} {
+		if rs == nil || rs.Annotations[ScaleDownDeadlineAnnotation] == "" {
+			continue
+		}
+		if rs == p.current && p.status.Abort {
+			continue // the aborted canary's own wait
+		}
+		p.result.Actions = append(p.result.Actions, SetScaleDownDeadline{Name: rs.Name})
+	}
+}
+
+// holdAbortedCanary reports whether an aborted canary keeps its pods: with
+// traffic routing, until the routes send it nothing, and then for
+// abortScaleDownDelaySeconds (30 s by default; 0 keeps them until the
+// rollout is retried or replaced, as in Argo).
+func (p *planner) holdAbortedCanary() bool {
+	if p.routing == nil || !p.status.Abort || p.current == nil || specReplicas(p.current) == 0 || p.stable == nil {
+		return false
+	}
+	if !p.routedAt(0) {
+		return true
+	}
+	delay := p.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds
+	if delay != nil && *delay == 0 {
+		return true
+	}
+	return p.holdUntilDeadline(p.current, delaySeconds(delay))
+}
+
+// holdOldReplicaSets picks the older ReplicaSets that keep their pods for
+// scaleDownDelaySeconds after they stop serving routed traffic, newest
+// first, at most scaleDownDelayRevisionLimit of them.
+func (p *planner) holdOldReplicaSets() map[string]bool {
+	canary := p.ro.Spec.Strategy.Canary
+	if p.routing == nil || canary.DynamicStableScale {
+		return nil
+	}
+	held := map[string]bool{}
+	limit := -1
+	if canary.ScaleDownDelayRevisionLimit != nil {
+		limit = int(*canary.ScaleDownDelayRevisionLimit)
+	}
+	for i := len(p.others) - 1; i >= 0; i-- {
+		rs := p.others[i]
+		if specReplicas(rs) == 0 || rs.Status.AvailableReplicas == 0 || limit == 0 {
+			continue
+		}
+		if p.holdUntilDeadline(rs, delaySeconds(canary.ScaleDownDelaySeconds)) {
+			held[rs.Name] = true
+			limit--
+		}
+	}
+	return held
+}
