@@ -125,7 +125,7 @@ func (p *planner) planCanary() {
 	p.syncRoleMetadata(promoted)
 	p.terminateStaleRuns(promoted)
 	p.pointServices(promoted)
-	p.routeTraffic(weight, promoted, atDesired)
+	p.routeTraffic(weight, promoted)
 	p.pruneHistory()
 	p.pruneRuns()
 	p.scaleWorkload(promoted)
@@ -299,6 +299,8 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			// With traffic routing, the step is reached once the routes
 			// were read back at its weight.
 			done = atDesired && (p.routing == nil || p.routedAt(weight))
+		case step.SetCanaryScale != nil:
+			done = atDesired
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:
@@ -392,8 +394,10 @@ func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int
 		// The canary keeps its pods until its traffic is back on stable,
 		// and then for abortScaleDownDelaySeconds.
 		return specReplicas(p.current), replicas
+	case p.routing != nil && p.status.Abort:
+		return 0, replicas
 	case p.routing != nil:
-		return p.routedReplicas(weight, replicas), replicas
+		return p.routedCounts(weight, replicas)
 	}
 	return weightedCounts(replicas, weight, defaultMaxWeight, p.limits.surge)
 }

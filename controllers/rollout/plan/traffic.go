@@ -71,7 +71,7 @@ func (p *planner) fullyRouted() bool {
 //   - no weight goes to a canary without available pods;
 //   - while the canary is still scaling up to a step, the traffic stays at
 //     the weight of the step before.
-func (p *planner) trafficWeight(weight int32, promoted, atDesired bool) int32 {
+func (p *planner) trafficWeight(weight int32, promoted, canaryReady bool) int32 {
 	switch {
 	case promoted:
 		if svc := p.obs.Services[p.ro.Spec.Strategy.Canary.StableService]; svc != nil &&
@@ -82,11 +82,16 @@ func (p *planner) trafficWeight(weight int32, promoted, atDesired bool) int32 {
 		// canary at the end of the steps, none on a first revision.
 		current, _ := p.routedWeight()
 		return current
+	case p.status.Abort && p.ro.Spec.Strategy.Canary.DynamicStableScale && !settledAt(p.stable, replicasOf(p.ro)):
+		// With dynamicStableScale the stable ReplicaSet shrank with its
+		// traffic: it takes the traffic back once it is whole again.
+		current, _ := p.routedWeight()
+		return current
 	case p.status.Abort:
 		return 0
 	case p.current == nil || p.current.Status.AvailableReplicas == 0:
 		return 0
-	case !atDesired:
+	case !canaryReady:
 		return p.previousWeight()
 	}
 	return weight
@@ -106,12 +111,15 @@ func (p *planner) previousWeight() int32 {
 
 // routeTraffic plans the write that brings the routes to the weight the
 // canary should have, and records the weights in status.canary.weights.
-func (p *planner) routeTraffic(weight int32, promoted, atDesired bool) {
+func (p *planner) routeTraffic(weight int32, promoted bool) {
 	if p.routing == nil {
 		p.status.Canary.Weights = nil
 		return
 	}
-	want := p.trafficWeight(weight, promoted, atDesired)
+	// Only the canary's readiness holds traffic back: under
+	// dynamicStableScale the stable shrinks after its traffic moved.
+	wantCanary, _ := p.desiredCounts(weight, promoted)
+	want := p.trafficWeight(weight, promoted, settledAt(p.current, wantCanary))
 	inProgress := want != 0
 	for _, route := range p.obs.Routes {
 		if len(traffic.WeightPatch(route, p.routing, want, inProgress)) > 0 {
@@ -129,11 +137,36 @@ func (p *planner) routeTraffic(weight int32, promoted, atDesired bool) {
 	}
 }
 
-// routedReplicas is the canary's size at a weight with traffic routing:
-// enough pods for its share, at least minPodsPerReplicaSet when it has any,
-// never more than replicas. The stable ReplicaSet stays at full size, so
-// traffic can return to it at once.
-func (p *planner) routedReplicas(weight, replicas int32) int32 {
+// routedCounts is the canary's and the stable's size at a weight with
+// traffic routing. The canary gets enough pods for its share, rounded up,
+// unless a setCanaryScale step at or before the current one says otherwise;
+// at least minPodsPerReplicaSet when it has any. The stable stays whole, so
+// traffic can return to it at once, unless dynamicStableScale shrinks it to
+// the share of traffic it still has (never below what the routes send it).
+func (p *planner) routedCounts(weight, replicas int32) (canary, stable int32) {
+	canary = p.share(weight, replicas)
+	if scale := p.canaryScale(); scale != nil && !scale.MatchTrafficWeight {
+		switch {
+		case scale.Replicas != nil:
+			canary = *scale.Replicas
+		case scale.Weight != nil:
+			canary = p.share(*scale.Weight, replicas)
+		}
+	}
+	stable = replicas
+	if p.ro.Spec.Strategy.Canary.DynamicStableScale {
+		routed, known := p.routedWeight()
+		if !known {
+			routed = 0 // unknown: keep the stable whole
+		}
+		stable = max(p.share(p.maxWeight()-weight, replicas), p.share(p.maxWeight()-routed, replicas))
+	}
+	return canary, stable
+}
+
+// share is the pods a weight of the traffic needs: rounded up, at least
+// minPodsPerReplicaSet when any, at most replicas.
+func (p *planner) share(weight, replicas int32) int32 {
 	if weight <= 0 || replicas == 0 {
 		return 0
 	}
@@ -142,4 +175,20 @@ func (p *planner) routedReplicas(weight, replicas int32) int32 {
 		n = *m
 	}
 	return min(n, replicas)
+}
+
+// canaryScale is the setCanaryScale of the last such step at or before the
+// current one, while steps remain.
+func (p *planner) canaryScale() *rolloutsv1alpha1.SetCanaryScale {
+	steps := p.steps()
+	index := p.stepIndex()
+	if index >= int32(len(steps)) {
+		return nil
+	}
+	for i := index; i >= 0; i-- {
+		if s := steps[i].SetCanaryScale; s != nil {
+			return s
+		}
+	}
+	return nil
 }

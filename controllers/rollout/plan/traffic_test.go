@@ -174,6 +174,62 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Expect(weights(w)).To(Equal([]int32{5, 995}))
 	})
 
+	It("sizes the canary by setCanaryScale, independent of its traffic", func() {
+		scale := func(s rolloutsv1alpha1.SetCanaryScale) rolloutsv1alpha1.CanaryStep {
+			return rolloutsv1alpha1.CanaryStep{SetCanaryScale: &s}
+		}
+		w := routed(nil,
+			scale(rolloutsv1alpha1.SetCanaryScale{Replicas: ptr.To[int32](3)}), builders.Pause(),
+			builders.SetWeight(10), builders.Pause(),
+			scale(rolloutsv1alpha1.SetCanaryScale{Weight: ptr.To[int32](60)}), builders.Pause(),
+			scale(rolloutsv1alpha1.SetCanaryScale{MatchTrafficWeight: true}), builders.Pause(),
+		)
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 3}), "3 pods, and no traffic yet")
+		Expect(weights(w)).To(Equal([]int32{0, 100}))
+
+		w.ro.Status.PauseConditions = nil // promote
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 3}), "10% of the traffic on the same 3 pods")
+		Expect(weights(w)).To(Equal([]int32{10, 90}))
+
+		w.ro.Status.PauseConditions = nil
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 6}), "60% of the pods, still 10% of the traffic")
+		Expect(weights(w)).To(Equal([]int32{10, 90}))
+
+		w.ro.Status.PauseConditions = nil
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 1}), "back to the traffic's share")
+	})
+
+	It("shrinks the stable with its traffic under dynamicStableScale, and grows it back before an abort moves traffic", func() {
+		w := routed(nil, builders.SetWeight(30), builders.Pause())
+		w.ro.Spec.Strategy.Canary.DynamicStableScale = true
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 7, "app:v2": 3}))
+		Expect(weights(w)).To(Equal([]int32{30, 70}))
+
+		w.ro.Status.Abort = true
+		res := w.step()
+		Expect(res.Actions).NotTo(ContainElement(BeAssignableToTypeOf(SetTrafficWeight{})), "the stable is not whole yet")
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 10, "app:v2": 3}))
+		w.settle()
+		w.step()
+		Expect(weights(w)).To(Equal([]int32{0, 100}), "whole again: the traffic goes back")
+	})
+
+	It("scales the old stable down at once after promotion under dynamicStableScale", func() {
+		w := routed(nil, builders.SetWeight(50))
+		w.ro.Spec.Strategy.Canary.DynamicStableScale = true
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 10}))
+		Expect(weights(w)).To(Equal([]int32{0, 100}))
+	})
+
 	It("writes the weight again when someone else changed it, and does not count the step meanwhile", func() {
 		w := routed(nil, builders.SetWeight(20), builders.Pause())
 		w.setImage("app:v2")
@@ -210,6 +266,14 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Entry("a route with no rule sending to both Services", func(w *world) {
 			w.routes[0].Rules = w.routes[0].Rules[1:]
 		}, `spec.strategy.canary.trafficRouting.plugins: Invalid value: HTTPRoute default/web has no rule with both the canary Service "web-canary" and the stable Service "web-stable" as backends`),
+		Entry("dynamicStableScale with scaleDownDelaySeconds", func(w *world) {
+			w.ro.Spec.Strategy.Canary.DynamicStableScale = true
+			w.ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = ptr.To[int32](10)
+		}, `spec.strategy.canary.scaleDownDelaySeconds: Invalid value: 10: dynamicStableScale scales the old stable down with its traffic`),
+		Entry("setCanaryScale with two settings", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{
+				Replicas: ptr.To[int32](1), MatchTrafficWeight: true}}}
+		}, `spec.strategy.canary.steps[0].setCanaryScale: Invalid value: set exactly one of weight, replicas or matchTrafficWeight`),
 		Entry("a weight over maxTrafficWeight", func(w *world) {
 			w.ro.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = ptr.To[int32](40)
 		}, `spec.strategy.canary.steps[0].setWeight: Invalid value: 50: must be between 0 and 40`),

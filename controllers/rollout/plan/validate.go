@@ -60,6 +60,10 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		if err := validateRoutes(obs, routing, path.Child("trafficRouting", "plugins")); err != nil {
 			return err
 		}
+		if canary.DynamicStableScale && canary.ScaleDownDelaySeconds != nil {
+			return field.Invalid(path.Child("scaleDownDelaySeconds"), *canary.ScaleDownDelaySeconds,
+				"dynamicStableScale scales the old stable down with its traffic: it takes no scaleDownDelaySeconds")
+		}
 	}
 	if canary.Analysis != nil {
 		if err := validateAnalysis(obs, &canary.Analysis.RolloutAnalysis, path.Child("analysis")); err != nil {
@@ -121,12 +125,31 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	if step.Analysis != nil {
 		kinds++
 	}
+	if step.SetCanaryScale != nil && routed {
+		kinds++
+		scale := step.SetCanaryScale
+		set := 0
+		for _, on := range []bool{scale.Weight != nil, scale.Replicas != nil, scale.MatchTrafficWeight} {
+			if on {
+				set++
+			}
+		}
+		if set != 1 {
+			return field.Invalid(path.Child("setCanaryScale"), field.OmitValueType{}, "set exactly one of weight, replicas or matchTrafficWeight")
+		}
+		if scale.Weight != nil && (*scale.Weight < 0 || *scale.Weight > maxWeight) {
+			return field.Invalid(path.Child("setCanaryScale", "weight"), *scale.Weight, fmt.Sprintf("must be between 0 and %d", maxWeight))
+		}
+		if scale.Replicas != nil && *scale.Replicas < 0 {
+			return field.Invalid(path.Child("setCanaryScale", "replicas"), *scale.Replicas, "must not be negative")
+		}
+	}
 	for _, unsupported := range []struct {
 		set  bool
 		name string
 		why  string
 	}{
-		{step.SetCanaryScale != nil, "setCanaryScale", needsRouter},
+		{step.SetCanaryScale != nil && !routed, "setCanaryScale", needsRouter},
 		{step.SetHeaderRoute != nil, "setHeaderRoute", needsRouter},
 		{step.SetMirrorRoute != nil, "setMirrorRoute", "mirroring is not supported"},
 		{step.Experiment != nil, "experiment", "experiment steps are not supported"},
@@ -137,7 +160,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause or analysis")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale")
 	}
 	return nil
 }
