@@ -21,6 +21,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/repo"
@@ -55,7 +56,7 @@ func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Export
 	}
 
 	exporter.Set(errorRateSeries, 0.01)
-	fmt.Println("== updating my-app to 1.1, error rate 1%: 20%, pause 5s, 50%, analysis, 100%")
+	fmt.Println("== updating my-app to 1.1, error rate 1%: 20%, pause 5s, 50%, analysis, 100% of the route's traffic")
 	if err := setImage(ctx, cl, key, "registry.example/my-app:1.1"); err != nil {
 		return err
 	}
@@ -149,13 +150,38 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 	if ro.Status.Message != "" {
 		phase += " (" + ro.Status.Message + ")"
 	}
-	return fmt.Sprintf("%-48s %spods available: %s", phase, step, strings.Join(versions, " ")), nil
+	route, err := routeWeights(ctx, cl, ro.Namespace, "my-app")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%-48s %spods available: %-14s route: %s", phase, step, strings.Join(versions, " "), route), nil
+}
+
+// routeWeights reads the weights an HTTPRoute's backends carry, as
+// "my-app 80 / my-app-canary 20".
+func routeWeights(ctx context.Context, cl client.Client, namespace, name string) (string, error) {
+	var route gatewayv1.HTTPRoute
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &route); err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, rule := range route.Spec.Rules {
+		for _, ref := range rule.BackendRefs {
+			weight := int32(1)
+			if ref.Weight != nil {
+				weight = *ref.Weight
+			}
+			parts = append(parts, fmt.Sprintf("%s %d", ref.Name, weight))
+		}
+	}
+	return strings.Join(parts, " / "), nil
 }
 
 // stableOnly reports whether an aborted rollout is back to its stable pods
 // only: the narration line lists one version.
 func stableOnly(line string) bool {
-	return strings.Count(line, "×") == 1
+	pods, _, _ := strings.Cut(line, "route:")
+	return strings.Count(pods, "×") == 1
 }
 
 // applyFile creates every object of a YAML file, the namespace first.

@@ -101,6 +101,7 @@ Sluice is running against the simulated cluster; the canaries above are done.
 
   export KUBECONFIG=%s
   kubectl -n demo get rollout my-app
+  kubectl -n demo get httproute my-app -o yaml   # the weights Sluice sets
   kubectl -n demo patch rollout my-app --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/my-app:1.2"}]}}}}'
   kubectl -n demo patch rollout my-app --subresource status --type merge -p '{"status":{"abort":true}}'   # abort
   curl http://%s/readyz     # manager readiness
