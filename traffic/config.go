@@ -86,6 +86,9 @@ type Settings struct {
 	MaxWeight int32
 	// Label is the in-progress label, or an empty key when disabled.
 	LabelKey, LabelValue string
+	// ManagedRoutes are the names of trafficRouting.managedRoutes: the
+	// header rules the router may write and remove.
+	ManagedRoutes []string
 }
 
 // SettingsOf resolves a Rollout's traffic routing. It returns nil without
@@ -132,6 +135,9 @@ func SettingsOf(ro *rolloutsv1alpha1.Rollout) (*Settings, *FieldError) {
 	}
 	if cfg.InProgressLabelValue != "" {
 		s.LabelValue = cfg.InProgressLabelValue
+	}
+	for _, m := range tr.ManagedRoutes {
+		s.ManagedRoutes = append(s.ManagedRoutes, m.Name)
 	}
 	if cfg.DisableInProgressLabel {
 		s.LabelKey, s.LabelValue = "", ""

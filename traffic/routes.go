@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -11,6 +12,9 @@ type Route struct {
 	Key    RouteKey
 	Labels map[string]string
 	Rules  []Rule
+	// raw holds each rule as the API server returned it, to build header
+	// rules from (FromHTTPRoute and FromGRPCRoute fill it).
+	raw []json.RawMessage
 }
 
 // Rule is one of a route's rules.

@@ -50,19 +50,41 @@ func (r Router) SetWeight(ctx context.Context, s *traffic.Settings, weight int32
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", key, err)
 		}
-		ops := traffic.WeightPatch(route, s, weight, inProgress)
-		if len(ops) == 0 {
-			continue
-		}
-		data, err := json.Marshal(ops)
-		if err != nil {
-			return err
-		}
-		if err := r.Client.Patch(ctx, emptyRoute(key), client.RawPatch(types.JSONPatchType, data)); err != nil {
+		if err := r.patch(ctx, key, traffic.WeightPatch(route, s, weight, inProgress)); err != nil {
 			return fmt.Errorf("setting weights on %s: %w", key, err)
 		}
 	}
 	return nil
+}
+
+// SetHeaderRoutes makes the managed rules of every route that takes header
+// routes exactly the rules of want. Routes already so are not written.
+func (r Router) SetHeaderRoutes(ctx context.Context, s *traffic.Settings, want []traffic.HeaderRoute) error {
+	for _, key := range s.HeaderRoutes {
+		route, err := r.read(ctx, key, s.ServiceNamespace)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", key, err)
+		}
+		ops, err := traffic.HeaderRoutePatch(route, s, want)
+		if err != nil {
+			return err
+		}
+		if err := r.patch(ctx, key, ops); err != nil {
+			return fmt.Errorf("setting header routes on %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func (r Router) patch(ctx context.Context, key traffic.RouteKey, ops []traffic.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	return r.Client.Patch(ctx, emptyRoute(key), client.RawPatch(types.JSONPatchType, data))
 }
 
 func emptyRoute(key traffic.RouteKey) client.Object {
@@ -75,55 +97,19 @@ func emptyRoute(key traffic.RouteKey) client.Object {
 	return obj
 }
 
-// read reads a route. Its backends count as the Rollout's Services only when
-// they are core Services in serviceNamespace.
+// read reads a route.
 func (r Router) read(ctx context.Context, key traffic.RouteKey, serviceNamespace string) (traffic.Route, error) {
 	name := client.ObjectKey{Namespace: key.Namespace, Name: key.Name}
-	route := traffic.Route{Key: key}
-	switch key.Kind {
-	case traffic.GRPCRouteKind:
+	if key.Kind == traffic.GRPCRouteKind {
 		var obj gatewayv1.GRPCRoute
 		if err := r.Client.Get(ctx, name, &obj); err != nil {
-			return route, err
+			return traffic.Route{Key: key}, err
 		}
-		route.Labels = obj.Labels
-		for _, rule := range obj.Spec.Rules {
-			var refs []gatewayv1.BackendRef
-			for _, ref := range rule.BackendRefs {
-				refs = append(refs, ref.BackendRef)
-			}
-			route.Rules = append(route.Rules, ruleOf(rule.Name, refs, key.Namespace, serviceNamespace))
-		}
-	default:
-		var obj gatewayv1.HTTPRoute
-		if err := r.Client.Get(ctx, name, &obj); err != nil {
-			return route, err
-		}
-		route.Labels = obj.Labels
-		for _, rule := range obj.Spec.Rules {
-			var refs []gatewayv1.BackendRef
-			for _, ref := range rule.BackendRefs {
-				refs = append(refs, ref.BackendRef)
-			}
-			route.Rules = append(route.Rules, ruleOf(rule.Name, refs, key.Namespace, serviceNamespace))
-		}
+		return traffic.FromGRPCRoute(&obj, serviceNamespace)
 	}
-	return route, nil
-}
-
-func ruleOf(name *gatewayv1.SectionName, refs []gatewayv1.BackendRef, routeNamespace, serviceNamespace string) traffic.Rule {
-	rule := traffic.Rule{}
-	if name != nil {
-		rule.Name = string(*name)
+	var obj gatewayv1.HTTPRoute
+	if err := r.Client.Get(ctx, name, &obj); err != nil {
+		return traffic.Route{Key: key}, err
 	}
-	for _, ref := range refs {
-		namespace := routeNamespace
-		if ref.Namespace != nil {
-			namespace = string(*ref.Namespace)
-		}
-		service := (ref.Group == nil || *ref.Group == "") && (ref.Kind == nil || *ref.Kind == "Service") &&
-			namespace == serviceNamespace
-		rule.Backends = append(rule.Backends, traffic.Backend{Name: string(ref.Name), Service: service, Weight: ref.Weight})
-	}
-	return rule
+	return traffic.FromHTTPRoute(&obj, serviceNamespace)
 }

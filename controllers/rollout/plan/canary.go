@@ -301,6 +301,8 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			done = atDesired && (p.routing == nil || p.routedAt(weight))
 		case step.SetCanaryScale != nil:
 			done = atDesired
+		case step.SetHeaderRoute != nil:
+			done = p.headerRouteStep(index)
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:

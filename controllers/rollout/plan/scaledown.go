@@ -82,8 +82,8 @@ func (p *planner) holdAbortedCanary() bool {
 	if p.routing == nil || !p.status.Abort || p.current == nil || specReplicas(p.current) == 0 || p.stable == nil {
 		return false
 	}
-	if !p.routedAt(0) {
-		return true
+	if !p.routedAt(0) || !p.headerRoutesCarried(nil) {
+		return true // the routes still send it requests
 	}
 	delay := p.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds
 	if delay != nil && *delay == 0 {

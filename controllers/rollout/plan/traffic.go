@@ -120,12 +120,18 @@ func (p *planner) routeTraffic(weight int32, promoted bool) {
 	// dynamicStableScale the stable shrinks after its traffic moved.
 	wantCanary, _ := p.desiredCounts(weight, promoted)
 	want := p.trafficWeight(weight, promoted, settledAt(p.current, wantCanary))
-	inProgress := want != 0
+	headers := p.headerRoutes(promoted)
+	// The label tells GitOps tools to leave the route alone while the
+	// canary holds any of its traffic, header routes included.
+	inProgress := want != 0 || len(headers) > 0
 	for _, route := range p.obs.Routes {
 		if len(traffic.WeightPatch(route, p.routing, want, inProgress)) > 0 {
 			p.result.Actions = append(p.result.Actions, SetTrafficWeight{Weight: want, InProgress: inProgress})
 			break
 		}
+	}
+	if !p.headerRoutesCarried(headers) {
+		p.result.Actions = append(p.result.Actions, SetHeaderRoutes{Routes: headers})
 	}
 	got, known := p.routedWeight()
 	stableHash := p.status.StableRS

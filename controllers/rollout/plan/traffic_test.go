@@ -7,11 +7,20 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/test/builders"
 	"github.com/sluicehq/sluice/traffic"
 )
+
+func httpBackend(name string, weight int32) gatewayv1.HTTPBackendRef {
+	return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+		BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: ptr.To[gatewayv1.PortNumber](80)},
+		Weight:                 ptr.To(weight),
+	}}
+}
 
 var _ = Describe("A canary with Gateway API traffic routing", func() {
 	routeKey := traffic.RouteKey{Kind: traffic.HTTPRouteKind, Namespace: "default", Name: "web"}
@@ -21,6 +30,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		ro := builders.Rollout("web").Replicas(10).Services("web-canary", "web-stable").Canary(steps...).Edit(func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.TrafficRouting = &rolloutsv1alpha1.RolloutTrafficRouting{
 				MaxTrafficWeight: max,
+				ManagedRoutes:    []rolloutsv1alpha1.MangedRoutes{{Name: "beta"}},
 				Plugins:          map[string]json.RawMessage{traffic.GatewayAPIPlugin: json.RawMessage(`{"httpRoute":"web"}`)},
 			}
 		}).Obj()
@@ -29,17 +39,22 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		if max != nil {
 			stable = *max
 		}
-		w.routes = []traffic.Route{{Key: routeKey, Rules: []traffic.Rule{
-			{Name: "app", Backends: []traffic.Backend{
-				{Name: "web-stable", Service: true, Weight: ptr.To(stable)}, {Name: "web-canary", Service: true, Weight: ptr.To[int32](0)},
+		w.routes = []*gatewayv1.HTTPRoute{{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+			Spec: gatewayv1.HTTPRouteSpec{Rules: []gatewayv1.HTTPRouteRule{
+				{Name: ptr.To[gatewayv1.SectionName]("app"),
+					Matches:     []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{Value: ptr.To("/api")}}},
+					BackendRefs: []gatewayv1.HTTPBackendRef{httpBackend("web-stable", stable), httpBackend("web-canary", 0)}},
+				{Name: ptr.To[gatewayv1.SectionName]("docs"), BackendRefs: []gatewayv1.HTTPBackendRef{httpBackend("docs", 1)}},
 			}},
-			{Name: "docs", Backends: []traffic.Backend{{Name: "docs", Service: true, Weight: ptr.To[int32](1)}}},
-		}}}
+		}}
 		w.run()
 		return w
 	}
 	weights := func(w *world) []int32 {
-		c, s, err := w.routes[0].Weights("web-canary", "web-stable")
+		route, err := traffic.FromHTTPRoute(w.routes[0], "default")
+		Expect(err).NotTo(HaveOccurred())
+		c, s, err := route.Weights("web-canary", "web-stable")
 		Expect(err).NotTo(HaveOccurred())
 		return []int32{c, s}
 	}
@@ -68,7 +83,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)), "at the pause")
 		Expect(weights(w)).To(Equal([]int32{5, 95}))
 		Expect(labelled(w)).To(BeTrue(), "in progress")
-		Expect(w.routes[0].Rules[1].Backends[0].Weight).To(Equal(ptr.To[int32](1)), "someone else's rule is left alone")
+		Expect(w.routes[0].Spec.Rules[1].BackendRefs[0].Weight).To(Equal(ptr.To[int32](1)), "someone else's rule is left alone")
 		Expect(w.ro.Status.Canary.Weights).To(Equal(&rolloutsv1alpha1.TrafficWeights{
 			Canary:   rolloutsv1alpha1.WeightDestination{Weight: 5, ServiceName: "web-canary", PodTemplateHash: w.ro.Status.CurrentPodHash},
 			Stable:   rolloutsv1alpha1.WeightDestination{Weight: 95, ServiceName: "web-stable", PodTemplateHash: w.ro.Status.StableRS},
@@ -230,12 +245,65 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Expect(weights(w)).To(Equal([]int32{0, 100}))
 	})
 
+	It("adds a header rule of its own for setHeaderRoute and takes exactly that rule away", func() {
+		header := func(match ...rolloutsv1alpha1.HeaderRoutingMatch) rolloutsv1alpha1.CanaryStep {
+			return rolloutsv1alpha1.CanaryStep{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{Name: "beta", Match: match}}
+		}
+		w := routed(nil, builders.SetWeight(10), header(rolloutsv1alpha1.HeaderRoutingMatch{
+			HeaderName: "X-Beta", HeaderValue: &rolloutsv1alpha1.StringMatch{Exact: "yes"},
+		}), builders.Pause(), header(), builders.Pause())
+		// Someone else's rule whose name merely starts like ours.
+		w.routes[0].Spec.Rules = append(w.routes[0].Spec.Rules, gatewayv1.HTTPRouteRule{
+			Name: ptr.To[gatewayv1.SectionName]("beta-users"), BackendRefs: []gatewayv1.HTTPBackendRef{httpBackend("web-canary", 1)},
+		})
+		foreign := *w.routes[0].Spec.Rules[2].DeepCopy()
+		w.setImage("app:v2")
+		w.run()
+		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(2)), "at the pause after the header route")
+		rules := w.routes[0].Spec.Rules
+		Expect(rules).To(HaveLen(4))
+		Expect(rules[2]).To(Equal(foreign))
+		beta := rules[3]
+		Expect(*beta.Name).To(Equal(gatewayv1.SectionName("beta")))
+		Expect(beta.BackendRefs).To(HaveLen(1))
+		Expect(beta.BackendRefs[0].Name).To(Equal(gatewayv1.ObjectName("web-canary")))
+		Expect(beta.Matches).To(HaveLen(1))
+		Expect(*beta.Matches[0].Path.Value).To(Equal("/api"), "the source rule's path is kept")
+		Expect(beta.Matches[0].Headers).To(Equal([]gatewayv1.HTTPHeaderMatch{
+			{Type: ptr.To(gatewayv1.HeaderMatchExact), Name: "X-Beta", Value: "yes"},
+		}))
+		Expect(labelled(w)).To(BeTrue())
+		Expect(Plan(w.observe()).Actions).To(BeEmpty(), "a header rule already right is not written again")
+
+		w.ro.Status.PauseConditions = nil // promote past the pause: the next step removes it
+		w.run()
+		Expect(w.routes[0].Spec.Rules).To(HaveLen(3))
+		Expect(w.routes[0].Spec.Rules[2]).To(Equal(foreign), "someone else's rule survives")
+	})
+
+	It("removes the header rule on abort before the canary goes", func() {
+		w := routed(nil, builders.SetWeight(10), rolloutsv1alpha1.CanaryStep{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{
+			Name: "beta", Match: []rolloutsv1alpha1.HeaderRoutingMatch{{HeaderName: "X-Beta", HeaderValue: &rolloutsv1alpha1.StringMatch{Prefix: "v1."}}},
+		}}, builders.Pause())
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.routes[0].Spec.Rules).To(HaveLen(3))
+		Expect(w.routes[0].Spec.Rules[2].Matches[0].Headers[0].Value).To(Equal(`v1\..*`), "a prefix, quoted")
+
+		w.ro.Status.Abort = true
+		res := w.step()
+		Expect(res.Actions).To(ContainElement(SetHeaderRoutes{}))
+		Expect(w.counts()).To(HaveKeyWithValue("app:v2", int32(1)), "the canary keeps its pods this reconcile")
+		Expect(w.routes[0].Spec.Rules).To(HaveLen(2))
+		Expect(weights(w)).To(Equal([]int32{0, 100}))
+	})
+
 	It("writes the weight again when someone else changed it, and does not count the step meanwhile", func() {
 		w := routed(nil, builders.SetWeight(20), builders.Pause())
 		w.setImage("app:v2")
 		w.run()
-		w.routes[0].Rules[0].Backends[1].Weight = ptr.To[int32](0) // a GitOps tool reverted the canary's weight
-		w.routes[0].Rules[0].Backends[0].Weight = ptr.To[int32](100)
+		w.routes[0].Spec.Rules[0].BackendRefs[1].Weight = ptr.To[int32](0) // a GitOps tool reverted the canary's weight
+		w.routes[0].Spec.Rules[0].BackendRefs[0].Weight = ptr.To[int32](100)
 		res := w.step()
 		Expect(res.Actions).To(ContainElement(SetTrafficWeight{Weight: 20, InProgress: true}))
 		Expect(w.ro.Status.Canary.Weights.Verified).To(Equal(ptr.To(false)))
@@ -264,7 +332,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 			w.ro.Spec.Strategy.Canary.TrafficRouting.Plugins = map[string]json.RawMessage{"acme/mesh": json.RawMessage(`{}`)}
 		}, `spec.strategy.canary.trafficRouting.plugins["acme/mesh"]: Invalid value: Sluice routes traffic with Gateway API only`),
 		Entry("a route with no rule sending to both Services", func(w *world) {
-			w.routes[0].Rules = w.routes[0].Rules[1:]
+			w.routes[0].Spec.Rules = w.routes[0].Spec.Rules[1:]
 		}, `spec.strategy.canary.trafficRouting.plugins: Invalid value: HTTPRoute default/web has no rule with both the canary Service "web-canary" and the stable Service "web-stable" as backends`),
 		Entry("dynamicStableScale with scaleDownDelaySeconds", func(w *world) {
 			w.ro.Spec.Strategy.Canary.DynamicStableScale = true
@@ -274,6 +342,13 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{
 				Replicas: ptr.To[int32](1), MatchTrafficWeight: true}}}
 		}, `spec.strategy.canary.steps[0].setCanaryScale: Invalid value: set exactly one of weight, replicas or matchTrafficWeight`),
+		Entry("a setHeaderRoute naming no managed route", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{Name: "alpha"}}}
+		}, `spec.strategy.canary.steps[0].setHeaderRoute.name: Invalid value: "alpha": must be one of trafficRouting.managedRoutes`),
+		Entry("a header match with no value", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{
+				Name: "beta", Match: []rolloutsv1alpha1.HeaderRoutingMatch{{HeaderName: "X-Beta", HeaderValue: &rolloutsv1alpha1.StringMatch{}}}}}}
+		}, `spec.strategy.canary.steps[0].setHeaderRoute.match[0]: Invalid value: header "X-Beta": set one of exact, prefix or regex`),
 		Entry("a weight over maxTrafficWeight", func(w *world) {
 			w.ro.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = ptr.To[int32](40)
 		}, `spec.strategy.canary.steps[0].setWeight: Invalid value: 50: must be between 0 and 40`),

@@ -94,6 +94,11 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		if err := validateStep(step, routing != nil, maxWeight, path.Child("steps").Index(i)); err != nil {
 			return err
 		}
+		if step.SetHeaderRoute != nil && routing != nil {
+			if err := validateHeaderRoute(step.SetHeaderRoute, routing, path.Child("steps").Index(i).Child("setHeaderRoute")); err != nil {
+				return err
+			}
+		}
 		if step.Analysis != nil {
 			if err := validateAnalysis(obs, step.Analysis, path.Child("steps").Index(i).Child("analysis")); err != nil {
 				return err
@@ -125,6 +130,9 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	if step.Analysis != nil {
 		kinds++
 	}
+	if step.SetHeaderRoute != nil && routed {
+		kinds++
+	}
 	if step.SetCanaryScale != nil && routed {
 		kinds++
 		scale := step.SetCanaryScale
@@ -150,7 +158,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		why  string
 	}{
 		{step.SetCanaryScale != nil && !routed, "setCanaryScale", needsRouter},
-		{step.SetHeaderRoute != nil, "setHeaderRoute", needsRouter},
+		{step.SetHeaderRoute != nil && !routed, "setHeaderRoute", needsRouter},
 		{step.SetMirrorRoute != nil, "setMirrorRoute", "mirroring is not supported"},
 		{step.Experiment != nil, "experiment", "experiment steps are not supported"},
 		{step.Plugin != nil, "plugin", "step plugins are not supported"},
@@ -160,7 +168,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale or setHeaderRoute")
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,6 +14,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/traffic"
 )
@@ -36,9 +39,9 @@ type world struct {
 	// runs are the Rollout's AnalysisRuns; templates the AnalysisTemplates.
 	runs      []*rolloutsv1alpha1.AnalysisRun
 	templates map[string]*rolloutsv1alpha1.AnalysisTemplate
-	// routes are the Gateway API routes, as the router would read them;
-	// trafficLog records each weight a plan set on them.
-	routes        []traffic.Route
+	// routes are the Gateway API HTTPRoutes, which plans change with the
+	// router's JSON patches; trafficLog records each weight a plan set.
+	routes        []*gatewayv1.HTTPRoute
 	missingRoutes []traffic.RouteKey
 	trafficLog    []int32
 }
@@ -54,7 +57,11 @@ func newWorld(ro *rolloutsv1alpha1.Rollout, serviceNames ...string) *world {
 func (w *world) observe() Observation {
 	routes := make([]traffic.Route, 0, len(w.routes))
 	for _, r := range w.routes {
-		routes = append(routes, copyRoute(r))
+		route, err := traffic.FromHTTPRoute(r.DeepCopy(), w.ro.Namespace)
+		if err != nil {
+			panic(err)
+		}
+		routes = append(routes, route)
 	}
 	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload,
 		AnalysisRuns: w.runs, Templates: w.templates, Routes: routes, MissingRoutes: w.missingRoutes, Now: w.now}
@@ -130,7 +137,18 @@ func (w *world) applyQuietly(res Result) {
 			}
 			svc.Annotations[ManagedByAnnotation] = w.ro.Name
 		case SetTrafficWeight:
-			w.setTrafficWeight(a)
+			w.trafficLog = append(w.trafficLog, a.Weight)
+			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
+				return traffic.WeightPatch(r, s, a.Weight, a.InProgress)
+			})
+		case SetHeaderRoutes:
+			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
+				ops, err := traffic.HeaderRoutePatch(r, s, a.Routes)
+				if err != nil {
+					panic(err)
+				}
+				return ops
+			})
 		case SetScaleDownDeadline:
 			rs := w.rs(a.Name)
 			if a.Deadline == "" {
@@ -203,43 +221,31 @@ func (w *world) setImage(image string) {
 	w.ro.Generation++
 }
 
-// setTrafficWeight does what the Gateway API router does to the routes.
-func (w *world) setTrafficWeight(a SetTrafficWeight) {
+// patchRoutes applies to every route the JSON patch the router would send.
+func (w *world) patchRoutes(patchOf func(*traffic.Settings, traffic.Route) []traffic.Op) {
 	settings, _ := traffic.SettingsOf(w.ro)
-	w.trafficLog = append(w.trafficLog, a.Weight)
-	for i := range w.routes {
-		route := &w.routes[i]
-		for _, rule := range route.Rules {
-			if !(traffic.Route{Rules: []traffic.Rule{rule}}).Serves(settings.CanaryService, settings.StableService) {
-				continue // a rule that does not send to both is not weighted
-			}
-			for j := range rule.Backends {
-				switch rule.Backends[j].Name {
-				case settings.CanaryService:
-					rule.Backends[j].Weight = ptr.To(a.Weight)
-				case settings.StableService:
-					rule.Backends[j].Weight = ptr.To(settings.MaxWeight - a.Weight)
-				}
-			}
+	for i, obj := range w.routes {
+		route, err := traffic.FromHTTPRoute(obj, w.ro.Namespace)
+		if err != nil {
+			panic(err)
 		}
-		if route.Labels == nil {
-			route.Labels = map[string]string{}
+		ops := patchOf(settings, route)
+		if len(ops) == 0 {
+			continue
 		}
-		if a.InProgress {
-			route.Labels[settings.LabelKey] = settings.LabelValue
-		} else {
-			delete(route.Labels, settings.LabelKey)
+		doc, _ := json.Marshal(obj)
+		opsJSON, _ := json.Marshal(ops)
+		patch, err := jsonpatch.DecodePatch(opsJSON)
+		if err != nil {
+			panic(err)
+		}
+		patched, err := patch.Apply(doc)
+		if err != nil {
+			panic(fmt.Sprintf("the router's patch does not apply: %v\n%s", err, opsJSON))
+		}
+		w.routes[i] = &gatewayv1.HTTPRoute{}
+		if err := json.Unmarshal(patched, w.routes[i]); err != nil {
+			panic(err)
 		}
 	}
-}
-
-func copyRoute(r traffic.Route) traffic.Route {
-	out := traffic.Route{Key: r.Key, Labels: map[string]string{}}
-	for k, v := range r.Labels {
-		out.Labels[k] = v
-	}
-	for _, rule := range r.Rules {
-		out.Rules = append(out.Rules, traffic.Rule{Name: rule.Name, Backends: append([]traffic.Backend(nil), rule.Backends...)})
-	}
-	return out
 }
