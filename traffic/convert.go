@@ -10,28 +10,43 @@ import (
 // as the Rollout's Services only when they are core Services in
 // serviceNamespace.
 func FromHTTPRoute(obj *gatewayv1.HTTPRoute, serviceNamespace string) (Route, error) {
-	route := Route{Key: RouteKey{Kind: HTTPRouteKind, Namespace: obj.Namespace, Name: obj.Name}, Labels: obj.Labels}
-	for _, rule := range obj.Spec.Rules {
-		refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
-		for _, ref := range rule.BackendRefs {
-			refs = append(refs, ref.BackendRef)
-		}
-		route.Rules = append(route.Rules, ruleOf(rule.Name, refs, obj.Namespace, serviceNamespace))
-	}
-	return withRaw(route, obj.Spec.Rules)
+	return fromRules(RouteKey{Kind: HTTPRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.Labels, obj.Spec.Rules,
+		func(rule gatewayv1.HTTPRouteRule) (*gatewayv1.SectionName, []gatewayv1.BackendRef) {
+			refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
+			for _, ref := range rule.BackendRefs {
+				refs = append(refs, ref.BackendRef)
+			}
+			return rule.Name, refs
+		}, serviceNamespace)
 }
 
 // FromGRPCRoute is what the router reads of a GRPCRoute; see FromHTTPRoute.
 func FromGRPCRoute(obj *gatewayv1.GRPCRoute, serviceNamespace string) (Route, error) {
-	route := Route{Key: RouteKey{Kind: GRPCRouteKind, Namespace: obj.Namespace, Name: obj.Name}, Labels: obj.Labels}
-	for _, rule := range obj.Spec.Rules {
-		refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
-		for _, ref := range rule.BackendRefs {
-			refs = append(refs, ref.BackendRef)
+	return fromRules(RouteKey{Kind: GRPCRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.Labels, obj.Spec.Rules,
+		func(rule gatewayv1.GRPCRouteRule) (*gatewayv1.SectionName, []gatewayv1.BackendRef) {
+			refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
+			for _, ref := range rule.BackendRefs {
+				refs = append(refs, ref.BackendRef)
+			}
+			return rule.Name, refs
+		}, serviceNamespace)
+}
+
+// fromRules builds a Route from the rules of either kind: each rule's name
+// and backends, and the rule as JSON, to build header rules from.
+func fromRules[R any](key RouteKey, labels map[string]string, rules []R,
+	parts func(R) (*gatewayv1.SectionName, []gatewayv1.BackendRef), serviceNamespace string) (Route, error) {
+	route := Route{Key: key, Labels: labels}
+	for _, rule := range rules {
+		name, refs := parts(rule)
+		route.Rules = append(route.Rules, ruleOf(name, refs, key.Namespace, serviceNamespace))
+		data, err := json.Marshal(rule)
+		if err != nil {
+			return route, err
 		}
-		route.Rules = append(route.Rules, ruleOf(rule.Name, refs, obj.Namespace, serviceNamespace))
+		route.raw = append(route.raw, data)
 	}
-	return withRaw(route, obj.Spec.Rules)
+	return route, nil
 }
 
 func ruleOf(name *gatewayv1.SectionName, refs []gatewayv1.BackendRef, routeNamespace, serviceNamespace string) Rule {
@@ -49,18 +64,4 @@ func ruleOf(name *gatewayv1.SectionName, refs []gatewayv1.BackendRef, routeNames
 		rule.Backends = append(rule.Backends, Backend{Name: string(ref.Name), Service: service, Weight: ref.Weight})
 	}
 	return rule
-}
-
-// withRaw attaches a route's rules as JSON, to build header rules from.
-func withRaw[R any](route Route, rules []R) (Route, error) {
-	raw := make([]json.RawMessage, 0, len(rules))
-	for _, rule := range rules {
-		data, err := json.Marshal(rule)
-		if err != nil {
-			return route, err
-		}
-		raw = append(raw, data)
-	}
-	route.raw = raw
-	return route, nil
 }

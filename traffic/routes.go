@@ -125,7 +125,7 @@ func WeightPatch(r Route, s *Settings, canaryWeight int32, inProgress bool) []Op
 	}
 	value, labelled := r.Labels[s.LabelKey]
 	switch {
-	case inProgress && r.Labels == nil:
+	case inProgress && len(r.Labels) == 0:
 		ops = append(ops, Op{Op: "add", Path: "/metadata/labels", Value: map[string]string{s.LabelKey: s.LabelValue}})
 	case inProgress && value != s.LabelValue:
 		ops = append(ops, Op{Op: "add", Path: "/metadata/labels/" + escape(s.LabelKey), Value: s.LabelValue})

@@ -83,13 +83,6 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 		}
 		Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
 	}
-	expectPhase := func(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, phase rolloutsv1alpha1.AnalysisPhase) {
-		GinkgoHelper()
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(run), run)).To(Succeed())
-			g.Expect(run.Status.Phase).To(Equal(phase), run.Status.Message)
-		}).WithContext(ctx).Should(Succeed())
-	}
 
 	It("creates the metric's Job, owned by the run and labelled as Argo labels it", func(ctx context.Context) {
 		run := newJobRun("created")
@@ -110,7 +103,7 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 		Expect(k8sClient.Create(ctx, run)).To(Succeed())
 		finish(ctx, startedJob(ctx, run), batchv1.JobComplete)
 
-		expectPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
+		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
 		result := run.Status.MetricResults[0]
 		Expect(result.Successful).To(Equal(int32(1)))
 		Expect(result.Measurements).To(HaveLen(1), "the finished measurement replaced the one in flight")
@@ -122,7 +115,7 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 		Expect(k8sClient.Create(ctx, run)).To(Succeed())
 		finish(ctx, startedJob(ctx, run), batchv1.JobFailed)
 
-		expectPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseFailed)
+		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseFailed)
 		Expect(run.Status.MetricResults[0].Measurements[0].Message).To(ContainSubstring("backoff limit"))
 	})
 
@@ -135,7 +128,7 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 		run.Spec.Terminate = true
 		Expect(k8sClient.Patch(ctx, run, patch)).To(Succeed())
 
-		expectPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
+		expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
 		Expect(run.Status.Message).To(Equal("Run Terminated"))
 		Expect(run.Status.MetricResults[0].Measurements[0].Message).To(Equal("Metric Terminated"))
 		// The API server alone has no garbage collector to finish a

@@ -108,11 +108,9 @@ var _ = Describe("The AnalysisRun controller with a Secret argument", Ordered, f
 	runEnds := func(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, phase rolloutsv1alpha1.AnalysisPhase) {
 		GinkgoHelper()
 		Expect(k8sClient.Create(ctx, run)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(run), run)).To(Succeed())
-			g.Expect(run.Status.Phase).To(Equal(phase), run.Status.Message)
-		}).WithContext(ctx).Should(Succeed())
+		expectRunPhase(ctx, run, phase)
 	}
+
 	// expectTokenKept checks the run, its events and every log line so far,
 	// and names every line, of any of them, that carries the token.
 	expectTokenKept := func(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun) {

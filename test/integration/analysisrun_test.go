@@ -71,13 +71,6 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 			},
 		}
 	}
-	expectRunPhase := func(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, phase rolloutsv1alpha1.AnalysisPhase) {
-		GinkgoHelper()
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(run), run)).To(Succeed())
-			g.Expect(run.Status.Phase).To(Equal(phase), run.Status.Message)
-		}).WithContext(ctx).Should(Succeed())
-	}
 
 	It("measures count times on its interval and succeeds on good values", func(ctx context.Context) {
 		answer.Store(vector("0.01"))
@@ -187,3 +180,12 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 		}
 	})
 })
+
+// expectRunPhase waits until a run reaches phase, and leaves run read.
+func expectRunPhase(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, phase rolloutsv1alpha1.AnalysisPhase) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(run), run)).To(Succeed())
+		g.Expect(run.Status.Phase).To(Equal(phase), run.Status.Message)
+	}).WithContext(ctx).Should(Succeed())
+}

@@ -134,7 +134,13 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 	})
 
 	It("is InvalidSpec until the route it names is created", func(ctx context.Context) {
-		ro := builders.Rollout("late-route").Namespace(ns).Replicas(1).Services("web-canary", "web-stable").Canary(
+		for _, name := range []string{"late-canary", "late-stable"} {
+			Expect(k8sClient.Create(ctx, &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "late-route"}, Ports: []corev1.ServicePort{{Port: 80}}},
+			})).To(Succeed())
+		}
+		ro := builders.Rollout("late-route").Namespace(ns).Replicas(1).Services("late-canary", "late-stable").Canary(
 			builders.SetWeight(50),
 		).Edit(func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.TrafficRouting = &rolloutsv1alpha1.RolloutTrafficRouting{
@@ -150,7 +156,7 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 		Expect(k8sClient.Create(ctx, &gatewayv1.HTTPRoute{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"},
 			Spec: gatewayv1.HTTPRouteSpec{Rules: []gatewayv1.HTTPRouteRule{
-				{BackendRefs: []gatewayv1.HTTPBackendRef{backend("web-stable", 100), backend("web-canary", 0)}},
+				{BackendRefs: []gatewayv1.HTTPBackendRef{backend("late-stable", 100), backend("late-canary", 0)}},
 			}},
 		})).To(Succeed())
 		Eventually(func(g Gomega) {

@@ -342,6 +342,9 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{
 				Replicas: ptr.To[int32](1), MatchTrafficWeight: true}}}
 		}, `spec.strategy.canary.steps[0].setCanaryScale: Invalid value: set exactly one of weight, replicas or matchTrafficWeight`),
+		Entry("a Service another Rollout steers", func(w *world) {
+			w.services["web-stable"].Annotations = map[string]string{ManagedByAnnotation: "other"}
+		}, `spec.strategy.canary.stableService: Invalid value: "web-stable": service "web-stable" is managed by Rollout "other"`),
 		Entry("a setHeaderRoute naming no managed route", func(w *world) {
 			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{Name: "alpha"}}}
 		}, `spec.strategy.canary.steps[0].setHeaderRoute.name: Invalid value: "alpha": must be one of trafficRouting.managedRoutes`),

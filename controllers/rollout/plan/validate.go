@@ -83,8 +83,13 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		if name.service == "" {
 			continue
 		}
-		if _, ok := obs.Services[name.service]; !ok {
+		svc, ok := obs.Services[name.service]
+		if !ok {
 			return field.Invalid(path.Child(name.field), name.service, fmt.Sprintf("service %q not found", name.service))
+		}
+		// Two Rollouts steering one Service would fight over its selector.
+		if owner := svc.Annotations[ManagedByAnnotation]; owner != "" && owner != ro.Name {
+			return field.Invalid(path.Child(name.field), name.service, fmt.Sprintf("service %q is managed by Rollout %q", name.service, owner))
 		}
 	}
 	if canary.CanaryService != "" && canary.CanaryService == canary.StableService {
