@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/analysisrun"
+	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/rollout"
 )
 
@@ -35,6 +36,8 @@ type Options struct {
 	InstanceID string
 	// PrometheusAddress serves analysis metrics that name no address.
 	PrometheusAddress string
+	// GitCacheDir holds the Application controller's Git checkouts.
+	GitCacheDir string
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -108,4 +111,5 @@ func CacheSelectors(instanceID string) map[client.Object]cache.ByObject {
 var Default = Registry{
 	rollout.Name:     func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
+	application.Name: func(mgr ctrl.Manager, o Options) error { return application.Setup(mgr, o.GitCacheDir) },
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type options struct {
 	instanceID              string
 	controllers             string
 	prometheusAddress       string
+	gitCacheDir             string
 	zap                     zap.Options
 }
 
@@ -77,6 +79,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Only reconcile objects labelled argo-rollouts.argoproj.io/controller-instance-id=<value>.")
 	fs.StringVar(&o.prometheusAddress, "prometheus-address", os.Getenv(prometheusAddressEnv),
 		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
+	fs.StringVar(&o.gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "sluice-git"),
+		"Directory the Application controller keeps Git checkouts in.")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -109,7 +113,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
-		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress,
+		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
 	}); err != nil {
 		return err
 	}

@@ -1,0 +1,395 @@
+// Package application is the Application controller: it fetches an
+// Application's Git source, renders it, applies what changed with
+// server-side apply, prunes what left Git, and reports sync, health and
+// history. The work is done by gitops/source, gitops/render and gitops; this
+// package puts them in order and writes the status.
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/render"
+	"github.com/sluicehq/sluice/gitops/source"
+)
+
+// Name is the controller's name in --controllers, logs and events.
+const Name = "application"
+
+// The Application controller applies whatever its Applications hold, so it
+// may write any kind; an Application that names a serviceAccountName is
+// applied as that account instead, and can write only where it may.
+//
+// +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
+
+// defaultTimeout bounds one fetch, render and apply when spec.timeout is
+// unset.
+const defaultTimeout = 5 * time.Minute
+
+// syncFailures counts failed syncs, so alerting on them is one rule.
+var syncFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "sluice_application_sync_failures_total",
+	Help: "Failed syncs of an Application, by reason.",
+}, []string{"namespace", "name", "reason"})
+
+func init() { metrics.Registry.MustRegister(syncFailures) }
+
+// Reconciler reconciles Applications.
+type Reconciler struct {
+	// Client reads Applications from the cache and writes their status.
+	Client client.Client
+	// APIReader reads the Secrets of Git credentials, around the cache.
+	APIReader client.Reader
+	// Config is what objects are applied with: as the manager, or as an
+	// Application's service account.
+	Config   *rest.Config
+	Mapper   meta.RESTMapper
+	Fetcher  source.Fetcher
+	Recorder recorder.EventRecorder
+	Now      func() time.Time
+
+	failures sync.Map // Application UID -> consecutive failed syncs
+}
+
+// Setup registers the Application controller; Git checkouts are kept in
+// cacheDir.
+func Setup(mgr ctrl.Manager, cacheDir string) error {
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Config:    mgr.GetConfig(),
+		Mapper:    mgr.GetRESTMapper(),
+		Fetcher:   source.Fetcher{CacheDir: cacheDir},
+		Recorder:  mgr.GetEventRecorder("sluice-application"),
+		Now:       time.Now,
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named(Name).For(&gitopsv1alpha1.Application{}).Complete(r)
+}
+
+// failure is a sync that did not happen, and why.
+type failure struct {
+	reason string
+	err    error
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+
+// Reconcile syncs an Application and writes its status.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var app gitopsv1alpha1.Application
+	if err := r.Client.Get(ctx, req.NamespacedName, &app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	original := app.DeepCopy()
+	result := r.reconcile(ctx, &app)
+	if !apiequality.Semantic.DeepEqual(original.Status, app.Status) {
+		if err := r.Client.Status().Patch(ctx, &app, client.MergeFrom(original)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+		}
+	}
+	return result, nil
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, app *gitopsv1alpha1.Application) ctrl.Result {
+	interval := app.Spec.Interval.Duration
+	if interval <= 0 {
+		interval = 3 * time.Minute
+	}
+	if app.Spec.Suspend {
+		gitops.SetReady(app, false, "Suspended", "syncing is suspended; the last applied state stays in place", false)
+		return ctrl.Result{}
+	}
+	err := r.sync(ctx, app)
+	var f *failure
+	if err == nil {
+		r.failures.Delete(app.UID)
+		app.Status.ObservedGeneration = app.Generation
+		return ctrl.Result{RequeueAfter: interval}
+	}
+	if !errors.As(err, &f) {
+		f = &failure{reason: "SyncFailed", err: err}
+	}
+	log.FromContext(ctx).Info("sync failed", "reason", f.reason, "error", f.err.Error())
+	syncFailures.WithLabelValues(app.Namespace, app.Name, f.reason).Inc()
+	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, f.reason, "Sync", "%s", f.err.Error())
+	gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{
+		Revision: app.Status.Sync.Revision, DeployedAt: metav1.Time{Time: r.Now()}, Result: "Failed", Message: f.err.Error(),
+	})
+	retryAfter, retrying := r.retry(app)
+	gitops.SetReady(app, false, f.reason, f.err.Error(), !retrying)
+	if !retrying {
+		return ctrl.Result{RequeueAfter: interval}
+	}
+	return ctrl.Result{RequeueAfter: min(retryAfter, interval)}
+}
+
+// retry counts a failed sync and says when to try again, from
+// syncPolicy.retry (a 5 s backoff doubling to 3 min without one), and
+// whether the retry limit still allows it.
+func (r *Reconciler) retry(app *gitopsv1alpha1.Application) (time.Duration, bool) {
+	n := 1
+	if v, ok := r.failures.Load(app.UID); ok {
+		n = v.(int) + 1
+	}
+	r.failures.Store(app.UID, n)
+	base, factor, ceiling, limit := 5*time.Second, 2.0, 3*time.Minute, int64(-1)
+	if p := app.Spec.SyncPolicy; p != nil && p.Retry != nil {
+		limit = p.Retry.Limit
+		if b := p.Retry.Backoff; b != nil {
+			if b.Duration != nil {
+				base = b.Duration.Duration
+			}
+			if b.Factor != nil {
+				factor = float64(*b.Factor)
+			}
+			if b.MaxDuration != nil {
+				ceiling = b.MaxDuration.Duration
+			}
+		}
+	}
+	if limit >= 0 && int64(n) > limit {
+		return 0, false
+	}
+	wait := time.Duration(float64(base) * math.Pow(factor, float64(n-1)))
+	return min(wait, ceiling), true
+}
+
+// sync fetches, renders, applies and prunes. Any failure before the apply
+// leaves the cluster as it was: nothing of a revision that did not fetch or
+// render is applied, and nothing is pruned.
+func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) error {
+	timeout := defaultTimeout
+	if app.Spec.Timeout != nil && app.Spec.Timeout.Duration > 0 {
+		timeout = app.Spec.Timeout.Duration
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	auth, err := r.auth(ctx, app)
+	if err != nil {
+		return &failure{"CredentialsFailed", err}
+	}
+	src := app.Spec.Source
+	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
+	if err != nil {
+		return &failure{"FetchFailed", err}
+	}
+	dir, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev, auth)
+	if err != nil {
+		return &failure{"FetchFailed", err}
+	}
+	objects, err := render.Render(dir, src.Path, renderOptions(src))
+	if err != nil {
+		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
+	}
+	if err := r.placeInNamespace(objects, app.Spec.Destination.Namespace); err != nil {
+		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
+	}
+	policy := app.Spec.SyncPolicy
+	automated := policy != nil && policy.Automated != nil
+	if len(objects) == 0 && !(automated && policy.Automated.AllowEmpty) {
+		return &failure{"EmptyRender", fmt.Errorf("revision %s renders no objects; nothing is applied or pruned (set syncPolicy.automated.allowEmpty to allow it)", short(rev.Commit))}
+	}
+	if !automated {
+		// Without automated sync the Application reports; a person syncs.
+		app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: rev.Commit}
+		gitops.SetReady(app, false, "AutomatedSyncOff", "automated sync is off: revision "+short(rev.Commit)+" is not applied", false)
+		return nil
+	}
+
+	syncer, err := r.syncerFor(app)
+	if err != nil {
+		return &failure{"ApplyFailed", err}
+	}
+	options := gitops.ParseSyncOptions(policy.SyncOptions)
+	if options.CreateNamespace && app.Spec.Destination.Namespace != "" {
+		if err := r.createNamespace(ctx, syncer, app.Spec.Destination.Namespace, timeout); err != nil {
+			return &failure{"ApplyFailed", err}
+		}
+	}
+	syncer.Label(objects, app)
+	changes, err := syncer.Apply(ctx, objects, timeout)
+	if err != nil {
+		return &failure{"ApplyFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
+	}
+	inventory := gitops.Inventory(objects)
+	stale := gitops.Stale(app.Status.Inventory, objects)
+	var pruned int
+	if policy.Automated.Prune {
+		var kept []gitopsv1alpha1.ObjectRef
+		kept, pruned, err = syncer.Prune(ctx, stale, app, metav1.DeletionPropagation(capitalize(options.PropagationPolicy)))
+		if err != nil {
+			return &failure{"PruneFailed", err}
+		}
+		inventory = append(inventory, kept...)
+	} else {
+		// Left in place and still tracked, so enabling prune removes them.
+		inventory = append(inventory, stale...)
+	}
+
+	app.Status.Inventory = inventory
+	app.Status.Resources = r.resources(ctx, syncer, objects, stale, policy.Automated.Prune)
+	app.Status.Health = gitops.AggregateHealth(app.Status.Resources)
+	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: rev.Commit}
+	now := metav1.Time{Time: r.Now()}
+	app.Status.LastSyncedAt = &now
+	changed := 0
+	for _, e := range changes.Entries {
+		if e.Action != "unchanged" && e.Action != "skipped" {
+			changed++
+		}
+	}
+	if changed > 0 || pruned > 0 || len(app.Status.History) == 0 || app.Status.History[0].Revision != rev.Commit {
+		gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{Revision: rev.Commit, DeployedAt: now, Result: "Succeeded",
+			Message: fmt.Sprintf("%d applied, %d pruned", changed, pruned)})
+		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync",
+			"revision %s: %d objects changed, %d pruned", short(rev.Commit), changed, pruned)
+	}
+	gitops.SetReady(app, true, "Synced", fmt.Sprintf("revision %s applied", short(rev.Commit)), false)
+	return nil
+}
+
+// auth reads the Git credentials of spec.secretRef.
+func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) (transport.AuthMethod, error) {
+	if app.Spec.SecretRef == nil {
+		return nil, nil
+	}
+	var secret corev1.Secret
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.SecretRef.Name}, &secret); err != nil {
+		return nil, fmt.Errorf("reading Secret %s: %w", app.Spec.SecretRef.Name, err)
+	}
+	auth, err := source.AuthFromSecret(app.Spec.Source.RepoURL, secret.Data)
+	if err != nil {
+		return nil, fmt.Errorf("Secret %s: %w", app.Spec.SecretRef.Name, err)
+	}
+	return auth, nil
+}
+
+// syncerFor makes the client objects are applied with: uncached, so a sync
+// caches nothing of the kinds it applies, and impersonating the
+// Application's service account when it names one.
+func (r *Reconciler) syncerFor(app *gitopsv1alpha1.Application) (*gitops.Syncer, error) {
+	cfg := rest.CopyConfig(r.Config)
+	if sa := app.Spec.ServiceAccountName; sa != "" {
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + app.Namespace + ":" + sa}
+	}
+	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Mapper})
+	if err != nil {
+		return nil, err
+	}
+	return gitops.NewSyncer(c), nil
+}
+
+// placeInNamespace gives namespaced objects that name no namespace the
+// destination's.
+func (r *Reconciler) placeInNamespace(objects []*unstructured.Unstructured, namespace string) error {
+	for _, o := range objects {
+		if o.GetNamespace() != "" {
+			continue
+		}
+		mapping, err := r.Mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				continue // a kind whose CRD this sync applies: left to the API server
+			}
+			return err
+		}
+		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+			continue
+		}
+		if namespace == "" {
+			return fmt.Errorf("%s %s names no namespace and destination.namespace is empty", o.GetKind(), o.GetName())
+		}
+		o.SetNamespace(namespace)
+	}
+	return nil
+}
+
+// createNamespace applies the destination namespace for CreateNamespace.
+// It is not in the inventory: pruning never deletes it, as in Argo CD.
+func (r *Reconciler) createNamespace(ctx context.Context, syncer *gitops.Syncer, name string, timeout time.Duration) error {
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName(name)
+	_, err := syncer.Apply(ctx, []*unstructured.Unstructured{ns}, timeout)
+	return err
+}
+
+// resources reads back the health of the objects whose kind has one, and
+// lists every object with its sync state; stale objects left in place show
+// OutOfSync.
+func (r *Reconciler) resources(ctx context.Context, syncer *gitops.Syncer, objects []*unstructured.Unstructured,
+	stale []gitopsv1alpha1.ObjectRef, pruned bool) []gitopsv1alpha1.ResourceStatus {
+	out := make([]gitopsv1alpha1.ResourceStatus, 0, len(objects))
+	for _, o := range objects {
+		ref := gitops.RefOf(o)
+		res := gitopsv1alpha1.ResourceStatus{ObjectRef: ref, Status: gitopsv1alpha1.SyncStatusSynced}
+		if gitops.HasHealth(ref.Group, ref.Kind) {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(o.GroupVersionKind())
+			var health gitopsv1alpha1.HealthStatus
+			if err := syncer.Client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+				health = gitops.HealthOf(nil)
+			} else {
+				health = gitops.HealthOf(live)
+			}
+			res.Health = &health
+		}
+		out = append(out, res)
+	}
+	if !pruned {
+		for _, ref := range stale {
+			out = append(out, gitopsv1alpha1.ResourceStatus{ObjectRef: ref, Status: gitopsv1alpha1.SyncStatusOutOfSync})
+		}
+	}
+	return out
+}
+
+func renderOptions(src gitopsv1alpha1.ApplicationSource) render.Options {
+	var opts render.Options
+	if d := src.Directory; d != nil {
+		opts.Recurse, opts.Include, opts.Exclude = d.Recurse, d.Include, d.Exclude
+	}
+	if k := src.Kustomize; k != nil {
+		opts.Images, opts.NamePrefix, opts.NameSuffix, opts.CommonLabels = k.Images, k.NamePrefix, k.NameSuffix, k.CommonLabels
+	}
+	return opts
+}
+
+func short(commit string) string { return commit[:min(len(commit), 12)] }
+
+// capitalize turns a sync option's propagation policy into the API's.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

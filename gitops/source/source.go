@@ -1,0 +1,186 @@
+// Package source reads an Application's Git source: it asks the remote
+// which commit a revision names (ls-remote, no fetch), and makes a commit's
+// tree available on disk with a shallow fetch of one ref, reusing a commit
+// fetched before.
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Revision is a commit the remote serves, and the ref that reaches it.
+type Revision struct {
+	// Commit is the full SHA.
+	Commit string
+	// Ref is the ref to fetch it by, such as refs/heads/main; empty for a
+	// commit named by its SHA that no ref's tip is.
+	Ref string
+}
+
+// Fetcher reads Git repositories into CacheDir.
+type Fetcher struct {
+	CacheDir string
+}
+
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// Resolve asks the remote which commit revision names: empty or HEAD for
+// the remote's default branch, a branch, a tag, a semver range of tags (the
+// highest tag that satisfies it), or a commit SHA. Nothing is fetched.
+func (f Fetcher) Resolve(ctx context.Context, url, revision string, auth transport.AuthMethod) (Revision, error) {
+	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return Revision{}, fmt.Errorf("listing the refs of %s: %w", url, err)
+	}
+	byName := map[string]*plumbing.Reference{}
+	for _, ref := range refs {
+		byName[ref.Name().String()] = ref
+	}
+	// A tag's commit is its peeled ref, when it is an annotated tag.
+	commitOf := func(name string) (string, bool) {
+		if peeled, ok := byName[name+"^{}"]; ok {
+			return peeled.Hash().String(), true
+		}
+		ref, ok := byName[name]
+		if !ok {
+			return "", false
+		}
+		if ref.Type() == plumbing.SymbolicReference {
+			target, ok := byName[ref.Target().String()]
+			if !ok {
+				return "", false
+			}
+			return target.Hash().String(), true
+		}
+		return ref.Hash().String(), true
+	}
+
+	switch {
+	case revision == "" || revision == "HEAD":
+		head, ok := byName["HEAD"]
+		if !ok {
+			return Revision{}, fmt.Errorf("%s advertises no HEAD", url)
+		}
+		name := "HEAD"
+		if head.Type() == plumbing.SymbolicReference {
+			name = head.Target().String()
+		}
+		commit, ok := commitOf(name)
+		if !ok {
+			return Revision{}, fmt.Errorf("%s: HEAD points at %s, which does not exist", url, name)
+		}
+		return Revision{Commit: commit, Ref: name}, nil
+	case fullSHA.MatchString(revision):
+		for _, ref := range refs {
+			if ref.Type() == plumbing.HashReference && ref.Hash().String() == revision && !strings.HasSuffix(ref.Name().String(), "^{}") &&
+				ref.Name().String() != "HEAD" {
+				return Revision{Commit: revision, Ref: ref.Name().String()}, nil
+			}
+		}
+		return Revision{Commit: revision}, nil
+	}
+	for _, name := range []string{revision, "refs/heads/" + revision, "refs/tags/" + revision} {
+		if commit, ok := commitOf(name); ok && strings.HasPrefix(name, "refs/") {
+			return Revision{Commit: commit, Ref: name}, nil
+		}
+	}
+	if constraint, err := semver.NewConstraint(revision); err == nil {
+		return highestTag(refs, constraint, commitOf, url, revision)
+	}
+	return Revision{}, fmt.Errorf("%s has no branch or tag %q", url, revision)
+}
+
+// highestTag picks the highest tag that satisfies a semver range.
+func highestTag(refs []*plumbing.Reference, constraint *semver.Constraints, commitOf func(string) (string, bool), url, revision string) (Revision, error) {
+	type tag struct {
+		name    string
+		version *semver.Version
+	}
+	var tags []tag
+	for _, ref := range refs {
+		name := ref.Name()
+		if !name.IsTag() || strings.HasSuffix(name.String(), "^{}") {
+			continue
+		}
+		if v, err := semver.NewVersion(name.Short()); err == nil && constraint.Check(v) {
+			tags = append(tags, tag{name.String(), v})
+		}
+	}
+	if len(tags) == 0 {
+		return Revision{}, fmt.Errorf("%s has no tag in the range %q", url, revision)
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].version.GreaterThan(tags[j].version) })
+	commit, _ := commitOf(tags[0].name)
+	return Revision{Commit: commit, Ref: tags[0].name}, nil
+}
+
+// Checkout returns a directory holding the tree of rev, fetching it when no
+// earlier call did: a shallow fetch of rev's ref alone, or of every branch
+// for a commit no ref's tip is. The directory must not be changed.
+func (f Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth transport.AuthMethod) (string, error) {
+	sum := sha256.Sum256([]byte(url))
+	repoDir := filepath.Join(f.CacheDir, hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(repoDir, rev.Commit)
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(repoDir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(repoDir, ".fetch-")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+
+	opts := &git.CloneOptions{URL: url, Auth: auth, Tags: git.NoTags, NoCheckout: true}
+	if rev.Ref != "" {
+		opts.ReferenceName, opts.SingleBranch, opts.Depth = plumbing.ReferenceName(rev.Ref), true, 1
+	}
+	repo, err := git.PlainCloneContext(ctx, tmp, false, opts)
+	if err != nil {
+		return "", fmt.Errorf("fetching %s of %s: %w", describe(rev), url, err)
+	}
+	worktree, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	if err := worktree.Checkout(&git.CheckoutOptions{Hash: plumbing.NewHash(rev.Commit), Force: true}); err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			// The ref moved on between the listing and the fetch: the
+			// next listing finds the new commit.
+			return "", fmt.Errorf("%s of %s moved while it was fetched; trying again next time", describe(rev), url)
+		}
+		return "", fmt.Errorf("checking out %s: %w", rev.Commit, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		if _, statErr := os.Stat(filepath.Join(dir, ".git")); statErr != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+func describe(rev Revision) string {
+	if rev.Ref != "" {
+		return plumbing.ReferenceName(rev.Ref).Short() + " (" + rev.Commit[:min(len(rev.Commit), 12)] + ")"
+	}
+	return "commit " + rev.Commit
+}

@@ -1,0 +1,152 @@
+package source
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/sluicehq/sluice/test/gitserver"
+)
+
+// serve starts a Git server on loopback with one repository: main with two
+// commits, a branch, annotated tags v1.0.0 and v1.2.0 on the first and the
+// second commit. It returns the repository and the two commits.
+func serve(t *testing.T, opts gitserver.Options) (repo *gitserver.Repo, first, second string) {
+	t.Helper()
+	server, err := gitserver.Start(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(server.Stop)
+	repo, err = server.Create("apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(repo.Write(map[string]string{"app/a.yaml": "first\n"}))
+	first, err = repo.Commit("main", "first")
+	must(err)
+	must(repo.Tag("v1.0.0"))
+	must(repo.Write(map[string]string{"app/a.yaml": "second\n"}))
+	second, err = repo.Commit("main", "second")
+	must(err)
+	must(repo.Tag("v1.2.0"))
+	must(repo.Write(map[string]string{"app/a.yaml": "feature\n"}))
+	_, err = repo.Commit("feature", "on a branch")
+	must(err)
+	return repo, first, second
+}
+
+func TestResolveAndCheckout(t *testing.T) {
+	repo, first, second := serve(t, gitserver.Options{})
+	fetcher := Fetcher{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	tests := []struct {
+		revision, wantCommit, wantRef, wantFile string
+	}{
+		{"", second, "refs/heads/main", "second"},
+		{"HEAD", second, "refs/heads/main", "second"},
+		{"main", second, "refs/heads/main", "second"},
+		{"v1.0.0", first, "refs/tags/v1.0.0", "first"},
+		{"~1.0", first, "refs/tags/v1.0.0", "first"},
+		{">=1.0.0 <2.0.0", second, "refs/tags/v1.2.0", "second"},
+		{first, first, "", "first"},
+		{second, second, "refs/heads/main", "second"},
+	}
+	for _, tt := range tests {
+		t.Run("revision "+tt.revision, func(t *testing.T) {
+			rev, err := fetcher.Resolve(ctx, repo.URL, tt.revision, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rev.Commit != tt.wantCommit || (tt.wantRef != "" && rev.Ref != tt.wantRef) {
+				t.Fatalf("Resolve = %+v, want %s at %s", rev, tt.wantCommit, tt.wantRef)
+			}
+			dir, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "app", "a.yaml"))
+			if err != nil || strings.TrimSpace(string(data)) != tt.wantFile {
+				t.Fatalf("the checkout holds %q, %v; want %q", data, err, tt.wantFile)
+			}
+		})
+	}
+
+	t.Run("a commit checked out before is not fetched again", func(t *testing.T) {
+		rev, _ := fetcher.Resolve(ctx, repo.URL, "main", nil)
+		dir, _ := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		marker := filepath.Join(dir, ".git", "sluice-marker")
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		if err != nil || again != dir {
+			t.Fatalf("Checkout = %q, %v; want %q", again, err, dir)
+		}
+		if _, err := os.Stat(marker); err != nil {
+			t.Fatal("the checkout was fetched again")
+		}
+	})
+}
+
+func TestResolveErrors(t *testing.T) {
+	repo, _, _ := serve(t, gitserver.Options{Username: "ci", Password: "s3cret"})
+	fetcher := Fetcher{CacheDir: t.TempDir()}
+	ctx := context.Background()
+	good := &http.BasicAuth{Username: "ci", Password: "s3cret"}
+
+	if _, err := fetcher.Resolve(ctx, repo.URL, "main", good); err != nil {
+		t.Fatalf("with the right credentials: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		url, revision string
+		auth          *http.BasicAuth
+		want          string
+	}{
+		"no credentials":    {repo.URL, "main", nil, "authentication required"},
+		"wrong credentials": {repo.URL, "main", &http.BasicAuth{Username: "ci", Password: "nope"}, "authentication required"},
+		"an unknown ref":    {repo.URL, "release-9", good, `has no branch or tag "release-9"`},
+		"no tag in a range": {repo.URL, ">=3.0.0", good, `has no tag in the range ">=3.0.0"`},
+		"a missing repo":    {strings.TrimSuffix(repo.URL, "apps.git") + "nope.git", "main", good, "listing the refs"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			if tc.auth == nil {
+				_, err = fetcher.Resolve(ctx, tc.url, tc.revision, nil)
+			} else {
+				_, err = fetcher.Resolve(ctx, tc.url, tc.revision, tc.auth)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAuthFromSecret(t *testing.T) {
+	auth, err := AuthFromSecret("https://git.example/a.git", map[string][]byte{"username": []byte("u"), "password": []byte("p")})
+	if basic, ok := auth.(*http.BasicAuth); err != nil || !ok || basic.Username != "u" || basic.Password != "p" {
+		t.Fatalf("basic: %#v, %v", auth, err)
+	}
+	auth, err = AuthFromSecret("https://git.example/a.git", map[string][]byte{"bearerToken": []byte("t")})
+	if token, ok := auth.(*http.TokenAuth); err != nil || !ok || token.Token != "t" {
+		t.Fatalf("token: %#v, %v", auth, err)
+	}
+	if auth, err := AuthFromSecret("https://git.example/a.git", nil); auth != nil || err != nil {
+		t.Fatalf("none: %#v, %v", auth, err)
+	}
+	if _, err := AuthFromSecret("ssh://git@git.example/a.git", map[string][]byte{}); err == nil ||
+		!strings.Contains(err.Error(), "identity") {
+		t.Fatalf("ssh without a key: %v", err)
+	}
+}

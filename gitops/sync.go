@@ -1,0 +1,90 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+)
+
+// FieldManager is the one field manager Sluice applies objects with.
+const FieldManager = "sluice"
+
+// OwnerGroup prefixes the labels that tie an applied object to its
+// Application: gitops.sluice.dev/name and gitops.sluice.dev/namespace.
+const OwnerGroup = "gitops.sluice.dev"
+
+// Syncer applies an Application's objects and prunes the stale ones, with
+// server-side apply through Flux's ssa engine: only objects that drifted
+// are written, custom resource definitions and namespaces go first.
+type Syncer struct {
+	// Client applies, reads and deletes objects: an uncached client, acting
+	// as the Application's service account when it names one.
+	Client  client.Client
+	manager *ssa.ResourceManager
+}
+
+// NewSyncer makes a Syncer over a client.
+func NewSyncer(c client.Client) *Syncer {
+	// The poller waits for definitions (CRDs, namespaces) to be ready before
+	// the objects that need them are applied.
+	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
+	return &Syncer{Client: c, manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: OwnerGroup})}
+}
+
+// Label marks objects as an Application's.
+func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1.Application) {
+	s.manager.SetOwnerLabels(objects, app.Name, app.Namespace)
+}
+
+// Apply applies objects in stages and returns what it did to each.
+func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration) (*ssa.ChangeSet, error) {
+	opts := ssa.DefaultApplyOptions()
+	opts.WaitTimeout = timeout
+	return s.manager.ApplyAllStaged(ctx, objects, opts)
+}
+
+// Prune deletes the stale objects that still carry app's labels and did not
+// opt out of pruning. It returns the refs it left in place: opted out, or
+// no longer the Application's, so the inventory keeps the first.
+func (s *Syncer) Prune(ctx context.Context, stale []gitopsv1alpha1.ObjectRef, app *gitopsv1alpha1.Application,
+	policy metav1.DeletionPropagation) (kept []gitopsv1alpha1.ObjectRef, deleted int, err error) {
+	owner := s.manager.GetOwnerLabels(app.Name, app.Namespace)
+	for _, ref := range stale {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+		err := s.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return kept, deleted, fmt.Errorf("reading %s %s: %w", ref.Kind, ref.Name, err)
+		}
+		labels := u.GetLabels()
+		mine := true
+		for k, v := range owner {
+			mine = mine && labels[k] == v
+		}
+		if !mine {
+			continue // someone else's now: not ours to delete, nor to track
+		}
+		if PruneDisabled(u.GetAnnotations()) {
+			kept = append(kept, ref)
+			continue
+		}
+		if err := s.Client.Delete(ctx, u, client.PropagationPolicy(policy)); client.IgnoreNotFound(err) != nil {
+			return kept, deleted, fmt.Errorf("deleting %s %s: %w", ref.Kind, ref.Name, err)
+		}
+		deleted++
+	}
+	return kept, deleted, nil
+}

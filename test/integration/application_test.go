@@ -1,0 +1,270 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/test/gitserver"
+)
+
+// The Application controller against a real API server and a real Git
+// server on loopback: commits in, objects out.
+var _ = Describe("The Application controller", Ordered, func() {
+	var (
+		server *gitserver.Server
+		appsNS string // where the Applications live
+	)
+
+	BeforeAll(func(ctx context.Context) {
+		var err error
+		server, err = gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(server.Stop)
+		cache := GinkgoT().TempDir()
+		startController("", func(mgr ctrl.Manager) error { return application.Setup(mgr, cache) })
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		appsNS = namespace.Name
+	})
+
+	configMap := func(name, value string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  value: %q\n", name, value)
+	}
+	// newRepo makes a repository with files committed to main.
+	newRepo := func(name string, files map[string]string) (*gitserver.Repo, string) {
+		GinkgoHelper()
+		repo, err := server.Create(name)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(repo.Write(files)).To(Succeed())
+		commit, err := repo.Commit("main", "first")
+		Expect(err).NotTo(HaveOccurred())
+		return repo, commit
+	}
+	commit := func(repo *gitserver.Repo, files map[string]string, remove ...string) string {
+		GinkgoHelper()
+		Expect(repo.Write(files)).To(Succeed())
+		Expect(repo.Remove(remove...)).To(Succeed())
+		sha, err := repo.Commit("main", "change")
+		Expect(err).NotTo(HaveOccurred())
+		return sha
+	}
+	newApp := func(ctx context.Context, name, repoURL, destination string, prune bool) *gitopsv1alpha1.Application {
+		GinkgoHelper()
+		app := &gitopsv1alpha1.Application{
+			ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: name},
+			Spec: gitopsv1alpha1.ApplicationSpec{
+				Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"},
+				Destination: gitopsv1alpha1.ApplicationDestination{Namespace: destination},
+				SyncPolicy: &gitopsv1alpha1.SyncPolicy{
+					Automated:   &gitopsv1alpha1.AutomatedSyncPolicy{Prune: prune, SelfHeal: true},
+					SyncOptions: []string{"CreateNamespace=true"},
+				},
+				Interval: metav1.Duration{Duration: time.Second},
+			},
+		}
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		return app
+	}
+	synced := func(ctx context.Context, app *gitopsv1alpha1.Application, revision string) {
+		GinkgoHelper()
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))
+		}).WithContext(ctx).Should(Succeed())
+	}
+	failing := func(ctx context.Context, app *gitopsv1alpha1.Application, reason string) *metav1.Condition {
+		GinkgoHelper()
+		var ready *metav1.Condition
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			ready = meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		}).WithContext(ctx).Should(Succeed())
+		return ready
+	}
+	valueOf := func(ctx context.Context, namespace, name string) func() (string, error) {
+		return func() (string, error) {
+			var cm corev1.ConfigMap
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm)
+			if apierrors.IsNotFound(err) {
+				return "<none>", nil
+			}
+			return cm.Data["value"], err
+		}
+	}
+
+	It("syncs a path of a repository, then follows commits that change, add and remove objects", func(ctx context.Context) {
+		repo, first := newRepo("follow", map[string]string{
+			"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1"), "elsewhere/x.yaml": configMap("x", "1"),
+		})
+		dest := appsNS + "-follow"
+		app := newApp(ctx, "follow", repo.URL, dest, true)
+		synced(ctx, app, first)
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))
+		Expect(valueOf(ctx, dest, "x")()).To(Equal("<none>"), "only the Application's path")
+		var a corev1.ConfigMap
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "a"}, &a)).To(Succeed())
+		Expect(a.Labels).To(HaveKeyWithValue("gitops.sluice.dev/name", "follow"))
+		Expect(app.Status.Inventory).To(HaveLen(2))
+		Expect(app.Status.History).To(HaveLen(1))
+		Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
+
+		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2"), "app/c.yaml": configMap("c", "1")}, "app/b.yaml")
+		synced(ctx, app, second)
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
+		Expect(valueOf(ctx, dest, "b")()).To(Equal("<none>"), "pruned")
+		Expect(valueOf(ctx, dest, "c")()).To(Equal("1"))
+		Expect(app.Status.History).To(HaveLen(2))
+		Expect(app.Status.History[0].Revision).To(Equal(second))
+		Expect(app.Status.History[0].Message).To(Equal("2 applied, 1 pruned"))
+	})
+
+	It("leaves removed objects in place without prune, showing them OutOfSync, and honours an opt-out", func(ctx context.Context) {
+		repo, first := newRepo("noprune", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
+		dest := appsNS + "-noprune"
+		app := newApp(ctx, "noprune", repo.URL, dest, false)
+		synced(ctx, app, first)
+
+		second := commit(repo, nil, "app/b.yaml")
+		synced(ctx, app, second)
+		Expect(valueOf(ctx, dest, "b")()).To(Equal("1"))
+		Expect(app.Status.Resources).To(ContainElement(gitopsv1alpha1.ResourceStatus{
+			ObjectRef: gitopsv1alpha1.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: dest, Name: "b"},
+			Status:    gitopsv1alpha1.SyncStatusOutOfSync,
+		}))
+
+		By("turning prune on: b goes, unless it opted out")
+		var b corev1.ConfigMap
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "b"}, &b)).To(Succeed())
+		patch := client.MergeFrom(b.DeepCopy())
+		b.Annotations = map[string]string{"argocd.argoproj.io/sync-options": "Prune=false"}
+		Expect(k8sClient.Patch(ctx, &b, patch)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+		appPatch := client.MergeFrom(app.DeepCopy())
+		app.Spec.SyncPolicy.Automated.Prune = true
+		Expect(k8sClient.Patch(ctx, app, appPatch)).To(Succeed())
+		Consistently(valueOf(ctx, dest, "b")).WithContext(ctx).WithTimeout(3 * time.Second).Should(Equal("1"))
+	})
+
+	It("applies nothing from a revision with a broken manifest, and says which file and line", func(ctx context.Context) {
+		repo, first := newRepo("broken", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
+		dest := appsNS + "-broken"
+		app := newApp(ctx, "broken", repo.URL, dest, true)
+		synced(ctx, app, first)
+
+		commit(repo, map[string]string{
+			"app/a.yaml":   configMap("a", "2"),
+			"app/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n   oops: indent\n",
+		}, "app/b.yaml")
+		ready := failing(ctx, app, "RenderFailed")
+		Expect(ready.Message).To(ContainSubstring("bad.yaml:5: "))
+		Consistently(func(g Gomega) {
+			g.Expect(valueOf(ctx, dest, "a")()).To(Equal("1"), "nothing of the broken revision is applied")
+			g.Expect(valueOf(ctx, dest, "b")()).To(Equal("1"), "nothing is pruned")
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+		Expect(app.Status.Sync.Revision).To(Equal(first))
+	})
+
+	It("prunes nothing when the source cannot be fetched", func(ctx context.Context) {
+		repo, first := newRepo("unreachable", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-unreachable"
+		app := newApp(ctx, "unreachable", repo.URL, dest, true)
+		synced(ctx, app, first)
+
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Source.RepoURL = strings.TrimSuffix(repo.URL, "unreachable.git") + "gone.git"
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		ready := failing(ctx, app, "FetchFailed")
+		Expect(ready.Message).To(ContainSubstring("gone.git"))
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))
+		Expect(app.Status.Inventory).To(HaveLen(1), "the inventory is kept for when the source is back")
+	})
+
+	It("follows the highest tag of a semver range", func(ctx context.Context) {
+		repo, _ := newRepo("semver", map[string]string{"app/a.yaml": configMap("a", "1.0.0")})
+		Expect(repo.Tag("v1.0.0")).To(Succeed())
+		dest := appsNS + "-semver"
+		app := newApp(ctx, "semver", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Source.TargetRevision = "~1.0"
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).Should(Equal("1.0.0"))
+
+		commit(repo, map[string]string{"app/a.yaml": configMap("a", "1.0.1")})
+		Expect(repo.Tag("v1.0.1")).To(Succeed())
+		commit(repo, map[string]string{"app/a.yaml": configMap("a", "2.0.0")})
+		Expect(repo.Tag("v2.0.0")).To(Succeed())
+		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).Should(Equal("1.0.1"))
+		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("1.0.1"))
+	})
+
+	It("syncs the Applications of an app of apps", func(ctx context.Context) {
+		child, childCommit := newRepo("child", map[string]string{"app/a.yaml": configMap("from-child", "1")})
+		dest := appsNS + "-child"
+		parentRepo, parentCommit := newRepo("parent", map[string]string{"app/child.yaml": fmt.Sprintf(`apiVersion: gitops.sluice.dev/v1alpha1
+kind: Application
+metadata:
+  name: child
+spec:
+  source: {repoURL: %q, targetRevision: main, path: app}
+  destination: {namespace: %q}
+  syncPolicy:
+    automated: {prune: true}
+    syncOptions: [CreateNamespace=true]
+  interval: 1s
+`, child.URL, dest)})
+		parent := newApp(ctx, "parent", parentRepo.URL, appsNS, true)
+		synced(ctx, parent, parentCommit)
+		childApp := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "child"}}
+		synced(ctx, childApp, childCommit)
+		Expect(valueOf(ctx, dest, "from-child")()).To(Equal("1"))
+	})
+
+	It("applies as the serviceAccountName, and nothing where that account may not write", func(ctx context.Context) {
+		repo, _ := newRepo("restricted", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-restricted"
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: dest}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "team"}})).To(Succeed())
+		// The account may only read ConfigMaps there.
+		Expect(k8sClient.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "read"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch"}}}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "read"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: appsNS, Name: "team"}}})).To(Succeed())
+
+		app := &gitopsv1alpha1.Application{
+			ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "restricted"},
+			Spec: gitopsv1alpha1.ApplicationSpec{
+				Source:             gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"},
+				Destination:        gitopsv1alpha1.ApplicationDestination{Namespace: dest},
+				SyncPolicy:         &gitopsv1alpha1.SyncPolicy{Automated: &gitopsv1alpha1.AutomatedSyncPolicy{Prune: true}},
+				ServiceAccountName: "team",
+				Interval:           metav1.Duration{Duration: time.Second},
+			},
+		}
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		ready := failing(ctx, app, "ApplyFailed")
+		Expect(ready.Message).To(ContainSubstring("forbidden"))
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"))
+	})
+})
