@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/jsondiff"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,11 +47,43 @@ func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1
 	s.manager.SetOwnerLabels(objects, app.Name, app.Namespace)
 }
 
+// RolloutOwnedFields are the fields the rollout controller sets while a
+// rollout runs, which a sync must neither apply nor count as drift: the
+// rules of a route that carries the in-progress label hold the canary's
+// weights and header rules. (A Service's pinned selector key and a
+// Rollout's status are not in Git's objects, so server-side apply leaves
+// them alone by itself.)
+var RolloutOwnedFields = []jsondiff.IgnoreRule{{
+	Paths: []string{"/spec/rules"},
+	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
+		LabelSelector: "rollouts.argoproj.io/gatewayapi-canary"},
+}}
+
 // Apply applies objects in stages and returns what it did to each.
 func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration) (*ssa.ChangeSet, error) {
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = timeout
+	opts.DriftIgnoreRules = RolloutOwnedFields
 	return s.manager.ApplyAllStaged(ctx, objects, opts)
+}
+
+// Drifted lists the objects whose live state differs from what applying
+// them would make it, without writing anything: the drift a sync with
+// selfHeal off reports.
+func (s *Syncer) Drifted(ctx context.Context, objects []*unstructured.Unstructured) ([]gitopsv1alpha1.ObjectRef, error) {
+	opts := ssa.DefaultDiffOptions()
+	opts.DriftIgnoreRules = RolloutOwnedFields
+	var drifted []gitopsv1alpha1.ObjectRef
+	for _, o := range objects {
+		entry, _, _, err := s.manager.Diff(ctx, o, opts)
+		if err != nil {
+			return nil, err
+		}
+		if entry.Action != ssa.UnchangedAction && entry.Action != ssa.SkippedAction {
+			drifted = append(drifted, RefOf(o))
+		}
+	}
+	return drifted, nil
 }
 
 // Prune deletes the stale objects that still carry app's labels and did not

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -60,9 +62,10 @@ func init() { metrics.Registry.MustRegister(syncFailures) }
 
 // Reconciler reconciles Applications.
 type Reconciler struct {
-	// Client reads Applications from the cache and writes their status.
+	// Client writes Applications' status.
 	Client client.Client
-	// APIReader reads the Secrets of Git credentials, around the cache.
+	// APIReader reads Applications and the Secrets of Git credentials,
+	// around the cache.
 	APIReader client.Reader
 	// Config is what objects are applied with: as the manager, or as an
 	// Application's service account.
@@ -73,6 +76,16 @@ type Reconciler struct {
 	Now      func() time.Time
 
 	failures sync.Map // Application UID -> consecutive failed syncs
+	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
+	owned    *ownedWatches
+}
+
+// resolution is a revision the remote named, and when.
+type resolution struct {
+	source source.Revision
+	url    string
+	target string
+	at     time.Time
 }
 
 // Setup registers the Application controller; Git checkouts are kept in
@@ -87,7 +100,12 @@ func Setup(mgr ctrl.Manager, cacheDir string) error {
 		Recorder:  mgr.GetEventRecorder("sluice-application"),
 		Now:       time.Now,
 	}
-	return ctrl.NewControllerManagedBy(mgr).Named(Name).For(&gitopsv1alpha1.Application{}).Complete(r)
+	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).For(&gitopsv1alpha1.Application{}).Build(r)
+	if err != nil {
+		return err
+	}
+	r.owned, err = newOwnedWatches(mgr, c)
+	return err
 }
 
 // failure is a sync that did not happen, and why.
@@ -100,8 +118,11 @@ func (f *failure) Error() string { return f.err.Error() }
 
 // Reconcile syncs an Application and writes its status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Read around the cache: a reconcile woken by the objects the last sync
+	// applied must see the status that sync wrote, and the cache may not
+	// have it yet. One read per sync is cheap next to a sync.
 	var app gitopsv1alpha1.Application
-	if err := r.Client.Get(ctx, req.NamespacedName, &app); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
@@ -197,7 +218,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		return &failure{"CredentialsFailed", err}
 	}
 	src := app.Spec.Source
-	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
+	rev, err := r.resolve(ctx, app, auth)
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
@@ -214,7 +235,8 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	}
 	policy := app.Spec.SyncPolicy
 	automated := policy != nil && policy.Automated != nil
-	if len(objects) == 0 && !(automated && policy.Automated.AllowEmpty) {
+	allowEmpty := automated && policy.Automated.AllowEmpty
+	if len(objects) == 0 && !allowEmpty {
 		return &failure{"EmptyRender", fmt.Errorf("revision %s renders no objects; nothing is applied or pruned (set syncPolicy.automated.allowEmpty to allow it)", short(rev.Commit))}
 	}
 	if !automated {
@@ -235,6 +257,12 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		}
 	}
 	syncer.Label(objects, app)
+	if !policy.Automated.SelfHeal && app.Status.Sync.Revision == rev.Commit && app.Status.LastSyncedAt != nil &&
+		app.Status.ObservedGeneration == app.Generation {
+		// The revision was synced; what changed since is drift in the
+		// cluster, which only selfHeal reverts.
+		return r.reportDrift(ctx, app, syncer, objects)
+	}
 	changes, err := syncer.Apply(ctx, objects, timeout)
 	if err != nil {
 		return &failure{"ApplyFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
@@ -262,9 +290,13 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	app.Status.LastSyncedAt = &now
 	changed := 0
 	for _, e := range changes.Entries {
-		if e.Action != "unchanged" && e.Action != "skipped" {
+		if e.Action != ssa.UnchangedAction && e.Action != ssa.SkippedAction {
 			changed++
 		}
+	}
+	// Watch what the Application owns, so a change to it is seen at once.
+	if err := r.owned.watch(objects); err != nil {
+		log.FromContext(ctx).Error(err, "watching the Application's objects; drift is seen at the next interval")
 	}
 	if changed > 0 || pruned > 0 || len(app.Status.History) == 0 || app.Status.History[0].Revision != rev.Commit {
 		gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{Revision: rev.Commit, DeployedAt: now, Result: "Succeeded",
@@ -273,6 +305,62 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 			"revision %s: %d objects changed, %d pruned", short(rev.Commit), changed, pruned)
 	}
 	gitops.SetReady(app, true, "Synced", fmt.Sprintf("revision %s applied", short(rev.Commit)), false)
+	return nil
+}
+
+// resolve asks the remote which commit the source names, unless it was
+// asked within the interval: a reconcile woken by a change to an owned
+// object syncs the revision it has, without a round trip to the remote.
+func (r *Reconciler) resolve(ctx context.Context, app *gitopsv1alpha1.Application, auth transport.AuthMethod) (source.Revision, error) {
+	src := app.Spec.Source
+	interval := app.Spec.Interval.Duration
+	if v, ok := r.resolved.Load(app.UID); ok {
+		last := v.(resolution)
+		if last.url == src.RepoURL && last.target == src.TargetRevision && r.Now().Sub(last.at) < interval {
+			return last.source, nil
+		}
+	}
+	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
+	if err != nil {
+		return rev, err
+	}
+	r.resolved.Store(app.UID, resolution{source: rev, url: src.RepoURL, target: src.TargetRevision, at: r.Now()})
+	return rev, nil
+}
+
+// reportDrift marks the objects that drifted from the synced revision
+// OutOfSync, naming them, without changing anything.
+func (r *Reconciler) reportDrift(ctx context.Context, app *gitopsv1alpha1.Application, syncer *gitops.Syncer,
+	objects []*unstructured.Unstructured) error {
+	drifted, err := syncer.Drifted(ctx, objects)
+	if err != nil {
+		return &failure{"DiffFailed", err}
+	}
+	if err := r.owned.watch(objects); err != nil {
+		log.FromContext(ctx).Error(err, "watching the Application's objects")
+	}
+	isDrifted := map[gitopsv1alpha1.ObjectRef]bool{}
+	var names []string
+	for _, ref := range drifted {
+		isDrifted[ref] = true
+		names = append(names, ref.Kind+" "+ref.Name)
+	}
+	for i := range app.Status.Resources {
+		res := &app.Status.Resources[i]
+		switch {
+		case isDrifted[res.ObjectRef]:
+			res.Status = gitopsv1alpha1.SyncStatusOutOfSync
+		case res.Status == gitopsv1alpha1.SyncStatusOutOfSync && res.Health != nil:
+			res.Status = gitopsv1alpha1.SyncStatusSynced // drifted back
+		}
+	}
+	app.Status.Sync.Status = gitopsv1alpha1.SyncStatusSynced
+	message := "revision " + short(app.Status.Sync.Revision) + " applied"
+	if len(drifted) > 0 {
+		app.Status.Sync.Status = gitopsv1alpha1.SyncStatusOutOfSync
+		message = fmt.Sprintf("%s; drifted in the cluster (selfHeal is off): %s", message, strings.Join(names, ", "))
+	}
+	gitops.SetReady(app, true, "Synced", message, false)
 	return nil
 }
 
@@ -287,7 +375,7 @@ func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) 
 	}
 	auth, err := source.AuthFromSecret(app.Spec.Source.RepoURL, secret.Data)
 	if err != nil {
-		return nil, fmt.Errorf("Secret %s: %w", app.Spec.SecretRef.Name, err)
+		return nil, fmt.Errorf("the Secret %s: %w", app.Spec.SecretRef.Name, err)
 	}
 	return auth, nil
 }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cgi"
+	"net/http/cgi" //nolint:gosec // Go 1.26: the httpoxy flaw (Go < 1.6.3) does not apply; loopback tests only
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -139,6 +139,52 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(app.Status.History[0].Message).To(Equal("2 applied, 1 pruned"))
 	})
 
+	It("reverts a changed or deleted object within seconds, not at the next poll", func(ctx context.Context) {
+		repo, first := newRepo("heal", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
+		dest := appsNS + "-heal"
+		app := newApp(ctx, "heal", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Interval = metav1.Duration{Duration: time.Hour} // no poll will come
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		synced(ctx, app, first)
+		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).Should(Equal("1"))
+
+		var a corev1.ConfigMap
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "a"}, &a)).To(Succeed())
+		a.Data["value"] = "edited by hand"
+		Expect(k8sClient.Update(ctx, &a)).To(Succeed())
+		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(5 * time.Second).Should(Equal("1"))
+
+		Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "b"}})).To(Succeed())
+		Eventually(valueOf(ctx, dest, "b")).WithContext(ctx).WithTimeout(5 * time.Second).Should(Equal("1"))
+	})
+
+	It("with selfHeal off, shows a changed object OutOfSync by name and leaves it", func(ctx context.Context) {
+		repo, first := newRepo("drift", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-drift"
+		app := newApp(ctx, "drift", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.SyncPolicy.Automated.SelfHeal = false
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		synced(ctx, app, first)
+		Eventually(func() int64 {
+			_ = k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)
+			return app.Status.ObservedGeneration
+		}).WithContext(ctx).Should(Equal(app.Generation))
+
+		var a corev1.ConfigMap
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "a"}, &a)).To(Succeed())
+		a.Data["value"] = "edited by hand"
+		Expect(k8sClient.Update(ctx, &a)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(app.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusOutOfSync))
+			ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			g.Expect(ready.Message).To(ContainSubstring("ConfigMap a"))
+		}).WithContext(ctx).WithTimeout(5 * time.Second).Should(Succeed())
+		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
+	})
+
 	It("leaves removed objects in place without prune, showing them OutOfSync, and honours an opt-out", func(ctx context.Context) {
 		repo, first := newRepo("noprune", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
 		dest := appsNS + "-noprune"

@@ -1,0 +1,87 @@
+package application
+
+import (
+	"context"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/sluicehq/sluice/gitops"
+)
+
+// The labels that name an applied object's Application.
+const (
+	ownerNameLabel      = gitops.OwnerGroup + "/name"
+	ownerNamespaceLabel = gitops.OwnerGroup + "/namespace"
+)
+
+// ownedWatches watches the kinds Applications applied, by metadata only and
+// only objects labelled as an Application's, and wakes the owning
+// Application on every change or deletion: self-heal in seconds, not at
+// the next poll. A kind is watched from the first sync that applies it.
+type ownedWatches struct {
+	cache      cache.Cache
+	controller controller.Controller
+	mu         sync.Mutex
+	watched    map[schema.GroupVersionKind]bool
+}
+
+func newOwnedWatches(mgr ctrl.Manager, c controller.Controller) (*ownedWatches, error) {
+	owned, err := labels.NewRequirement(ownerNameLabel, selection.Exists, nil)
+	if err != nil {
+		return nil, err
+	}
+	objects, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultLabelSelector: labels.NewSelector().Add(*owned),
+		DefaultTransform:     cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(objects); err != nil {
+		return nil, err
+	}
+	return &ownedWatches{cache: objects, controller: c, watched: map[schema.GroupVersionKind]bool{}}, nil
+}
+
+// watch starts watching the kinds of objects not watched yet.
+func (w *ownedWatches) watch(objects []*unstructured.Unstructured) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range objects {
+		gvk := o.GroupVersionKind()
+		if w.watched[gvk] {
+			continue
+		}
+		meta := &metav1.PartialObjectMetadata{}
+		meta.SetGroupVersionKind(gvk)
+		if err := w.controller.Watch(source.Kind[client.Object](w.cache, meta,
+			handler.EnqueueRequestsFromMapFunc(ownerOf))); err != nil {
+			return err
+		}
+		w.watched[gvk] = true
+	}
+	return nil
+}
+
+// ownerOf maps an applied object to its Application.
+func ownerOf(_ context.Context, obj client.Object) []reconcile.Request {
+	l := obj.GetLabels()
+	if l[ownerNameLabel] == "" || l[ownerNamespaceLabel] == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[ownerNamespaceLabel], Name: l[ownerNameLabel]}}}
+}
