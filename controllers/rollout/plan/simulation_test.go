@@ -33,21 +33,9 @@ var _ = Describe("The canary planner, simulated", func() {
 			l, err := resolveLimits(ro.Spec.Strategy.Canary.MaxSurge, ro.Spec.Strategy.Canary.MaxUnavailable, replicas)
 			Expect(err).NotTo(HaveOccurred())
 
-			version := 1
+			steer := steering(rng, time.Minute)
 			for tick := range 300 {
-				switch r := rng.IntN(100); {
-				case r < 4:
-					version++
-					w.setImage(fmt.Sprintf("app:v%d", version))
-				case r < 10:
-					w.ro.Status.PauseConditions = nil // promote
-				case r < 13:
-					w.ro.Status.Abort = true
-				case r < 16:
-					w.ro.Status.Abort = false // retry
-				case r < 20:
-					w.now = w.now.Add(time.Minute)
-				}
+				steer(w)
 				before := availableWithin(w)
 				res := w.step()
 				checkInvariants(w, l, replicas, before, tick)
@@ -86,6 +74,28 @@ var _ = Describe("The canary planner, simulated", func() {
 		}
 	})
 })
+
+// steering returns what people do to a rollout at each tick, at random: a
+// new image now and then, promotes, aborts, retries, and time passing by
+// the step given.
+func steering(rng *rand.Rand, timeStep time.Duration) func(*world) {
+	version := 1
+	return func(w *world) {
+		switch r := rng.IntN(100); {
+		case r < 4:
+			version++
+			w.setImage(fmt.Sprintf("app:v%d", version))
+		case r < 10:
+			w.ro.Status.PauseConditions = nil // promote
+		case r < 13:
+			w.ro.Status.Abort = true
+		case r < 16:
+			w.ro.Status.Abort = false // retry
+		case r < 20:
+			w.now = w.now.Add(timeStep)
+		}
+	}
+}
 
 // availableWithin counts available pods that their ReplicaSets keep.
 func availableWithin(w *world) int32 {

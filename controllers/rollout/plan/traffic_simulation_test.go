@@ -51,21 +51,9 @@ var _ = Describe("The canary planner with traffic routing, simulated", func() {
 					httpBackend("sim-stable", 100), httpBackend("sim-canary", 0)}}}},
 			}}
 
-			version := 1
+			steer := steering(rng, 20*time.Second)
 			for tick := range 300 {
-				switch r := rng.IntN(100); {
-				case r < 4:
-					version++
-					w.setImage(fmt.Sprintf("app:v%d", version))
-				case r < 10:
-					w.ro.Status.PauseConditions = nil // promote
-				case r < 13:
-					w.ro.Status.Abort = true
-				case r < 16:
-					w.ro.Status.Abort = false // retry
-				case r < 22:
-					w.now = w.now.Add(20 * time.Second)
-				}
+				steer(w)
 				w.step()
 				checkRoutedToPods(w, tick)
 				makeSomePodsAvailable(w, rng)
