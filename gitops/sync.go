@@ -47,16 +47,20 @@ func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1
 	s.manager.SetOwnerLabels(objects, app.Name, app.Namespace)
 }
 
-// RolloutOwnedFields are the fields the rollout controller sets while a
-// rollout runs, which a sync must neither apply nor count as drift: the
-// rules of a route that carries the in-progress label hold the canary's
-// weights and header rules. (A Service's pinned selector key and a
-// Rollout's status are not in Git's objects, so server-side apply leaves
-// them alone by itself.)
+// RolloutOwnedFields are the fields the rollout controller sets, which a
+// sync must neither apply nor count as drift: the rules of a route that
+// carries the in-progress label hold the canary's weights and header rules,
+// and the selector of a Service a Rollout manages is pinned to one
+// ReplicaSet's pods. Both are atomic in their schemas, so applying Git's
+// value would replace the rollout controller's whole. (A Rollout's status is
+// not in Git's objects, so server-side apply leaves it alone by itself.)
 var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Paths: []string{"/spec/rules"},
 	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
 		LabelSelector: "rollouts.argoproj.io/gatewayapi-canary"},
+}, {
+	Paths:    []string{"/spec/selector"},
+	Selector: &jsondiff.Selector{Kind: "Service", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
 }}
 
 // Apply applies objects in stages and returns what it did to each.

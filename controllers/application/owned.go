@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops"
 )
 
@@ -36,6 +37,9 @@ type ownedWatches struct {
 	controller controller.Controller
 	mu         sync.Mutex
 	watched    map[schema.GroupVersionKind]bool
+	// changed holds the Applications one of whose objects changed since
+	// their last apply began.
+	changed sync.Map // types.NamespacedName -> struct{}
 }
 
 func newOwnedWatches(mgr ctrl.Manager, c controller.Controller) (*ownedWatches, error) {
@@ -69,7 +73,7 @@ func (w *ownedWatches) watch(objects []*unstructured.Unstructured) error {
 		meta := &metav1.PartialObjectMetadata{}
 		meta.SetGroupVersionKind(gvk)
 		if err := w.controller.Watch(source.Kind[client.Object](w.cache, meta,
-			handler.EnqueueRequestsFromMapFunc(ownerOf))); err != nil {
+			handler.EnqueueRequestsFromMapFunc(w.ownerOf))); err != nil {
 			return err
 		}
 		w.watched[gvk] = true
@@ -77,11 +81,34 @@ func (w *ownedWatches) watch(objects []*unstructured.Unstructured) error {
 	return nil
 }
 
-// ownerOf maps an applied object to its Application.
-func ownerOf(_ context.Context, obj client.Object) []reconcile.Request {
+// ownerOf maps an applied object to its Application, and notes that the
+// Application's objects changed.
+func (w *ownedWatches) ownerOf(_ context.Context, obj client.Object) []reconcile.Request {
 	l := obj.GetLabels()
 	if l[ownerNameLabel] == "" || l[ownerNamespaceLabel] == "" {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[ownerNamespaceLabel], Name: l[ownerNameLabel]}}}
+	app := types.NamespacedName{Namespace: l[ownerNamespaceLabel], Name: l[ownerNameLabel]}
+	w.changed.Store(app, struct{}{})
+	return []reconcile.Request{{NamespacedName: app}}
+}
+
+// watching reports whether every kind of objects is watched, so a change
+// to any of them would have been seen.
+func (w *ownedWatches) watching(refs []gitopsv1alpha1.ObjectRef) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range refs {
+		if !w.watched[schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}] {
+			return false
+		}
+	}
+	return true
+}
+
+// takeChanged reports whether the Application's objects changed since the
+// last call, and starts noting afresh.
+func (w *ownedWatches) takeChanged(app types.NamespacedName) bool {
+	_, changed := w.changed.LoadAndDelete(app)
+	return changed
 }

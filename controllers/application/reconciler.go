@@ -77,6 +77,7 @@ type Reconciler struct {
 
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
+	applied  sync.Map // Application UID -> "<commit>@<generation>" this process applied
 	owned    *ownedWatches
 }
 
@@ -222,6 +223,9 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
+	if r.upToDate(app, rev) {
+		return nil
+	}
 	dir, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev, auth)
 	if err != nil {
 		return &failure{"FetchFailed", err}
@@ -297,6 +301,8 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	// Watch what the Application owns, so a change to it is seen at once.
 	if err := r.owned.watch(objects); err != nil {
 		log.FromContext(ctx).Error(err, "watching the Application's objects; drift is seen at the next interval")
+	} else {
+		r.applied.Store(app.UID, fmt.Sprintf("%s@%d", rev.Commit, app.Generation))
 	}
 	if changed > 0 || pruned > 0 || len(app.Status.History) == 0 || app.Status.History[0].Revision != rev.Commit {
 		gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{Revision: rev.Commit, DeployedAt: now, Result: "Succeeded",
@@ -306,6 +312,21 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	}
 	gitops.SetReady(app, true, "Synced", fmt.Sprintf("revision %s applied", short(rev.Commit)), false)
 	return nil
+}
+
+// upToDate reports whether a sync would find nothing to do: this process
+// applied this revision at this generation, it watches every kind the
+// Application owns, and none of its objects changed since. A resync then
+// costs no API request; the first one after a start, or after any change,
+// checks every object.
+func (r *Reconciler) upToDate(app *gitopsv1alpha1.Application, rev source.Revision) bool {
+	key := client.ObjectKeyFromObject(app)
+	changed := r.owned.takeChanged(key)
+	applied, ok := r.applied.Load(app.UID)
+	ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+	return ok && applied.(string) == fmt.Sprintf("%s@%d", rev.Commit, app.Generation) && !changed &&
+		app.Status.Sync.Revision == rev.Commit && app.Status.ObservedGeneration == app.Generation &&
+		ready != nil && ready.Status == metav1.ConditionTrue && r.owned.watching(app.Status.Inventory)
 }
 
 // resolve asks the remote which commit the source names, unless it was

@@ -28,6 +28,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 	var (
 		server *gitserver.Server
 		appsNS string // where the Applications live
+		writes *writeCounter
 	)
 
 	BeforeAll(func(ctx context.Context) {
@@ -36,7 +37,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(server.Stop)
 		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error { return application.Setup(mgr, cache) })
+		writes = startController("", func(mgr ctrl.Manager) error { return application.Setup(mgr, cache) })
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		appsNS = namespace.Name
@@ -183,6 +184,18 @@ var _ = Describe("The Application controller", Ordered, func() {
 			g.Expect(ready.Message).To(ContainSubstring("ConfigMap a"))
 		}).WithContext(ctx).WithTimeout(5 * time.Second).Should(Succeed())
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
+	})
+
+	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {
+		repo, first := newRepo("quiet", map[string]string{
+			"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1"), "app/c.yaml": configMap("c", "1"),
+		})
+		app := newApp(ctx, "quiet", repo.URL, appsNS+"-quiet", true)
+		synced(ctx, app, first)
+		writes.waitQuiet(ctx)
+		writes.reset()
+		// Resyncs every second: each asks the remote, and nothing else.
+		Consistently(writes.total).WithContext(ctx).WithTimeout(4 * time.Second).Should(BeZero(), writes.summary)
 	})
 
 	It("leaves removed objects in place without prune, showing them OutOfSync, and honours an opt-out", func(ctx context.Context) {
