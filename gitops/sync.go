@@ -17,6 +17,9 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 )
 
+// driftCheckConcurrency is how many objects' drift is checked at once.
+const driftCheckConcurrency = 8
+
 // FieldManager is the one field manager Sluice applies objects with.
 const FieldManager = "sluice"
 
@@ -39,7 +42,11 @@ func NewSyncer(c client.Client) *Syncer {
 	// The poller waits for definitions (CRDs, namespaces) to be ready before
 	// the objects that need them are applied.
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
-	return &Syncer{Client: c, manager: ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: OwnerGroup})}
+	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: OwnerGroup})
+	// Drift checks (a read and a dry-run apply per object) run side by side;
+	// the writes that follow stay in order.
+	manager.SetConcurrency(driftCheckConcurrency)
+	return &Syncer{Client: c, manager: manager}
 }
 
 // Label marks objects as an Application's.
