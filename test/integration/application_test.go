@@ -195,7 +195,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		writes.waitQuiet(ctx)
 		writes.reset()
 		// Resyncs every second: each asks the remote, and nothing else.
-		Consistently(writes.total).WithContext(ctx).WithTimeout(4 * time.Second).Should(BeZero(), writes.summary)
+		Consistently(writes.total).WithContext(ctx).WithTimeout(4*time.Second).Should(BeZero(), writes.summary)
 	})
 
 	It("leaves removed objects in place without prune, showing them OutOfSync, and honours an opt-out", func(ctx context.Context) {
