@@ -48,6 +48,14 @@ const Name = "application"
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
+// SyncRequestAnnotation asks for a sync now: any new value makes the next
+// reconcile ask the remote again and check every object, whatever the
+// interval. Argo CD's refresh annotation is honoured the same way.
+const (
+	SyncRequestAnnotation   = "gitops.sluice.dev/requested-at"
+	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
+)
+
 // defaultTimeout bounds one fetch, render and apply when spec.timeout is
 // unset.
 const defaultTimeout = 5 * time.Minute
@@ -78,6 +86,7 @@ type Reconciler struct {
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
 	applied  sync.Map // Application UID -> "<commit>@<generation>" this process applied
+	requests sync.Map // Application UID -> the sync request last handled
 	owned    *ownedWatches
 }
 
@@ -214,6 +223,14 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	request := app.Annotations[SyncRequestAnnotation] + "/" + app.Annotations[argoCDRefreshAnnotation]
+	if handled, ok := r.requests.Load(app.UID); !ok || handled != request {
+		// A new request (or the first reconcile since the start): nothing
+		// remembered is trusted.
+		r.resolved.Delete(app.UID)
+		r.applied.Delete(app.UID)
+		r.requests.Store(app.UID, request)
+	}
 	auth, err := r.auth(ctx, app)
 	if err != nil {
 		return &failure{"CredentialsFailed", err}

@@ -186,6 +186,28 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
 	})
 
+	It("syncs a new commit at once when asked with the sync-request annotation", func(ctx context.Context) {
+		repo, first := newRepo("asked", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-asked"
+		app := newApp(ctx, "asked", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Interval = metav1.Duration{Duration: time.Hour}
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		synced(ctx, app, first)
+		Eventually(func() int64 {
+			_ = k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)
+			return app.Status.ObservedGeneration
+		}).WithContext(ctx).Should(Equal(app.Generation))
+
+		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2")})
+		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2*time.Second).Should(Equal("1"), "no poll for an hour")
+		patch = client.MergeFrom(app.DeepCopy())
+		app.Annotations = map[string]string{application.SyncRequestAnnotation: "now"}
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		synced(ctx, app, second)
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
+	})
+
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {
 		repo, first := newRepo("quiet", map[string]string{
 			"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1"), "app/c.yaml": configMap("c", "1"),

@@ -14,9 +14,7 @@ import (
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -26,18 +24,24 @@ import (
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/promtest"
 )
 
 const demoNamespace = "demo"
 
+// appManifests is where the demo commits the app's manifests in its Git
+// repository; the Application syncs that directory.
+const appManifests = "apps/my-app/manifests.yaml"
+
 // errorRateSeries is the exporter's gauge the demo's AnalysisTemplate reads.
 const errorRateSeries = `demo_error_rate{app="my-app"}`
 
-// showCanary applies the demo Rollout and its AnalysisTemplate, deploys 1.0,
-// then narrates two canaries step by step: 1.1 with a 1% error rate, which
-// the analysis promotes, and 1.2 with 40%, which it aborts.
-func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Exporter) error {
+// showCanary commits the demo's manifests to Git and creates the
+// Application that syncs them, which deploys 1.0; then it commits two new
+// images and narrates their canaries step by step: 1.1 with a 1% error
+// rate, which the analysis promotes, and 1.2 with 40%, which it aborts.
+func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Exporter, gitRepo *gitserver.Repo) error {
 	cl, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
@@ -46,44 +50,54 @@ func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Export
 	if err != nil {
 		return err
 	}
-	if err := applyFile(ctx, cl, filepath.Join(root, "examples", "demo", "rollout.yaml")); err != nil {
+	manifests, err := os.ReadFile(filepath.Join(root, "examples", "demo", "rollout.yaml"))
+	if err != nil {
+		return err
+	}
+	commitImage := func(version string) error {
+		text := strings.ReplaceAll(string(manifests), "registry.example/my-app:1.0", "registry.example/my-app:"+version)
+		if err := gitRepo.Write(map[string]string{appManifests: text}); err != nil {
+			return err
+		}
+		sha, err := gitRepo.Commit("main", "my-app "+version)
+		if err == nil {
+			fmt.Printf("   committed %s: %s\n", sha[:12], "my-app "+version)
+		}
+		return err
+	}
+	fmt.Println("== committing my-app 1.0 and creating the Application that syncs it (a first deploy goes straight to full size)")
+	if err := commitImage("1.0"); err != nil {
+		return err
+	}
+	if err := applyFile(ctx, cl, filepath.Join(root, "examples", "demo", "application.yaml"), map[string]string{"REPO_URL": gitRepo.URL}); err != nil {
 		return err
 	}
 	key := client.ObjectKey{Namespace: demoNamespace, Name: "my-app"}
-	fmt.Println("== deploying my-app 1.0 (a first deploy goes straight to full size)")
-	if err := narrate(ctx, cl, key); err != nil {
+	if err := narrate(ctx, cl, key, "1.0"); err != nil {
 		return err
 	}
 
 	exporter.Set(errorRateSeries, 0.01)
-	fmt.Println("== updating my-app to 1.1, error rate 1%: 20%, pause 5s, 50%, analysis, 100% of the route's traffic")
-	if err := setImage(ctx, cl, key, "registry.example/my-app:1.1"); err != nil {
+	fmt.Println("== committing my-app 1.1, error rate 1%: 20%, pause 5s, 50%, analysis, 100% of the route's traffic")
+	if err := commitImage("1.1"); err != nil {
 		return err
 	}
-	if err := narrate(ctx, cl, key); err != nil {
+	if err := narrate(ctx, cl, key, "1.1"); err != nil {
 		return err
 	}
 
 	exporter.Set(errorRateSeries, 0.4)
-	fmt.Println("== updating my-app to 1.2, error rate 40%: the analysis fails and the canary is aborted")
-	if err := setImage(ctx, cl, key, "registry.example/my-app:1.2"); err != nil {
+	fmt.Println("== committing my-app 1.2, error rate 40%: the analysis fails and the canary is aborted")
+	if err := commitImage("1.2"); err != nil {
 		return err
 	}
-	return narrate(ctx, cl, key)
-}
-
-func setImage(ctx context.Context, cl client.Client, key client.ObjectKey, image string) error {
-	var ro rolloutsv1alpha1.Rollout
-	if err := cl.Get(ctx, key, &ro); err != nil {
-		return err
-	}
-	ro.Spec.Template.Spec.Containers[0].Image = image
-	return cl.Update(ctx, &ro)
+	return narrate(ctx, cl, key, "1.2")
 }
 
 // narrate prints each change of the Rollout's phase, step and pods until it
-// is Healthy at its current revision, or Degraded by an abort.
-func narrate(ctx context.Context, cl client.Client, key client.ObjectKey) error {
+// runs version (synced from Git) and is Healthy at it, or Degraded by an
+// abort.
+func narrate(ctx context.Context, cl client.Client, key client.ObjectKey, version string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	last := ""
@@ -102,7 +116,8 @@ func narrate(ctx context.Context, cl client.Client, key client.ObjectKey) error 
 			fmt.Println("   " + line)
 			last = line
 		}
-		current := ro.Status.ObservedGeneration == fmt.Sprint(ro.Generation)
+		synced := len(ro.Spec.Template.Spec.Containers) > 0 && strings.HasSuffix(ro.Spec.Template.Spec.Containers[0].Image, ":"+version)
+		current := synced && ro.Status.ObservedGeneration == fmt.Sprint(ro.Generation)
 		promoted := ro.Status.Phase == rolloutsv1alpha1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
 		aborted := ro.Status.Abort && ro.Status.Phase == rolloutsv1alpha1.RolloutPhaseDegraded && stableOnly(line)
 		if current && (promoted || aborted) {
@@ -184,14 +199,15 @@ func stableOnly(line string) bool {
 	return strings.Count(pods, "×") == 1
 }
 
-// applyFile creates every object of a YAML file, the namespace first.
-func applyFile(ctx context.Context, cl client.Client, path string) error {
-	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
+// applyFile creates every object of a YAML file, with each key of vars
+// replaced by its value.
+func applyFile(ctx context.Context, cl client.Client, path string, vars map[string]string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
+	}
+	for k, v := range vars {
+		data = bytes.ReplaceAll(data, []byte(k), []byte(v))
 	}
 	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {

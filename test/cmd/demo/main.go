@@ -1,6 +1,7 @@
-// Command demo is what `make demo` runs: a simulated cluster on this machine
-// with the Sluice manager running against it, a Rollout taken through a
-// canary, and then both left running until Ctrl-C stops them.
+// Command demo is what `make demo` runs: a simulated cluster on this machine,
+// a Git server, Prometheus and the Sluice manager; an Application that syncs
+// a Rollout from Git, and commits that take it through metric-gated
+// canaries; then everything left running until Ctrl-C stops it.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/promtest"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
@@ -69,6 +71,21 @@ func run() error {
 		_ = prom.Stop()
 	}()
 
+	fmt.Println("== starting a Git server with the app's manifests")
+	gitDir := filepath.Join(stateDir, "git")
+	if err := os.RemoveAll(gitDir); err != nil { // a fresh repository each run
+		return err
+	}
+	git, err := gitserver.Start(gitDir, gitserver.Options{})
+	if err != nil {
+		return err
+	}
+	defer git.Stop()
+	repo, err := git.Create("gitops")
+	if err != nil {
+		return err
+	}
+
 	fmt.Println("== starting the Sluice manager")
 	probeAddr, metricsAddr, err := twoLoopbackAddrs()
 	if err != nil {
@@ -79,6 +96,7 @@ func run() error {
 		"--health-probe-bind-address="+probeAddr,
 		"--metrics-bind-address="+metricsAddr,
 		"--prometheus-address="+prom.URL,
+		"--git-cache-dir="+filepath.Join(stateDir, "git-cache"),
 	)
 	if err != nil {
 		return err
@@ -92,14 +110,17 @@ func run() error {
 	if err := waitReady(ctx, manager, "http://"+probeAddr+"/readyz"); err != nil {
 		return err
 	}
-	if err := showCanary(ctx, cluster.Config, exporter); err != nil {
+	if err := showCanary(ctx, cluster.Config, exporter, repo); err != nil {
 		return err
 	}
 
 	fmt.Printf(`
 Sluice is running against the simulated cluster; the canaries above are done.
+Commit to the Git repository and the Application syncs it within seconds:
 
+  git clone %s && cd gitops   # apps/my-app/rollout.yaml: change the image, commit, push
   export KUBECONFIG=%s
+  kubectl get application my-app -o yaml         # sync, health, history
   kubectl -n demo get rollout my-app
   kubectl -n demo get httproute my-app -o yaml   # the weights Sluice sets
   kubectl -n demo patch rollout my-app --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/my-app:1.2"}]}}}}'
@@ -110,7 +131,7 @@ Sluice is running against the simulated cluster; the canaries above are done.
   Prometheus: %s
 
 Press Ctrl-C to stop everything.
-`, cluster.KubeconfigPath, probeAddr, metricsAddr, filepath.Join(stateDir, "logs", "sluice.log"), prom.URL)
+`, repo.URL, cluster.KubeconfigPath, probeAddr, metricsAddr, filepath.Join(stateDir, "logs", "sluice.log"), prom.URL)
 
 	select {
 	case <-ctx.Done():
