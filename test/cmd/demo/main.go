@@ -118,12 +118,12 @@ func run() error {
 Sluice is running against the simulated cluster; the canaries above are done.
 Commit to the Git repository and the Application syncs it within seconds:
 
-  git clone %s && cd gitops   # apps/my-app/rollout.yaml: change the image, commit, push
+  git clone %s && cd gitops
+  sed -i 's/my-app:1.2/my-app:1.3/' apps/my-app/manifests.yaml && git commit -qam 1.3 && git push
   export KUBECONFIG=%s
   kubectl get application my-app -o yaml         # sync, health, history
   kubectl -n demo get rollout my-app
   kubectl -n demo get httproute my-app -o yaml   # the weights Sluice sets
-  kubectl -n demo patch rollout my-app --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/my-app:1.2"}]}}}}'
   kubectl -n demo patch rollout my-app --subresource status --type merge -p '{"status":{"abort":true}}'   # abort
   curl http://%s/readyz     # manager readiness
   curl http://%s/metrics    # manager metrics
