@@ -40,6 +40,14 @@ func SetReady(app *gitopsv1alpha1.Application, ready bool, reason, message strin
 	}
 }
 
+// SetReconciling marks an Application as still converging (kstatus'
+// Reconciling), until the next SetReady clears it.
+func SetReconciling(app *gitopsv1alpha1.Application, reason, message string) {
+	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
+		Type: ConditionReconciling, Status: metav1.ConditionTrue, Reason: reason, Message: message, ObservedGeneration: app.Generation,
+	})
+}
+
 // RecordSync adds a sync to the history, newest first, keeping the last
 // ten. A failure that repeats the newest entry is not added again, so
 // retries do not push real syncs out.

@@ -56,6 +56,10 @@ const (
 	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
 )
 
+// waitRecheck is how often an Application with spec.wait looks at its
+// objects' health while they are not healthy yet.
+const waitRecheck = 5 * time.Second
+
 // defaultTimeout bounds one fetch, render and apply when spec.timeout is
 // unset.
 const defaultTimeout = 5 * time.Minute
@@ -162,6 +166,11 @@ func (r *Reconciler) reconcile(ctx context.Context, app *gitopsv1alpha1.Applicat
 	if err == nil {
 		r.failures.Delete(app.UID)
 		app.Status.ObservedGeneration = app.Generation
+		if meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReconciling) {
+			// Waiting for health: the objects' watches wake it, and this
+			// looks again in case none does.
+			return ctrl.Result{RequeueAfter: min(waitRecheck, interval)}
+		}
 		return ctrl.Result{RequeueAfter: interval}
 	}
 	if !errors.As(err, &f) {
@@ -326,6 +335,14 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 			Message: fmt.Sprintf("%d applied, %d pruned", changed, pruned)})
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync",
 			"revision %s: %d objects changed, %d pruned", short(rev.Commit), changed, pruned)
+	}
+	if app.Spec.Wait && app.Status.Health.Status != gitopsv1alpha1.HealthHealthy {
+		// Ready waits for the objects; their status changes wake the
+		// Application through the watches.
+		gitops.SetReady(app, false, "Progressing", fmt.Sprintf("revision %s applied; waiting for health: %s",
+			short(rev.Commit), app.Status.Health.Message), false)
+		gitops.SetReconciling(app, "Progressing", app.Status.Health.Message)
+		return nil
 	}
 	gitops.SetReady(app, true, "Synced", fmt.Sprintf("revision %s applied", short(rev.Commit)), false)
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -206,6 +207,47 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
 		synced(ctx, app, second)
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
+	})
+
+	It("with wait, holds Ready until the objects are healthy", func(ctx context.Context) {
+		repo, _ := newRepo("wait", map[string]string{"app/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: registry.example/web:1.0}]
+`})
+		dest := appsNS + "-wait"
+		app := newApp(ctx, "wait", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Wait = true
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		ready := failing(ctx, app, "Progressing")
+		Expect(ready.Message).To(ContainSubstring("Deployment web"))
+		Expect(meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReconciling)).To(BeTrue())
+
+		By("the Deployment becoming available, as its controller would report it")
+		var web appsv1.Deployment
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "web"}, &web)).To(Succeed())
+		web.Status = appsv1.DeploymentStatus{
+			ObservedGeneration: web.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+			Conditions: []appsv1.DeploymentCondition{
+				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+			},
+		}
+		Expect(k8sClient.Status().Update(ctx, &web)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReady)).To(BeTrue())
+			g.Expect(meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReconciling)).To(BeNil())
+			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
+		}).WithContext(ctx).Should(Succeed())
 	})
 
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {
