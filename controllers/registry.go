@@ -38,6 +38,10 @@ type Options struct {
 	PrometheusAddress string
 	// GitCacheDir holds the Application controller's Git checkouts.
 	GitCacheDir string
+	// WebhookAddress, when set, serves the receiver of Git push events;
+	// WebhookSecret is their shared secret.
+	WebhookAddress string
+	WebhookSecret  []byte
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -111,5 +115,9 @@ func CacheSelectors(instanceID string) map[client.Object]cache.ByObject {
 var Default = Registry{
 	rollout.Name:     func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
-	application.Name: func(mgr ctrl.Manager, o Options) error { return application.Setup(mgr, o.GitCacheDir) },
+	application.Name: func(mgr ctrl.Manager, o Options) error {
+		return application.Setup(mgr, application.Options{
+			CacheDir: o.GitCacheDir, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+		})
+	},
 }

@@ -47,6 +47,8 @@ type options struct {
 	controllers             string
 	prometheusAddress       string
 	gitCacheDir             string
+	webhookAddr             string
+	webhookSecretFile       string
 	zap                     zap.Options
 }
 
@@ -81,6 +83,10 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
 	fs.StringVar(&o.gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "sluice-git"),
 		"Directory the Application controller keeps Git checkouts in.")
+	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
+		"Address the receiver of Git push events (POST /hooks/git) listens on, such as :9292; empty turns it off.")
+	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
+		"File holding the push events' shared secret (GitHub's signing secret, GitLab's token).")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -112,8 +118,17 @@ func run(ctx context.Context, o options) error {
 	if err := mgr.AddReadyzCheck("informers-synced", informersSynced(mgr)); err != nil {
 		return err
 	}
+	var webhookSecret []byte
+	if o.webhookSecretFile != "" {
+		data, err := os.ReadFile(o.webhookSecretFile)
+		if err != nil {
+			return fmt.Errorf("reading --webhook-secret-file: %w", err)
+		}
+		webhookSecret = []byte(strings.TrimSpace(string(data)))
+	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
 		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
+		WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {
 		return err
 	}

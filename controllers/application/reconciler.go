@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
+	"github.com/sluicehq/sluice/gitops/webhook"
 )
 
 // Name is the controller's name in --controllers, logs and events.
@@ -102,9 +104,20 @@ type resolution struct {
 	at     time.Time
 }
 
-// Setup registers the Application controller; Git checkouts are kept in
-// cacheDir.
-func Setup(mgr ctrl.Manager, cacheDir string) error {
+// Options configure the Application controller.
+type Options struct {
+	// CacheDir keeps Git checkouts.
+	CacheDir string
+	// WebhookAddress, when set, is where the receiver of Git push events
+	// listens (POST /hooks/git); WebhookSecret is their shared secret.
+	WebhookAddress string
+	WebhookSecret  []byte
+}
+
+// Setup registers the Application controller, and the push-event receiver
+// when an address is given.
+func Setup(mgr ctrl.Manager, o Options) error {
+	cacheDir := o.CacheDir
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -118,8 +131,41 @@ func Setup(mgr ctrl.Manager, cacheDir string) error {
 	if err != nil {
 		return err
 	}
-	r.owned, err = newOwnedWatches(mgr, c)
-	return err
+	if r.owned, err = newOwnedWatches(mgr, c); err != nil {
+		return err
+	}
+	if o.WebhookAddress == "" {
+		return nil
+	}
+	if len(o.WebhookSecret) == 0 {
+		return errors.New("the push-event receiver needs a shared secret")
+	}
+	return mgr.Add(webhookServer(o.WebhookAddress, webhook.Receiver{
+		Secret: o.WebhookSecret, Trigger: r.RequestSync, Log: mgr.GetLogger().WithName("webhook"),
+	}))
+}
+
+// RequestSync asks every Application of a repository, named by any of its
+// URLs, to sync now, through the sync-request annotation.
+func (r *Reconciler) RequestSync(ctx context.Context, repoURLs []string) (int, error) {
+	var apps gitopsv1alpha1.ApplicationList
+	if err := r.Client.List(ctx, &apps); err != nil {
+		return 0, err
+	}
+	asked := 0
+	now := r.Now().UTC().Format(time.RFC3339Nano)
+	for i := range apps.Items {
+		app := &apps.Items[i]
+		if !slices.ContainsFunc(repoURLs, func(u string) bool { return webhook.SameRepository(u, app.Spec.Source.RepoURL) }) {
+			continue
+		}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, SyncRequestAnnotation, now)
+		if err := r.Client.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))); client.IgnoreNotFound(err) != nil {
+			return asked, err
+		}
+		asked++
+	}
+	return asked, nil
 }
 
 // failure is a sync that did not happen, and why.

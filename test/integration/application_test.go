@@ -2,7 +2,12 @@ package integration
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -27,9 +32,10 @@ import (
 // server on loopback: commits in, objects out.
 var _ = Describe("The Application controller", Ordered, func() {
 	var (
-		server *gitserver.Server
-		appsNS string // where the Applications live
-		writes *writeCounter
+		server  *gitserver.Server
+		appsNS  string // where the Applications live
+		writes  *writeCounter
+		hookURL string // the push-event receiver
 	)
 
 	BeforeAll(func(ctx context.Context) {
@@ -38,7 +44,14 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(server.Stop)
 		cache := GinkgoT().TempDir()
-		writes = startController("", func(mgr ctrl.Manager) error { return application.Setup(mgr, cache) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		hookAddr := l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		hookURL = "http://" + hookAddr + "/hooks/git"
+		writes = startController("", func(mgr ctrl.Manager) error {
+			return application.Setup(mgr, application.Options{CacheDir: cache, WebhookAddress: hookAddr, WebhookSecret: []byte("hook-secret")})
+		})
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		appsNS = namespace.Name
@@ -248,6 +261,39 @@ spec:
 			g.Expect(meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReconciling)).To(BeNil())
 			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
 		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("syncs at once on a signed push event, and refuses an unsigned one", func(ctx context.Context) {
+		repo, first := newRepo("pushed", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-pushed"
+		app := newApp(ctx, "pushed", repo.URL, dest, true)
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Interval = metav1.Duration{Duration: time.Hour}
+		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		synced(ctx, app, first)
+
+		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2")})
+		payload := fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"clone_url":%q}}`, repo.URL)
+		post := func(signature string) int {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, strings.NewReader(payload))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("X-GitHub-Event", "push")
+			if signature != "" {
+				req.Header.Set("X-Hub-Signature-256", signature)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			_ = resp.Body.Close()
+			return resp.StatusCode
+		}
+		Eventually(func() int { return post("sha256=00") }).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(time.Second).Should(Equal("1"))
+
+		mac := hmac.New(sha256.New, []byte("hook-secret"))
+		mac.Write([]byte(payload))
+		Expect(post("sha256=" + hex.EncodeToString(mac.Sum(nil)))).To(Equal(http.StatusAccepted))
+		synced(ctx, app, second)
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
 	})
 
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {

@@ -103,7 +103,7 @@ spec:
 	if err != nil {
 		return err
 	}
-	if err := application.Setup(mgr, work+"/cache"); err != nil {
+	if err := application.Setup(mgr, application.Options{CacheDir: work + "/cache"}); err != nil {
 		return err
 	}
 	go func() { _ = mgr.Start(ctx) }()
