@@ -15,12 +15,14 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
@@ -367,6 +369,21 @@ spec:
 		Expect(ready.Message).To(ContainSubstring("gone.git"))
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))
 		Expect(app.Status.Inventory).To(HaveLen(1), "the inventory is kept for when the source is back")
+		Expect(app.Status.History[0].Result).To(Equal("Failed"))
+
+		By("counting the failure in a metric and an event, for alerting")
+		Expect(syncFailuresOf(appsNS, "unreachable", "FetchFailed")).To(BeNumerically(">=", 1))
+		Eventually(func(g Gomega) []string {
+			var events eventsv1.EventList
+			g.Expect(k8sClient.List(ctx, &events, client.InNamespace(appsNS))).To(Succeed())
+			var reasons []string
+			for _, e := range events.Items {
+				if e.Regarding.Name == "unreachable" {
+					reasons = append(reasons, e.Reason)
+				}
+			}
+			return reasons
+		}).WithContext(ctx).Should(ContainElement("FetchFailed"))
 	})
 
 	It("follows the highest tag of a semver range", func(ctx context.Context) {
@@ -437,3 +454,25 @@ spec:
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"))
 	})
 })
+
+// syncFailuresOf reads the Application controller's failed-sync counter.
+func syncFailuresOf(namespace, name, reason string) float64 {
+	GinkgoHelper()
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "sluice_application_sync_failures_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == namespace && labels["name"] == name && labels["reason"] == reason {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
