@@ -80,7 +80,9 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		return sha
 	}
-	newApp := func(ctx context.Context, name, repoURL, destination string, prune bool) *gitopsv1alpha1.Application {
+	// newApp creates an Application of a repository's app directory, edited
+	// by edits first.
+	newApp := func(ctx context.Context, name, repoURL, destination string, prune bool, edits ...func(*gitopsv1alpha1.Application)) *gitopsv1alpha1.Application {
 		GinkgoHelper()
 		app := &gitopsv1alpha1.Application{
 			ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: name},
@@ -94,9 +96,14 @@ var _ = Describe("The Application controller", Ordered, func() {
 				Interval: metav1.Duration{Duration: time.Second},
 			},
 		}
+		for _, edit := range edits {
+			edit(app)
+		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 		return app
 	}
+	// hourly is an edit: no poll will come during the spec.
+	hourly := func(app *gitopsv1alpha1.Application) { app.Spec.Interval = metav1.Duration{Duration: time.Hour} }
 	synced := func(ctx context.Context, app *gitopsv1alpha1.Application, revision string) {
 		GinkgoHelper()
 		Eventually(func(g Gomega) {
@@ -159,10 +166,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 	It("reverts a changed or deleted object within seconds, not at the next poll", func(ctx context.Context) {
 		repo, first := newRepo("heal", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
 		dest := appsNS + "-heal"
-		app := newApp(ctx, "heal", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.Interval = metav1.Duration{Duration: time.Hour} // no poll will come
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		app := newApp(ctx, "heal", repo.URL, dest, true, hourly)
 		synced(ctx, app, first)
 		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).Should(Equal("1"))
 
@@ -179,15 +183,10 @@ var _ = Describe("The Application controller", Ordered, func() {
 	It("with selfHeal off, shows a changed object OutOfSync by name and leaves it", func(ctx context.Context) {
 		repo, first := newRepo("drift", map[string]string{"app/a.yaml": configMap("a", "1")})
 		dest := appsNS + "-drift"
-		app := newApp(ctx, "drift", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.SyncPolicy.Automated.SelfHeal = false
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		app := newApp(ctx, "drift", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) {
+			app.Spec.SyncPolicy.Automated.SelfHeal = false
+		})
 		synced(ctx, app, first)
-		Eventually(func() int64 {
-			_ = k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)
-			return app.Status.ObservedGeneration
-		}).WithContext(ctx).Should(Equal(app.Generation))
 
 		var a corev1.ConfigMap
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "a"}, &a)).To(Succeed())
@@ -205,19 +204,12 @@ var _ = Describe("The Application controller", Ordered, func() {
 	It("syncs a new commit at once when asked with the sync-request annotation", func(ctx context.Context) {
 		repo, first := newRepo("asked", map[string]string{"app/a.yaml": configMap("a", "1")})
 		dest := appsNS + "-asked"
-		app := newApp(ctx, "asked", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.Interval = metav1.Duration{Duration: time.Hour}
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		app := newApp(ctx, "asked", repo.URL, dest, true, hourly)
 		synced(ctx, app, first)
-		Eventually(func() int64 {
-			_ = k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)
-			return app.Status.ObservedGeneration
-		}).WithContext(ctx).Should(Equal(app.Generation))
 
 		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2")})
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2*time.Second).Should(Equal("1"), "no poll for an hour")
-		patch = client.MergeFrom(app.DeepCopy())
+		patch := client.MergeFrom(app.DeepCopy())
 		app.Annotations = map[string]string{application.SyncRequestAnnotation: "now"}
 		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
 		synced(ctx, app, second)
@@ -238,10 +230,7 @@ spec:
       containers: [{name: web, image: registry.example/web:1.0}]
 `})
 		dest := appsNS + "-wait"
-		app := newApp(ctx, "wait", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.Wait = true
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		app := newApp(ctx, "wait", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) { app.Spec.Wait = true })
 		ready := failing(ctx, app, "Progressing")
 		Expect(ready.Message).To(ContainSubstring("Deployment web"))
 		Expect(meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReconciling)).To(BeTrue())
@@ -268,10 +257,7 @@ spec:
 	It("syncs at once on a signed push event, and refuses an unsigned one", func(ctx context.Context) {
 		repo, first := newRepo("pushed", map[string]string{"app/a.yaml": configMap("a", "1")})
 		dest := appsNS + "-pushed"
-		app := newApp(ctx, "pushed", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.Interval = metav1.Duration{Duration: time.Hour}
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		app := newApp(ctx, "pushed", repo.URL, dest, true, hourly)
 		synced(ctx, app, first)
 
 		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2")})
@@ -390,10 +376,7 @@ spec:
 		repo, _ := newRepo("semver", map[string]string{"app/a.yaml": configMap("a", "1.0.0")})
 		Expect(repo.Tag("v1.0.0")).To(Succeed())
 		dest := appsNS + "-semver"
-		app := newApp(ctx, "semver", repo.URL, dest, true)
-		patch := client.MergeFrom(app.DeepCopy())
-		app.Spec.Source.TargetRevision = "~1.0"
-		Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		newApp(ctx, "semver", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) { app.Spec.Source.TargetRevision = "~1.0" })
 		Eventually(valueOf(ctx, dest, "a")).WithContext(ctx).Should(Equal("1.0.0"))
 
 		commit(repo, map[string]string{"app/a.yaml": configMap("a", "1.0.1")})
