@@ -101,6 +101,10 @@ test-e2e: ## End-to-end suites on the simulated cluster.
 	@echo "=== end-to-end tests"
 	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=e2e.json test/e2e
 
+.PHONY: plugin
+plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
+	go build -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
+
 .PHONY: bench-sync
 bench-sync: test-tools ## Time the first sync of 550 objects and count a minute of no-op resyncs' API requests.
 	go run ./test/cmd/syncbench

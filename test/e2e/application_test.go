@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -165,6 +168,16 @@ spec:
 			g.Expect(podsByImage(ctx, g, dest)).To(Equal(map[string]int{"registry.example/shop:1.1": 4}))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 		Eventually(routeWeights(ctx)).WithContext(ctx).Should(Equal([]int32{0, 100}))
+
+		By("kubectl sluice app sync --wait: returns once the asked sync has happened")
+		plugin, err := gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
+		Expect(err).NotTo(HaveOccurred())
+		session, err := gexec.Start(exec.Command(plugin, "app", "sync", dest, "--wait", "--timeout=1m",
+			"--kubeconfig="+cluster.KubeconfigPath, "-n", "default"), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		Expect(session.Out).To(gbytes.Say("synced revision " + commit))
+
 		var route gatewayv1.HTTPRoute
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "shop"}, &route)).To(Succeed())
 		Expect(route.Labels).NotTo(HaveKey(traffic.DefaultInProgressLabelKey))

@@ -1,0 +1,70 @@
+package plugin
+
+import (
+	"testing"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	"k8s.io/utils/ptr"
+
+	"github.com/sluicehq/sluice/test/builders"
+)
+
+func TestPromote(t *testing.T) {
+	steps := []rolloutsv1alpha1.CanaryStep{builders.SetWeight(20), builders.Pause(), builders.SetWeight(100)}
+	at := func(index int32, edit func(*rolloutsv1alpha1.Rollout)) *rolloutsv1alpha1.Rollout {
+		ro := builders.Rollout("web").Canary(steps...).Obj()
+		ro.Status.CurrentStepIndex = ptr.To(index)
+		ro.Status.CurrentPodHash, ro.Status.StableRS = "new", "old"
+		if edit != nil {
+			edit(ro)
+		}
+		return ro
+	}
+	paused := func(ro *rolloutsv1alpha1.Rollout) {
+		ro.Status.PauseConditions = []rolloutsv1alpha1.PauseCondition{{Reason: rolloutsv1alpha1.PauseReasonCanaryPauseStep}}
+		ro.Status.ControllerPause = true
+	}
+	tests := []struct {
+		name         string
+		ro           *rolloutsv1alpha1.Rollout
+		full         bool
+		spec, status string
+	}{
+		{"at a pause: clear it", at(1, paused), false, "", `{"status":{"pauseConditions":null}}`},
+		{"waiting at no pause: the next step", at(0, nil), false, "", `{"status":{"pauseConditions":null, "currentStepIndex":1}}`},
+		{"past an inconclusive analysis", at(1, func(ro *rolloutsv1alpha1.Rollout) {
+			paused(ro)
+			ro.Status.Canary.CurrentStepAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{Status: rolloutsv1alpha1.AnalysisPhaseInconclusive}
+		}), false, "", `{"status":{"pauseConditions":null, "controllerPause":false, "currentStepIndex":2}}`},
+		{"paused by a person too", at(1, func(ro *rolloutsv1alpha1.Rollout) { paused(ro); ro.Spec.Paused = true }), false,
+			`{"spec":{"paused":false}}`, `{"status":{"pauseConditions":null}}`},
+		{"full", at(1, paused), true, "", `{"status":{"promoteFull":true}}`},
+		{"full, already promoted", at(3, func(ro *rolloutsv1alpha1.Rollout) { ro.Status.StableRS = "new" }), true, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Promote(tt.ro, tt.full)
+			if string(p.Spec) != tt.spec || string(p.Status) != tt.status {
+				t.Errorf("Promote = spec %s, status %s; want spec %s, status %s", p.Spec, p.Status, tt.spec, tt.status)
+			}
+		})
+	}
+}
+
+func TestSimplePatches(t *testing.T) {
+	for name, tc := range map[string]struct {
+		got  Patches
+		want Patches
+	}{
+		"abort":   {Abort(), Patches{Status: []byte(`{"status":{"abort":true}}`)}},
+		"retry":   {Retry(), Patches{Status: []byte(`{"status":{"abort":false}}`)}},
+		"pause":   {Pause(), Patches{Spec: []byte(`{"spec":{"paused":true}}`)}},
+		"resume":  {Resume(), Patches{Spec: []byte(`{"spec":{"paused":false}}`)}},
+		"restart": {Restart(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)), Patches{Spec: []byte(`{"spec":{"restartAt":"2026-11-26T12:00:00Z"}}`)}},
+	} {
+		if string(tc.got.Spec) != string(tc.want.Spec) || string(tc.got.Status) != string(tc.want.Status) {
+			t.Errorf("%s = %s / %s; want %s / %s", name, tc.got.Spec, tc.got.Status, tc.want.Spec, tc.want.Status)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package plugin
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/test/builders"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestRenderPausedCanary(t *testing.T) {
+	ro := builders.Rollout("web").Namespace("shop").Replicas(5).Canary(
+		builders.SetWeight(20), builders.Pause(), builders.SetWeight(100)).Obj()
+	ro.Status = rolloutsv1alpha1.RolloutStatus{
+		Phase: rolloutsv1alpha1.RolloutPhasePaused, Message: "CanaryPauseStep",
+		CurrentStepIndex: ptr.To[int32](1), CurrentPodHash: "bbb", StableRS: "aaa",
+		Replicas: 6, UpdatedReplicas: 1, ReadyReplicas: 6, AvailableReplicas: 6,
+		Canary: rolloutsv1alpha1.CanaryStatus{Weights: &rolloutsv1alpha1.TrafficWeights{
+			Canary: rolloutsv1alpha1.WeightDestination{Weight: 20}, Stable: rolloutsv1alpha1.WeightDestination{Weight: 80},
+			Verified: ptr.To(true)}},
+	}
+	rs := func(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
+		r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash,
+			Labels: map[string]string{plan.PodTemplateHashLabel: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
+		r.Spec.Replicas = ptr.To(replicas)
+		r.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
+		r.Status.Replicas, r.Status.ReadyReplicas = replicas, replicas
+		return r
+	}
+	run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "web-bbb-2-1",
+		Annotations: map[string]string{plan.RevisionAnnotation: "2"}}}
+	run.Status.Phase = rolloutsv1alpha1.AnalysisPhaseSuccessful
+	run.Status.MetricResults = []rolloutsv1alpha1.MetricResult{{Name: "error-rate", Phase: rolloutsv1alpha1.AnalysisPhaseSuccessful, Successful: 2}}
+	golden(t, "paused-canary.txt", RenderRollout(RolloutView{
+		Rollout:      ro,
+		ReplicaSets:  []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 5), rs("bbb", "2", "app:v2", 1), rs("zzz", "0", "app:v0", 0)},
+		AnalysisRuns: []*rolloutsv1alpha1.AnalysisRun{run},
+	}))
+}

@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/test/builders"
+	"github.com/sluicehq/sluice/test/framework"
+)
+
+// kubectl sluice against the simulated cluster: it steers a canary the way
+// people do from a terminal.
+var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
+	var (
+		ns     string
+		plugin string
+	)
+
+	BeforeAll(func(ctx context.Context) {
+		var err error
+		plugin, err = gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
+		Expect(err).NotTo(HaveOccurred())
+		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "plugin-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		ns = namespace.Name
+	})
+
+	// run runs the plugin and returns its session once it exits.
+	run := func(args ...string) *gexec.Session {
+		GinkgoHelper()
+		cmd := exec.Command(plugin, append(args, "--kubeconfig="+cluster.KubeconfigPath, "-n", ns)...)
+		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(session).WithTimeout(2 * time.Minute).Should(gexec.Exit())
+		return session
+	}
+	phaseOf := func(ctx context.Context, ro *rolloutsv1alpha1.Rollout) func(Gomega) rolloutsv1alpha1.RolloutPhase {
+		return func(g Gomega) rolloutsv1alpha1.RolloutPhase {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			return ro.Status.Phase
+		}
+	}
+
+	It("shows a paused canary, promotes it, and status exits 0 once it is Healthy", func(ctx context.Context) {
+		ro := deployAndUpdate(ctx, builders.Rollout("shop").Namespace(ns).Replicas(4).Image("registry.example/app:v1").Canary(
+			builders.SetWeight(50), builders.Pause(), builders.SetWeight(100)).Obj())
+		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+
+		get := run("get", "rollout", "shop")
+		Expect(get).To(gexec.Exit(0))
+		Expect(get.Out).To(gbytes.Say(`Status:\s+Paused`))
+		Expect(get.Out).To(gbytes.Say(`Step:\s+2/3 \[###\.+\] \(pause\)`))
+		AddReportEntry("kubectl sluice get rollout shop (a paused canary)", string(get.Out.Contents()))
+
+		Expect(run("status", "shop", "--watch=false")).To(gexec.Exit(1), "Paused is not Healthy")
+		Expect(run("promote", "shop")).To(gexec.Exit(0))
+		Expect(run("status", "shop", "--timeout=2m")).To(gexec.Exit(0))
+		Eventually(func(g Gomega) map[string]int { return podsByImage(ctx, g, ns) }).WithContext(ctx).
+			Should(Equal(map[string]int{"registry.example/app:v2": 4}))
+	})
+
+	It("aborts a canary mid-way, then retries it", func(ctx context.Context) {
+		ro := &rolloutsv1alpha1.Rollout{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "shop"}, ro)).To(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v3"
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+
+		Expect(run("abort", "shop")).To(gexec.Exit(0))
+		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+		Eventually(func(g Gomega) map[string]int { return podsByImage(ctx, g, ns) }).WithContext(ctx).
+			Should(Equal(map[string]int{"registry.example/app:v2": 4}))
+		Expect(run("status", "shop", "--timeout=10s")).To(gexec.Exit(1), "Degraded")
+
+		Expect(run("retry", "shop")).To(gexec.Exit(0))
+		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		Expect(run("promote", "shop", "--full")).To(gexec.Exit(0))
+		Expect(run("status", "shop", "--timeout=2m")).To(gexec.Exit(0))
+	})
+})
