@@ -6,20 +6,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
@@ -78,6 +82,9 @@ func newRoot(out io.Writer) *cobra.Command {
 		c.steer("restart", "Replace every pod of a rollout", func(*rolloutsv1alpha1.Rollout, *cobra.Command) plugin.Patches {
 			return plugin.Restart(time.Now())
 		}, nil),
+		c.undoCommand(),
+		c.setCommand(),
+		c.terminateCommand(),
 		c.getCommand(),
 		c.listCommand(),
 		c.statusCommand(),
@@ -136,6 +143,93 @@ func pastTense(verb string) string {
 	return verb + "d"
 }
 
+func (c *cli) undoCommand() *cobra.Command {
+	var toRevision int64
+	cmd := &cobra.Command{
+		Use:   "undo ROLLOUT",
+		Short: "Go back to an earlier revision's template (the one before the current by default)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.client()
+			if err != nil {
+				return err
+			}
+			v, err := view(cmd.Context(), cl, ns, args[0])
+			if err != nil {
+				return err
+			}
+			patch, message, err := plugin.Undo(v.Rollout, v.ReplicaSets, toRevision)
+			if err != nil {
+				return err
+			}
+			if patch != nil {
+				if err := cl.Patch(cmd.Context(), v.Rollout, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+					return err
+				}
+			}
+			_, err = fmt.Fprintln(c.out, message)
+			return err
+		},
+	}
+	cmd.Flags().Int64Var(&toRevision, "to-revision", 0, "the revision to go back to (0: the one before the current)")
+	return cmd
+}
+
+func (c *cli) setCommand() *cobra.Command {
+	set := &cobra.Command{Use: "set", Short: "Change a rollout"}
+	set.AddCommand(&cobra.Command{
+		Use:   "image ROLLOUT CONTAINER=IMAGE",
+		Short: "Set a container's image (CONTAINER * for every container)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			container, image, ok := strings.Cut(args[1], "=")
+			if !ok || container == "" || image == "" {
+				return fmt.Errorf("expected CONTAINER=IMAGE, got %q", args[1])
+			}
+			cl, ns, err := c.client()
+			if err != nil {
+				return err
+			}
+			ro := &rolloutsv1alpha1.Rollout{}
+			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, ro); err != nil {
+				return err
+			}
+			patch, err := plugin.SetImage(ro, container, image)
+			if err != nil {
+				return err
+			}
+			if err := cl.Patch(cmd.Context(), ro, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.out, "rollout '%s' image updated\n", args[0])
+			return err
+		},
+	})
+	return set
+}
+
+func (c *cli) terminateCommand() *cobra.Command {
+	terminate := &cobra.Command{Use: "terminate", Short: "Stop an AnalysisRun"}
+	terminate.AddCommand(&cobra.Command{
+		Use:   "analysisrun ANALYSISRUN",
+		Short: "Stop an AnalysisRun's measurements; it ends with what it measured",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.client()
+			if err != nil {
+				return err
+			}
+			run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: args[0]}}
+			if err := cl.Patch(cmd.Context(), run, client.RawPatch(types.MergePatchType, plugin.Terminate())); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.out, "analysisrun '%s' terminated\n", args[0])
+			return err
+		},
+	})
+	return terminate
+}
+
 // view reads a Rollout and what it owns.
 func view(ctx context.Context, cl client.Client, ns, name string) (plugin.RolloutView, error) {
 	ro := &rolloutsv1alpha1.Rollout{}
@@ -167,6 +261,7 @@ func view(ctx context.Context, cl client.Client, ns, name string) (plugin.Rollou
 func (c *cli) getCommand() *cobra.Command {
 	get := &cobra.Command{Use: "get", Short: "Show a rollout or an application"}
 	var watch bool
+	var output string
 	rollout := &cobra.Command{
 		Use:   "rollout ROLLOUT",
 		Short: "Show a rollout: its step, traffic, revisions and analysis",
@@ -182,8 +277,17 @@ func (c *cli) getCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if text := plugin.RenderRollout(v); text != last {
-					if last != "" {
+				text := plugin.RenderRollout(v)
+				if output != "" {
+					if text, err = encode(v.Rollout, output); err != nil {
+						return err
+					}
+				}
+				if text != last {
+					switch {
+					case last != "" && c.terminal():
+						fmt.Fprint(c.out, "\033[H\033[2J") // redraw in place
+					case last != "":
 						fmt.Fprintln(c.out)
 					}
 					fmt.Fprint(c.out, text)
@@ -201,6 +305,7 @@ func (c *cli) getCommand() *cobra.Command {
 		},
 	}
 	rollout.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
+	rollout.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the Rollout itself")
 	get.AddCommand(rollout)
 	return get
 }
@@ -208,6 +313,7 @@ func (c *cli) getCommand() *cobra.Command {
 func (c *cli) listCommand() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List rollouts"}
 	var all bool
+	var output string
 	rollouts := &cobra.Command{
 		Use:   "rollouts",
 		Short: "List rollouts with their phase and step",
@@ -224,18 +330,39 @@ func (c *cli) listCommand() *cobra.Command {
 			if err := cl.List(cmd.Context(), &ros, opts...); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.out, "%-20s %-24s %-12s %-6s %s\n", "NAMESPACE", "NAME", "STATUS", "STEP", "MESSAGE")
+			if output == "json" || output == "yaml" {
+				text, err := encode(&ros, output)
+				if err == nil {
+					_, err = fmt.Fprint(c.out, text)
+				}
+				return err
+			}
+			wide := output == "wide"
+			header := fmt.Sprintf("%-20s %-24s %-12s %-6s", "NAMESPACE", "NAME", "STATUS", "STEP")
+			if wide {
+				header += fmt.Sprintf(" %-8s %-8s %-8s %-9s", "DESIRED", "CURRENT", "UPDATED", "AVAILABLE")
+			}
+			fmt.Fprintln(c.out, header+" MESSAGE")
 			for _, ro := range ros.Items {
 				step := "-"
 				if canary := ro.Spec.Strategy.Canary; canary != nil && ro.Status.CurrentStepIndex != nil {
 					step = fmt.Sprintf("%d/%d", *ro.Status.CurrentStepIndex, len(canary.Steps))
 				}
-				fmt.Fprintf(c.out, "%-20s %-24s %-12s %-6s %s\n", ro.Namespace, ro.Name, ro.Status.Phase, step, ro.Status.Message)
+				line := fmt.Sprintf("%-20s %-24s %-12s %-6s", ro.Namespace, ro.Name, ro.Status.Phase, step)
+				if wide {
+					desired := int32(1)
+					if ro.Spec.Replicas != nil {
+						desired = *ro.Spec.Replicas
+					}
+					line += fmt.Sprintf(" %-8d %-8d %-8d %-9d", desired, ro.Status.Replicas, ro.Status.UpdatedReplicas, ro.Status.AvailableReplicas)
+				}
+				fmt.Fprintln(c.out, line+" "+ro.Status.Message)
 			}
 			return nil
 		},
 	}
 	rollouts.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list rollouts in every namespace")
+	rollouts.Flags().StringVarP(&output, "output", "o", "", "wide, json or yaml")
 	list.AddCommand(rollouts)
 	return list
 }
@@ -318,7 +445,52 @@ func (c *cli) appCommand() *cobra.Command {
 			}
 			return nil
 		},
-	}, &cobra.Command{
+	}, c.appGetCommand(), &cobra.Command{
+		Use:   "history APPLICATION",
+		Short: "List an Application's last syncs, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.client()
+			if err != nil {
+				return err
+			}
+			a := &gitopsv1alpha1.Application{}
+			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, a); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "%-22s %-42s %-10s %s\n", "DEPLOYED", "REVISION", "RESULT", "MESSAGE")
+			for _, h := range a.Status.History {
+				fmt.Fprintf(c.out, "%-22s %-42s %-10s %s\n", h.DeployedAt.UTC().Format(time.RFC3339), h.Revision, h.Result, h.Message)
+			}
+			return nil
+		},
+	}, c.appSyncCommand())
+	return app
+}
+
+// encode writes an object as json or yaml.
+func encode(obj any, format string) (string, error) {
+	switch format {
+	case "json":
+		data, err := json.MarshalIndent(obj, "", "  ")
+		return string(data) + "\n", err
+	case "yaml":
+		data, err := yaml.Marshal(obj)
+		return string(data), err
+	}
+	return "", fmt.Errorf("unknown output format %q: use json or yaml", format)
+}
+
+// terminal reports whether output goes to a terminal, where a watch redraws
+// in place.
+func (c *cli) terminal() bool {
+	f, ok := c.out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (c *cli) appGetCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
 		Use:   "get APPLICATION",
 		Short: "Show an Application: sync, health, conditions and every object it owns",
 		Args:  cobra.ExactArgs(1),
@@ -331,11 +503,18 @@ func (c *cli) appCommand() *cobra.Command {
 			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, a); err != nil {
 				return err
 			}
-			_, err = fmt.Fprint(c.out, plugin.RenderApplication(a))
+			text := plugin.RenderApplication(a)
+			if output != "" {
+				if text, err = encode(a, output); err != nil {
+					return err
+				}
+			}
+			_, err = fmt.Fprint(c.out, text)
 			return err
 		},
-	}, c.appSyncCommand())
-	return app
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the Application itself")
+	return cmd
 }
 
 func (c *cli) appSyncCommand() *cobra.Command {

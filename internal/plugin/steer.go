@@ -5,10 +5,18 @@
 package plugin
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
 )
 
 // Patches are the JSON merge patches of one command: Spec to the Rollout,
@@ -71,3 +79,84 @@ func Resume() Patches { return Patches{Spec: []byte(`{"spec":{"paused":false}}`)
 func Restart(at time.Time) Patches {
 	return Patches{Spec: fmt.Appendf(nil, `{"spec":{"restartAt":%q}}`, at.UTC().Format(time.RFC3339))}
 }
+
+// Undo is `undo`: the Rollout's template becomes that of an earlier
+// revision's ReplicaSet (the one before the current by default), without
+// its pod-template-hash label, by the same JSON patch Argo's plugin sends.
+// It says so when the template already is that revision's.
+func Undo(ro *rolloutsv1alpha1.Rollout, replicaSets []*appsv1.ReplicaSet, toRevision int64) (patch []byte, message string, err error) {
+	byRevision := map[int64]*appsv1.ReplicaSet{}
+	var revisions []int64
+	for _, rs := range replicaSets {
+		n, err := strconv.ParseInt(rs.Annotations[plan.RevisionAnnotation], 10, 64)
+		if err != nil {
+			continue
+		}
+		byRevision[n] = rs
+		revisions = append(revisions, n)
+	}
+	sort.Slice(revisions, func(i, j int) bool { return revisions[i] > revisions[j] })
+	if toRevision == 0 {
+		if len(revisions) < 2 {
+			return nil, "", fmt.Errorf("rollout %s has no revision before the current one", ro.Name)
+		}
+		toRevision = revisions[1]
+	}
+	rs, ok := byRevision[toRevision]
+	if !ok {
+		return nil, "", fmt.Errorf("rollout %s has no revision %d; it has %v", ro.Name, toRevision, revisions)
+	}
+	template := rs.Spec.Template.DeepCopy()
+	delete(template.Labels, plan.PodTemplateHashLabel)
+	if apiequality.Semantic.DeepEqual(template, &ro.Spec.Template) {
+		return nil, fmt.Sprintf("skipped rollback (current template already matches revision %d)", toRevision), nil
+	}
+	patch, err = json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": template}})
+	return patch, fmt.Sprintf("rollout '%s' undo", ro.Name), err
+}
+
+// SetImage is `set image`: a JSON patch that sets the image of the named
+// container (init, regular or ephemeral), or of every container for "*",
+// touching nothing else; each write is guarded by a test of the
+// container's name.
+func SetImage(ro *rolloutsv1alpha1.Rollout, container, image string) ([]byte, error) {
+	var ops []map[string]any
+	spec := ro.Spec.Template.Spec
+	lists := []struct {
+		field string
+		names []string
+	}{{"initContainers", names(spec.InitContainers)}, {"containers", names(spec.Containers)}, {"ephemeralContainers", ephemeralNames(spec.EphemeralContainers)}}
+	for _, list := range lists {
+		for i, name := range list.names {
+			if container != "*" && name != container {
+				continue
+			}
+			at := fmt.Sprintf("/spec/template/spec/%s/%d", list.field, i)
+			ops = append(ops, map[string]any{"op": "test", "path": at + "/name", "value": name},
+				map[string]any{"op": "replace", "path": at + "/image", "value": image})
+		}
+	}
+	if len(ops) == 0 {
+		return nil, fmt.Errorf("rollout %s has no container %q", ro.Name, container)
+	}
+	return json.Marshal(ops)
+}
+
+func names(cs []corev1.Container) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func ephemeralNames(cs []corev1.EphemeralContainer) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// Terminate is `terminate analysisrun`: the run stops measuring.
+func Terminate() []byte { return []byte(`{"spec":{"terminate":true}}`) }

@@ -1,12 +1,16 @@
 package plugin
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -66,5 +70,49 @@ func TestSimplePatches(t *testing.T) {
 		if string(tc.got.Spec) != string(tc.want.Spec) || string(tc.got.Status) != string(tc.want.Status) {
 			t.Errorf("%s = %s / %s; want %s / %s", name, tc.got.Spec, tc.got.Status, tc.want.Spec, tc.want.Status)
 		}
+	}
+}
+
+func TestUndo(t *testing.T) {
+	ro := builders.Rollout("web").Image("app:v3").Obj()
+	rs := func(revision, image string) *appsv1.ReplicaSet {
+		r := &appsv1.ReplicaSet{}
+		r.Annotations = map[string]string{plan.RevisionAnnotation: revision}
+		r.Spec.Template = *ro.Spec.Template.DeepCopy()
+		r.Spec.Template.Labels[plan.PodTemplateHashLabel] = "h" + revision
+		r.Spec.Template.Spec.Containers[0].Image = image
+		return r
+	}
+	rss := []*appsv1.ReplicaSet{rs("1", "app:v1"), rs("3", "app:v3"), rs("2", "app:v2")}
+
+	patch, _, err := Undo(ro, rss, 0)
+	if err != nil || !strings.Contains(string(patch), `"image":"app:v2"`) || strings.Contains(string(patch), "hv2") ||
+		!strings.HasPrefix(string(patch), `[{"op":"replace","path":"/spec/template","value":`) {
+		t.Fatalf("to the previous revision: %s, %v", patch, err)
+	}
+	if patch, _, _ := Undo(ro, rss, 1); !strings.Contains(string(patch), `"image":"app:v1"`) {
+		t.Fatalf("to revision 1: %s", patch)
+	}
+	if patch, msg, err := Undo(ro, rss, 3); patch != nil || err != nil || !strings.Contains(msg, "skipped rollback") {
+		t.Fatalf("to the current revision: %s, %q, %v", patch, msg, err)
+	}
+	if _, _, err := Undo(ro, rss, 9); err == nil || !strings.Contains(err.Error(), "no revision 9") {
+		t.Fatalf("to a revision that is not there: %v", err)
+	}
+}
+
+func TestSetImage(t *testing.T) {
+	ro := builders.Rollout("web").Obj()
+	ro.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
+	got, err := SetImage(ro, "app", "app:v9")
+	want := `[{"op":"test","path":"/spec/template/spec/containers/0/name","value":"app"},{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"app:v9"}]`
+	if err != nil || string(got) != want {
+		t.Fatalf("SetImage = %s, %v; want %s", got, err, want)
+	}
+	if got, _ := SetImage(ro, "*", "x"); strings.Count(string(got), `"replace"`) != 2 {
+		t.Fatalf("every container: %s", got)
+	}
+	if _, err := SetImage(ro, "nope", "x"); err == nil {
+		t.Fatal("a container that is not there")
 	}
 }

@@ -73,9 +73,9 @@ var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
 	It("aborts a canary mid-way, then retries it", func(ctx context.Context) {
 		ro := &rolloutsv1alpha1.Rollout{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "shop"}, ro)).To(Succeed())
-		ro.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v3"
-		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+		Expect(run("set", "image", "shop", "app=registry.example/app:v3")).To(gexec.Exit(0))
 		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+		Expect(ro.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/app:v3"))
 
 		Expect(run("abort", "shop")).To(gexec.Exit(0))
 		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
@@ -87,5 +87,16 @@ var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
 		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
 		Expect(run("promote", "shop", "--full")).To(gexec.Exit(0))
 		Expect(run("status", "shop", "--timeout=2m")).To(gexec.Exit(0))
+
+		By("undo: back to the revision before")
+		undo := run("undo", "shop")
+		Expect(undo).To(gexec.Exit(0))
+		Eventually(func(g Gomega) string {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			return ro.Spec.Template.Spec.Containers[0].Image
+		}).WithContext(ctx).Should(Equal("registry.example/app:v2"))
+		list := run("list", "rollouts", "-o", "wide")
+		Expect(list).To(gexec.Exit(0))
+		Expect(list.Out).To(gbytes.Say(`shop`))
 	})
 })
