@@ -82,16 +82,14 @@ func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured
 // them would make it, without writing anything: the drift a sync with
 // selfHeal off reports.
 func (s *Syncer) Drifted(ctx context.Context, objects []*unstructured.Unstructured) ([]gitopsv1alpha1.ObjectRef, error) {
-	opts := ssa.DefaultDiffOptions()
-	opts.DriftIgnoreRules = RolloutOwnedFields
+	diffs, err := s.Diff(ctx, objects)
+	if err != nil {
+		return nil, err
+	}
 	var drifted []gitopsv1alpha1.ObjectRef
-	for _, o := range objects {
-		entry, _, _, err := s.manager.Diff(ctx, o, opts)
-		if err != nil {
-			return nil, err
-		}
-		if entry.Action != ssa.UnchangedAction && entry.Action != ssa.SkippedAction {
-			drifted = append(drifted, RefOf(o))
+	for _, d := range diffs {
+		if d.Action != ssa.UnchangedAction && d.Action != ssa.SkippedAction {
+			drifted = append(drifted, d.Ref)
 		}
 	}
 	return drifted, nil
@@ -131,4 +129,30 @@ func (s *Syncer) Prune(ctx context.Context, stale []gitopsv1alpha1.ObjectRef, ap
 		deleted++
 	}
 	return kept, deleted, nil
+}
+
+// ObjectDiff is what applying one object would do to it.
+type ObjectDiff struct {
+	Ref gitopsv1alpha1.ObjectRef
+	// Action is created, configured or unchanged.
+	Action ssa.Action
+	// Live and Desired are set when configured, without managed fields and
+	// with a Secret's values masked.
+	Live, Desired *unstructured.Unstructured
+}
+
+// Diff tells, with server-side dry runs, what applying objects would do,
+// leaving out the fields the rollout controller owns.
+func (s *Syncer) Diff(ctx context.Context, objects []*unstructured.Unstructured) ([]ObjectDiff, error) {
+	opts := ssa.DefaultDiffOptions()
+	opts.DriftIgnoreRules = RolloutOwnedFields
+	out := make([]ObjectDiff, 0, len(objects))
+	for _, o := range objects {
+		entry, live, desired, err := s.manager.Diff(ctx, o, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ObjectDiff{Ref: RefOf(o), Action: entry.Action, Live: live, Desired: desired})
+	}
+	return out, nil
 }

@@ -35,6 +35,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := newRoot(os.Stdout).ExecuteContext(ctx)
 	stop()
+	if errors.Is(err, errDiffers) {
+		os.Exit(1) // the diff said so already
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
@@ -464,7 +467,7 @@ func (c *cli) appCommand() *cobra.Command {
 			}
 			return nil
 		},
-	}, c.appSyncCommand())
+	}, c.appSyncCommand(), c.appDiffCommand())
 	return app
 }
 

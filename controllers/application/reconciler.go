@@ -302,11 +302,11 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
-	objects, err := render.Render(dir, src.Path, renderOptions(src))
+	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src))
 	if err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
-	if err := r.placeInNamespace(objects, app.Spec.Destination.Namespace); err != nil {
+	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, r.Mapper); err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
 	policy := app.Spec.SyncPolicy
@@ -496,31 +496,6 @@ func (r *Reconciler) syncerFor(app *gitopsv1alpha1.Application) (*gitops.Syncer,
 	return gitops.NewSyncer(c), nil
 }
 
-// placeInNamespace gives namespaced objects that name no namespace the
-// destination's.
-func (r *Reconciler) placeInNamespace(objects []*unstructured.Unstructured, namespace string) error {
-	for _, o := range objects {
-		if o.GetNamespace() != "" {
-			continue
-		}
-		mapping, err := r.Mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
-		if err != nil {
-			if meta.IsNoMatchError(err) {
-				continue // a kind whose CRD this sync applies: left to the API server
-			}
-			return err
-		}
-		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-			continue
-		}
-		if namespace == "" {
-			return fmt.Errorf("%s %s names no namespace and destination.namespace is empty", o.GetKind(), o.GetName())
-		}
-		o.SetNamespace(namespace)
-	}
-	return nil
-}
-
 // createNamespace applies the destination namespace for CreateNamespace.
 // It is not in the inventory: pruning never deletes it, as in Argo CD.
 func (r *Reconciler) createNamespace(ctx context.Context, syncer *gitops.Syncer, name string, timeout time.Duration) error {
@@ -560,17 +535,6 @@ func (r *Reconciler) resources(ctx context.Context, syncer *gitops.Syncer, objec
 		}
 	}
 	return out
-}
-
-func renderOptions(src gitopsv1alpha1.ApplicationSource) render.Options {
-	var opts render.Options
-	if d := src.Directory; d != nil {
-		opts.Recurse, opts.Include, opts.Exclude = d.Recurse, d.Include, d.Exclude
-	}
-	if k := src.Kustomize; k != nil {
-		opts.Images, opts.NamePrefix, opts.NameSuffix, opts.CommonLabels = k.Images, k.NamePrefix, k.NameSuffix, k.CommonLabels
-	}
-	return opts
 }
 
 func short(commit string) string { return commit[:min(len(commit), 12)] }

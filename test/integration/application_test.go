@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -199,6 +202,17 @@ var _ = Describe("The Application controller", Ordered, func() {
 			g.Expect(ready.Message).To(ContainSubstring("ConfigMap a"))
 		}).WithContext(ctx).WithTimeout(5 * time.Second).Should(Succeed())
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
+
+		By("kubectl sluice app diff: the change a sync would make, exit 1")
+		plugin, err := gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
+		Expect(err).NotTo(HaveOccurred())
+		session, err := gexec.Start(exec.Command(plugin, "app", "diff", "drift", "-n", appsNS, "--kubeconfig", kubeconfig),
+			GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(1))
+		Expect(session.Out).To(gbytes.Say("--- live ConfigMap " + dest + "/a"))
+		Expect(session.Out).To(gbytes.Say(`-  value: edited by hand`))
+		Expect(session.Out).To(gbytes.Say(`\+  value: "1"`))
 	})
 
 	It("syncs a new commit at once when asked with the sync-request annotation", func(ctx context.Context) {

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/render"
+	"github.com/sluicehq/sluice/gitops/source"
+)
+
+// errDiffers is the exit of `app diff` when a sync would change something,
+// as kubectl diff exits 1.
+var errDiffers = errors.New("a sync would change the cluster")
+
+func (c *cli) appDiffCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff APPLICATION",
+		Short: "Show what a sync of the Application's revision would change, as a unified diff (Secrets masked); exit 1 when it would",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.client()
+			if err != nil {
+				return err
+			}
+			app := &gitopsv1alpha1.Application{}
+			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
+				return err
+			}
+			text, differs, err := diffApplication(cmd.Context(), cl, app)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(c.out, text)
+			if differs {
+				return errDiffers
+			}
+			return nil
+		},
+	}
+}
+
+// diffApplication fetches and renders the Application's revision here, as
+// the controller would, and compares it with the cluster by server-side
+// dry runs.
+func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.Application) (string, bool, error) {
+	src := app.Spec.Source
+	var data map[string][]byte
+	if ref := app.Spec.SecretRef; ref != nil {
+		var secret corev1.Secret
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ref.Name}, &secret); err != nil {
+			return "", false, fmt.Errorf("reading the Git credentials: %w", err)
+		}
+		data = secret.Data
+	}
+	auth, err := source.AuthFromSecret(src.RepoURL, data)
+	if err != nil {
+		return "", false, err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", false, err
+	}
+	fetcher := source.Fetcher{CacheDir: filepath.Join(cache, "sluice", "kubectl-git")}
+	rev, err := fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
+	if err != nil {
+		return "", false, err
+	}
+	dir, err := fetcher.Checkout(ctx, src.RepoURL, rev, auth)
+	if err != nil {
+		return "", false, err
+	}
+	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src))
+	if err != nil {
+		return "", false, err
+	}
+	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, cl.RESTMapper()); err != nil {
+		return "", false, err
+	}
+	syncer := gitops.NewSyncer(cl)
+	syncer.Label(objects, app)
+	diffs, err := syncer.Diff(ctx, objects)
+	if err != nil {
+		return "", false, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "revision %s\n", rev.Commit)
+	differs := false
+	for _, d := range diffs {
+		name := fmt.Sprintf("%s %s/%s", d.Ref.Kind, d.Ref.Namespace, d.Ref.Name)
+		switch d.Action {
+		case ssa.CreatedAction:
+			differs = true
+			fmt.Fprintf(&b, "+ %s (created)\n", name)
+		case ssa.ConfiguredAction:
+			differs = true
+			live, desired := asYAML(d.Live), asYAML(d.Desired)
+			diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+				A: difflib.SplitLines(live), B: difflib.SplitLines(desired),
+				FromFile: "live " + name, ToFile: "git " + name, Context: 3,
+			})
+			if err != nil {
+				return "", false, err
+			}
+			b.WriteString(diff)
+		}
+	}
+	if pruning := app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.Automated != nil && app.Spec.SyncPolicy.Automated.Prune; pruning {
+		for _, ref := range gitops.Stale(app.Status.Inventory, objects) {
+			differs = true
+			fmt.Fprintf(&b, "- %s %s/%s (pruned)\n", ref.Kind, ref.Namespace, ref.Name)
+		}
+	}
+	if !differs {
+		b.WriteString("no differences\n")
+	}
+	return b.String(), differs, nil
+}
+
+// asYAML is an object as YAML without the fields that always differ.
+func asYAML(u *unstructured.Unstructured) string {
+	if u == nil {
+		return ""
+	}
+	u = u.DeepCopy()
+	for _, f := range [][]string{{"metadata", "resourceVersion"}, {"metadata", "generation"}, {"metadata", "uid"},
+		{"metadata", "creationTimestamp"}, {"metadata", "managedFields"}, {"status"}} {
+		unstructured.RemoveNestedField(u.Object, f...)
+	}
+	data, err := yaml.Marshal(u.Object)
+	if err != nil {
+		return err.Error()
+	}
+	return string(data)
+}
