@@ -521,11 +521,11 @@ func (c *cli) appGetCommand() *cobra.Command {
 }
 
 func (c *cli) appSyncCommand() *cobra.Command {
-	var wait bool
+	var wait, prune bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "sync APPLICATION",
-		Short: "Ask an Application to sync now (--wait: until the sync has happened)",
+		Short: "Ask an Application to sync now, also one without automated sync (--wait: until the sync has happened)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, ns, err := c.client()
@@ -540,7 +540,8 @@ func (c *cli) appSyncCommand() *cobra.Command {
 				return err
 			}
 			requested := time.Now().UTC().Truncate(time.Second)
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, application.SyncRequestAnnotation, requested.Format(time.RFC3339Nano))
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t"}}}`, application.SyncRequestAnnotation,
+				requested.Format(time.RFC3339Nano), application.PruneRequestAnnotation, prune)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
 			}
@@ -568,6 +569,7 @@ func (c *cli) appSyncCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has happened")
+	cmd.Flags().BoolVar(&prune, "prune", false, "also delete what left Git, even when the Application's automated sync does not prune")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }

@@ -54,7 +54,11 @@ const Name = "application"
 // reconcile ask the remote again and check every object, whatever the
 // interval. Argo CD's refresh annotation is honoured the same way.
 const (
-	SyncRequestAnnotation   = "gitops.sluice.dev/requested-at"
+	SyncRequestAnnotation = "gitops.sluice.dev/requested-at"
+	// PruneRequestAnnotation "true" with a sync request also prunes, for an
+	// Application whose automated sync does not (kubectl sluice app sync
+	// --prune).
+	PruneRequestAnnotation  = "gitops.sluice.dev/requested-prune"
 	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
 )
 
@@ -279,7 +283,11 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	defer cancel()
 
 	request := app.Annotations[SyncRequestAnnotation] + "/" + app.Annotations[argoCDRefreshAnnotation]
-	if handled, ok := r.requests.Load(app.UID); !ok || handled != request {
+	handled, seen := r.requests.Load(app.UID)
+	// A request made since this process first saw the Application: a sync
+	// a person asked for, which a non-automated Application carries out.
+	asked := seen && handled != request && app.Annotations[SyncRequestAnnotation] != ""
+	if !seen || handled != request {
 		// A new request (or the first reconcile since the start): nothing
 		// remembered is trusted.
 		r.resolved.Delete(app.UID)
@@ -309,22 +317,28 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, r.Mapper); err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
-	policy := app.Spec.SyncPolicy
-	automated := policy != nil && policy.Automated != nil
-	allowEmpty := automated && policy.Automated.AllowEmpty
+	var policy gitopsv1alpha1.SyncPolicy
+	if app.Spec.SyncPolicy != nil {
+		policy = *app.Spec.SyncPolicy
+	}
+	automated := policy.Automated != nil
+	var auto gitopsv1alpha1.AutomatedSyncPolicy
+	if automated {
+		auto = *policy.Automated
+	}
+	allowEmpty := auto.AllowEmpty
+	prune := auto.Prune || (asked && app.Annotations[PruneRequestAnnotation] == "true")
 	if len(objects) == 0 && !allowEmpty {
 		return &failure{"EmptyRender", fmt.Errorf("revision %s renders no objects; nothing is applied or pruned (set syncPolicy.automated.allowEmpty to allow it)", short(rev.Commit))}
 	}
-	if !automated {
-		// Without automated sync the Application reports; a person syncs.
-		app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: rev.Commit}
-		gitops.SetReady(app, false, "AutomatedSyncOff", "automated sync is off: revision "+short(rev.Commit)+" is not applied", false)
-		return nil
-	}
-
 	syncer, err := r.syncerFor(app)
 	if err != nil {
 		return &failure{"ApplyFailed", err}
+	}
+	if !automated && !asked {
+		// Without automated sync the Application reports what a sync would
+		// change; a person asks for the sync.
+		return r.reportManual(ctx, app, syncer, objects, rev)
 	}
 	options := gitops.ParseSyncOptions(policy.SyncOptions)
 	if options.CreateNamespace && app.Spec.Destination.Namespace != "" {
@@ -333,7 +347,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		}
 	}
 	syncer.Label(objects, app)
-	if !policy.Automated.SelfHeal && app.Status.Sync.Revision == rev.Commit && app.Status.LastSyncedAt != nil &&
+	if automated && !auto.SelfHeal && app.Status.Sync.Revision == rev.Commit && app.Status.LastSyncedAt != nil &&
 		app.Status.ObservedGeneration == app.Generation {
 		// The revision was synced; what changed since is drift in the
 		// cluster, which only selfHeal reverts.
@@ -346,7 +360,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	inventory := gitops.Inventory(objects)
 	stale := gitops.Stale(app.Status.Inventory, objects)
 	var pruned int
-	if policy.Automated.Prune {
+	if prune {
 		var kept []gitopsv1alpha1.ObjectRef
 		kept, pruned, err = syncer.Prune(ctx, stale, app, metav1.DeletionPropagation(capitalize(options.PropagationPolicy)))
 		if err != nil {
@@ -359,7 +373,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	}
 
 	app.Status.Inventory = inventory
-	app.Status.Resources = r.resources(ctx, syncer, objects, stale, policy.Automated.Prune)
+	app.Status.Resources = r.resources(ctx, syncer, objects, stale, prune)
 	app.Status.Health = gitops.AggregateHealth(app.Status.Resources)
 	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: rev.Commit}
 	now := metav1.Time{Time: r.Now()}
@@ -462,6 +476,33 @@ func (r *Reconciler) reportDrift(ctx context.Context, app *gitopsv1alpha1.Applic
 		message = fmt.Sprintf("%s; drifted in the cluster (selfHeal is off): %s", message, strings.Join(names, ", "))
 	}
 	gitops.SetReady(app, true, "Synced", message, false)
+	return nil
+}
+
+// reportManual shows, for an Application without automated sync, whether
+// the cluster matches the revision, naming what a sync would change.
+func (r *Reconciler) reportManual(ctx context.Context, app *gitopsv1alpha1.Application, syncer *gitops.Syncer,
+	objects []*unstructured.Unstructured, rev source.Revision) error {
+	syncer.Label(objects, app)
+	drifted, err := syncer.Drifted(ctx, objects)
+	if err != nil {
+		return &failure{"DiffFailed", err}
+	}
+	var names []string
+	for _, ref := range drifted {
+		names = append(names, ref.Kind+" "+ref.Name)
+	}
+	for _, ref := range gitops.Stale(app.Status.Inventory, objects) {
+		names = append(names, ref.Kind+" "+ref.Name+" (to prune)")
+	}
+	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: rev.Commit}
+	if len(names) > 0 {
+		app.Status.Sync.Status = gitopsv1alpha1.SyncStatusOutOfSync
+		gitops.SetReady(app, false, "OutOfSync", fmt.Sprintf("automated sync is off; a sync of revision %s would change: %s",
+			short(rev.Commit), strings.Join(names, ", ")), false)
+		return nil
+	}
+	gitops.SetReady(app, true, "Synced", "revision "+short(rev.Commit)+" is in place (automated sync is off)", false)
 	return nil
 }
 

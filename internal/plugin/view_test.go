@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/test/builders"
 )
@@ -63,4 +64,19 @@ func TestRenderPausedCanary(t *testing.T) {
 		ReplicaSets:  []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 5), rs("bbb", "2", "app:v2", 1), rs("zzz", "0", "app:v0", 0)},
 		AnalysisRuns: []*rolloutsv1alpha1.AnalysisRun{run},
 	}))
+}
+
+func TestRenderApplication(t *testing.T) {
+	app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: "my-app"}}
+	app.Spec.Source = gitopsv1alpha1.ApplicationSource{RepoURL: "https://github.com/org/gitops-repo", TargetRevision: "main", Path: "apps/my-app"}
+	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: "0d0a3c8e6f2b4c559a528f1f7ab0e2d1aa5b6c7d"}
+	app.Status.Health = gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended, Message: "Rollout my-app: CanaryPauseStep"}
+	app.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Synced", Message: "revision 0d0a3c8e6f2b applied"}}
+	suspended := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended}
+	app.Status.Resources = []gitopsv1alpha1.ResourceStatus{
+		{ObjectRef: gitopsv1alpha1.ObjectRef{Version: "v1", Kind: "Service", Namespace: "demo", Name: "my-app"}, Status: gitopsv1alpha1.SyncStatusSynced},
+		{ObjectRef: gitopsv1alpha1.ObjectRef{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "demo", Name: "my-app"},
+			Status: gitopsv1alpha1.SyncStatusSynced, Health: &suspended},
+	}
+	golden(t, "application.txt", RenderApplication(app))
 }

@@ -298,6 +298,37 @@ spec:
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
 	})
 
+	It("without automated sync, reports what a sync would change and syncs when asked, pruning when asked", func(ctx context.Context) {
+		repo, first := newRepo("manual", map[string]string{"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1")})
+		dest := appsNS + "-manual"
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: dest}})).To(Succeed())
+		app := newApp(ctx, "manual", repo.URL, dest, false, func(app *gitopsv1alpha1.Application) {
+			app.Spec.SyncPolicy.Automated = nil
+		})
+		ready := failing(ctx, app, "OutOfSync")
+		Expect(ready.Message).To(ContainSubstring("ConfigMap a"))
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"), "nothing is applied unasked")
+
+		ask := func(prune bool) {
+			GinkgoHelper()
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			patch := client.MergeFrom(app.DeepCopy())
+			app.Annotations = map[string]string{application.SyncRequestAnnotation: time.Now().Format(time.RFC3339Nano),
+				application.PruneRequestAnnotation: fmt.Sprint(prune)}
+			Expect(k8sClient.Patch(ctx, app, patch)).To(Succeed())
+		}
+		ask(false)
+		synced(ctx, app, first)
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))
+
+		second := commit(repo, nil, "app/b.yaml")
+		ask(false)
+		synced(ctx, app, second)
+		Expect(valueOf(ctx, dest, "b")()).To(Equal("1"), "not pruned unless asked")
+		ask(true)
+		Eventually(valueOf(ctx, dest, "b")).WithContext(ctx).Should(Equal("<none>"))
+	})
+
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {
 		repo, first := newRepo("quiet", map[string]string{
 			"app/a.yaml": configMap("a", "1"), "app/b.yaml": configMap("b", "1"), "app/c.yaml": configMap("c", "1"),
