@@ -32,12 +32,8 @@ func (c *cli) appDiffCommand() *cobra.Command {
 		Short: "Show what a sync of the Application's revision would change, as a unified diff (Secrets masked); exit 1 when it would",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+			cl, app, err := c.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			app := &gitopsv1alpha1.Application{}
-			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
 				return err
 			}
 			text, differs, err := diffApplication(cmd.Context(), cl, app)

@@ -51,6 +51,32 @@ type cli struct {
 	out   io.Writer
 }
 
+// application reads one Application of the namespace.
+func (c *cli) application(ctx context.Context, name string) (client.Client, *gitopsv1alpha1.Application, error) {
+	cl, ns, err := c.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &gitopsv1alpha1.Application{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, a); err != nil {
+		return nil, nil, fmt.Errorf("reading application %s in namespace %s: %w", name, ns, err)
+	}
+	return cl, a, nil
+}
+
+// rollout reads one Rollout of the namespace.
+func (c *cli) rollout(ctx context.Context, name string) (client.Client, *rolloutsv1alpha1.Rollout, error) {
+	cl, ns, err := c.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	ro := &rolloutsv1alpha1.Rollout{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ro); err != nil {
+		return nil, nil, fmt.Errorf("reading rollout %s in namespace %s: %w", name, ns, err)
+	}
+	return cl, ro, nil
+}
+
 func (c *cli) client() (client.Client, string, error) {
 	cfg, err := c.flags.ToRESTConfig()
 	if err != nil {
@@ -103,13 +129,9 @@ func (c *cli) steer(name, short string, patches func(*rolloutsv1alpha1.Rollout, 
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+			cl, ro, err := c.rollout(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			ro := &rolloutsv1alpha1.Rollout{}
-			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, ro); err != nil {
-				return fmt.Errorf("reading rollout %s in namespace %s: %w", args[0], ns, err)
 			}
 			p := patches(ro, cmd)
 			if p.Status != nil {
@@ -189,12 +211,8 @@ func (c *cli) setCommand() *cobra.Command {
 			if !ok || container == "" || image == "" {
 				return fmt.Errorf("expected CONTAINER=IMAGE, got %q", args[1])
 			}
-			cl, ns, err := c.client()
+			cl, ro, err := c.rollout(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			ro := &rolloutsv1alpha1.Rollout{}
-			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, ro); err != nil {
 				return err
 			}
 			patch, err := plugin.SetImage(ro, container, image)
@@ -453,12 +471,8 @@ func (c *cli) appCommand() *cobra.Command {
 		Short: "List an Application's last syncs, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+			_, a, err := c.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			a := &gitopsv1alpha1.Application{}
-			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, a); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "%-22s %-42s %-10s %s\n", "DEPLOYED", "REVISION", "RESULT", "MESSAGE")
@@ -498,12 +512,8 @@ func (c *cli) appGetCommand() *cobra.Command {
 		Short: "Show an Application: sync, health, conditions and every object it owns",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+			_, a, err := c.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			a := &gitopsv1alpha1.Application{}
-			if err := cl.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, a); err != nil {
 				return err
 			}
 			text := plugin.RenderApplication(a)
@@ -528,17 +538,13 @@ func (c *cli) appSyncCommand() *cobra.Command {
 		Short: "Ask an Application to sync now, also one without automated sync (--wait: until the sync has happened)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cl, a, err := c.application(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
-			a := &gitopsv1alpha1.Application{}
-			key := client.ObjectKey{Namespace: ns, Name: args[0]}
-			if err := cl.Get(ctx, key, a); err != nil {
-				return err
-			}
+			key := client.ObjectKeyFromObject(a)
 			requested := time.Now().UTC().Truncate(time.Second)
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t"}}}`, application.SyncRequestAnnotation,
 				requested.Format(time.RFC3339Nano), application.PruneRequestAnnotation, prune)
