@@ -57,10 +57,12 @@ func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1
 // RolloutOwnedFields are the fields the rollout controller sets, which a
 // sync must neither apply nor count as drift: the rules of a route that
 // carries the in-progress label hold the canary's weights and header rules,
-// and the selector of a Service a Rollout manages is pinned to one
-// ReplicaSet's pods. Both are atomic in their schemas, so applying Git's
-// value would replace the rollout controller's whole. (A Rollout's status is
-// not in Git's objects, so server-side apply leaves it alone by itself.)
+// the selector of a Service a Rollout manages is pinned to one
+// ReplicaSet's pods, and a workloadRef's Deployment is scaled down as the
+// Rollout takes over. Git holds each of them (the rules and the selector
+// are atomic in their schemas), so applying Git's value would undo the
+// rollout controller's. (A Rollout's status is not in Git's objects, so
+// server-side apply leaves it alone by itself.)
 var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Paths: []string{"/spec/rules"},
 	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
@@ -68,6 +70,11 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 }, {
 	Paths:    []string{"/spec/selector"},
 	Selector: &jsondiff.Selector{Kind: "Service", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
+}, {
+	// A Deployment a Rollout's workloadRef scales down (scaleDown
+	// onsuccess or progressively) carries the same annotation.
+	Paths:    []string{"/spec/replicas"},
+	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
 }}
 
 // Apply applies objects in stages and returns what it did to each.

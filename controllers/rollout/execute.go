@@ -107,8 +107,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
 			`{"spec":{"terminate":true}}`))
 	case plan.ScaleDeployment:
+		// The annotation tells GitOps tools (Sluice's Applications among
+		// them) that the Rollout owns these replicas now.
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, plan.ManagedByAnnotation, ro.Name, a.To))
 	case plan.SetScaleDownDeadline:
 		value := "null"
 		if a.Deadline != "" {

@@ -1,0 +1,86 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/test/gitserver"
+)
+
+// An Application and the Rollout controller side by side: what the rollout
+// controller takes over, a sync leaves alone.
+var _ = Describe("An Application delivering a Rollout with a workloadRef", Ordered, func() {
+	It("leaves the Deployment scaled down by the Rollout at zero, however often it syncs", func(ctx context.Context) {
+		server, err := gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(server.Stop)
+		cache := GinkgoT().TempDir()
+		startController("", func(mgr ctrl.Manager) error {
+			if err := rollout.Setup(mgr, ""); err != nil {
+				return err
+			}
+			return application.Setup(mgr, application.Options{CacheDir: cache})
+		})
+		ns := newNamespaceWithFakeKubelet("workload-")
+
+		repo, err := server.Create("workload")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(repo.Write(map[string]string{"app/app.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: registry.example/web:1.0}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 2
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web, scaleDown: onsuccess}
+  strategy:
+    canary: {}
+`})).To(Succeed())
+		_, err = repo.Commit("main", "web behind a Rollout")
+		Expect(err).NotTo(HaveOccurred())
+		app := &gitopsv1alpha1.Application{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: gitopsv1alpha1.ApplicationSpec{
+				Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"},
+				Destination: gitopsv1alpha1.ApplicationDestination{Namespace: ns},
+				SyncPolicy:  &gitopsv1alpha1.SyncPolicy{Automated: &gitopsv1alpha1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}},
+				Interval:    metav1.Duration{Duration: time.Second},
+			},
+		}
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+
+		replicas := func() (string, error) {
+			var d appsv1.Deployment
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &d); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d, managed by %q", *d.Spec.Replicas, d.Annotations[plan.ManagedByAnnotation]), nil
+		}
+		Eventually(replicas).WithContext(ctx).Should(Equal(`0, managed by "web"`), "the Rollout took over")
+		Consistently(replicas).WithContext(ctx).WithTimeout(4*time.Second).Should(Equal(`0, managed by "web"`),
+			"syncs every second, self-heal on, and the Deployment stays scaled down")
+	})
+})
