@@ -35,11 +35,7 @@ var _ = Describe("A canary routed through Gateway API routes on the simulated cl
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		ns = namespace.Name
 		for _, name := range []string{"web-canary", "web-stable"} {
-			Expect(k8sClient.Create(ctx, &corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-				Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
-					Ports: []corev1.ServicePort{{Port: 80}}},
-			})).To(Succeed())
+			Expect(k8sClient.Create(ctx, builders.Service(ns, name, "web"))).To(Succeed())
 		}
 	})
 

@@ -112,13 +112,7 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 			g.Expect(ro.Status.Message).To(ContainSubstring(`service "late-svc" not found`))
 		}).WithContext(ctx).Should(Succeed())
 
-		svc := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late-svc"},
-			Spec: corev1.ServiceSpec{
-				Selector: map[string]string{"app": "late-svc"},
-				Ports:    []corev1.ServicePort{{Port: 80}},
-			},
-		}
+		svc := builders.Service(ns, "late-svc", "late-svc")
 		Expect(k8sClient.Create(ctx, svc)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())

@@ -7,7 +7,6 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,11 +28,7 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 		writes = startRolloutController("")
 		ns = newNamespaceWithFakeKubelet("traffic-")
 		for _, name := range []string{"web-canary", "web-stable"} {
-			Expect(k8sClient.Create(ctx, &corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-				Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
-					Ports: []corev1.ServicePort{{Port: 80}}},
-			})).To(Succeed())
+			Expect(k8sClient.Create(ctx, builders.Service(ns, name, "web"))).To(Succeed())
 		}
 	})
 
@@ -135,10 +130,7 @@ var _ = Describe("A canary routed through a Gateway API HTTPRoute", Ordered, fun
 
 	It("is InvalidSpec until the route it names is created", func(ctx context.Context) {
 		for _, name := range []string{"late-canary", "late-stable"} {
-			Expect(k8sClient.Create(ctx, &corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-				Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "late-route"}, Ports: []corev1.ServicePort{{Port: 80}}},
-			})).To(Succeed())
+			Expect(k8sClient.Create(ctx, builders.Service(ns, name, "late-route"))).To(Succeed())
 		}
 		ro := builders.Rollout("late-route").Namespace(ns).Replicas(1).Services("late-canary", "late-stable").Canary(
 			builders.SetWeight(50),
