@@ -89,12 +89,26 @@ type Settings struct {
 	// ManagedRoutes are the names of trafficRouting.managedRoutes: the
 	// header rules the router may write and remove.
 	ManagedRoutes []string
+	// HeaderSource, when set, is the Service whose rules header rules are
+	// built from; otherwise they are built from the rules that send to both
+	// the canary and the stable Service. A blue-green preview route builds
+	// them from the active Service's rules.
+	HeaderSource string
+	// Preview is a blue-green Rollout's preview header route.
+	Preview *HeaderRoute
 }
 
 // SettingsOf resolves a Rollout's traffic routing. It returns nil without
 // error for a Rollout that routes no traffic, and an error saying what is
 // wrong, and where, for one Sluice cannot route.
 func SettingsOf(ro *rolloutsv1alpha1.Rollout) (*Settings, *FieldError) {
+	if ro.Spec.Strategy.BlueGreen != nil {
+		s, err := PreviewSettingsOf(ro)
+		if err != nil {
+			return nil, &FieldError{Field: "metadata.annotations[" + PreviewHeaderRouteAnnotation + "]", Message: err.Error()}
+		}
+		return s, nil
+	}
 	canary := ro.Spec.Strategy.Canary
 	if canary == nil || canary.TrafficRouting == nil {
 		return nil, nil
@@ -179,7 +193,8 @@ func SettingsOf(ro *rolloutsv1alpha1.Rollout) (*Settings, *FieldError) {
 	return s, nil
 }
 
-// FieldError is a problem with a field under spec.strategy.canary.
+// FieldError is a problem with a field under spec.strategy.canary (or,
+// for a blue-green preview route, with its annotation).
 type FieldError struct {
 	Field, Message string
 }

@@ -47,6 +47,18 @@ func IsManagedRule(rule string, managed []string) bool {
 // and added again at the end of the rules; rules of others stay where they
 // are.
 func HeaderRoutePatch(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
+	ops, err := headerRuleOps(route, s, want)
+	if err != nil || s.Preview == nil {
+		return ops, err
+	}
+	// A preview rule is the only thing a blue-green Rollout writes to the
+	// route, so the in-progress label comes and goes with it: a GitOps sync
+	// leaves the route's rules alone while it is there.
+	return append(ops, labelOps(route, s, len(want) > 0)...), nil
+}
+
+// headerRuleOps is the part of HeaderRoutePatch that changes rules.
+func headerRuleOps(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
 	var present []json.RawMessage
 	var presentAt []int
 	for i, rule := range route.Rules {
@@ -77,6 +89,10 @@ func HeaderRoutePatch(route Route, s *Settings, want []HeaderRoute) ([]Op, error
 func buildHeaderRules(route Route, s *Settings, want []HeaderRoute) ([]json.RawMessage, error) {
 	var out []json.RawMessage
 	sources := route.weightedRules(s.CanaryService, s.StableService)
+	from := s.CanaryService
+	if s.HeaderSource != "" {
+		sources, from = route.rulesTo(s.HeaderSource), s.HeaderSource
+	}
 	for _, hr := range want {
 		for n, i := range sources {
 			name := hr.Name
@@ -87,9 +103,9 @@ func buildHeaderRules(route Route, s *Settings, want []HeaderRoute) ([]json.RawM
 			var err error
 			switch route.Key.Kind {
 			case GRPCRouteKind:
-				rule, err = grpcHeaderRule(route.raw[i], name, s, hr.Match)
+				rule, err = grpcHeaderRule(route.raw[i], name, from, s.CanaryService, hr.Match)
 			default:
-				rule, err = httpHeaderRule(route.raw[i], name, s, hr.Match)
+				rule, err = httpHeaderRule(route.raw[i], name, from, s.CanaryService, hr.Match)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: header route %q: %w", route.Key, hr.Name, err)
@@ -104,7 +120,10 @@ func buildHeaderRules(route Route, s *Settings, want []HeaderRoute) ([]json.RawM
 	return out, nil
 }
 
-func httpHeaderRule(source json.RawMessage, name string, s *Settings, match []rolloutsv1alpha1.HeaderRoutingMatch) (*gatewayv1.HTTPRouteRule, error) {
+// httpHeaderRule builds a header rule from a source rule: its matches with
+// the header matches added, its filters, and as the only backend the
+// source's backend to the Service from, sent to the Service to.
+func httpHeaderRule(source json.RawMessage, name, from, to string, match []rolloutsv1alpha1.HeaderRoutingMatch) (*gatewayv1.HTTPRouteRule, error) {
 	var src gatewayv1.HTTPRouteRule
 	if err := json.Unmarshal(source, &src); err != nil {
 		return nil, err
@@ -133,15 +152,15 @@ func httpHeaderRule(source json.RawMessage, name string, s *Settings, match []ro
 		})
 	}
 	for _, b := range src.BackendRefs {
-		if b.Name == gatewayv1.ObjectName(s.CanaryService) {
-			rule.BackendRefs = []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: b.BackendObjectReference}}}
+		if b.Name == gatewayv1.ObjectName(from) {
+			rule.BackendRefs = []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: retarget(b.BackendObjectReference, to)}}}
 			break
 		}
 	}
 	return rule, nil
 }
 
-func grpcHeaderRule(source json.RawMessage, name string, s *Settings, match []rolloutsv1alpha1.HeaderRoutingMatch) (*gatewayv1.GRPCRouteRule, error) {
+func grpcHeaderRule(source json.RawMessage, name, from, to string, match []rolloutsv1alpha1.HeaderRoutingMatch) (*gatewayv1.GRPCRouteRule, error) {
 	var src gatewayv1.GRPCRouteRule
 	if err := json.Unmarshal(source, &src); err != nil {
 		return nil, err
@@ -170,12 +189,18 @@ func grpcHeaderRule(source json.RawMessage, name string, s *Settings, match []ro
 		})
 	}
 	for _, b := range src.BackendRefs {
-		if b.Name == gatewayv1.ObjectName(s.CanaryService) {
-			rule.BackendRefs = []gatewayv1.GRPCBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: b.BackendObjectReference}}}
+		if b.Name == gatewayv1.ObjectName(from) {
+			rule.BackendRefs = []gatewayv1.GRPCBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: retarget(b.BackendObjectReference, to)}}}
 			break
 		}
 	}
 	return rule, nil
+}
+
+// retarget is a backend reference sent to another Service, on the same port.
+func retarget(ref gatewayv1.BackendObjectReference, service string) gatewayv1.BackendObjectReference {
+	ref.Name = gatewayv1.ObjectName(service)
+	return ref
 }
 
 // HeaderMatchValue translates Argo's header value to Gateway API's match: exact

@@ -3,6 +3,7 @@ package traffic
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -58,6 +59,22 @@ func (r Route) weightedRules(canary, stable string) []int {
 	}
 	return out
 }
+
+// rulesTo lists the rules with a backend to the Service.
+func (r Route) rulesTo(service string) []int {
+	var out []int
+	for i, rule := range r.Rules {
+		for _, b := range rule.Backends {
+			if b.Service && b.Name == service && !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+// SendsTo reports whether some rule of the route sends to the Service.
+func (r Route) SendsTo(service string) bool { return len(r.rulesTo(service)) > 0 }
 
 // Serves reports whether some rule of the route sends to both Services.
 func (r Route) Serves(canary, stable string) bool {
@@ -120,9 +137,16 @@ func WeightPatch(r Route, s *Settings, canaryWeight int32, inProgress bool) []Op
 				Op{Op: "add", Path: backend + "/weight", Value: w})
 		}
 	}
+	return append(ops, labelOps(r, s, inProgress)...)
+}
+
+// labelOps puts the in-progress label on a route or takes it off, when it
+// is not already so; nothing when the label is disabled.
+func labelOps(r Route, s *Settings, inProgress bool) []Op {
 	if s.LabelKey == "" {
-		return ops
+		return nil
 	}
+	var ops []Op
 	value, labelled := r.Labels[s.LabelKey]
 	switch {
 	case inProgress && len(r.Labels) == 0:

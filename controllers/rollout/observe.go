@@ -53,17 +53,7 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
-		canary := obj.(*rolloutsv1alpha1.Rollout).Spec.Strategy.Canary
-		if canary == nil {
-			return nil
-		}
-		var names []string
-		for _, name := range []string{canary.CanaryService, canary.StableService} {
-			if name != "" {
-				names = append(names, name)
-			}
-		}
-		return names
+		return plan.ServiceNames(obj.(*rolloutsv1alpha1.Rollout))
 	})
 }
 
@@ -129,21 +119,16 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		return obs, err
 	}
 
-	if canary := ro.Spec.Strategy.Canary; canary != nil {
-		for _, name := range []string{canary.CanaryService, canary.StableService} {
-			if name == "" {
-				continue
-			}
-			var svc corev1.Service
-			err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &svc)
-			switch {
-			case apierrors.IsNotFound(err):
-				// Left out of the map: the planner reports it.
-			case err != nil:
-				return obs, err
-			default:
-				obs.Services[name] = &svc
-			}
+	for _, name := range plan.ServiceNames(ro) {
+		var svc corev1.Service
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &svc)
+		switch {
+		case apierrors.IsNotFound(err):
+			// Left out of the map: the planner reports it.
+		case err != nil:
+			return obs, err
+		default:
+			obs.Services[name] = &svc
 		}
 	}
 	return obs, nil

@@ -36,13 +36,22 @@ func indexTemplates(ctx context.Context, mgr ctrl.Manager) error {
 	})
 }
 
-// analysesOf lists a Rollout's analyses: the background one and the steps'.
+// analysesOf lists a Rollout's analyses: the background one and the steps',
+// or the pre- and post-promotion ones.
 func analysesOf(ro *rolloutsv1alpha1.Rollout) []*rolloutsv1alpha1.RolloutAnalysis {
+	var analyses []*rolloutsv1alpha1.RolloutAnalysis
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		for _, analysis := range []*rolloutsv1alpha1.RolloutAnalysis{bg.PrePromotionAnalysis, bg.PostPromotionAnalysis} {
+			if analysis != nil {
+				analyses = append(analyses, analysis)
+			}
+		}
+		return analyses
+	}
 	canary := ro.Spec.Strategy.Canary
 	if canary == nil {
 		return nil
 	}
-	var analyses []*rolloutsv1alpha1.RolloutAnalysis
 	if canary.Analysis != nil {
 		analyses = append(analyses, &canary.Analysis.RolloutAnalysis)
 	}

@@ -25,6 +25,14 @@ func TestPromote(t *testing.T) {
 		}
 		return ro
 	}
+	blueGreen := func(edit func(*rolloutsv1alpha1.Rollout)) *rolloutsv1alpha1.Rollout {
+		ro := builders.Rollout("web").BlueGreen("web", "web-preview").Obj()
+		ro.Status.CurrentPodHash, ro.Status.StableRS = "new", "old"
+		if edit != nil {
+			edit(ro)
+		}
+		return ro
+	}
 	paused := func(ro *rolloutsv1alpha1.Rollout) {
 		ro.Status.PauseConditions = []rolloutsv1alpha1.PauseCondition{{Reason: rolloutsv1alpha1.PauseReasonCanaryPauseStep}}
 		ro.Status.ControllerPause = true
@@ -45,6 +53,12 @@ func TestPromote(t *testing.T) {
 			`{"spec":{"paused":false}}`, `{"status":{"pauseConditions":null}}`},
 		{"full", at(1, paused), true, "", `{"status":{"promoteFull":true}}`},
 		{"full, already promoted", at(3, func(ro *rolloutsv1alpha1.Rollout) { ro.Status.StableRS = "new" }), true, "", ""},
+		{"blue-green at its pause: clear it", blueGreen(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Status.PauseConditions = []rolloutsv1alpha1.PauseCondition{{Reason: rolloutsv1alpha1.PauseReasonBlueGreenPause}}
+			ro.Status.ControllerPause = true
+		}), false, "", `{"status":{"pauseConditions":null}}`},
+		{"blue-green waiting for its analysis: nothing to skip", blueGreen(nil), false, "", ""},
+		{"blue-green full", blueGreen(nil), true, "", `{"status":{"promoteFull":true}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,6 +61,21 @@ func RenderRollout(v RolloutView) string {
 			field("  Traffic", fmt.Sprintf("canary %d / stable %d (%s)", w.Canary.Weight, w.Stable.Weight, verified))
 		}
 	}
+	revisionOf := func(hash string) string {
+		for _, rs := range v.ReplicaSets {
+			if hash != "" && rs.Labels[plan.PodTemplateHashLabel] == hash {
+				return fmt.Sprintf("revision %d (%s)", revision(rs.Annotations), hash)
+			}
+		}
+		return "none"
+	}
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		field("Strategy", "BlueGreen")
+		field("  Active", bg.ActiveService+" -> "+revisionOf(ro.Status.BlueGreen.ActiveSelector))
+		if bg.PreviewService != "" {
+			field("  Preview", bg.PreviewService+" -> "+revisionOf(ro.Status.BlueGreen.PreviewSelector))
+		}
+	}
 	replicas := int32(1)
 	if ro.Spec.Replicas != nil {
 		replicas = *ro.Spec.Replicas
@@ -75,13 +90,7 @@ func RenderRollout(v RolloutView) string {
 	sort.Slice(rss, func(i, j int) bool { return revision(rss[i].Annotations) > revision(rss[j].Annotations) })
 	for _, rs := range rss {
 		hash := rs.Labels[plan.PodTemplateHashLabel]
-		var roles []string
-		if hash == ro.Status.StableRS {
-			roles = append(roles, "stable")
-		}
-		if hash == ro.Status.CurrentPodHash && hash != ro.Status.StableRS {
-			roles = append(roles, "canary")
-		}
+		roles := rolesOf(ro, hash)
 		state := "scaled down"
 		desired := int32(0)
 		if rs.Spec.Replicas != nil {
@@ -112,6 +121,28 @@ func RenderRollout(v RolloutView) string {
 	}
 	_ = w.Flush()
 	return b.String()
+}
+
+// rolesOf names what a revision is to its Rollout: stable and canary, or
+// stable, active and preview.
+func rolesOf(ro *rolloutsv1alpha1.Rollout, hash string) []string {
+	var roles []string
+	if hash == ro.Status.StableRS {
+		roles = append(roles, "stable")
+	}
+	if ro.Spec.Strategy.BlueGreen == nil {
+		if hash == ro.Status.CurrentPodHash && hash != ro.Status.StableRS {
+			roles = append(roles, "canary")
+		}
+		return roles
+	}
+	if hash == ro.Status.BlueGreen.ActiveSelector {
+		roles = append(roles, "active")
+	}
+	if hash == ro.Status.BlueGreen.PreviewSelector {
+		roles = append(roles, "preview")
+	}
+	return roles
 }
 
 // bar is a progress bar of steps done out of n.

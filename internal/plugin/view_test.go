@@ -47,14 +47,6 @@ func TestRenderPausedCanary(t *testing.T) {
 			Canary: rolloutsv1alpha1.WeightDestination{Weight: 20}, Stable: rolloutsv1alpha1.WeightDestination{Weight: 80},
 			Verified: ptr.To(true)}},
 	}
-	rs := func(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
-		r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash,
-			Labels: map[string]string{plan.PodTemplateHashLabel: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
-		r.Spec.Replicas = ptr.To(replicas)
-		r.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
-		r.Status.Replicas, r.Status.ReadyReplicas = replicas, replicas
-		return r
-	}
 	run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "web-bbb-2-1",
 		Annotations: map[string]string{plan.RevisionAnnotation: "2"}}}
 	run.Status.Phase = rolloutsv1alpha1.AnalysisPhaseSuccessful
@@ -64,6 +56,30 @@ func TestRenderPausedCanary(t *testing.T) {
 		ReplicaSets:  []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 5), rs("bbb", "2", "app:v2", 1), rs("zzz", "0", "app:v0", 0)},
 		AnalysisRuns: []*rolloutsv1alpha1.AnalysisRun{run},
 	}))
+}
+
+func TestRenderPausedBlueGreen(t *testing.T) {
+	ro := builders.Rollout("web").Namespace("shop").Replicas(3).BlueGreen("web", "web-preview").Obj()
+	ro.Status = rolloutsv1alpha1.RolloutStatus{
+		Phase: rolloutsv1alpha1.RolloutPhasePaused, Message: "BlueGreenPause",
+		CurrentPodHash: "bbb", StableRS: "aaa",
+		Replicas: 6, UpdatedReplicas: 3, ReadyReplicas: 3, AvailableReplicas: 3,
+		BlueGreen: rolloutsv1alpha1.BlueGreenStatus{ActiveSelector: "aaa", PreviewSelector: "bbb"},
+	}
+	golden(t, "paused-bluegreen.txt", RenderRollout(RolloutView{
+		Rollout:     ro,
+		ReplicaSets: []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 3), rs("bbb", "2", "app:v2", 3)},
+	}))
+}
+
+// rs is a ReplicaSet of Rollout web with all its pods ready.
+func rs(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
+	r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash,
+		Labels: map[string]string{plan.PodTemplateHashLabel: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
+	r.Spec.Replicas = ptr.To(replicas)
+	r.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
+	r.Status.Replicas, r.Status.ReadyReplicas = replicas, replicas
+	return r
 }
 
 func TestRenderApplication(t *testing.T) {

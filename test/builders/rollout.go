@@ -56,6 +56,15 @@ func (b *RolloutBuilder) Canary(steps ...rolloutsv1alpha1.CanaryStep) *RolloutBu
 	return b
 }
 
+// BlueGreen makes the Rollout blue-green with the given active and preview
+// Services (preview may be empty); Edit sets the strategy's other fields.
+func (b *RolloutBuilder) BlueGreen(active, preview string) *RolloutBuilder {
+	b.ro.Spec.Strategy = rolloutsv1alpha1.RolloutStrategy{BlueGreen: &rolloutsv1alpha1.BlueGreenStrategy{
+		ActiveService: active, PreviewService: preview,
+	}}
+	return b
+}
+
 // Surge sets maxSurge and maxUnavailable as pod counts.
 func (b *RolloutBuilder) Surge(maxSurge, maxUnavailable int) *RolloutBuilder {
 	b.ro.Spec.Strategy.Canary.MaxSurge = ptr.To(intstr.FromInt(maxSurge))

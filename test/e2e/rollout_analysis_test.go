@@ -29,16 +29,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		var err error
-		exporter, err = promtest.StartExporter()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(exporter.Stop)
-		dir, err := os.MkdirTemp("", "sluice-e2e-prometheus-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, dir)
-		prom, err = promtest.Start(ctx, dir, exporter.Addr)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(prom.Stop)
+		exporter, prom = startPrometheus(ctx)
 		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
 	})
 
@@ -186,4 +177,20 @@ func tryStepRun(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout) *ro
 func stepRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
 	GinkgoHelper()
 	return tryStepRun(ctx, Default, ro)
+}
+
+// startPrometheus starts an exporter whose series a spec sets and a real
+// Prometheus scraping it, both stopped when the container ends.
+func startPrometheus(ctx context.Context) (*promtest.Exporter, *promtest.Prometheus) {
+	GinkgoHelper()
+	exporter, err := promtest.StartExporter()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(exporter.Stop)
+	dir, err := os.MkdirTemp("", "sluice-e2e-prometheus-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, dir)
+	prom, err := promtest.Start(ctx, dir, exporter.Addr)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(prom.Stop)
+	return exporter, prom
 }

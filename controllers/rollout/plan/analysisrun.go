@@ -52,10 +52,7 @@ func (p *planner) newBackgroundRun(analysis *rolloutsv1alpha1.RolloutAnalysis) *
 // `<rollout>-<hash>-<revision>[-<infix>]` as Argo names them.
 func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, labels map[string]string) *rolloutsv1alpha1.AnalysisRun {
 	spec, _ := analysisSpec(p.obs, step, field.NewPath("")) // validated
-	name := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
-	if infix != "" {
-		name += "-" + infix
-	}
+	name := p.runName(infix)
 	labels[PodTemplateHashLabel] = p.hash
 	run := &rolloutsv1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{
@@ -106,6 +103,16 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 	return run
 }
 
+// runName is the name of the current revision's run with the given infix:
+// `<rollout>-<hash>-<revision>[-<infix>]`.
+func (p *planner) runName(infix string) string {
+	name := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
+	if infix != "" {
+		name += "-" + infix
+	}
+	return name
+}
+
 // terminateStaleRuns stops the runs still running that no longer decide
 // anything: of another revision, of a step the rollout is not at, a
 // background run once the revision is promoted, or any run of an aborted
@@ -120,8 +127,10 @@ func (p *planner) terminateStaleRuns(promoted bool) {
 		switch run.Labels[rolloutsv1alpha1.RolloutTypeLabel] {
 		case rolloutsv1alpha1.RolloutTypeStepLabel:
 			current = current && run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
-		case rolloutsv1alpha1.RolloutTypeBackgroundRunLabel:
+		case rolloutsv1alpha1.RolloutTypeBackgroundRunLabel, rolloutsv1alpha1.RolloutTypePostPromotionLabel:
 			current = current && !promoted
+		case rolloutsv1alpha1.RolloutTypePrePromotionLabel:
+			current = current && !promoted && !p.greenActive
 		default:
 			continue
 		}
@@ -163,33 +172,43 @@ func (p *planner) backgroundAnalysis(promoted bool) {
 		p.status.Abort = true
 		p.event(true, "AnalysisRunFailed", fmt.Sprintf("background AnalysisRun %s ended %s", run.Name, run.Status.Phase))
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		// The run stays Inconclusive; whether a person already promoted
-		// past it is remembered in the mirrored status's message.
-		seen := p.ro.Status.Canary.CurrentBackgroundAnalysisRunStatus
-		state := ""
-		if seen != nil && seen.Name == run.Name {
-			state = seen.Message
-		}
-		mirror := p.status.Canary.CurrentBackgroundAnalysisRunStatus
-		switch {
-		case state == promotedPastInconclusive:
-			mirror.Message = promotedPastInconclusive
-		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) != nil:
-			mirror.Message = pausedForInconclusive // waiting for a person
-		case state == pausedForInconclusive:
-			// The pause this run caused was cleared: promoted past it.
-			p.status.ControllerPause = false
-			mirror.Message = promotedPastInconclusive
-		default:
-			mirror.Message = pausedForInconclusive
-			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
-				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
-			})
-			p.status.ControllerPause = true
-			p.event(false, "RolloutPaused", fmt.Sprintf(
-				"background AnalysisRun %s is inconclusive: promote to continue, or abort", run.Name))
-		}
+		p.pastInconclusive(p.ro.Status.Canary.CurrentBackgroundAnalysisRunStatus,
+			p.status.Canary.CurrentBackgroundAnalysisRunStatus, "background AnalysisRun "+run.Name)
 	}
+}
+
+// pastInconclusive handles a run that ended Inconclusive, mirrored in
+// status as mirror (and as seen in the observed status): the first time,
+// it pauses the rollout with a message that says what to do; it reports
+// true once a person promoted past it, which clears the pause condition.
+// The run stays Inconclusive, so where it stands is kept in the mirror's
+// message, telling its pause apart from any other and making sure a result
+// a person promoted past does not pause the rollout again.
+func (p *planner) pastInconclusive(seen, mirror *rolloutsv1alpha1.RolloutAnalysisRunStatus, what string) bool {
+	state := ""
+	if seen != nil && seen.Name == mirror.Name {
+		state = seen.Message
+	}
+	switch {
+	case state == promotedPastInconclusive:
+		mirror.Message = promotedPastInconclusive
+		return true
+	case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) != nil:
+		mirror.Message = pausedForInconclusive // waiting for a person
+	case state == pausedForInconclusive:
+		// The pause this run caused was cleared: promoted past it.
+		p.status.ControllerPause = false
+		mirror.Message = promotedPastInconclusive
+		return true
+	default:
+		mirror.Message = pausedForInconclusive
+		p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+			Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
+		})
+		p.status.ControllerPause = true
+		p.event(false, "RolloutPaused", what+" is inconclusive: promote to continue, or abort")
+	}
+	return false
 }
 
 // The mirrored background run's message records where its inconclusive

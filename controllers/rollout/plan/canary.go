@@ -45,7 +45,11 @@ func Plan(obs Observation) Result {
 	} else {
 		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
 		p.routing, _ = traffic.SettingsOf(p.ro) // validated
-		p.planCanary()
+		if p.ro.Spec.Strategy.BlueGreen != nil {
+			p.planBlueGreen()
+		} else {
+			p.planCanary()
+		}
 	}
 	p.finishStatus()
 	p.result.Status = p.status
@@ -82,6 +86,12 @@ type planner struct {
 	routing *traffic.Settings
 	// canaryHeld is set while an aborted canary keeps its pods.
 	canaryHeld bool
+	// greenActive is set when, after this plan, a blue-green Rollout's
+	// active Service selects the current revision.
+	greenActive bool
+	// gateRunning is set while a blue-green analysis decides whether the
+	// rollout goes on: waiting for it is not a lack of progress.
+	gateRunning bool
 }
 
 func (p *planner) invalid(message string) {
@@ -225,7 +235,10 @@ func (p *planner) withinRollbackWindow(owned []*appsv1.ReplicaSet) bool {
 // resetOnNewRevision starts the steps over when the template or the steps
 // change, and clears the steering of the previous revision.
 func (p *planner) resetOnNewRevision() {
-	stepsHash := StepsHash(p.ro.Spec.Strategy.Canary.Steps)
+	stepsHash := ""
+	if p.ro.Spec.Strategy.Canary != nil {
+		stepsHash = StepsHash(p.steps())
+	}
 	if p.status.CurrentPodHash == p.hash && p.status.CurrentStepHash == stepsHash {
 		return
 	}
@@ -234,6 +247,12 @@ func (p *planner) resetOnNewRevision() {
 	p.status.CurrentStepHash = stepsHash
 	p.status.Canary.CurrentStepAnalysisRunStatus = nil
 	p.status.CurrentStepIndex = ptr.To[int32](0)
+	if p.ro.Spec.Strategy.BlueGreen != nil {
+		p.status.CurrentStepIndex = nil // blue-green has no steps
+	}
+	p.status.BlueGreen.ScaleUpPreviewCheckPoint = false
+	p.status.BlueGreen.PrePromotionAnalysisRunStatus = nil
+	p.status.BlueGreen.PostPromotionAnalysisRunStatus = nil
 	p.status.PauseConditions = nil
 	p.status.ControllerPause = false
 	p.status.Abort = false
@@ -241,7 +260,13 @@ func (p *planner) resetOnNewRevision() {
 	p.status.PromoteFull = false
 }
 
-func (p *planner) steps() []rolloutsv1alpha1.CanaryStep { return p.ro.Spec.Strategy.Canary.Steps }
+// steps are the canary's steps; a blue-green Rollout has none.
+func (p *planner) steps() []rolloutsv1alpha1.CanaryStep {
+	if p.ro.Spec.Strategy.Canary == nil {
+		return nil
+	}
+	return p.ro.Spec.Strategy.Canary.Steps
+}
 
 // stepIndex is status.currentStepIndex, kept within 0..len(steps): the
 // field is patched by people and tools, and the CRD sets no bounds.
@@ -376,12 +401,18 @@ func (p *planner) pauseStep(pause *rolloutsv1alpha1.RolloutPause) bool {
 	if pause.Duration == nil {
 		return false // until promoted
 	}
-	end := cond.StartTime.Add(time.Duration(pause.DurationSeconds()) * time.Second)
+	return p.timedPauseOver(cond, time.Duration(pause.DurationSeconds())*time.Second)
+}
+
+// timedPauseOver reports whether a pause that lasts d is over; then it
+// removes its condition, and until then it asks to look again when it ends.
+func (p *planner) timedPauseOver(cond *rolloutsv1alpha1.PauseCondition, d time.Duration) bool {
+	end := cond.StartTime.Add(d)
 	if p.now.Before(end) {
 		p.requeueAfter(end.Sub(p.now))
 		return false
 	}
-	p.removePauseCondition(rolloutsv1alpha1.PauseReasonCanaryPauseStep)
+	p.removePauseCondition(cond.Reason)
 	p.status.ControllerPause = false
 	return true
 }
@@ -475,7 +506,7 @@ func (p *planner) drainOthers(canary, stable int32) {
 		available += min(specReplicas(rs), rs.Status.AvailableReplicas)
 	}
 	spare := max(0, available-(replicasOf(p.ro)-p.limits.unavailable))
-	held := p.holdOldReplicaSets()
+	held := p.holdOldReplicaSets(nil)
 	for _, rs := range p.others {
 		spec := specReplicas(rs)
 		if spec == 0 || held[rs.Name] {
@@ -499,10 +530,11 @@ func (p *planner) scaleTo(rs *appsv1.ReplicaSet, to int32) {
 // newReplicaSet builds the ReplicaSet for the current template.
 func (p *planner) newReplicaSet(replicas int32, promoted bool) *appsv1.ReplicaSet {
 	template := *p.ro.Spec.Template.DeepCopy()
-	role := p.ro.Spec.Strategy.Canary.CanaryMetadata
+	role, stableRole := p.roleMetadata()
 	if promoted {
-		role = p.ro.Spec.Strategy.Canary.StableMetadata
+		role = stableRole
 	}
+	template.Spec.Affinity = p.withAntiAffinity(template.Spec.Affinity)
 	template.Labels, template.Annotations = withRoleMetadata(template.Labels, template.Annotations, role)
 	template.Labels = withLabel(template.Labels, PodTemplateHashLabel, p.hash)
 	annotations := map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)}
@@ -612,6 +644,7 @@ func (p *planner) pruneHistory() {
 func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
 	a, b := rs.Spec.Template.DeepCopy(), template.DeepCopy()
 	a.Labels, a.Annotations = withoutRoleMetadata(a.Labels, a.Annotations, appliedMetadata(rs))
+	a.Spec.Affinity = withoutAntiAffinity(a.Spec.Affinity)
 	delete(a.Labels, PodTemplateHashLabel)
 	delete(b.Labels, PodTemplateHashLabel)
 	return apiequality.Semantic.DeepEqual(normalizeEmpty(a), normalizeEmpty(b))

@@ -44,23 +44,37 @@ func EncodeMetadata(md *rolloutsv1alpha1.PodTemplateMetadata) string {
 	return string(data)
 }
 
-// syncRoleMetadata gives the canary's pods canaryMetadata and the stable's
-// pods stableMetadata, moving a ReplicaSet's pods to the stable set when it
-// is promoted. It plans nothing for a Rollout that sets neither.
-func (p *planner) syncRoleMetadata(promoted bool) {
+// roleMetadata is the strategy's pod metadata for the revision being rolled
+// out (canaryMetadata, previewMetadata) and for the stable one
+// (stableMetadata, activeMetadata).
+func (p *planner) roleMetadata() (updating, stable *rolloutsv1alpha1.PodTemplateMetadata) {
+	if bg := p.ro.Spec.Strategy.BlueGreen; bg != nil {
+		return bg.PreviewMetadata, bg.ActiveMetadata
+	}
 	canary := p.ro.Spec.Strategy.Canary
-	if canary.CanaryMetadata == nil && canary.StableMetadata == nil && !p.anyApplied() {
+	return canary.CanaryMetadata, canary.StableMetadata
+}
+
+// syncRoleMetadata gives the new revision's pods the updating role's
+// metadata and the stable's pods the stable role's, moving a ReplicaSet's
+// pods to the stable set when it is promoted. As in Argo, a blue-green
+// revision keeps previewMetadata until it is stable, also while its
+// post-promotion analysis runs behind the active Service. It plans nothing
+// for a Rollout that sets neither.
+func (p *planner) syncRoleMetadata(promoted bool) {
+	updating, stable := p.roleMetadata()
+	if updating == nil && stable == nil && !p.anyApplied() {
 		return
 	}
-	currentRole := canary.CanaryMetadata
+	currentRole := updating
 	if promoted {
-		currentRole = canary.StableMetadata
+		currentRole = stable
 	}
 	if p.current != nil {
 		p.syncMetadataOf(p.current, currentRole)
 	}
 	if p.stable != nil {
-		p.syncMetadataOf(p.stable, canary.StableMetadata)
+		p.syncMetadataOf(p.stable, stable)
 	}
 }
 

@@ -135,3 +135,22 @@ type Event struct {
 	Reason  string
 	Message string
 }
+
+// ServiceNames are the Services a Rollout's strategy names and steers: the
+// canary and stable Services, or the active and preview ones.
+func ServiceNames(ro *rolloutsv1alpha1.Rollout) []string {
+	var names []string
+	switch bg, canary := ro.Spec.Strategy.BlueGreen, ro.Spec.Strategy.Canary; {
+	case bg != nil:
+		names = []string{bg.ActiveService, bg.PreviewService}
+	case canary != nil:
+		names = []string{canary.CanaryService, canary.StableService}
+	}
+	var named []string
+	for _, name := range names {
+		if name != "" {
+			named = append(named, name)
+		}
+	}
+	return named
+}

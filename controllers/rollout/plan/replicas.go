@@ -10,6 +10,7 @@ import (
 var (
 	defaultMaxSurge       = intstr.FromString("25%")
 	defaultMaxUnavailable = intstr.FromString("25%")
+	zeroSurge             = intstr.FromInt32(0)
 )
 
 // limits are the resolved maxSurge and maxUnavailable of a rollout.

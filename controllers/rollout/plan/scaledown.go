@@ -85,32 +85,46 @@ func (p *planner) holdAbortedCanary() bool {
 	if !p.routedAt(0) || !p.headerRoutesCarried(nil) {
 		return true // the routes still send it requests
 	}
-	delay := p.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds
-	if delay != nil && *delay == 0 {
+	return p.holdAborted(p.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds)
+}
+
+// holdAborted reports whether the aborted revision, which serves nothing
+// any more, keeps its pods for abortScaleDownDelaySeconds: 30 s by default,
+// and for good with 0, until the rollout is retried or replaced.
+func (p *planner) holdAborted(seconds *int32) bool {
+	if seconds != nil && *seconds == 0 {
 		return true
 	}
-	return p.holdUntilDeadline(p.current, delaySeconds(delay))
+	return p.holdUntilDeadline(p.current, delaySeconds(seconds))
 }
 
 // holdOldReplicaSets picks the older ReplicaSets that keep their pods for
-// scaleDownDelaySeconds after they stop serving routed traffic, newest
-// first, at most scaleDownDelayRevisionLimit of them.
-func (p *planner) holdOldReplicaSets() map[string]bool {
-	canary := p.ro.Spec.Strategy.Canary
-	if p.routing == nil || canary.DynamicStableScale {
+// scaleDownDelaySeconds after they stop serving, newest first, at most
+// scaleDownDelayRevisionLimit of them: with traffic routing (gateways and
+// proxies need the time to stop sending to them) and with blue-green (the
+// old version stays warm for a quick way back). ReplicaSets a Service still
+// selects, in serving, are not counted: their delay starts when they stop.
+func (p *planner) holdOldReplicaSets(serving map[string]bool) map[string]bool {
+	var delay, revisionLimit *int32
+	switch bg, canary := p.ro.Spec.Strategy.BlueGreen, p.ro.Spec.Strategy.Canary; {
+	case bg != nil:
+		delay, revisionLimit = bg.ScaleDownDelaySeconds, bg.ScaleDownDelayRevisionLimit
+	case p.routing == nil || canary.DynamicStableScale:
 		return nil
+	default:
+		delay, revisionLimit = canary.ScaleDownDelaySeconds, canary.ScaleDownDelayRevisionLimit
 	}
 	held := map[string]bool{}
 	limit := -1
-	if canary.ScaleDownDelayRevisionLimit != nil {
-		limit = int(*canary.ScaleDownDelayRevisionLimit)
+	if revisionLimit != nil {
+		limit = int(*revisionLimit)
 	}
 	for i := len(p.others) - 1; i >= 0; i-- {
 		rs := p.others[i]
-		if specReplicas(rs) == 0 || rs.Status.AvailableReplicas == 0 || limit == 0 {
+		if specReplicas(rs) == 0 || rs.Status.AvailableReplicas == 0 || limit == 0 || serving[rs.Name] {
 			continue
 		}
-		if p.holdUntilDeadline(rs, delaySeconds(canary.ScaleDownDelaySeconds)) {
+		if p.holdUntilDeadline(rs, delaySeconds(delay)) {
 			held[rs.Name] = true
 			limit--
 		}

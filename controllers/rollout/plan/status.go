@@ -41,6 +41,16 @@ func (p *planner) finishStatus() {
 	if ro.Spec.Selector != nil {
 		st.Selector = metav1.FormatLabelSelector(ro.Spec.Selector)
 	}
+	if active := p.activeReplicaSet(); active != nil {
+		// As in Argo, a blue-green Rollout counts what the active Service
+		// serves, and points a HorizontalPodAutoscaler at those pods.
+		st.HPAReplicas = active.Status.Replicas
+		st.ReadyReplicas = active.Status.ReadyReplicas
+		st.AvailableReplicas = active.Status.AvailableReplicas
+		if active.Spec.Selector != nil {
+			st.Selector = metav1.FormatLabelSelector(active.Spec.Selector)
+		}
+	}
 
 	if !hasCondition(st, rolloutsv1alpha1.InvalidSpec) {
 		p.progressConditions()
@@ -122,6 +132,8 @@ func phaseOf(ro *rolloutsv1alpha1.Rollout, st *rolloutsv1alpha1.RolloutStatus) (
 		return rolloutsv1alpha1.RolloutPhaseProgressing, "more replicas need to be updated"
 	case st.AvailableReplicas < st.UpdatedReplicas:
 		return rolloutsv1alpha1.RolloutPhaseProgressing, "updated replicas are still becoming available"
+	case ro.Spec.Strategy.BlueGreen != nil:
+		return blueGreenPhase(ro, st)
 	case st.Replicas > st.UpdatedReplicas:
 		return rolloutsv1alpha1.RolloutPhaseProgressing, "old replicas are pending termination"
 	case st.StableRS == "" || st.StableRS != st.CurrentPodHash:
@@ -232,7 +244,7 @@ func (p *planner) checkProgressDeadline(promoted bool) {
 	st := &p.status
 	cond := findCondition(st, rolloutsv1alpha1.RolloutProgressing)
 	if promoted || st.Abort || p.ro.Spec.Paused || len(st.PauseConditions) > 0 || cond == nil ||
-		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) || p.atAnalysisStep() {
+		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) || p.waitingOnAnalysis() {
 		return
 	}
 	deadline := defaultProgressDeadline
@@ -282,9 +294,10 @@ const reasonTimedOut = "ProgressDeadlineExceeded"
 // it is Degraded, as in Argo Rollouts.
 const defaultProgressDeadline = 600 * time.Second
 
-// atAnalysisStep reports whether the rollout waits at an analysis step: the
-// analysis has its own limits, and waiting for it is not a lack of progress.
-func (p *planner) atAnalysisStep() bool {
+// waitingOnAnalysis reports whether the rollout waits at an analysis step
+// or for a blue-green analysis: the analysis has its own limits, and
+// waiting for it is not a lack of progress.
+func (p *planner) waitingOnAnalysis() bool {
 	steps, index := p.steps(), p.stepIndex()
-	return index < int32(len(steps)) && steps[index].Analysis != nil
+	return p.gateRunning || (index < int32(len(steps)) && steps[index].Analysis != nil)
 }

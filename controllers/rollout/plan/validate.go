@@ -39,13 +39,126 @@ func validate(obs Observation) *field.Error {
 	}
 
 	strategy := spec.Child("strategy")
-	switch {
-	case ro.Spec.Strategy.BlueGreen != nil:
-		return field.NotSupported(strategy.Child("blueGreen"), "blueGreen", []string{"canary"})
-	case ro.Spec.Strategy.Canary == nil:
-		return field.Required(strategy.Child("canary"), "a strategy is required")
+	switch bg, canary := ro.Spec.Strategy.BlueGreen, ro.Spec.Strategy.Canary; {
+	case bg != nil && canary != nil:
+		return field.Invalid(strategy, field.OmitValueType{}, "set one of canary or blueGreen, not both")
+	case bg != nil:
+		return validateBlueGreen(ro, obs, strategy.Child("blueGreen"))
+	case canary == nil:
+		return field.Required(strategy, "a strategy is required: canary or blueGreen")
 	}
 	return validateCanary(ro, obs, strategy.Child("canary"))
+}
+
+func validateBlueGreen(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.Path) *field.Error {
+	bg := ro.Spec.Strategy.BlueGreen
+	if bg.ActiveService == "" {
+		return field.Required(path.Child("activeService"), "a blue-green Rollout needs an active Service")
+	}
+	if err := validateServices(ro, obs, path, namedService{"activeService", bg.ActiveService}, namedService{"previewService", bg.PreviewService}); err != nil {
+		return err
+	}
+	if bg.PreviewService == bg.ActiveService {
+		return field.Invalid(path.Child("previewService"), bg.PreviewService, "must differ from activeService")
+	}
+	for _, count := range []struct {
+		field string
+		value *int32
+	}{
+		{"previewReplicaCount", bg.PreviewReplicaCount},
+		{"autoPromotionSeconds", &bg.AutoPromotionSeconds},
+		{"scaleDownDelaySeconds", bg.ScaleDownDelaySeconds},
+		{"scaleDownDelayRevisionLimit", bg.ScaleDownDelayRevisionLimit},
+		{"abortScaleDownDelaySeconds", bg.AbortScaleDownDelaySeconds},
+	} {
+		if count.value != nil && *count.value < 0 {
+			return field.Invalid(path.Child(count.field), *count.value, "must not be negative")
+		}
+	}
+	if _, err := resolveLimits(&zeroSurge, bg.MaxUnavailable, replicasOf(ro)); err != nil {
+		return field.Invalid(path.Child("maxUnavailable"), bg.MaxUnavailable, err.Error())
+	}
+	if err := validateAntiAffinity(bg.AntiAffinity, path.Child("antiAffinity")); err != nil {
+		return err
+	}
+	if err := validatePreviewRoute(ro, obs); err != nil {
+		return err
+	}
+	for _, analysis := range []struct {
+		field    string
+		analysis *rolloutsv1alpha1.RolloutAnalysis
+	}{{"prePromotionAnalysis", bg.PrePromotionAnalysis}, {"postPromotionAnalysis", bg.PostPromotionAnalysis}} {
+		if analysis.analysis == nil {
+			continue
+		}
+		if err := validateAnalysis(obs, analysis.analysis, path.Child(analysis.field)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validatePreviewRoute checks a blue-green Rollout's preview header route
+// annotation, and that its route exists and sends to the active Service.
+func validatePreviewRoute(ro *rolloutsv1alpha1.Rollout, obs Observation) *field.Error {
+	path := field.NewPath("metadata", "annotations").Key(traffic.PreviewHeaderRouteAnnotation)
+	settings, err := traffic.PreviewSettingsOf(ro)
+	switch {
+	case err != nil:
+		return field.Invalid(path, field.OmitValueType{}, err.Error())
+	case settings == nil:
+		return nil
+	}
+	for _, key := range obs.MissingRoutes {
+		return field.Invalid(path, field.OmitValueType{}, key.String()+" not found")
+	}
+	for _, route := range obs.Routes {
+		if !route.SendsTo(settings.HeaderSource) {
+			return field.Invalid(path, field.OmitValueType{}, fmt.Sprintf(
+				"%s has no rule that sends to the active Service %q", route.Key, settings.HeaderSource))
+		}
+	}
+	return nil
+}
+
+// validateAntiAffinity checks that an antiAffinity sets exactly one of its
+// two kinds, and a preferred one a weight Kubernetes accepts.
+func validateAntiAffinity(anti *rolloutsv1alpha1.AntiAffinity, path *field.Path) *field.Error {
+	if anti == nil {
+		return nil
+	}
+	preferred, required := anti.PreferredDuringSchedulingIgnoredDuringExecution, anti.RequiredDuringSchedulingIgnoredDuringExecution
+	if (preferred == nil) == (required == nil) {
+		return field.Invalid(path, field.OmitValueType{},
+			"set exactly one of preferredDuringSchedulingIgnoredDuringExecution or requiredDuringSchedulingIgnoredDuringExecution")
+	}
+	if preferred != nil && (preferred.Weight < 1 || preferred.Weight > 100) {
+		return field.Invalid(path.Child("preferredDuringSchedulingIgnoredDuringExecution", "weight"), preferred.Weight, "must be between 1 and 100")
+	}
+	return nil
+}
+
+// namedService is a Service a strategy names, with the field that names it.
+type namedService struct {
+	field, name string
+}
+
+// validateServices checks that every Service named exists and that no
+// other Rollout steers it: two Rollouts would fight over its selector.
+func validateServices(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.Path, services ...namedService) *field.Error {
+	for _, named := range services {
+		if named.name == "" {
+			continue
+		}
+		svc, ok := obs.Services[named.name]
+		if !ok {
+			return field.Invalid(path.Child(named.field), named.name, fmt.Sprintf("service %q not found", named.name))
+		}
+		if owner := svc.Annotations[ManagedByAnnotation]; owner != "" && owner != ro.Name {
+			return field.Invalid(path.Child(named.field), named.name, fmt.Sprintf("service %q is managed by Rollout %q", named.name, owner))
+		}
+	}
+	return nil
 }
 
 func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.Path) *field.Error {
@@ -77,20 +190,11 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		return field.Invalid(path.Child("maxUnavailable"), canary.MaxUnavailable.String(),
 			"maxSurge and maxUnavailable cannot both be 0")
 	}
-	for _, name := range []struct {
-		field, service string
-	}{{"canaryService", canary.CanaryService}, {"stableService", canary.StableService}} {
-		if name.service == "" {
-			continue
-		}
-		svc, ok := obs.Services[name.service]
-		if !ok {
-			return field.Invalid(path.Child(name.field), name.service, fmt.Sprintf("service %q not found", name.service))
-		}
-		// Two Rollouts steering one Service would fight over its selector.
-		if owner := svc.Annotations[ManagedByAnnotation]; owner != "" && owner != ro.Name {
-			return field.Invalid(path.Child(name.field), name.service, fmt.Sprintf("service %q is managed by Rollout %q", name.service, owner))
-		}
+	if err := validateServices(ro, obs, path, namedService{"canaryService", canary.CanaryService}, namedService{"stableService", canary.StableService}); err != nil {
+		return err
+	}
+	if err := validateAntiAffinity(canary.AntiAffinity, path.Child("antiAffinity")); err != nil {
+		return err
 	}
 	if canary.CanaryService != "" && canary.CanaryService == canary.StableService {
 		return field.Invalid(path.Child("stableService"), canary.StableService, "must differ from canaryService")
