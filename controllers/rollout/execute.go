@@ -103,6 +103,9 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		run := &rolloutsv1alpha1.AnalysisRun{}
 		run.Namespace, run.Name = ro.Namespace, a.Name
 		return client.IgnoreNotFound(r.Client.Delete(ctx, run))
+	case plan.SupersedeAnalysisRun:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))
 	case plan.TerminateAnalysisRun:
 		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
 			`{"spec":{"terminate":true}}`))

@@ -153,7 +153,7 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 		}).WithContext(ctx).WithTimeout(45 * time.Second).Should(Succeed())
 	})
 
-	It("aborts on a failing prePromotionAnalysis with the active Service still on blue", func(ctx context.Context) {
+	It("aborts on a failing prePromotionAnalysis with the active Service still on blue, and analyses again on retry", func(ctx context.Context) {
 		ro := bluegreen(ctx, "pre-fails", 0.5, func(bg *rolloutsv1alpha1.BlueGreenStrategy) {
 			bg.PrePromotionAnalysis = gate("pre-fails")
 			bg.AbortScaleDownDelaySeconds = ptr.To[int32](1)
@@ -183,6 +183,23 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 		Expect(active()).To(Equal([]string{blue}), "the active Service never left blue")
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
 			ContainElement(HavePrefix("AnalysisRunFailed: ")))
+
+		By("kubectl argo rollouts retry, once the errors are fixed: the analysis runs again")
+		exporter.Set(`demo_error_rate{app="pre-fails"}`, 0.01)
+		failed := fmt.Sprintf("pre-fails-%s-2-pre", green)
+		patchStatus(ctx, ro, `{"status":{"abort":false}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(ro.Status.StableRS).To(Equal(green))
+			g.Expect(selectedHash(ctx, g, ro, "pre-fails")).To(Equal(green))
+			var old, retried rolloutsv1alpha1.AnalysisRun
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: failed}, &old)).To(Succeed())
+			g.Expect(old.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseFailed), "kept, for the record")
+			g.Expect(old.Annotations).To(HaveKeyWithValue(plan.SupersededAnnotation, "true"))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: failed + ".1"}, &retried)).To(Succeed())
+			g.Expect(retried.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
 	})
 
 	It("switches back to blue when postPromotionAnalysis fails", func(ctx context.Context) {

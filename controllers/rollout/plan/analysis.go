@@ -55,11 +55,10 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 }
 
 // stepRun finds the AnalysisRun of a step of the current revision by the
-// labels Argo puts on it.
+// labels Argo puts on it, leaving out runs of an earlier attempt.
 func (p *planner) stepRun(index int32) *rolloutsv1alpha1.AnalysisRun {
 	for _, run := range p.obs.AnalysisRuns {
-		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeStepLabel &&
-			run.Labels[PodTemplateHashLabel] == p.hash &&
+		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeStepLabel && p.ofCurrentAttempt(run) &&
 			run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index)) {
 			return run
 		}

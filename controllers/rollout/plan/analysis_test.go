@@ -101,6 +101,25 @@ var _ = Describe("An analysis step", func() {
 		Expect(eventReasons(w.events)).To(ContainElement("AnalysisRunFailed"))
 	})
 
+	It("runs the analysis again, as a new attempt, when retried after it failed", func() {
+		w := atAnalysis()
+		runWith(w, rolloutsv1alpha1.AnalysisPhaseFailed)
+		w.run()
+		Expect(w.ro.Status.Abort).To(BeTrue())
+		failed := w.runs[0].Name
+
+		w.ro.Status.Abort = false // kubectl argo rollouts retry
+		w.run()
+		Expect(w.ro.Status.Abort).To(BeFalse(), "the old result does not abort the retry")
+		Expect(w.runNamed(failed).Annotations).To(HaveKeyWithValue(SupersededAnnotation, "true"))
+		Expect(w.runNamed(failed+".1")).NotTo(BeNil(), "runs: %v", w.runs)
+		Expect(w.ro.Status.Canary.CurrentStepAnalysisRunStatus.Name).To(Equal(failed + ".1"))
+
+		w.finishRuns(rolloutsv1alpha1.AnalysisPhaseSuccessful)
+		w.run()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
+	})
+
 	It("pauses on an inconclusive run until promoted the way the plugin promotes", func() {
 		w := atAnalysis()
 		runWith(w, rolloutsv1alpha1.AnalysisPhaseInconclusive)

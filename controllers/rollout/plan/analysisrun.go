@@ -19,6 +19,55 @@ type CreateAnalysisRun struct {
 
 func (a CreateAnalysisRun) String() string { return "create AnalysisRun " + a.Run.Name }
 
+// SupersededAnnotation marks an AnalysisRun of an attempt a person retried
+// after (kubectl argo rollouts retry): its result no longer decides
+// anything, and the analysis runs again as a new run, named with a counter
+// as Argo names them (`-1.1`, `-pre.1`). The run itself is kept, so what
+// went wrong stays on record.
+const SupersededAnnotation = "rollouts.sluice.dev/superseded-by-retry"
+
+// SupersedeAnalysisRun marks a run with SupersededAnnotation.
+type SupersedeAnalysisRun struct {
+	Name string
+}
+
+func (a SupersedeAnalysisRun) String() string {
+	return "mark AnalysisRun " + a.Name + " superseded by a retry"
+}
+
+// ofCurrentAttempt reports whether a run decides anything for the current
+// revision: it is of this revision's template and number (a template
+// rolled back to gets a new number, and its old runs count no more), and
+// no retry superseded it.
+func (p *planner) ofCurrentAttempt(run *rolloutsv1alpha1.AnalysisRun) bool {
+	return run.Labels[PodTemplateHashLabel] == p.hash && run.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
+		!superseded(run)
+}
+
+// superseded reports whether a run belongs to an attempt retried since.
+func superseded(run *rolloutsv1alpha1.AnalysisRun) bool {
+	return run.Annotations[SupersededAnnotation] == "true"
+}
+
+// retryActions marks the finished runs of the current revision superseded
+// when a person has just retried an aborted rollout (status.abort cleared,
+// status.abortedAt still set). The planner plans nothing else until the
+// marks show, so no pass can mistake an old failure for a new one.
+func retryActions(obs Observation) []Action {
+	st := obs.Rollout.Status
+	if st.Abort || st.AbortedAt == nil {
+		return nil
+	}
+	var actions []Action
+	for _, run := range obs.AnalysisRuns {
+		if run.Labels[PodTemplateHashLabel] == st.CurrentPodHash && !superseded(run) &&
+			(run.Status.Phase.Completed() || run.Spec.Terminate) {
+			actions = append(actions, SupersedeAnalysisRun{Name: run.Name})
+		}
+	}
+	return actions
+}
+
 // TerminateAnalysisRun stops a run whose result no longer matters: its
 // revision was aborted or replaced, or the rollout moved past its step.
 type TerminateAnalysisRun struct {
@@ -52,7 +101,7 @@ func (p *planner) newBackgroundRun(analysis *rolloutsv1alpha1.RolloutAnalysis) *
 // `<rollout>-<hash>-<revision>[-<infix>]` as Argo names them.
 func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, labels map[string]string) *rolloutsv1alpha1.AnalysisRun {
 	spec, _ := analysisSpec(p.obs, step, field.NewPath("")) // validated
-	name := p.runName(infix)
+	name := p.freeRunName(infix)
 	labels[PodTemplateHashLabel] = p.hash
 	run := &rolloutsv1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{
@@ -103,14 +152,30 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 	return run
 }
 
-// runName is the name of the current revision's run with the given infix:
-// `<rollout>-<hash>-<revision>[-<infix>]`.
-func (p *planner) runName(infix string) string {
-	name := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
+// freeRunName names a new run of the current revision with the given
+// infix: `<rollout>-<hash>-<revision>[-<infix>]`, or, when a superseded
+// attempt holds that name, the same with `.1`, `.2`, ... Asked again before
+// the new run shows in the cache, it gives the same name, so the create is
+// idempotent.
+func (p *planner) freeRunName(infix string) string {
+	base := fmt.Sprintf("%s-%s-%d", p.ro.Name, p.hash, p.revision)
 	if infix != "" {
-		name += "-" + infix
+		base += "-" + infix
+	}
+	name := base
+	for attempt := 1; p.supersededRun(name); attempt++ {
+		name = base + "." + strconv.Itoa(attempt)
 	}
 	return name
+}
+
+func (p *planner) supersededRun(name string) bool {
+	for _, run := range p.obs.AnalysisRuns {
+		if run.Name == name {
+			return superseded(run)
+		}
+	}
+	return false
 }
 
 // terminateStaleRuns stops the runs still running that no longer decide
@@ -123,7 +188,7 @@ func (p *planner) terminateStaleRuns(promoted bool) {
 		if run.Spec.Terminate || run.Status.Phase.Completed() {
 			continue
 		}
-		current := run.Labels[PodTemplateHashLabel] == p.hash
+		current := p.ofCurrentAttempt(run)
 		switch run.Labels[rolloutsv1alpha1.RolloutTypeLabel] {
 		case rolloutsv1alpha1.RolloutTypeStepLabel:
 			current = current && run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
@@ -155,8 +220,7 @@ func (p *planner) backgroundAnalysis(promoted bool) {
 	}
 	var run *rolloutsv1alpha1.AnalysisRun
 	for _, r := range p.obs.AnalysisRuns {
-		if r.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeBackgroundRunLabel &&
-			r.Labels[PodTemplateHashLabel] == p.hash {
+		if r.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeBackgroundRunLabel && p.ofCurrentAttempt(r) {
 			run = r
 		}
 	}

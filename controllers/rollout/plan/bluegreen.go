@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -89,15 +88,6 @@ func (p *planner) steerBlueGreen() {
 		// A first revision has nothing to go back to: no abort holds it.
 		p.status.Abort = false
 	}
-	if !p.status.Abort && p.ro.Status.AbortedAt != nil {
-		// Retried: both analyses run again for the new attempt.
-		for _, mirror := range []*rolloutsv1alpha1.RolloutAnalysisRunStatus{
-			p.status.BlueGreen.PrePromotionAnalysisRunStatus, p.status.BlueGreen.PostPromotionAnalysisRunStatus} {
-			if mirror != nil {
-				mirror.Message = retriedAnalysis
-			}
-		}
-	}
 	if p.status.PromoteFull || p.fastRollback || p.status.Abort {
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
@@ -141,6 +131,7 @@ func (p *planner) previewCheckpoint(ready, passed bool) {
 	}
 	if ready && passed && !p.ro.Spec.Paused && !p.status.Abort && len(p.status.PauseConditions) == 0 {
 		p.status.BlueGreen.ScaleUpPreviewCheckPoint = true
+		p.status.ControllerPause = false // the checkpoint remembers the promote
 	}
 }
 
@@ -205,6 +196,11 @@ func (p *planner) switchActive(active string, promoted, passed bool) string {
 	}
 	hash := target.Labels[PodTemplateHashLabel]
 	if hash != active {
+		if target == p.current && len(p.status.PauseConditions) == 0 {
+			// Past the pause for good: a promote that ended it leaves
+			// nothing for tools to read as a pause still being lifted.
+			p.status.ControllerPause = false
+		}
 		p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
 		from := active
 		if from == "" {
@@ -259,10 +255,14 @@ func (p *planner) scaleBlueGreen(promoted bool, activeAfter string) {
 	if p.stable != nil {
 		p.scaleTo(p.stable, replicas)
 	}
+	// What a Service selects, before this plan or after it, keeps its pods
+	// at least until the next: endpoints follow a selector change only
+	// after a while.
+	bg := p.ro.Spec.Strategy.BlueGreen
 	serving := map[string]bool{}
 	for _, rs := range p.others {
 		hash := rs.Labels[PodTemplateHashLabel]
-		serving[rs.Name] = hash == activeAfter || hash == p.selectedHash(p.ro.Spec.Strategy.BlueGreen.PreviewService)
+		serving[rs.Name] = hash == activeAfter || hash == p.selectedHash(bg.ActiveService) || hash == p.selectedHash(bg.PreviewService)
 	}
 	held := p.holdOldReplicaSets(serving)
 	for _, rs := range p.others {
@@ -376,46 +376,21 @@ type gateRun struct {
 // gate follows the current revision's run of one analysis, creating it
 // when allowed, mirrors it in status, and reports whether it passed. A
 // failed run aborts the rollout; an inconclusive one pauses it until a
-// person promotes past it, which counts as passed. The run followed is the
-// one the mirror names, so a retry after a failure (the abort cleared while
-// the mirror still shows the failed run) starts a new attempt, named with a
-// counter as Argo names them (`-pre.1`), instead of failing again on the
-// old result.
+// person promotes past it, which counts as passed. Runs a retry superseded
+// are left out, so a retried rollout runs the analysis again.
 func (p *planner) gate(g gateRun) bool {
 	seen := *g.mirror
-	var runs []*rolloutsv1alpha1.AnalysisRun
-	for _, run := range p.obs.AnalysisRuns {
-		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == g.typeLabel && run.Labels[PodTemplateHashLabel] == p.hash {
-			runs = append(runs, run)
-		}
-	}
 	var run *rolloutsv1alpha1.AnalysisRun
-	for _, r := range runs {
-		if seen == nil || r.Name == seen.Name {
+	for _, r := range p.obs.AnalysisRuns {
+		if r.Labels[rolloutsv1alpha1.RolloutTypeLabel] == g.typeLabel && p.ofCurrentAttempt(r) &&
+			(seen == nil || r.Name == seen.Name) {
 			run = r // without a mirror (a status write lost), the last one listed
 		}
 	}
-	// A retry (the mirror marked so, or a run terminated by the abort or
-	// failed and already acted on) runs the analysis again, as Argo does.
-	retried := run != nil && seen != nil && (seen.Message == retriedAnalysis || run.Spec.Terminate ||
-		(failed(run) && seen.Status == run.Status.Phase))
-	switch {
-	case run == nil && seen != nil && seen.Status == rolloutsv1alpha1.AnalysisPhasePending:
-		// Created by an earlier pass and not in the cache yet, or deleted
-		// by someone: asked for again under the same name.
-		p.createGateRun(g, seen.Name)
-		return false
-	case (run == nil || retried) && !g.start:
-		return false
-	case run == nil && seen == nil:
-		p.createGateRun(g, p.runName(g.infix))
-		return false
-	case run == nil || retried:
-		name := ""
-		for attempt := len(runs); name == "" || p.hasRun(name); attempt++ {
-			name = p.runName(g.infix + "." + strconv.Itoa(attempt))
+	if run == nil {
+		if g.start {
+			p.createGateRun(g)
 		}
-		p.createGateRun(g, name)
 		return false
 	}
 	*g.mirror = &rolloutsv1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message}
@@ -436,34 +411,16 @@ func (p *planner) gate(g gateRun) bool {
 	return false
 }
 
-// createGateRun asks for a blue-green analysis run under name and mirrors
-// it as pending.
-func (p *planner) createGateRun(g gateRun, name string) {
+// createGateRun asks for a blue-green analysis run and mirrors it as
+// pending.
+func (p *planner) createGateRun(g gateRun) {
 	run := p.newRun(g.analysis, g.infix, map[string]string{rolloutsv1alpha1.RolloutTypeLabel: g.typeLabel})
-	run.Name = name
 	p.gateRunning = true
 	*g.mirror = &rolloutsv1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: rolloutsv1alpha1.AnalysisPhasePending}
 	if !p.creatingRun {
 		p.creatingRun = true
 		p.result.Actions = append(p.result.Actions, CreateAnalysisRun{Run: run})
 	}
-}
-
-func (p *planner) hasRun(name string) bool {
-	for _, run := range p.obs.AnalysisRuns {
-		if run.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// retriedAnalysis marks, in a mirrored run status, a run of an attempt the
-// rollout was retried after: the next attempt runs the analysis again.
-const retriedAnalysis = "retried: the analysis runs again"
-
-func failed(run *rolloutsv1alpha1.AnalysisRun) bool {
-	return run.Status.Phase == rolloutsv1alpha1.AnalysisPhaseFailed || run.Status.Phase == rolloutsv1alpha1.AnalysisPhaseError
 }
 
 // blueGreenPhase is Argo's phase for a blue-green Rollout whose pods are

@@ -310,6 +310,72 @@ var _ = Describe("The blue-green planner", func() {
 		})
 	})
 
+	It("runs the analysis anew for a revision rolled back to, whatever its earlier run said", func() {
+		w := blueGreen(2, func(bg *rolloutsv1alpha1.BlueGreenStrategy) { bg.PrePromotionAnalysis = checks() })
+		w.setImage("app:v2")
+		w.run()
+		first := w.ro.Status.BlueGreen.PrePromotionAnalysisRunStatus.Name
+		w.setImage("app:v3")
+		w.run()
+		Expect(w.runNamed(first).Spec.Terminate).To(BeTrue())
+		w.finishRuns(rolloutsv1alpha1.AnalysisPhaseSuccessful) // a terminated run ends Successful
+
+		w.setImage("app:v2")
+		w.run()
+		Expect(w.selects("active")).To(Equal("app:v1"), "the terminated run of revision 2 decides nothing for revision 4")
+		again := w.runNamed("bg-" + w.hashOf("app:v2") + "-4-pre")
+		Expect(again).NotTo(BeNil())
+		w.finishRuns(rolloutsv1alpha1.AnalysisPhaseSuccessful)
+		w.run()
+		Expect(w.selects("active")).To(Equal("app:v2"))
+	})
+
+	It("is past its pause once promoted, for tools reading controllerPause", func() {
+		w := blueGreen(2, func(bg *rolloutsv1alpha1.BlueGreenStrategy) {
+			bg.AutoPromotionEnabled = ptr.To(false)
+			bg.PostPromotionAnalysis = checks()
+		})
+		w.setImage("app:v2")
+		w.run()
+		w.promote()
+		w.run()
+		Expect(w.selects("active")).To(Equal("app:v2"))
+		Expect(w.ro.Status.ControllerPause).To(BeFalse())
+		Expect(w.ro.Status.Message).To(Equal("waiting for analysis to complete"))
+	})
+
+	It("keeps the old active ReplicaSet's pods for at least the plan after the switch, even with no delay", func() {
+		w := blueGreen(2, func(bg *rolloutsv1alpha1.BlueGreenStrategy) { bg.ScaleDownDelaySeconds = ptr.To[int32](0) })
+		w.setImage("app:v2")
+		w.step()
+		w.step()
+		Expect(w.selects("preview")).To(Equal("app:v2"), "so only the active Service holds blue")
+		w.settle()
+		switched := w.step()
+		Expect(switched.Actions).To(ContainElement(SetServiceSelector{Service: "active", Hash: w.hashOf("app:v2")}))
+		Expect(switched.Actions).NotTo(ContainElement(ScaleReplicaSet{Name: "bg-" + w.hashOf("app:v1"), From: 2, To: 0}))
+		w.run()
+		Expect(w.counts()).To(Equal(map[string]int32{"app:v2": 2}))
+	})
+
+	It("times out a green that never becomes fully available", func() {
+		w := blueGreen(3, nil)
+		w.ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](60)
+		w.ro.Spec.ProgressDeadlineAbort = true
+		w.setImage("app:v2")
+		w.step()
+		w.step()
+		green := w.rs("bg-" + w.hashOf("app:v2"))
+		green.Status.Replicas, green.Status.ReadyReplicas, green.Status.AvailableReplicas = 3, 2, 2
+		for range 5 {
+			w.now = w.now.Add(61 * time.Second)
+			w.step()
+		}
+		Expect(w.ro.Status.Abort).To(BeTrue())
+		Expect(eventReasons(w.events)).To(ContainElement("ProgressDeadlineExceeded"))
+		Expect(w.selects("active")).To(Equal("app:v1"))
+	})
+
 	It("goes back to blue on an abort, and keeps green with abortScaleDownDelaySeconds 0", func() {
 		w := blueGreen(2, func(bg *rolloutsv1alpha1.BlueGreenStrategy) {
 			bg.AutoPromotionEnabled = ptr.To(false)

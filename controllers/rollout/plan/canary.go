@@ -30,6 +30,11 @@ func Plan(obs Observation) Result {
 		p.obs.Rollout = resolved
 		err = validate(p.obs)
 	}
+	if err == nil {
+		if actions := retryActions(obs); len(actions) > 0 {
+			return Result{Status: *obs.Rollout.Status.DeepCopy(), Actions: actions}
+		}
+	}
 	if err == nil && len(obs.Orphans) > 0 {
 		// Adopt first and plan once they show up as owned: planning around
 		// ReplicaSets the Rollout does not control yet could only fight
@@ -178,7 +183,7 @@ func (p *planner) sortReplicaSets() {
 		// A ReplicaSet made by another controller, or by an older hash
 		// function, for the same template is adopted rather than replaced.
 		for _, rs := range owned {
-			if sameTemplate(rs, &p.ro.Spec.Template) {
+			if sameTemplate(rs, &p.ro.Spec.Template, p.antiAffinity() != nil) {
 				p.current = rs
 				p.hash = rs.Labels[PodTemplateHashLabel]
 			}
@@ -639,12 +644,14 @@ func (p *planner) pruneHistory() {
 }
 
 // sameTemplate compares a ReplicaSet's pod template with a Rollout's,
-// ignoring what the controller adds: the pod-template-hash label and the
-// role metadata.
-func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
+// ignoring what the controller adds: the pod-template-hash label, the role
+// metadata and, when the strategy asks for antiAffinity, its term.
+func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec, antiAffinity bool) bool {
 	a, b := rs.Spec.Template.DeepCopy(), template.DeepCopy()
 	a.Labels, a.Annotations = withoutRoleMetadata(a.Labels, a.Annotations, appliedMetadata(rs))
-	a.Spec.Affinity = withoutAntiAffinity(a.Spec.Affinity)
+	if antiAffinity {
+		a.Spec.Affinity = withoutAntiAffinity(a.Spec.Affinity)
+	}
 	delete(a.Labels, PodTemplateHashLabel)
 	delete(b.Labels, PodTemplateHashLabel)
 	return apiequality.Semantic.DeepEqual(normalizeEmpty(a), normalizeEmpty(b))

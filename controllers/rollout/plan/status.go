@@ -28,28 +28,15 @@ const (
 // conditions, phase and message, and the events their changes deserve.
 func (p *planner) finishStatus() {
 	ro, st := p.ro, &p.status
-	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0, 0
-	for _, rs := range p.obs.ReplicaSets {
-		st.Replicas += rs.Status.Replicas
-		st.ReadyReplicas += rs.Status.ReadyReplicas
-		st.AvailableReplicas += rs.Status.AvailableReplicas
-		if rs == p.current {
-			st.UpdatedReplicas = rs.Status.Replicas
-		}
-	}
-	st.HPAReplicas = st.Replicas
+	c := p.podCounters()
+	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas, st.HPAReplicas = c.replicas, c.updated, c.ready, c.available, c.hpa
 	if ro.Spec.Selector != nil {
 		st.Selector = metav1.FormatLabelSelector(ro.Spec.Selector)
 	}
-	if active := p.activeReplicaSet(); active != nil {
-		// As in Argo, a blue-green Rollout counts what the active Service
-		// serves, and points a HorizontalPodAutoscaler at those pods.
-		st.HPAReplicas = active.Status.Replicas
-		st.ReadyReplicas = active.Status.ReadyReplicas
-		st.AvailableReplicas = active.Status.AvailableReplicas
-		if active.Spec.Selector != nil {
-			st.Selector = metav1.FormatLabelSelector(active.Spec.Selector)
-		}
+	if active := p.activeReplicaSet(); active != nil && active.Spec.Selector != nil {
+		// As in Argo, a blue-green Rollout points a HorizontalPodAutoscaler
+		// at the pods the active Service serves.
+		st.Selector = metav1.FormatLabelSelector(active.Spec.Selector)
 	}
 
 	if !hasCondition(st, rolloutsv1alpha1.InvalidSpec) {
@@ -275,16 +262,34 @@ func (p *planner) checkProgressDeadline(promoted bool) {
 // countersMoved reports whether the pod counters differ from the ones in the
 // observed status, that is, whether pods changed since the last write.
 func (p *planner) countersMoved() bool {
-	old := p.ro.Status
-	var replicas, updated, available int32
+	old, c := p.ro.Status, p.podCounters()
+	return c.replicas != old.Replicas || c.updated != old.UpdatedReplicas || c.available != old.AvailableReplicas
+}
+
+// podCounters are the status's pod counters: every pod of the Rollout,
+// those of the current revision (updated), and ready and available ones.
+// As in Argo, a blue-green Rollout counts ready and available pods (and
+// its HorizontalPodAutoscaler's replicas) of the revision the active
+// Service selects only.
+type podCounters struct {
+	replicas, updated, ready, available, hpa int32
+}
+
+func (p *planner) podCounters() podCounters {
+	var c podCounters
 	for _, rs := range p.obs.ReplicaSets {
-		replicas += rs.Status.Replicas
-		available += rs.Status.AvailableReplicas
+		c.replicas += rs.Status.Replicas
+		c.ready += rs.Status.ReadyReplicas
+		c.available += rs.Status.AvailableReplicas
 		if rs == p.current {
-			updated = rs.Status.Replicas
+			c.updated = rs.Status.Replicas
 		}
 	}
-	return replicas != old.Replicas || updated != old.UpdatedReplicas || available != old.AvailableReplicas
+	c.hpa = c.replicas
+	if active := p.activeReplicaSet(); active != nil {
+		c.hpa, c.ready, c.available = active.Status.Replicas, active.Status.ReadyReplicas, active.Status.AvailableReplicas
+	}
+	return c
 }
 
 // reasonTimedOut is Argo's reason for a rollout past its progress deadline.

@@ -121,6 +121,15 @@ func (w *world) applyQuietly(res Result) {
 					break
 				}
 			}
+		case SupersedeAnalysisRun:
+			for _, run := range w.runs {
+				if run.Name == a.Name {
+					if run.Annotations == nil {
+						run.Annotations = map[string]string{}
+					}
+					run.Annotations[SupersededAnnotation] = "true"
+				}
+			}
 		case TerminateAnalysisRun:
 			for _, run := range w.runs {
 				if run.Name == a.Name {
