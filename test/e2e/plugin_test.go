@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/builders"
@@ -98,5 +99,27 @@ var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
 		list := run("list", "rollouts", "-o", "wide")
 		Expect(list).To(gexec.Exit(0))
 		Expect(list.Out).To(gbytes.Say(`shop`))
+	})
+
+	It("shows which revision each Service of a blue-green Rollout selects, and promotes it", func(ctx context.Context) {
+		for _, name := range []string{"cart", "cart-preview"} {
+			Expect(k8sClient.Create(ctx, builders.Service(ns, name, "cart"))).To(Succeed())
+		}
+		ro := deployAndUpdate(ctx, builders.Rollout("cart").Namespace(ns).Replicas(2).Image("registry.example/app:v1").
+			BlueGreen("cart", "cart-preview").Edit(func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.AutoPromotionEnabled = ptr.To(false)
+		}).Obj())
+		Eventually(phaseOf(ctx, ro)).WithContext(ctx).Should(Equal(rolloutsv1alpha1.RolloutPhasePaused))
+
+		get := run("get", "rollout", "cart")
+		Expect(get).To(gexec.Exit(0))
+		Expect(get.Out).To(gbytes.Say(`Message:\s+BlueGreenPause`))
+		Expect(get.Out).To(gbytes.Say(`Active:\s+cart -> revision 1 `))
+		Expect(get.Out).To(gbytes.Say(`Preview:\s+cart-preview -> revision 2 `))
+		AddReportEntry("kubectl sluice get rollout cart (a blue-green Rollout waiting for promotion)", string(get.Out.Contents()))
+
+		Expect(run("promote", "cart")).To(gexec.Exit(0))
+		Expect(run("status", "cart", "--timeout=2m")).To(gexec.Exit(0))
+		Expect(run("get", "rollout", "cart").Out).To(gbytes.Say(`Active:\s+cart -> revision 2 `))
 	})
 })
