@@ -8,6 +8,7 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/builders"
@@ -45,6 +46,29 @@ var _ = Describe("The Rollout controller's API writes", Ordered, func() {
 		AddReportEntry("API writes for the canary update", writes.summary())
 		fmt.Fprintf(GinkgoWriter, "writes: %s\n", writes.summary())
 		Expect(writes.total()).To(BeNumerically("<=", 12), writes.summary())
+	})
+
+	It("costs at most 11 writes for a 2-replica blue-green update: switch, promotion, old pods gone after 1 s", func(ctx context.Context) {
+		bgNamespace := newNamespaceWithFakeKubelet("writes-bg-")
+		for _, name := range []string{"shop", "shop-preview"} {
+			Expect(k8sClient.Create(ctx, builders.Service(bgNamespace, name, "shop"))).To(Succeed())
+		}
+		ro := builders.Rollout("shop").Namespace(bgNamespace).Replicas(2).BlueGreen("shop", "shop-preview").
+			Edit(func(ro *rolloutsv1alpha1.Rollout) { ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](1) }).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		waitHealthyAt(ctx, ro, "app:v1")
+		writes.waitQuiet(ctx)
+
+		writes.reset()
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+		waitHealthyAt(ctx, ro, "app:v2")
+		writes.waitQuiet(ctx)
+
+		AddReportEntry("API writes for the blue-green update", writes.summary())
+		fmt.Fprintf(GinkgoWriter, "writes: %s\n", writes.summary())
+		Expect(writes.total()).To(BeNumerically("<=", 11), writes.summary())
 	})
 
 	It("writes nothing while a finished Rollout is reconciled again and again", func(ctx context.Context) {
