@@ -3,7 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -80,7 +84,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 		Expect(run.Status.MetricResults[0].Measurements[len(run.Status.MetricResults[0].Measurements)-1].Value).To(Equal("[0.01]"))
 	})
 
-	It("aborts an unhealthy canary and returns to stable", func(ctx context.Context) {
+	It("aborts an unhealthy canary and returns to stable, and analyses again on retry", func(ctx context.Context) {
 		exporter.Set(`demo_error_rate{app="unhealthy"}`, 0.5)
 		ro := deployAndUpdate(ctx, gated("unhealthy"))
 		Eventually(func(g Gomega) {
@@ -89,9 +93,22 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 			g.Expect(ro.Status.Abort).To(BeTrue())
 			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v1": 4}))
 		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
-		Expect(stepRun(ctx, ro).Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseFailed))
+		failed := stepRun(ctx, ro)
+		Expect(failed.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseFailed))
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(
 			ContainElement(HavePrefix("AnalysisRunFailed: ")))
+
+		By("kubectl argo rollouts retry, once the errors are fixed: the steps and the analysis run again")
+		setScraped(ctx, exporter, prom, `demo_error_rate{app="unhealthy"}`, 0.01)
+		patchStatus(ctx, ro, `{"status":{"abort":false}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 4}))
+			var retried rolloutsv1alpha1.AnalysisRun
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: failed.Name + ".1"}, &retried)).To(Succeed())
+			g.Expect(retried.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
 	})
 
 	It("pauses on an inconclusive result until promoted the way the plugin promotes", func(ctx context.Context) {
@@ -193,4 +210,19 @@ func startPrometheus(ctx context.Context) (*promtest.Exporter, *promtest.Prometh
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(prom.Stop)
 	return exporter, prom
+}
+
+// setScraped sets a series of the exporter and waits until Prometheus
+// answers the new value, so an analysis started next measures it.
+func setScraped(ctx context.Context, exporter *promtest.Exporter, prom *promtest.Prometheus, series string, value float64) {
+	GinkgoHelper()
+	exporter.Set(series, value)
+	Eventually(func(g Gomega) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, prom.URL+"/api/v1/query?query="+url.QueryEscape(series), nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = resp.Body.Close() }()
+		g.Expect(io.ReadAll(resp.Body)).To(ContainSubstring(`,"` + strconv.FormatFloat(value, 'f', -1, 64) + `"]`))
+	}).WithContext(ctx).Should(Succeed())
 }

@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,18 +70,9 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 	// <name>-preview, created here, whose error rate is errorRate.
 	bluegreen := func(ctx context.Context, name string, errorRate float64, edit func(*rolloutsv1alpha1.BlueGreenStrategy)) *rolloutsv1alpha1.Rollout {
 		GinkgoHelper()
-		series := fmt.Sprintf(`demo_error_rate{app=%q}`, name)
-		exporter.Set(series, errorRate)
 		// Scraped before any run asks: a first query finding nothing would
 		// end in an error measurement, which Argo retries only 10 s later.
-		Eventually(func(g Gomega) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, prom.URL+"/api/v1/query?query="+url.QueryEscape(series), nil)
-			g.Expect(err).NotTo(HaveOccurred())
-			resp, err := http.DefaultClient.Do(req)
-			g.Expect(err).NotTo(HaveOccurred())
-			defer func() { _ = resp.Body.Close() }()
-			g.Expect(io.ReadAll(resp.Body)).To(ContainSubstring(`"value":[`))
-		}).WithContext(ctx).Should(Succeed())
+		setScraped(ctx, exporter, prom, fmt.Sprintf(`demo_error_rate{app=%q}`, name), errorRate)
 		createServices(ctx, ns, name, name, name+"-preview")
 		return builders.Rollout(name).Namespace(ns).Replicas(3).Image("registry.example/app:v1").
 			BlueGreen(name, name+"-preview").Edit(func(ro *rolloutsv1alpha1.Rollout) { edit(ro.Spec.Strategy.BlueGreen) }).Obj()
@@ -185,7 +173,7 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 			ContainElement(HavePrefix("AnalysisRunFailed: ")))
 
 		By("kubectl argo rollouts retry, once the errors are fixed: the analysis runs again")
-		exporter.Set(`demo_error_rate{app="pre-fails"}`, 0.01)
+		setScraped(ctx, exporter, prom, `demo_error_rate{app="pre-fails"}`, 0.01)
 		failed := fmt.Sprintf("pre-fails-%s-2-pre", green)
 		patchStatus(ctx, ro, `{"status":{"abort":false}}`)
 		Eventually(func(g Gomega) {
