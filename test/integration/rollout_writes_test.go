@@ -54,7 +54,9 @@ var _ = Describe("The Rollout controller's API writes", Ordered, func() {
 			Expect(k8sClient.Create(ctx, builders.Service(bgNamespace, name, "shop"))).To(Succeed())
 		}
 		ro := builders.Rollout("shop").Namespace(bgNamespace).Replicas(2).BlueGreen("shop", "shop-preview").
-			Edit(func(ro *rolloutsv1alpha1.Rollout) { ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](1) }).Obj()
+			Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](1)
+			}).Obj()
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 		waitHealthyAt(ctx, ro, "app:v1")
 		writes.waitQuiet(ctx)
