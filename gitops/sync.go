@@ -68,6 +68,12 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
 		LabelSelector: "rollouts.argoproj.io/gatewayapi-canary"},
 }, {
+	// The same, when the Rollout names its own inProgressLabelKey: the
+	// router then marks the route with this annotation too.
+	Paths: []string{"/spec/rules"},
+	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
+		AnnotationSelector: "rollouts.sluice.dev/in-progress"},
+}, {
 	Paths:    []string{"/spec/selector"},
 	Selector: &jsondiff.Selector{Kind: "Service", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
 }, {

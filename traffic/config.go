@@ -28,6 +28,11 @@ const (
 	DefaultInProgressLabelValue = "in-progress"
 )
 
+// InProgressAnnotation marks, beside a label key of the Rollout's own
+// choosing (inProgressLabelKey), a route whose rules Sluice holds, so
+// Sluice's Applications leave them alone whatever the label is called.
+const InProgressAnnotation = "rollouts.sluice.dev/in-progress"
+
 // Route kinds the router weights.
 const (
 	HTTPRouteKind = "HTTPRoute"

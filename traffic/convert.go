@@ -3,6 +3,7 @@ package traffic
 import (
 	"encoding/json"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -10,7 +11,7 @@ import (
 // as the Rollout's Services only when they are core Services in
 // serviceNamespace.
 func FromHTTPRoute(obj *gatewayv1.HTTPRoute, serviceNamespace string) (Route, error) {
-	return fromRules(RouteKey{Kind: HTTPRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.Labels, obj.Spec.Rules,
+	return fromRules(RouteKey{Kind: HTTPRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.ObjectMeta, obj.Spec.Rules,
 		func(rule gatewayv1.HTTPRouteRule) (*gatewayv1.SectionName, []gatewayv1.BackendRef) {
 			refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
 			for _, ref := range rule.BackendRefs {
@@ -22,7 +23,7 @@ func FromHTTPRoute(obj *gatewayv1.HTTPRoute, serviceNamespace string) (Route, er
 
 // FromGRPCRoute is what the router reads of a GRPCRoute; see FromHTTPRoute.
 func FromGRPCRoute(obj *gatewayv1.GRPCRoute, serviceNamespace string) (Route, error) {
-	return fromRules(RouteKey{Kind: GRPCRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.Labels, obj.Spec.Rules,
+	return fromRules(RouteKey{Kind: GRPCRouteKind, Namespace: obj.Namespace, Name: obj.Name}, obj.ObjectMeta, obj.Spec.Rules,
 		func(rule gatewayv1.GRPCRouteRule) (*gatewayv1.SectionName, []gatewayv1.BackendRef) {
 			refs := make([]gatewayv1.BackendRef, 0, len(rule.BackendRefs))
 			for _, ref := range rule.BackendRefs {
@@ -34,9 +35,9 @@ func FromGRPCRoute(obj *gatewayv1.GRPCRoute, serviceNamespace string) (Route, er
 
 // fromRules builds a Route from the rules of either kind: each rule's name
 // and backends, and the rule as JSON, to build header rules from.
-func fromRules[R any](key RouteKey, labels map[string]string, rules []R,
+func fromRules[R any](key RouteKey, meta metav1.ObjectMeta, rules []R,
 	parts func(R) (*gatewayv1.SectionName, []gatewayv1.BackendRef), serviceNamespace string) (Route, error) {
-	route := Route{Key: key, Labels: labels}
+	route := Route{Key: key, Labels: meta.Labels, Annotations: meta.Annotations}
 	for _, rule := range rules {
 		name, refs := parts(rule)
 		route.Rules = append(route.Rules, ruleOf(name, refs, key.Namespace, serviceNamespace))

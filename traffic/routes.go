@@ -10,9 +10,10 @@ import (
 // Route is what the router reads of an HTTPRoute or a GRPCRoute: both have
 // the same shape where weights live.
 type Route struct {
-	Key    RouteKey
-	Labels map[string]string
-	Rules  []Rule
+	Key         RouteKey
+	Labels      map[string]string
+	Annotations map[string]string
+	Rules       []Rule
 	// raw holds each rule as the API server returned it, to build header
 	// rules from (FromHTTPRoute and FromGRPCRoute fill it).
 	raw []json.RawMessage
@@ -146,17 +147,28 @@ func labelOps(r Route, s *Settings, inProgress bool) []Op {
 	if s.LabelKey == "" {
 		return nil
 	}
-	var ops []Op
-	value, labelled := r.Labels[s.LabelKey]
-	switch {
-	case inProgress && len(r.Labels) == 0:
-		ops = append(ops, Op{Op: "add", Path: "/metadata/labels", Value: map[string]string{s.LabelKey: s.LabelValue}})
-	case inProgress && value != s.LabelValue:
-		ops = append(ops, Op{Op: "add", Path: "/metadata/labels/" + escape(s.LabelKey), Value: s.LabelValue})
-	case !inProgress && labelled:
-		ops = append(ops, Op{Op: "remove", Path: "/metadata/labels/" + escape(s.LabelKey)})
+	ops := metadataOps("labels", r.Labels, s.LabelKey, s.LabelValue, inProgress)
+	if s.LabelKey != DefaultInProgressLabelKey {
+		// Sluice's Applications know the default label; a label of the
+		// Rollout's own choosing they learn from this annotation.
+		ops = append(ops, metadataOps("annotations", r.Annotations, InProgressAnnotation, "true", inProgress)...)
 	}
 	return ops
+}
+
+// metadataOps sets key to value in the route's labels or annotations
+// (field), or removes it, when it is not already so.
+func metadataOps(field string, present map[string]string, key, value string, set bool) []Op {
+	got, has := present[key]
+	switch {
+	case set && len(present) == 0:
+		return []Op{{Op: "add", Path: "/metadata/" + field, Value: map[string]string{key: value}}}
+	case set && got != value:
+		return []Op{{Op: "add", Path: "/metadata/" + field + "/" + escape(key), Value: value}}
+	case !set && has:
+		return []Op{{Op: "remove", Path: "/metadata/" + field + "/" + escape(key)}}
+	}
+	return nil
 }
 
 // escape makes a map key a JSON pointer segment.

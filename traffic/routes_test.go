@@ -82,6 +82,24 @@ func TestWeightPatch(t *testing.T) {
 		settings: &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 100},
 		weight:   10, inProgress: true, want: `null`,
 	}, {
+		name:  "a label of the Rollout's own choosing: the annotation Sluice's Applications read comes with it",
+		route: Route{Key: key, Labels: map[string]string{"app": "web"}, Rules: []Rule{{Backends: []Backend{backend("stable", 90), backend("canary", 10)}}}},
+		settings: &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 100,
+			LabelKey: "team/canary", LabelValue: "on"},
+		weight: 10, inProgress: true,
+		want: `[{"op":"add","path":"/metadata/labels/team~1canary","value":"on"},` +
+			`{"op":"add","path":"/metadata/annotations","value":{"rollouts.sluice.dev/in-progress":"true"}}]`,
+	}, {
+		name: "a label of the Rollout's own choosing, back to 0: both go",
+		route: Route{Key: key, Labels: map[string]string{"team/canary": "on"},
+			Annotations: map[string]string{InProgressAnnotation: "true", "note": "kept"},
+			Rules:       []Rule{{Backends: []Backend{backend("stable", 100), backend("canary", 0)}}}},
+		settings: &Settings{CanaryService: "canary", StableService: "stable", MaxWeight: 100,
+			LabelKey: "team/canary", LabelValue: "on"},
+		weight: 0, inProgress: false,
+		want: `[{"op":"remove","path":"/metadata/labels/team~1canary"},` +
+			`{"op":"remove","path":"/metadata/annotations/rollouts.sluice.dev~1in-progress"}]`,
+	}, {
 		name:   "labels present without ours: ours is added beside them",
 		route:  Route{Key: key, Labels: map[string]string{"app": "web"}, Rules: []Rule{{Backends: []Backend{backend("stable", 90), backend("canary", 10)}}}},
 		weight: 10, inProgress: true,
