@@ -41,22 +41,9 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		ns = namespace.Name
-		count := intstr.FromInt(2)
-		template := &rolloutsv1alpha1.AnalysisTemplate{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
-			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
-				Args: []rolloutsv1alpha1.Argument{{Name: "app"}},
-				Metrics: []rolloutsv1alpha1.Metric{{
-					Name: "error-rate", Interval: "2s", Count: &count,
-					SuccessCondition: "result[0] < 0.05",
-					FailureCondition: "result[0] > 0.2",
-					Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{
-						Address: prom.URL, Query: `demo_error_rate{app="{{args.app}}"}`,
-					}},
-				}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, template)).To(Succeed())
+		Expect(k8sClient.Create(ctx, errorRateTemplate(ns, prom, func(m *rolloutsv1alpha1.Metric) {
+			m.FailureCondition = "result[0] > 0.2"
+		}))).To(Succeed())
 	})
 
 	gated := func(name string) *rolloutsv1alpha1.Rollout {
@@ -225,4 +212,26 @@ func setScraped(ctx context.Context, exporter *promtest.Exporter, prom *promtest
 		defer func() { _ = resp.Body.Close() }()
 		g.Expect(io.ReadAll(resp.Body)).To(ContainSubstring(`,"` + strconv.FormatFloat(value, 'f', -1, 64) + `"]`))
 	}).WithContext(ctx).Should(Succeed())
+}
+
+// errorRateTemplate is the AnalysisTemplate "error-rate": two measurements
+// 2 s apart of demo_error_rate for the app its argument names, successful
+// below 5%; edit adds what a spec needs.
+func errorRateTemplate(ns string, prom *promtest.Prometheus, edit func(*rolloutsv1alpha1.Metric)) *rolloutsv1alpha1.AnalysisTemplate {
+	count := intstr.FromInt(2)
+	metric := rolloutsv1alpha1.Metric{
+		Name: "error-rate", Interval: "2s", Count: &count,
+		SuccessCondition: "result[0] < 0.05",
+		Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{
+			Address: prom.URL, Query: `demo_error_rate{app="{{args.app}}"}`,
+		}},
+	}
+	edit(&metric)
+	return &rolloutsv1alpha1.AnalysisTemplate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
+		Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
+			Args:    []rolloutsv1alpha1.Argument{{Name: "app"}},
+			Metrics: []rolloutsv1alpha1.Metric{metric},
+		},
+	}
 }

@@ -49,21 +49,9 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 		// Two measurements 2 s apart, and a run fails only at its second
 		// failure: every run stays Running long enough to watch the
 		// rollout while it decides.
-		count, failureLimit := intstr.FromInt(2), intstr.FromInt(1)
-		template := &rolloutsv1alpha1.AnalysisTemplate{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
-			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
-				Args: []rolloutsv1alpha1.Argument{{Name: "app"}},
-				Metrics: []rolloutsv1alpha1.Metric{{
-					Name: "error-rate", Interval: "2s", Count: &count, FailureLimit: &failureLimit,
-					SuccessCondition: "result[0] < 0.05",
-					Provider: rolloutsv1alpha1.MetricProvider{Prometheus: &rolloutsv1alpha1.PrometheusMetric{
-						Address: prom.URL, Query: `demo_error_rate{app="{{args.app}}"}`,
-					}},
-				}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, template)).To(Succeed())
+		Expect(k8sClient.Create(ctx, errorRateTemplate(ns, prom, func(m *rolloutsv1alpha1.Metric) {
+			m.FailureLimit = ptr.To(intstr.FromInt(1))
+		}))).To(Succeed())
 	})
 
 	// bluegreen is a 3-replica Rollout behind Services <name> and

@@ -32,19 +32,7 @@ var _ = Describe("The Rollout controller's API writes", Ordered, func() {
 	It("costs at most 12 writes for a 2-replica canary: setWeight 50, pause 1s, setWeight 100", func(ctx context.Context) {
 		ro := builders.Rollout("web").Namespace(ns).Replicas(2).
 			Canary(builders.SetWeight(50), builders.PauseFor(time.Second), builders.SetWeight(100)).Obj()
-		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-		waitHealthyAt(ctx, ro, "app:v1")
-		writes.waitQuiet(ctx)
-
-		writes.reset()
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
-		ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
-		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
-		waitHealthyAt(ctx, ro, "app:v2")
-		writes.waitQuiet(ctx)
-
-		AddReportEntry("API writes for the canary update", writes.summary())
-		fmt.Fprintf(GinkgoWriter, "writes: %s\n", writes.summary())
+		updateCounted(ctx, writes, ro, "canary")
 		Expect(writes.total()).To(BeNumerically("<=", 12), writes.summary())
 	})
 
@@ -57,19 +45,7 @@ var _ = Describe("The Rollout controller's API writes", Ordered, func() {
 			Edit(func(ro *rolloutsv1alpha1.Rollout) {
 				ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](1)
 			}).Obj()
-		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-		waitHealthyAt(ctx, ro, "app:v1")
-		writes.waitQuiet(ctx)
-
-		writes.reset()
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
-		ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
-		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
-		waitHealthyAt(ctx, ro, "app:v2")
-		writes.waitQuiet(ctx)
-
-		AddReportEntry("API writes for the blue-green update", writes.summary())
-		fmt.Fprintf(GinkgoWriter, "writes: %s\n", writes.summary())
+		updateCounted(ctx, writes, ro, "blue-green")
 		Expect(writes.total()).To(BeNumerically("<=", 11), writes.summary())
 	})
 
@@ -87,3 +63,22 @@ var _ = Describe("The Rollout controller's API writes", Ordered, func() {
 		Expect(writes.total()).To(BeZero(), writes.summary())
 	})
 })
+
+// updateCounted creates a Rollout at app:v1, then counts the writes of
+// its update to app:v2, from the new image to Healthy and quiet.
+func updateCounted(ctx context.Context, writes *writeCounter, ro *rolloutsv1alpha1.Rollout, what string) {
+	GinkgoHelper()
+	Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	waitHealthyAt(ctx, ro, "app:v1")
+	writes.waitQuiet(ctx)
+
+	writes.reset()
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+	ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
+	Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+	waitHealthyAt(ctx, ro, "app:v2")
+	writes.waitQuiet(ctx)
+
+	AddReportEntry("API writes for the "+what+" update", writes.summary())
+	fmt.Fprintf(GinkgoWriter, "writes: %s\n", writes.summary())
+}

@@ -8,13 +8,14 @@ import (
 )
 
 // ScaleDownDeadlineAnnotation is Argo's record, on a ReplicaSet that served
-// routed traffic, of when it may be scaled down: the time for gateways and
-// proxies to stop sending to its pods.
+// routed traffic or a blue-green active Service, of when it may be scaled
+// down: the time for gateways and proxies to stop sending to its pods, and
+// a quick way back meanwhile.
 const ScaleDownDeadlineAnnotation = "scale-down-deadline"
 
 // defaultScaleDownDelay is how long an old ReplicaSet keeps its pods after
-// it stops serving routed traffic (scaleDownDelaySeconds), and an aborted
-// canary after its traffic went back to stable (abortScaleDownDelaySeconds),
+// it stops serving (scaleDownDelaySeconds), and an aborted canary or
+// preview after its traffic went back to stable (abortScaleDownDelaySeconds),
 // as in Argo.
 const defaultScaleDownDelay = 30 * time.Second
 
