@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops/render"
 )
 
 // driftCheckConcurrency is how many objects' drift is checked at once.
@@ -85,6 +86,9 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 
 // Apply applies objects in stages and returns what it did to each.
 func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration) (*ssa.ChangeSet, error) {
+	if err := copyable(objects); err != nil {
+		return nil, err
+	}
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = timeout
 	opts.DriftIgnoreRules = RolloutOwnedFields
@@ -157,6 +161,9 @@ type ObjectDiff struct {
 // Diff tells, with server-side dry runs, what applying objects would do,
 // leaving out the fields the rollout controller owns.
 func (s *Syncer) Diff(ctx context.Context, objects []*unstructured.Unstructured) ([]ObjectDiff, error) {
+	if err := copyable(objects); err != nil {
+		return nil, err
+	}
 	opts := ssa.DefaultDiffOptions()
 	opts.DriftIgnoreRules = RolloutOwnedFields
 	out := make([]ObjectDiff, 0, len(objects))
@@ -168,4 +175,18 @@ func (s *Syncer) Diff(ctx context.Context, objects []*unstructured.Unstructured)
 		out = append(out, ObjectDiff{Ref: RefOf(o), Action: entry.Action, Live: live, Desired: desired})
 	}
 	return out, nil
+}
+
+// copyable refuses objects that hold a value that is not JSON-typed. The
+// apply engine deep-copies each object in a goroutine of its own, where
+// such a value panics beyond any recover and ends the manager; render
+// normalizes what it makes, and this guard keeps any other producer's
+// slip an error of one sync.
+func copyable(objects []*unstructured.Unstructured) error {
+	for _, o := range objects {
+		if err := render.CheckJSONTyped("apply", o); err != nil {
+			return err
+		}
+	}
+	return nil
 }

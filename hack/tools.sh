@@ -54,10 +54,12 @@ for entry in "${tools[@]}"; do
     echo "tools: building $name $version (first time on this machine; this can take a few minutes)..."
     start=$(date +%s)
     mkdir -p "$(dirname "$target")"
-    # Build to a temporary name and rename, so an interrupted build never
-    # leaves a half-written binary that looks cached.
-    (cd "$root/test/tools/$module" && go build -o "$target.tmp" "$pkg")
-    mv "$target.tmp" "$target"
+    # Build to a temporary name of this process's and rename, so an
+    # interrupted build never leaves a half-written binary that looks
+    # cached, and two builds at once (make demo beside make test) do not
+    # trip over each other's file.
+    (cd "$root/test/tools/$module" && go build -o "$target.tmp.$$" "$pkg")
+    mv -f "$target.tmp.$$" "$target"
     echo "tools: built $name $version in $(( $(date +%s) - start ))s"
   fi
   ln -sfn "$target" "$bindir/$name"

@@ -40,7 +40,8 @@ type Options struct {
 }
 
 // Render renders path, relative to root (the checkout), and returns the
-// objects in the order they were found.
+// objects in the order they were found, each holding JSON-typed values
+// only (see normalize).
 func Render(root, path string, opts Options) ([]*unstructured.Unstructured, error) {
 	dir := filepath.Join(root, filepath.Clean("/"+path))
 	info, err := os.Stat(dir)
@@ -50,10 +51,30 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 	if !info.IsDir() {
 		return nil, fmt.Errorf("path %q is not a directory", path)
 	}
-	if kustomization(dir) != "" {
-		return renderKustomization(dir, opts)
+	var found []rendered
+	if name := kustomization(dir); name != "" {
+		found, err = renderKustomization(dir, filepath.Join(path, name), opts)
+	} else {
+		found, err = renderDirectory(dir, opts)
 	}
-	return renderDirectory(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	objects := make([]*unstructured.Unstructured, 0, len(found))
+	for _, r := range found {
+		if err := normalize(r.origin, r.object); err != nil {
+			return nil, err
+		}
+		objects = append(objects, r.object)
+	}
+	return objects, nil
+}
+
+// rendered is an object as a producer made it, and where it came from: a
+// file of a plain directory, or the kustomization that built it.
+type rendered struct {
+	origin string
+	object *unstructured.Unstructured
 }
 
 func notFound(err error) error {
@@ -73,7 +94,7 @@ func kustomization(dir string) string {
 	return ""
 }
 
-func renderDirectory(dir string, opts Options) ([]*unstructured.Unstructured, error) {
+func renderDirectory(dir string, opts Options) ([]rendered, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -104,7 +125,7 @@ func renderDirectory(dir string, opts Options) ([]*unstructured.Unstructured, er
 		return nil, err
 	}
 	sort.Strings(files)
-	var objects []*unstructured.Unstructured
+	var objects []rendered
 	for _, file := range files {
 		rel, _ := filepath.Rel(dir, file)
 		data, err := os.ReadFile(file)
@@ -115,7 +136,9 @@ func renderDirectory(dir string, opts Options) ([]*unstructured.Unstructured, er
 		if err != nil {
 			return nil, err
 		}
-		objects = append(objects, found...)
+		for _, o := range found {
+			objects = append(objects, rendered{origin: rel, object: o})
+		}
 	}
 	return objects, nil
 }
@@ -125,7 +148,8 @@ var lineInError = regexp.MustCompile(`line (\d+)`)
 
 // Decode reads every object of a YAML or JSON file. Empty documents are
 // skipped; a List's items are objects of their own. An error names the file
-// and, for YAML, the line in the file.
+// and, for YAML, the line in the file. Numbers come out as float64: Render
+// normalizes them.
 func Decode(name string, data []byte) ([]*unstructured.Unstructured, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var objects []*unstructured.Unstructured
@@ -214,10 +238,11 @@ func expandBraces(pattern string) []string {
 	return out
 }
 
-// renderKustomization builds dir with kustomize. Render-time settings go in
-// a kustomization of their own, in a temporary directory, that takes dir as
-// its resource, so the checkout is never changed.
-func renderKustomization(dir string, opts Options) ([]*unstructured.Unstructured, error) {
+// renderKustomization builds dir with kustomize; file names its
+// kustomization file in the checkout, for errors. Render-time settings go
+// in a kustomization of their own, in a temporary directory, that takes dir
+// as its resource, so the checkout is never changed.
+func renderKustomization(dir, file string, opts Options) ([]rendered, error) {
 	target := dir
 	if len(opts.Images) > 0 || opts.NamePrefix != "" || opts.NameSuffix != "" || len(opts.CommonLabels) > 0 {
 		wrapper, err := os.MkdirTemp("", "sluice-kustomize-")
@@ -261,15 +286,16 @@ func renderKustomization(dir string, opts Options) ([]*unstructured.Unstructured
 	options.LoadRestrictions = kustypes.LoadRestrictionsNone
 	resources, err := krusty.MakeKustomizer(options).Run(filesys.MakeFsOnDisk(), target)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build: %w", err)
+		return nil, fmt.Errorf("kustomize build of %s: %w", file, err)
 	}
-	var objects []*unstructured.Unstructured
+	var objects []rendered
 	for _, res := range resources.Resources() {
+		// Map holds Go ints: Render normalizes them.
 		m, err := res.Map()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		objects = append(objects, &unstructured.Unstructured{Object: m})
+		objects = append(objects, rendered{origin: file, object: &unstructured.Unstructured{Object: m}})
 	}
 	return objects, nil
 }

@@ -12,8 +12,10 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -23,8 +25,9 @@ import (
 	"github.com/sluicehq/sluice/traffic"
 )
 
-// The whole workflow: a Rollout committed to Git is synced by an
-// Application, a commit starts a canary, and the Application's self-heal
+// The whole workflow: a Rollout committed to Git in a kustomization, beside
+// a Deployment and a Service, is synced by an Application, a commit starts
+// a canary, and the Application's self-heal
 // leaves the canary's weights and selectors alone while it runs.
 var _ = Describe("A Rollout delivered from Git on the simulated cluster", Ordered, func() {
 	var (
@@ -50,11 +53,49 @@ var _ = Describe("A Rollout delivered from Git on the simulated cluster", Ordere
 		dest = namespace.Name + "-shop"
 	})
 
-	manifests := func(image string) map[string]string {
+	// manifests is the app's directory as a team keeps it: a kustomization
+	// of the Rollout with its Services and route, and a web front end (a
+	// Deployment and a Service); a release sets the Rollout's tag in the
+	// kustomization, as `kustomize edit set image` does.
+	manifests := func(tag string) map[string]string {
 		service := func(name string) string {
 			return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\nspec:\n  selector: {app: shop}\n  ports: [{port: 80}]\n", name)
 		}
 		return map[string]string{
+			"apps/shop/kustomization.yaml": fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- services.yaml
+- route.yaml
+- rollout.yaml
+- web.yaml
+images:
+- name: registry.example/shop
+  newTag: %q
+`, tag),
+			"apps/shop/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop-web
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop-web}}
+  template:
+    metadata: {labels: {app: shop-web}}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/shop-web:1.0
+        ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: shop-web
+spec:
+  selector: {app: shop-web}
+  ports: [{port: 80, targetPort: 8080}]
+`,
 			"apps/shop/services.yaml": service("shop-stable") + "---\n" + service("shop-canary"),
 			"apps/shop/route.yaml": `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -66,7 +107,7 @@ spec:
     - {name: shop-stable, port: 80, weight: 100}
     - {name: shop-canary, port: 80, weight: 0}
 `,
-			"apps/shop/rollout.yaml": fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+			"apps/shop/rollout.yaml": `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata:
   name: shop
@@ -76,7 +117,7 @@ spec:
   template:
     metadata: {labels: {app: shop}}
     spec:
-      containers: [{name: shop, image: %s}]
+      containers: [{name: shop, image: registry.example/shop}]
   strategy:
     canary:
       canaryService: shop-canary
@@ -88,7 +129,7 @@ spec:
       steps:
       - setWeight: 50
       - pause: {}
-`, image),
+`,
 		}
 	}
 	routeWeights := func(ctx context.Context) func(Gomega) []int32 {
@@ -109,7 +150,7 @@ spec:
 	}
 
 	It("syncs the Rollout from Git, starts a canary from a commit, and self-heal leaves the canary alone", func(ctx context.Context) {
-		Expect(repo.Write(manifests("registry.example/shop:1.0"))).To(Succeed())
+		Expect(repo.Write(manifests("1.0"))).To(Succeed())
 		_, err := repo.Commit("main", "shop 1.0")
 		Expect(err).NotTo(HaveOccurred())
 		app := &gitopsv1alpha1.Application{
@@ -128,11 +169,23 @@ spec:
 		Eventually(func(g Gomega) {
 			ro := rolloutOf(ctx, g)
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
-			g.Expect(podsByImage(ctx, g, dest)).To(Equal(map[string]int{"registry.example/shop:1.0": 4}))
+			g.Expect(podsByImage(ctx, g, dest)).To(Equal(map[string]int{"registry.example/shop:1.0": 4, "registry.example/shop-web:1.0": 2}))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		By("the kustomization's Deployment and Service are there as written, and the Application is Healthy")
+		var web appsv1.Deployment
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "shop-web"}, &web)).To(Succeed())
+		Expect(web.Spec.Replicas).To(HaveValue(BeEquivalentTo(2)))
+		Expect(web.Status.ReadyReplicas).To(BeEquivalentTo(2))
+		var webService corev1.Service
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "shop-web"}, &webService)).To(Succeed())
+		Expect(webService.Spec.Ports[0].TargetPort).To(Equal(intstr.FromInt32(8080)))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy), app.Status.Health.Message)
+		}).WithContext(ctx).Should(Succeed())
 
 		By("committing a new image")
-		Expect(repo.Write(manifests("registry.example/shop:1.1"))).To(Succeed())
+		Expect(repo.Write(manifests("1.1"))).To(Succeed())
 		commit, err := repo.Commit("main", "shop 1.1")
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func(g Gomega) {
@@ -165,7 +218,7 @@ spec:
 		Eventually(func(g Gomega) {
 			ro := rolloutOf(ctx, g)
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
-			g.Expect(podsByImage(ctx, g, dest)).To(Equal(map[string]int{"registry.example/shop:1.1": 4}))
+			g.Expect(podsByImage(ctx, g, dest)).To(Equal(map[string]int{"registry.example/shop:1.1": 4, "registry.example/shop-web:1.0": 2}))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 		Eventually(routeWeights(ctx)).WithContext(ctx).Should(Equal([]int32{0, 100}))
 

@@ -78,12 +78,15 @@ type Repo struct {
 }
 
 // Create makes an empty repository named name, with main as its default
-// branch.
+// branch, that anyone may clone and push to.
 func (s *Server) Create(name string) (*Repo, error) {
 	bare := filepath.Join(s.root, name+".git")
 	work := filepath.Join(s.root, ".work", name)
 	for _, args := range [][]string{
 		{"init", "--bare", "--initial-branch=main", bare},
+		// Pushes over HTTP too, as the demo's hint asks people to do:
+		// http-backend refuses anonymous pushes unless this is set.
+		{"-C", bare, "config", "http.receivepack", "true"},
 		{"init", "--initial-branch=main", work},
 		{"-C", work, "remote", "add", "origin", bare},
 	} {
@@ -106,6 +109,34 @@ func (r *Repo) Write(files map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// WriteTree copies every file under dir into the working copy's directory
+// into ("" for the top), at the same path relative to dir, with each key of
+// replace in its text replaced by the value: a fixture repository's
+// placeholders filled in.
+func (r *Repo) WriteTree(dir, into string, replace map[string]string) error {
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		text := string(data)
+		for old, replacement := range replace {
+			text = strings.ReplaceAll(text, old, replacement)
+		}
+		rel, err := filepath.Rel(dir, p)
+		files[filepath.Join(into, rel)] = text
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return r.Write(files)
 }
 
 // Remove deletes paths from the working copy.

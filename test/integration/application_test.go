@@ -75,35 +75,13 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		return repo, commit
 	}
-	commit := func(repo *gitserver.Repo, files map[string]string, remove ...string) string {
-		GinkgoHelper()
-		Expect(repo.Write(files)).To(Succeed())
-		Expect(repo.Remove(remove...)).To(Succeed())
-		sha, err := repo.Commit("main", "change")
-		Expect(err).NotTo(HaveOccurred())
-		return sha
-	}
+	commit := commitFiles
 	// newApp creates an Application of a repository's app directory, edited
 	// by edits first.
 	newApp := func(ctx context.Context, name, repoURL, destination string, prune bool, edits ...func(*gitopsv1alpha1.Application)) *gitopsv1alpha1.Application {
 		GinkgoHelper()
-		app := &gitopsv1alpha1.Application{
-			ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: name},
-			Spec: gitopsv1alpha1.ApplicationSpec{
-				Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"},
-				Destination: gitopsv1alpha1.ApplicationDestination{Namespace: destination},
-				SyncPolicy: &gitopsv1alpha1.SyncPolicy{
-					Automated:   &gitopsv1alpha1.AutomatedSyncPolicy{Prune: prune, SelfHeal: true},
-					SyncOptions: []string{"CreateNamespace=true"},
-				},
-				Interval: metav1.Duration{Duration: time.Second},
-			},
-		}
-		for _, edit := range edits {
-			edit(app)
-		}
-		Expect(k8sClient.Create(ctx, app)).To(Succeed())
-		return app
+		source := gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"}
+		return newApplication(ctx, appsNS, name, source, destination, prune, edits...)
 	}
 	// hourly is an edit: no poll will come during the spec.
 	hourly := func(app *gitopsv1alpha1.Application) { app.Spec.Interval = metav1.Duration{Duration: time.Hour} }

@@ -14,8 +14,11 @@ import (
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,9 +33,10 @@ import (
 
 const demoNamespace = "demo"
 
-// appManifests is where the demo commits the app's manifests in its Git
-// repository; the Application syncs that directory.
-const appManifests = "apps/my-app/manifests.yaml"
+// appDirectory is where the demo commits the app's kustomization
+// (examples/demo/my-app) in its Git repository; the Application syncs that
+// directory.
+const appDirectory = "apps/my-app"
 
 // errorRateSeries is the exporter's gauge the demo's AnalysisTemplate reads.
 const errorRateSeries = `demo_error_rate{app="my-app"}`
@@ -50,13 +54,10 @@ func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Export
 	if err != nil {
 		return err
 	}
-	manifests, err := os.ReadFile(filepath.Join(root, "examples", "demo", "rollout.yaml"))
-	if err != nil {
-		return err
-	}
 	commitImage := func(version string) error {
-		text := strings.ReplaceAll(string(manifests), "registry.example/my-app:1.0", "registry.example/my-app:"+version)
-		if err := gitRepo.Write(map[string]string{appManifests: text}); err != nil {
+		// The release sets the image's tag in the kustomization.
+		tag := map[string]string{`newTag: "1.0"`: fmt.Sprintf("newTag: %q", version)}
+		if err := gitRepo.WriteTree(filepath.Join(root, "examples", "demo", "my-app"), appDirectory, tag); err != nil {
 			return err
 		}
 		sha, err := gitRepo.Commit("main", "my-app "+version)
@@ -65,7 +66,8 @@ func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Export
 		}
 		return err
 	}
-	fmt.Println("== committing my-app 1.0 and creating the Application that syncs it (a first deploy goes straight to full size)")
+	fmt.Println("== committing my-app 1.0 (a kustomization: the Rollout, its Services, route and analysis, and a front-end Deployment and Service)")
+	fmt.Println("   and creating the Application that syncs it (a first deploy goes straight to full size)")
 	if err := commitImage("1.0"); err != nil {
 		return err
 	}
@@ -74,6 +76,9 @@ func showCanary(ctx context.Context, cfg *rest.Config, exporter *promtest.Export
 	}
 	key := client.ObjectKey{Namespace: demoNamespace, Name: "my-app"}
 	if err := narrate(ctx, cl, key, "1.0"); err != nil {
+		return err
+	}
+	if err := showFrontend(ctx, cl); err != nil {
 		return err
 	}
 
@@ -139,6 +144,9 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 	}
 	pods := map[string]int32{}
 	for _, rs := range rss.Items {
+		if owner := metav1.GetControllerOf(&rs); owner == nil || owner.Kind != "Rollout" || owner.Name != ro.Name {
+			continue // the front end's
+		}
 		if n := rs.Status.AvailableReplicas; n > 0 {
 			image := rs.Spec.Template.Spec.Containers[0].Image
 			pods[image[strings.LastIndex(image, ":")+1:]] += n
@@ -170,6 +178,30 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 		return "", err
 	}
 	return fmt.Sprintf("%-48s %spods available: %-14s route: %s", phase, step, strings.Join(versions, " "), route), nil
+}
+
+// showFrontend waits for the front end's Deployment, synced from the same
+// kustomization, to have its pods ready, and says so.
+func showFrontend(ctx context.Context, cl client.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	key := client.ObjectKey{Namespace: demoNamespace, Name: "my-app-frontend"}
+	return wait.PollUntilContextCancel(ctx, 300*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var d appsv1.Deployment
+		if err := cl.Get(ctx, key, &d); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		if d.Spec.Replicas == nil || d.Status.ReadyReplicas != *d.Spec.Replicas {
+			return false, nil
+		}
+		var svc corev1.Service
+		if err := cl.Get(ctx, key, &svc); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		fmt.Printf("   Deployment %s: %d/%d pods ready, %s; Service %s: port %d\n", d.Name, d.Status.ReadyReplicas,
+			*d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image, svc.Name, svc.Spec.Ports[0].Port)
+		return true, nil
+	})
 }
 
 // routeWeights reads the weights an HTTPRoute's backends carry, as

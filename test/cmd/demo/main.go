@@ -119,7 +119,7 @@ Sluice is running against the simulated cluster; the canaries above are done.
 Commit to the Git repository and the Application syncs it within seconds:
 
   git clone %s && cd gitops
-  sed -i 's/my-app:1.2/my-app:1.3/' apps/my-app/manifests.yaml && git commit -qam 1.3 && git push
+  sed -i 's/newTag: .*/newTag: "1.3"/' apps/my-app/kustomization.yaml && git commit -qam 1.3 && git push
   export KUBECONFIG=%s
   kubectl get application my-app -o yaml         # sync, health, history
   kubectl -n demo get rollout my-app
