@@ -38,6 +38,9 @@ type Options struct {
 	PrometheusAddress string
 	// GitCacheDir holds the Application controller's Git checkouts.
 	GitCacheDir string
+	// AllowRemoteBases lets kustomizations load from outside their
+	// repository.
+	AllowRemoteBases bool
 	// WebhookAddress, when set, serves the receiver of Git push events;
 	// WebhookSecret is their shared secret.
 	WebhookAddress string
@@ -117,7 +120,7 @@ var Default = Registry{
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
-			CacheDir: o.GitCacheDir, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+			CacheDir: o.GitCacheDir, AllowRemoteBases: o.AllowRemoteBases, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/sluicehq/sluice/gitops/render"
 )
 
-// RenderOptions are an Application source's render settings.
-func RenderOptions(src gitopsv1alpha1.ApplicationSource) render.Options {
-	var opts render.Options
+// RenderOptions are an Application source's render settings; allowRemote
+// is the operator's, never the tenant's.
+func RenderOptions(src gitopsv1alpha1.ApplicationSource, allowRemote bool) render.Options {
+	opts := render.Options{AllowRemote: allowRemote}
 	if d := src.Directory; d != nil {
 		opts.Recurse, opts.Include, opts.Exclude = d.Recurse, d.Include, d.Exclude
 	}

@@ -27,7 +27,8 @@ import (
 var errDiffers = errors.New("a sync would change the cluster")
 
 func (c *cli) appDiffCommand() *cobra.Command {
-	return &cobra.Command{
+	var allowRemote bool
+	cmd := &cobra.Command{
 		Use:   "diff APPLICATION",
 		Short: "Show what a sync of the Application's revision would change, as a unified diff (Secrets masked); exit 1 when it would",
 		Args:  cobra.ExactArgs(1),
@@ -36,7 +37,7 @@ func (c *cli) appDiffCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			text, differs, err := diffApplication(cmd.Context(), cl, app)
+			text, differs, err := diffApplication(cmd.Context(), cl, app, allowRemote)
 			if err != nil {
 				return err
 			}
@@ -47,12 +48,17 @@ func (c *cli) appDiffCommand() *cobra.Command {
 			return nil
 		},
 	}
+	// The render is confined to the checkout here as in the manager: a
+	// repository's kustomization reads nothing else of this workstation.
+	cmd.Flags().BoolVar(&allowRemote, "allow-remote-bases", false,
+		"Let the kustomization load bases and files from outside the repository, as the manager's flag of the same name")
+	return cmd
 }
 
 // diffApplication fetches and renders the Application's revision here, as
 // the controller would, and compares it with the cluster by server-side
 // dry runs.
-func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.Application) (string, bool, error) {
+func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.Application, allowRemote bool) (string, bool, error) {
 	src := app.Spec.Source
 	var data map[string][]byte
 	if ref := app.Spec.SecretRef; ref != nil {
@@ -79,7 +85,7 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
-	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src))
+	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, allowRemote))
 	if err != nil {
 		return "", false, err
 	}

@@ -47,6 +47,7 @@ type options struct {
 	controllers             string
 	prometheusAddress       string
 	gitCacheDir             string
+	allowRemoteBases        bool
 	webhookAddr             string
 	webhookSecretFile       string
 	zap                     zap.Options
@@ -83,6 +84,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
 	fs.StringVar(&o.gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "sluice-git"),
 		"Directory the Application controller keeps Git checkouts in.")
+	fs.BoolVar(&o.allowRemoteBases, "allow-remote-bases", false,
+		"Let Applications' kustomizations load bases and files from outside their repository (other Git repositories, HTTP). Off, such a reference fails the sync.")
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
 		"Address the receiver of Git push events (POST /hooks/git) listens on, such as :9292; empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
@@ -128,7 +131,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
 		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
-		WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
+		AllowRemoteBases: o.allowRemoteBases, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {
 		return err
 	}

@@ -87,11 +87,14 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Config is what objects are applied with: as the manager, or as an
 	// Application's service account.
-	Config   *rest.Config
-	Mapper   meta.RESTMapper
-	Fetcher  source.Fetcher
-	Recorder recorder.EventRecorder
-	Now      func() time.Time
+	Config  *rest.Config
+	Mapper  meta.RESTMapper
+	Fetcher source.Fetcher
+	// AllowRemoteBases is the operator's choice to let kustomizations
+	// reach outside their checkout.
+	AllowRemoteBases bool
+	Recorder         recorder.EventRecorder
+	Now              func() time.Time
 
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
@@ -112,6 +115,9 @@ type resolution struct {
 type Options struct {
 	// CacheDir keeps Git checkouts.
 	CacheDir string
+	// AllowRemoteBases lets kustomizations load bases and files from
+	// outside their repository; off, a reference to one fails the render.
+	AllowRemoteBases bool
 	// WebhookAddress, when set, is where the receiver of Git push events
 	// listens (POST /hooks/git); WebhookSecret is their shared secret.
 	WebhookAddress string
@@ -123,13 +129,14 @@ type Options struct {
 func Setup(mgr ctrl.Manager, o Options) error {
 	cacheDir := o.CacheDir
 	r := &Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Config:    mgr.GetConfig(),
-		Mapper:    mgr.GetRESTMapper(),
-		Fetcher:   source.Fetcher{CacheDir: cacheDir},
-		Recorder:  mgr.GetEventRecorder("sluice-application"),
-		Now:       time.Now,
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Config:           mgr.GetConfig(),
+		Mapper:           mgr.GetRESTMapper(),
+		Fetcher:          source.Fetcher{CacheDir: cacheDir},
+		AllowRemoteBases: o.AllowRemoteBases,
+		Recorder:         mgr.GetEventRecorder("sluice-application"),
+		Now:              time.Now,
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).For(&gitopsv1alpha1.Application{}).Build(r)
 	if err != nil {
@@ -310,7 +317,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
-	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src))
+	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, r.AllowRemoteBases))
 	if err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -20,9 +22,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/kustomize/api/krusty"
-	kustypes "sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -37,14 +36,29 @@ type Options struct {
 	Images                 []string
 	NamePrefix, NameSuffix string
 	CommonLabels           map[string]string
+	// AllowRemote lets a kustomization load bases and files from outside
+	// the checkout (Git repositories, HTTP). Off, a reference to one fails
+	// the render: an operator's choice, never a tenant's.
+	AllowRemote bool
 }
 
 // Render renders path, relative to root (the checkout), and returns the
 // objects in the order they were found, each holding JSON-typed values
-// only (see normalize).
+// only (see normalize). Nothing outside root is read: the path, the files
+// of a plain directory and a kustomization's files are all confined to the
+// checkout, links included.
 func Render(root, path string, opts Options) ([]*unstructured.Unstructured, error) {
-	dir := filepath.Join(root, filepath.Clean("/"+path))
-	info, err := os.Stat(dir)
+	checkout, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = checkout.Close() }()
+	fsys := checkout.FS()
+	dir := strings.TrimPrefix(filepath.ToSlash(filepath.Clean("/"+path)), "/")
+	if dir == "" {
+		dir = "."
+	}
+	info, err := fs.Stat(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("path %q: %w", path, notFound(err))
 	}
@@ -52,10 +66,10 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 		return nil, fmt.Errorf("path %q is not a directory", path)
 	}
 	var found []rendered
-	if name := kustomization(dir); name != "" {
-		found, err = renderKustomization(dir, filepath.Join(path, name), opts)
+	if name := kustomizationIn(fsys, dir); name != "" {
+		found, err = renderKustomization(root, fsys, dir, filepath.Join(path, name), opts)
 	} else {
-		found, err = renderDirectory(dir, opts)
+		found, err = renderDirectory(fsys, dir, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -78,39 +92,58 @@ type rendered struct {
 }
 
 func notFound(err error) error {
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return errors.New("no such directory in the revision")
+	}
+	if isEscape(err) {
+		return errors.New("it leads out of the repository")
 	}
 	return err
 }
 
-// kustomization names the kustomization file of dir, or "".
-func kustomization(dir string) string {
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return name
-		}
-	}
-	return ""
+// isEscape reports whether err is os.Root refusing a path, or a link in
+// it, that leads outside the checkout.
+func isEscape(err error) bool {
+	var pathErr *fs.PathError
+	return errors.As(err, &pathErr) && strings.Contains(pathErr.Err.Error(), "escapes")
 }
 
-func renderDirectory(dir string, opts Options) ([]rendered, error) {
+// renderDirectory reads the manifests of dir, a directory of checkout. A
+// link to a file is followed while it stays in the checkout; one that
+// leads out fails the render, as Argo CD refuses out-of-bounds links;
+// links to directories are not followed, so a tree of links cannot loop.
+func renderDirectory(checkout fs.FS, dir string, opts Options) ([]rendered, error) {
+	if err := checkGlob(opts.Include); err != nil {
+		return nil, fmt.Errorf("directory.include: %w", err)
+	}
+	if err := checkGlob(opts.Exclude); err != nil {
+		return nil, fmt.Errorf("directory.exclude: %w", err)
+	}
 	var files []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := fs.WalkDir(checkout, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
+		rel := relative(dir, p)
 		if d.IsDir() {
 			if p != dir && (!opts.Recurse || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
-		switch strings.ToLower(filepath.Ext(p)) {
+		switch strings.ToLower(path.Ext(p)) {
 		case ".yaml", ".yml", ".json":
 		default:
 			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			info, err := fs.Stat(checkout, p)
+			if isEscape(err) {
+				return fmt.Errorf("%s: a link that leads out of the repository", rel)
+			}
+			if err != nil || info.IsDir() {
+				return nil // a dangling link, or one to a directory
+			}
 		}
 		if opts.Include != "" && !matchGlob(opts.Include, rel) {
 			return nil
@@ -127,10 +160,10 @@ func renderDirectory(dir string, opts Options) ([]rendered, error) {
 	sort.Strings(files)
 	var objects []rendered
 	for _, file := range files {
-		rel, _ := filepath.Rel(dir, file)
-		data, err := os.ReadFile(file)
+		rel := relative(dir, file)
+		data, err := fs.ReadFile(checkout, file)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", rel, err)
 		}
 		found, err := Decode(rel, data)
 		if err != nil {
@@ -141,6 +174,14 @@ func renderDirectory(dir string, opts Options) ([]rendered, error) {
 		}
 	}
 	return objects, nil
+}
+
+// relative is p's path below dir, both slash paths of the checkout.
+func relative(dir, p string) string {
+	if dir == "." {
+		return p
+	}
+	return strings.TrimPrefix(p, dir+"/")
 }
 
 // lineInError finds the line a YAML error names.
@@ -213,6 +254,12 @@ func stripComments(doc []byte) []byte {
 }
 
 // matchGlob matches a glob with {a,b} alternatives against a relative path.
+//
+// Alternatives are expanded, so their number is bounded first (checkGlob):
+// a 170-character pattern of brace groups would otherwise expand to
+// gigabytes. Matchers that do not expand do not escape the cost either: they
+// try the same combinations by backtracking (doublestar took 8 s on a
+// 113-character pattern here), so the bound is what makes a pattern safe.
 func matchGlob(pattern, rel string) bool {
 	for _, p := range expandBraces(pattern) {
 		if ok, _ := filepath.Match(p, rel); ok {
@@ -223,6 +270,34 @@ func matchGlob(pattern, rel string) bool {
 		}
 	}
 	return false
+}
+
+// Bounds of a directory.include or exclude pattern, which a tenant writes.
+const (
+	maxGlobLength       = 1024
+	maxGlobAlternatives = 64
+)
+
+// checkGlob refuses a pattern too long, or whose {a,b} groups expand to
+// more than maxGlobAlternatives patterns, counted without expanding them.
+func checkGlob(pattern string) error {
+	if len(pattern) > maxGlobLength {
+		return fmt.Errorf("the pattern is %d characters long; at most %d", len(pattern), maxGlobLength)
+	}
+	alternatives := 1
+	rest := pattern
+	for {
+		open := strings.Index(rest, "{")
+		end := strings.Index(rest, "}")
+		if open < 0 || end < open {
+			return nil
+		}
+		alternatives *= strings.Count(rest[open:end], ",") + 1
+		if alternatives > maxGlobAlternatives {
+			return fmt.Errorf("%q has more than %d alternatives", pattern, maxGlobAlternatives)
+		}
+		rest = rest[end+1:]
+	}
 }
 
 func expandBraces(pattern string) []string {
@@ -236,93 +311,4 @@ func expandBraces(pattern string) []string {
 		out = append(out, expandBraces(pattern[:open]+alt+pattern[end+1:])...)
 	}
 	return out
-}
-
-// renderKustomization builds dir with kustomize; file names its
-// kustomization file in the checkout, for errors. Render-time settings go
-// in a kustomization of their own, in a temporary directory, that takes dir
-// as its resource, so the checkout is never changed.
-func renderKustomization(dir, file string, opts Options) ([]rendered, error) {
-	target := dir
-	if len(opts.Images) > 0 || opts.NamePrefix != "" || opts.NameSuffix != "" || len(opts.CommonLabels) > 0 {
-		wrapper, err := os.MkdirTemp("", "sluice-kustomize-")
-		if err != nil {
-			return nil, err
-		}
-		defer func() { _ = os.RemoveAll(wrapper) }()
-		// Kustomize takes resources by relative path only.
-		rel, err := filepath.Rel(wrapper, dir)
-		if err != nil {
-			return nil, err
-		}
-		k := kustypes.Kustomization{
-			TypeMeta:   kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind},
-			Resources:  []string{rel},
-			NamePrefix: opts.NamePrefix,
-			NameSuffix: opts.NameSuffix,
-		}
-		if len(opts.CommonLabels) > 0 {
-			// commonLabels' meaning, without its deprecated field: on every
-			// object, its selectors and its templates.
-			k.Labels = []kustypes.Label{{Pairs: opts.CommonLabels, IncludeSelectors: true, IncludeTemplates: true}}
-		}
-		for _, image := range opts.Images {
-			img, err := parseImage(image)
-			if err != nil {
-				return nil, err
-			}
-			k.Images = append(k.Images, img)
-		}
-		data, err := yaml.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(wrapper, "kustomization.yaml"), data, 0o600); err != nil {
-			return nil, err
-		}
-		target = wrapper
-	}
-	options := krusty.MakeDefaultOptions()
-	options.LoadRestrictions = kustypes.LoadRestrictionsNone
-	resources, err := krusty.MakeKustomizer(options).Run(filesys.MakeFsOnDisk(), target)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build of %s: %w", file, err)
-	}
-	var objects []rendered
-	for _, res := range resources.Resources() {
-		// Map holds Go ints: Render normalizes them.
-		m, err := res.Map()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		objects = append(objects, rendered{origin: file, object: &unstructured.Unstructured{Object: m}})
-	}
-	return objects, nil
-}
-
-// parseImage reads an image override as `kustomize edit set image` takes
-// it: "name=newName:tag", "name=newName@digest", "name:tag" or "name@digest".
-func parseImage(s string) (kustypes.Image, error) {
-	img := kustypes.Image{}
-	name, value, renamed := strings.Cut(s, "=")
-	img.Name = name
-	if !renamed {
-		value = s
-	}
-	if at := strings.Index(value, "@"); at >= 0 {
-		img.Digest = value[at+1:]
-		value = value[:at]
-	} else if colon := strings.LastIndex(value, ":"); colon >= 0 && !strings.Contains(value[colon:], "/") {
-		img.NewTag = value[colon+1:]
-		value = value[:colon]
-	}
-	if renamed {
-		img.NewName = value
-	} else {
-		img.Name = value
-	}
-	if img.Name == "" {
-		return img, fmt.Errorf("image %q: no image name", s)
-	}
-	return img, nil
 }

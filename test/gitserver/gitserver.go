@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/cgi" //nolint:gosec // Go 1.26: the httpoxy flaw (Go < 1.6.3) does not apply; loopback tests only
@@ -117,11 +118,12 @@ func (r *Repo) Write(files map[string]string) error {
 // placeholders filled in.
 func (r *Repo) WriteTree(dir, into string, replace map[string]string) error {
 	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	tree := os.DirFS(dir)
+	err := fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(tree, p)
 		if err != nil {
 			return err
 		}
@@ -129,9 +131,8 @@ func (r *Repo) WriteTree(dir, into string, replace map[string]string) error {
 		for old, replacement := range replace {
 			text = strings.ReplaceAll(text, old, replacement)
 		}
-		rel, err := filepath.Rel(dir, p)
-		files[filepath.Join(into, rel)] = text
-		return err
+		files[filepath.Join(into, filepath.FromSlash(p))] = text
+		return nil
 	})
 	if err != nil {
 		return err

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -363,6 +365,40 @@ spec:
 			g.Expect(valueOf(ctx, dest, "b")()).To(Equal("1"), "nothing is pruned")
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 		Expect(app.Status.Sync.Revision).To(Equal(first))
+	})
+
+	It("refuses a kustomization that reads a file outside its repository, naming the file, and applies nothing", func(ctx context.Context) {
+		// A file the manager can read and no tenant may: in a cluster, the
+		// manager's own service-account token.
+		token := filepath.Join(GinkgoT().TempDir(), "token")
+		Expect(os.WriteFile(token, []byte("the-managers-token"), 0o600)).To(Succeed())
+		repo, _ := newRepo("steal", map[string]string{
+			"app/kustomization.yaml": "resources:\n- a.yaml\nsecretGenerator:\n- name: stolen\n  options: {disableNameSuffixHash: true}\n  files:\n  - token=" + token + "\n",
+			"app/a.yaml":             configMap("a", "1"),
+		})
+		dest := appsNS + "-steal"
+		app := newApp(ctx, "steal", repo.URL, dest, true)
+		ready := failing(ctx, app, "RenderFailed")
+		Expect(ready.Message).To(ContainSubstring("app/kustomization.yaml"))
+		Expect(ready.Message).To(ContainSubstring("is not in or below"))
+		Expect(ready.Message).NotTo(ContainSubstring("the-managers-token"))
+		Consistently(func(g Gomega) {
+			g.Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"), "nothing of the revision is applied")
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "stolen"}, &corev1.Secret{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no Secret holds the token: %v", err)
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	It("refuses a remote base unless the manager allows them, fetching nothing", func(ctx context.Context) {
+		repo, _ := newRepo("remote", map[string]string{
+			"app/kustomization.yaml": "resources:\n- a.yaml\n- https://github.com/example/deploy//base?ref=v1\n",
+			"app/a.yaml":             configMap("a", "1"),
+		})
+		dest := appsNS + "-remote"
+		app := newApp(ctx, "remote", repo.URL, dest, true)
+		ready := failing(ctx, app, "RenderFailed")
+		Expect(ready.Message).To(ContainSubstring(`app/kustomization.yaml: "https://github.com/example/deploy//base?ref=v1" is outside the repository`))
+		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"))
 	})
 
 	It("prunes nothing when the source cannot be fetched", func(ctx context.Context) {

@@ -88,11 +88,14 @@ type DirectorySource struct {
 	Recurse bool `json:"recurse,omitempty"`
 
 	// Include is a glob of file names to render; empty means every
-	// .yaml, .yml and .json file.
+	// .yaml, .yml and .json file. {a,b} groups may make up to 64
+	// alternatives in all.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Include string `json:"include,omitempty"`
 
-	// Exclude is a glob of file names to leave out.
+	// Exclude is a glob of file names to leave out, bounded as Include.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Exclude string `json:"exclude,omitempty"`
 }
