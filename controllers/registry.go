@@ -41,6 +41,8 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load from outside their
 	// repository.
 	AllowRemoteBases bool
+	// ApplicationConcurrency is how many Applications sync at once.
+	ApplicationConcurrency int
 	// WebhookAddress, when set, serves the receiver of Git push events;
 	// WebhookSecret is their shared secret.
 	WebhookAddress string
@@ -120,7 +122,8 @@ var Default = Registry{
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
-			CacheDir: o.GitCacheDir, AllowRemoteBases: o.AllowRemoteBases, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+			CacheDir: o.GitCacheDir, AllowRemoteBases: o.AllowRemoteBases,
+			Concurrency: o.ApplicationConcurrency, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},
 }

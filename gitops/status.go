@@ -50,17 +50,18 @@ func SetReconciling(app *gitopsv1alpha1.Application, reason, message string) {
 
 // RecordSync adds a sync to the history, newest first, keeping the last
 // ten. A failure that repeats the newest entry is not added again, so
-// retries do not push real syncs out.
-func RecordSync(app *gitopsv1alpha1.Application, entry gitopsv1alpha1.SyncHistory) {
+// retries do not push real syncs out; it reports whether it added one.
+func RecordSync(app *gitopsv1alpha1.Application, entry gitopsv1alpha1.SyncHistory) bool {
 	h := app.Status.History
 	if len(h) > 0 && entry.Result == "Failed" && h[0].Result == "Failed" && h[0].Revision == entry.Revision && h[0].Message == entry.Message {
-		return
+		return false
 	}
 	h = append([]gitopsv1alpha1.SyncHistory{entry}, h...)
 	if len(h) > historyLimit {
 		h = h[:historyLimit]
 	}
 	app.Status.History = h
+	return true
 }
 
 // AggregateHealth is the health of an Application: its least healthy

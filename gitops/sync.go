@@ -9,6 +9,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -124,6 +125,11 @@ func (s *Syncer) Prune(ctx context.Context, stale []gitopsv1alpha1.ObjectRef, ap
 		err := s.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u)
 		switch {
 		case apierrors.IsNotFound(err):
+			continue
+		case meta.IsNoMatchError(err):
+			// Its kind is gone (the CRD was deleted), and with it every
+			// object of the kind: nothing to prune, and no reason to fail
+			// every sync from now on.
 			continue
 		case err != nil:
 			return kept, deleted, fmt.Errorf("reading %s %s: %w", ref.Kind, ref.Name, err)

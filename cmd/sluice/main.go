@@ -48,6 +48,7 @@ type options struct {
 	prometheusAddress       string
 	gitCacheDir             string
 	allowRemoteBases        bool
+	applicationConcurrency  int
 	webhookAddr             string
 	webhookSecretFile       string
 	zap                     zap.Options
@@ -86,6 +87,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Directory the Application controller keeps Git checkouts in.")
 	fs.BoolVar(&o.allowRemoteBases, "allow-remote-bases", false,
 		"Let Applications' kustomizations load bases and files from outside their repository (other Git repositories, HTTP). Off, such a reference fails the sync.")
+	fs.IntVar(&o.applicationConcurrency, "application-concurrency", 4,
+		"How many Applications sync at once: one slow repository does not hold up the others.")
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
 		"Address the receiver of Git push events (POST /hooks/git) listens on, such as :9292; empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
@@ -131,7 +134,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
 		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
-		AllowRemoteBases: o.allowRemoteBases, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
+		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {
 		return err
 	}

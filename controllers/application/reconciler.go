@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -20,15 +19,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -70,6 +73,9 @@ const waitRecheck = 5 * time.Second
 // unset.
 const defaultTimeout = 5 * time.Minute
 
+// maxTimeout bounds spec.timeout, which a tenant sets.
+const maxTimeout = 30 * time.Minute
+
 // syncFailures counts failed syncs, so alerting on them is one rule.
 var syncFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "sluice_application_sync_failures_total",
@@ -100,7 +106,10 @@ type Reconciler struct {
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
 	applied  sync.Map // Application UID -> "<commit>@<generation>" this process applied
 	requests sync.Map // Application UID -> the sync request last handled
-	owned    *ownedWatches
+	// uids says whose entries the maps above hold, so they are dropped
+	// when the Application is deleted (or recreated under its name).
+	uids  sync.Map // types.NamespacedName -> types.UID
+	owned *ownedWatches
 }
 
 // resolution is a revision the remote named, and when.
@@ -118,6 +127,10 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load bases and files from
 	// outside their repository; off, a reference to one fails the render.
 	AllowRemoteBases bool
+	// Concurrency is how many Applications sync at once (at least one):
+	// a sync waits on Git and on health, and one slow repository must
+	// not hold up every tenant's.
+	Concurrency int
 	// WebhookAddress, when set, is where the receiver of Git push events
 	// listens (POST /hooks/git); WebhookSecret is their shared secret.
 	WebhookAddress string
@@ -138,7 +151,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Recorder:         mgr.GetEventRecorder("sluice-application"),
 		Now:              time.Now,
 	}
-	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).For(&gitopsv1alpha1.Application{}).Build(r)
+	// An Application's own status writes do not wake it: only a change of
+	// its spec, of a sync request (an annotation), or of what it owns
+	// (the owned watches) syncs before the retry or the interval is due.
+	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
+	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).
+		For(&gitopsv1alpha1.Application{}, builder.WithPredicates(changed)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).Build(r)
 	if err != nil {
 		return err
 	}
@@ -179,6 +198,32 @@ func (r *Reconciler) RequestSync(ctx context.Context, repoURLs []string) (int, e
 	return asked, nil
 }
 
+// remember notes that the Application of key has uid, forgetting what was
+// kept for an earlier Application of the same name.
+func (r *Reconciler) remember(key types.NamespacedName, uid types.UID) {
+	if previous, loaded := r.uids.Swap(key, uid); loaded && previous.(types.UID) != uid {
+		r.forgetUID(previous.(types.UID))
+	}
+}
+
+// forget drops everything kept in memory for the Application of key, once
+// it is deleted: a manager that outlives many Applications does not keep
+// them all.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	if uid, ok := r.uids.LoadAndDelete(key); ok {
+		r.forgetUID(uid.(types.UID))
+	}
+	if r.owned != nil {
+		r.owned.changed.Delete(key)
+	}
+}
+
+func (r *Reconciler) forgetUID(uid types.UID) {
+	for _, m := range []*sync.Map{&r.failures, &r.resolved, &r.applied, &r.requests} {
+		m.Delete(uid)
+	}
+}
+
 // failure is a sync that did not happen, and why.
 type failure struct {
 	reason string
@@ -194,11 +239,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// have it yet. One read per sync is cheap next to a sync.
 	var app gitopsv1alpha1.Application
 	if err := r.APIReader.Get(ctx, req.NamespacedName, &app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
+		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	r.remember(req.NamespacedName, app.UID)
 	original := app.DeepCopy()
 	result := r.reconcile(ctx, &app)
 	if !apiequality.Semantic.DeepEqual(original.Status, app.Status) {
@@ -235,47 +285,36 @@ func (r *Reconciler) reconcile(ctx context.Context, app *gitopsv1alpha1.Applicat
 	}
 	log.FromContext(ctx).Info("sync failed", "reason", f.reason, "error", f.err.Error())
 	syncFailures.WithLabelValues(app.Namespace, app.Name, f.reason).Inc()
-	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, f.reason, "Sync", "%s", f.err.Error())
-	gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{
+	// The same failure again is neither a new event nor a new history
+	// entry: a Git server that is gone fails every retry alike.
+	if gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{
 		Revision: app.Status.Sync.Revision, DeployedAt: metav1.Time{Time: r.Now()}, Result: "Failed", Message: f.err.Error(),
-	})
+	}) {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, f.reason, "Sync", "%s", f.err.Error())
+	}
 	retryAfter, retrying := r.retry(app)
 	gitops.SetReady(app, false, f.reason, f.err.Error(), !retrying)
 	if !retrying {
 		return ctrl.Result{RequeueAfter: interval}
 	}
-	return ctrl.Result{RequeueAfter: min(retryAfter, interval)}
+	// The backoff, not the poll interval, spaces retries: an interval of
+	// seconds must not make a broken source a request every few seconds.
+	return ctrl.Result{RequeueAfter: retryAfter}
 }
 
-// retry counts a failed sync and says when to try again, from
-// syncPolicy.retry (a 5 s backoff doubling to 3 min without one), and
-// whether the retry limit still allows it.
+// retry counts a failed sync and says when to try again (gitops.RetryDelay)
+// and whether the retry limit still allows it.
 func (r *Reconciler) retry(app *gitopsv1alpha1.Application) (time.Duration, bool) {
 	n := 1
 	if v, ok := r.failures.Load(app.UID); ok {
 		n = v.(int) + 1
 	}
 	r.failures.Store(app.UID, n)
-	base, factor, ceiling, limit := 5*time.Second, 2.0, 3*time.Minute, int64(-1)
-	if p := app.Spec.SyncPolicy; p != nil && p.Retry != nil {
-		limit = p.Retry.Limit
-		if b := p.Retry.Backoff; b != nil {
-			if b.Duration != nil {
-				base = b.Duration.Duration
-			}
-			if b.Factor != nil {
-				factor = float64(*b.Factor)
-			}
-			if b.MaxDuration != nil {
-				ceiling = b.MaxDuration.Duration
-			}
-		}
+	var policy *gitopsv1alpha1.RetryStrategy
+	if app.Spec.SyncPolicy != nil {
+		policy = app.Spec.SyncPolicy.Retry
 	}
-	if limit >= 0 && int64(n) > limit {
-		return 0, false
-	}
-	wait := time.Duration(float64(base) * math.Pow(factor, float64(n-1)))
-	return min(wait, ceiling), true
+	return gitops.RetryDelay(policy, n)
 }
 
 // sync fetches, renders, applies and prunes. Any failure before the apply
@@ -284,7 +323,9 @@ func (r *Reconciler) retry(app *gitopsv1alpha1.Application) (time.Duration, bool
 func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) error {
 	timeout := defaultTimeout
 	if app.Spec.Timeout != nil && app.Spec.Timeout.Duration > 0 {
-		timeout = app.Spec.Timeout.Duration
+		// A tenant's timeout holds one of the controller's workers for as
+		// long as it says: bounded.
+		timeout = min(app.Spec.Timeout.Duration, maxTimeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -513,13 +554,24 @@ func (r *Reconciler) reportManual(ctx context.Context, app *gitopsv1alpha1.Appli
 	return nil
 }
 
-// auth reads the Git credentials of spec.secretRef.
+// auth reads the Git credentials of spec.secretRef, as the Application's
+// service account when it names one: otherwise a tenant who may not read a
+// Secret could name it and have the manager send it to a repoURL of their
+// choosing.
 func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) (transport.AuthMethod, error) {
 	if app.Spec.SecretRef == nil {
 		return nil, nil
 	}
+	reader := r.APIReader
+	if app.Spec.ServiceAccountName != "" {
+		c, err := r.clientFor(app)
+		if err != nil {
+			return nil, err
+		}
+		reader = c
+	}
 	var secret corev1.Secret
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.SecretRef.Name}, &secret); err != nil {
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.SecretRef.Name}, &secret); err != nil {
 		return nil, fmt.Errorf("reading Secret %s: %w", app.Spec.SecretRef.Name, err)
 	}
 	auth, err := source.AuthFromSecret(app.Spec.Source.RepoURL, secret.Data)
@@ -529,19 +581,24 @@ func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) 
 	return auth, nil
 }
 
-// syncerFor makes the client objects are applied with: uncached, so a sync
-// caches nothing of the kinds it applies, and impersonating the
-// Application's service account when it names one.
+// syncerFor makes the Syncer objects are applied with, over clientFor.
 func (r *Reconciler) syncerFor(app *gitopsv1alpha1.Application) (*gitops.Syncer, error) {
-	cfg := rest.CopyConfig(r.Config)
-	if sa := app.Spec.ServiceAccountName; sa != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + app.Namespace + ":" + sa}
-	}
-	c, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Mapper})
+	c, err := r.clientFor(app)
 	if err != nil {
 		return nil, err
 	}
 	return gitops.NewSyncer(c), nil
+}
+
+// clientFor makes the client that acts for an Application: uncached, so a
+// sync caches nothing of the kinds it applies, and impersonating the
+// Application's service account when it names one.
+func (r *Reconciler) clientFor(app *gitopsv1alpha1.Application) (client.Client, error) {
+	cfg := rest.CopyConfig(r.Config)
+	if sa := app.Spec.ServiceAccountName; sa != "" {
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + app.Namespace + ":" + sa}
+	}
+	return client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Mapper})
 }
 
 // createNamespace applies the destination namespace for CreateNamespace.

@@ -431,6 +431,28 @@ spec:
 		}).WithContext(ctx).Should(ContainElement("FetchFailed"))
 	})
 
+	It("backs off a failing Application: retries 5 s, 10 s, 20 s apart whatever its interval, one history entry, one event", func(ctx context.Context) {
+		app := newApp(ctx, "backoff", server.URL+"/no-such-repository.git", appsNS+"-backoff", true)
+		ready := failing(ctx, app, "FetchFailed")
+		Expect(ready.Message).To(ContainSubstring("no-such-repository.git"))
+		// Polled every second, a broken source used to be fetched, written
+		// and announced every second: six or seven times in these 7 s.
+		// Backing off from the first failure, it is tried at 5 s and 15 s.
+		Consistently(func() float64 { return syncFailuresOf(appsNS, "backoff", "FetchFailed") }).
+			WithContext(ctx).WithTimeout(7 * time.Second).Should(BeNumerically("<=", 3))
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+		Expect(app.Status.History).To(HaveLen(1), "the same failure again is not a new entry")
+		var events eventsv1.EventList
+		Expect(k8sClient.List(ctx, &events, client.InNamespace(appsNS))).To(Succeed())
+		warnings := 0
+		for _, e := range events.Items {
+			if e.Regarding.Name == "backoff" && e.Reason == "FetchFailed" {
+				warnings++
+			}
+		}
+		Expect(warnings).To(Equal(1), "the same failure again is not a new event")
+	})
+
 	It("follows the highest tag of a semver range", func(ctx context.Context) {
 		repo, _ := newRepo("semver", map[string]string{"app/a.yaml": configMap("a", "1.0.0")})
 		Expect(repo.Tag("v1.0.0")).To(Succeed())
@@ -494,6 +516,24 @@ spec:
 		ready := failing(ctx, app, "ApplyFailed")
 		Expect(ready.Message).To(ContainSubstring("forbidden"))
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"))
+	})
+
+	It("reads Git credentials as the serviceAccountName: a Secret that account may not read is not used", func(ctx context.Context) {
+		repo, _ := newRepo("creds", map[string]string{"app/a.yaml": configMap("a", "1")})
+		dest := appsNS + "-creds"
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "no-secrets"}})).To(Succeed())
+		// Someone else's credentials, in the Application's namespace,
+		// which the tenant's account may not read.
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "platform-git"},
+			StringData: map[string]string{"username": "platform", "password": "platform-token"}})).To(Succeed())
+		app := newApp(ctx, "creds", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) {
+			app.Spec.ServiceAccountName = "no-secrets"
+			app.Spec.SecretRef = &corev1.LocalObjectReference{Name: "platform-git"}
+		})
+		ready := failing(ctx, app, "CredentialsFailed")
+		Expect(ready.Message).To(ContainSubstring("platform-git"))
+		Expect(ready.Message).To(ContainSubstring("forbidden"))
+		Expect(ready.Message).NotTo(ContainSubstring("platform-token"))
 	})
 })
 
