@@ -53,14 +53,20 @@ const Name = "application"
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
-// SyncRequestAnnotation asks for a sync now: any new value makes the next
-// reconcile ask the remote again and check every object, whatever the
-// interval. Argo CD's refresh annotation is honoured the same way.
+// SyncRequestAnnotation asks for a sync now, as a person does with
+// kubectl sluice app sync: a new value syncs the Application once, even
+// one without automated sync, and is then recorded in
+// status.lastHandledSyncRequest. RefreshRequestAnnotation (a push event's)
+// and Argo CD's refresh annotation only ask to look now: the next
+// reconcile asks the remote again and checks every object, whatever the
+// interval, and syncs only what automated sync would.
 const (
-	SyncRequestAnnotation = "gitops.sluice.dev/requested-at"
+	SyncRequestAnnotation    = "gitops.sluice.dev/requested-at"
+	RefreshRequestAnnotation = "gitops.sluice.dev/refresh-requested-at"
 	// PruneRequestAnnotation "true" with a sync request also prunes, for an
 	// Application whose automated sync does not (kubectl sluice app sync
-	// --prune).
+	// --prune). It goes with the request it came with: a later refresh
+	// never prunes.
 	PruneRequestAnnotation  = "gitops.sluice.dev/requested-prune"
 	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
 )
@@ -171,13 +177,15 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return errors.New("the push-event receiver needs a shared secret")
 	}
 	return mgr.Add(webhookServer(o.WebhookAddress, webhook.Receiver{
-		Secret: o.WebhookSecret, Trigger: r.RequestSync, Log: mgr.GetLogger().WithName("webhook"),
+		Secret: o.WebhookSecret, Trigger: r.RequestRefresh, Log: mgr.GetLogger().WithName("webhook"),
 	}))
 }
 
-// RequestSync asks every Application of a repository, named by any of its
-// URLs, to sync now, through the sync-request annotation.
-func (r *Reconciler) RequestSync(ctx context.Context, repoURLs []string) (int, error) {
+// RequestRefresh asks every Application of a repository, named by any of
+// its URLs, to look at Git now, through the refresh annotation: a push
+// event brings a commit in at once, and syncs only what automated sync
+// would. Only a person's sync request syncs an Application without it.
+func (r *Reconciler) RequestRefresh(ctx context.Context, repoURLs []string) (int, error) {
 	var apps gitopsv1alpha1.ApplicationList
 	if err := r.Client.List(ctx, &apps); err != nil {
 		return 0, err
@@ -189,7 +197,7 @@ func (r *Reconciler) RequestSync(ctx context.Context, repoURLs []string) (int, e
 		if !slices.ContainsFunc(repoURLs, func(u string) bool { return webhook.SameRepository(u, app.Spec.Source.RepoURL) }) {
 			continue
 		}
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, SyncRequestAnnotation, now)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, RefreshRequestAnnotation, now)
 		if err := r.Client.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))); client.IgnoreNotFound(err) != nil {
 			return asked, err
 		}
@@ -330,11 +338,14 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	request := app.Annotations[SyncRequestAnnotation] + "/" + app.Annotations[argoCDRefreshAnnotation]
+	request := app.Annotations[SyncRequestAnnotation] + "/" + app.Annotations[RefreshRequestAnnotation] + "/" +
+		app.Annotations[argoCDRefreshAnnotation]
 	handled, seen := r.requests.Load(app.UID)
-	// A request made since this process first saw the Application: a sync
-	// a person asked for, which a non-automated Application carries out.
-	asked := seen && handled != request && app.Annotations[SyncRequestAnnotation] != ""
+	// A sync a person asked for and that was not carried out yet, which a
+	// non-automated Application carries out too. Status says which was
+	// last carried out, so a restart neither drops nor repeats one.
+	syncRequest := app.Annotations[SyncRequestAnnotation]
+	asked := syncRequest != "" && syncRequest != app.Status.LastHandledSyncRequest
 	if !seen || handled != request {
 		// A new request (or the first reconcile since the start): nothing
 		// remembered is trusted.
@@ -395,10 +406,11 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		}
 	}
 	syncer.Label(objects, app)
-	if automated && !auto.SelfHeal && app.Status.Sync.Revision == rev.Commit && app.Status.LastSyncedAt != nil &&
+	if automated && !auto.SelfHeal && !asked && app.Status.Sync.Revision == rev.Commit && app.Status.LastSyncedAt != nil &&
 		app.Status.ObservedGeneration == app.Generation {
 		// The revision was synced; what changed since is drift in the
-		// cluster, which only selfHeal reverts.
+		// cluster, which only selfHeal, or a person asking for a sync,
+		// reverts.
 		return r.reportDrift(ctx, app, syncer, objects)
 	}
 	changes, err := syncer.Apply(ctx, objects, timeout)
@@ -420,6 +432,9 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		inventory = append(inventory, stale...)
 	}
 
+	if asked {
+		app.Status.LastHandledSyncRequest = syncRequest
+	}
 	app.Status.Inventory = inventory
 	app.Status.Resources = r.resources(ctx, syncer, objects, stale, prune)
 	app.Status.Health = gitops.AggregateHealth(app.Status.Resources)

@@ -85,6 +85,25 @@ var _ = Describe("The Application controller", Ordered, func() {
 		source := gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"}
 		return newApplication(ctx, appsNS, name, source, destination, prune, edits...)
 	}
+	// pushEvent posts GitHub's push event for a repository to the receiver,
+	// signed with the shared secret unless a signature is given.
+	pushEvent := func(ctx context.Context, repoURL, signature string) int {
+		GinkgoHelper()
+		payload := fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"clone_url":%q}}`, repoURL)
+		if signature == "" {
+			mac := hmac.New(sha256.New, []byte("hook-secret"))
+			mac.Write([]byte(payload))
+			signature = "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, strings.NewReader(payload))
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-Hub-Signature-256", signature)
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
 	// hourly is an edit: no poll will come during the spec.
 	hourly := func(app *gitopsv1alpha1.Application) { app.Spec.Interval = metav1.Duration{Duration: time.Hour} }
 	synced := func(ctx context.Context, app *gitopsv1alpha1.Application, revision string) {
@@ -255,25 +274,10 @@ spec:
 		synced(ctx, app, first)
 
 		second := commit(repo, map[string]string{"app/a.yaml": configMap("a", "2")})
-		payload := fmt.Sprintf(`{"ref":"refs/heads/main","repository":{"clone_url":%q}}`, repo.URL)
-		post := func(signature string) int {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, strings.NewReader(payload))
-			Expect(err).NotTo(HaveOccurred())
-			req.Header.Set("X-GitHub-Event", "push")
-			if signature != "" {
-				req.Header.Set("X-Hub-Signature-256", signature)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			Expect(err).NotTo(HaveOccurred())
-			_ = resp.Body.Close()
-			return resp.StatusCode
-		}
-		Eventually(func() int { return post("sha256=00") }).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+		Eventually(func() int { return pushEvent(ctx, repo.URL, "sha256=00") }).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(time.Second).Should(Equal("1"))
 
-		mac := hmac.New(sha256.New, []byte("hook-secret"))
-		mac.Write([]byte(payload))
-		Expect(post("sha256=" + hex.EncodeToString(mac.Sum(nil)))).To(Equal(http.StatusAccepted))
+		Expect(pushEvent(ctx, repo.URL, "")).To(Equal(http.StatusAccepted))
 		synced(ctx, app, second)
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("2"))
 	})
@@ -307,6 +311,25 @@ spec:
 		Expect(valueOf(ctx, dest, "b")()).To(Equal("1"), "not pruned unless asked")
 		ask(true)
 		Eventually(valueOf(ctx, dest, "b")).WithContext(ctx).Should(Equal("<none>"))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(app.Status.LastHandledSyncRequest).To(Equal(app.Annotations[application.SyncRequestAnnotation]))
+		}).WithContext(ctx).Should(Succeed(), "the request is recorded as carried out, so it is carried out once")
+
+		By("a push event makes it look at Git, and neither syncs nor prunes (the last request's prune is spent)")
+		third := commit(repo, map[string]string{"app/a.yaml": configMap("a", "3"), "app/c.yaml": configMap("c", "1")})
+		Expect(pushEvent(ctx, repo.URL, "")).To(Equal(http.StatusAccepted))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: third}))
+		}).WithContext(ctx).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))
+			g.Expect(valueOf(ctx, dest, "c")()).To(Equal("<none>"))
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
+		// Out of sync, it dry-runs its objects at every poll: not in the
+		// write counts of the specs that follow.
+		Expect(k8sClient.Delete(ctx, app)).To(Succeed())
 	})
 
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {

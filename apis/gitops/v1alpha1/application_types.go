@@ -254,6 +254,12 @@ type ApplicationStatus struct {
 	// LastSyncedAt is when the last sync finished.
 	// +optional
 	LastSyncedAt *metav1.Time `json:"lastSyncedAt,omitempty"`
+
+	// LastHandledSyncRequest is the value of the gitops.sluice.dev/requested-at
+	// annotation whose sync was last carried out: a request is carried out
+	// once, across restarts of the manager.
+	// +optional
+	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
 }
 
 // SyncStatus is the sync state against a revision.
