@@ -54,20 +54,18 @@ type Job struct {
 // Measure implements Provider: a new measurement creates the Job and is
 // Running; later calls look at the Job until it completes or fails. Stop
 // deletes the Job of the measurement in flight.
+//
+// A measurement in flight names its Job in the run's status, which anyone
+// who may update the run can write (Argo's AnalysisRun CRD has no status
+// subresource). So the name is only a hint: the Job is looked for in the
+// run's own namespace, whatever namespace the measurement names, and read
+// or deleted only when the run controls it.
 func (j Job) Measure(ctx context.Context, req Request) (Measurement, error) {
 	switch {
 	case req.InFlight == nil:
 		return j.start(ctx, req)
 	case req.Stop:
-		name, err := jobOf(req)
-		if err != nil {
-			return Measurement{}, err
-		}
-		if err := j.delete(ctx, name, metav1.DeletePropagationForeground); err != nil {
-			return Measurement{}, err
-		}
-		return Measurement{Phase: rolloutsv1alpha1.AnalysisPhaseInconclusive, Message: "Metric Terminated",
-			Metadata: req.InFlight.Metadata}, nil
+		return j.stop(ctx, req)
 	default:
 		return j.resume(ctx, req)
 	}
@@ -83,13 +81,13 @@ func (j Job) start(ctx context.Context, req Request) (Measurement, error) {
 			return Measurement{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
 		}
 		// Created by an earlier attempt whose status write was lost: carry
-		// on with it, unless another run owns it.
+		// on with it, if it is the run's.
 		var existing batchv1.Job
 		if err := j.Client.Get(ctx, client.ObjectKeyFromObject(job), &existing); err != nil {
 			return Measurement{}, fmt.Errorf("reading Job %s: %w", job.Name, err)
 		}
-		if owner := metav1.GetControllerOf(&existing); owner == nil || owner.UID != req.Run.UID {
-			return Measurement{}, fmt.Errorf("job %s exists and belongs to another run", job.Name)
+		if !metav1.IsControlledBy(&existing, req.Run) {
+			return Measurement{}, fmt.Errorf("job %s exists and is not controlled by this run", job.Name)
 		}
 	}
 	if err := j.collect(ctx, req); err != nil {
@@ -97,25 +95,41 @@ func (j Job) start(ctx context.Context, req Request) (Measurement, error) {
 	}
 	return Measurement{
 		Phase:    rolloutsv1alpha1.AnalysisPhaseRunning,
-		Metadata: map[string]string{JobNameKey: job.Name, JobNamespaceKey: job.Namespace},
+		Metadata: jobMetadata(client.ObjectKeyFromObject(job)),
 		// The Job's events wake the run when it finishes; this is a fallback.
 		ResumeAt: j.Now().Add(time.Second),
 	}, nil
 }
 
-func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
-	name, err := jobOf(req)
+func (j Job) stop(ctx context.Context, req Request) (Measurement, error) {
+	key, err := inFlightKey(req)
 	if err != nil {
 		return Measurement{}, err
 	}
-	running := Measurement{Phase: rolloutsv1alpha1.AnalysisPhaseRunning, Metadata: req.InFlight.Metadata}
-	var job batchv1.Job
-	err = j.Client.Get(ctx, name, &job)
+	terminated := Measurement{Phase: rolloutsv1alpha1.AnalysisPhaseInconclusive, Message: "Metric Terminated",
+		Metadata: jobMetadata(key)}
+	job, err := j.controlledJob(ctx, req.Run, key)
 	if apierrors.IsNotFound(err) {
-		err = j.APIReader.Get(ctx, name, &job)
+		return terminated, nil // gone already
+	}
+	if err == nil {
+		err = j.delete(ctx, job, metav1.DeletePropagationForeground)
 	}
 	if err != nil {
-		return running, fmt.Errorf("reading Job %s: %w", name.Name, err)
+		return Measurement{Metadata: terminated.Metadata}, err
+	}
+	return terminated, nil
+}
+
+func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
+	key, err := inFlightKey(req)
+	if err != nil {
+		return Measurement{}, err
+	}
+	running := Measurement{Phase: rolloutsv1alpha1.AnalysisPhaseRunning, Metadata: jobMetadata(key)}
+	job, err := j.controlledJob(ctx, req.Run, key)
+	if err != nil {
+		return running, err
 	}
 	for _, c := range job.Status.Conditions {
 		if c.Status != corev1.ConditionTrue {
@@ -130,7 +144,7 @@ func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
 			return running, nil
 		}
 	}
-	if stuck, err := j.stuckPod(ctx, &job); err != nil {
+	if stuck, err := j.stuckPod(ctx, job); err != nil {
 		return running, err
 	} else if stuck != "" {
 		running.Phase, running.Message = rolloutsv1alpha1.AnalysisPhaseInconclusive, stuck
@@ -139,7 +153,10 @@ func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
 	// The Job's events wake the run; this is a fallback that backs off the
 	// longer the Job takes, as Argo's does.
 	now := j.Now()
-	elapsed := now.Sub(req.InFlight.StartedAt.Time)
+	var elapsed time.Duration
+	if started := req.InFlight.StartedAt; started != nil {
+		elapsed = max(0, now.Sub(started.Time))
+	}
 	running.ResumeAt = now.Add(max(time.Second, time.Duration(math.Sqrt(2*elapsed.Seconds())*float64(time.Second))))
 	return running, nil
 }
@@ -179,38 +196,67 @@ func (j Job) collect(ctx context.Context, req Request) error {
 	}
 	var mine []batchv1.Job
 	for _, job := range jobs.Items {
-		if job.Annotations[JobMetricAnnotation] == req.Metric.Name {
+		// The label alone is no proof: anyone who may create Jobs in the
+		// namespace can copy it.
+		if job.Annotations[JobMetricAnnotation] == req.Metric.Name && metav1.IsControlledBy(&job, req.Run) {
 			mine = append(mine, job)
 		}
 	}
 	sort.Slice(mine, func(a, b int) bool { return mine[a].CreationTimestamp.Before(&mine[b].CreationTimestamp) })
 	for i := 0; i < len(mine)-keep; i++ {
-		if err := j.delete(ctx, client.ObjectKeyFromObject(&mine[i]), metav1.DeletePropagationBackground); err != nil {
+		if err := j.delete(ctx, &mine[i], metav1.DeletePropagationBackground); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (j Job) delete(ctx context.Context, name client.ObjectKey, propagation metav1.DeletionPropagation) error {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: name.Namespace, Name: name.Name}}
-	if err := j.Client.Delete(ctx, job, client.PropagationPolicy(propagation)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting Job %s: %w", name.Name, err)
+// delete deletes a Job the run controls, on condition that the Job of that
+// name is still the one read: between the read (perhaps from a stale cache)
+// and the delete, another Job, not the run's, may have taken its name.
+func (j Job) delete(ctx context.Context, job *batchv1.Job, propagation metav1.DeletionPropagation) error {
+	uid := job.UID
+	err := j.Client.Delete(ctx, job, client.PropagationPolicy(propagation), client.Preconditions{UID: &uid})
+	// A conflict is the precondition failing: the run's Job is gone, and
+	// the Job that now has its name is left alone.
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Job %s: %w", job.Name, err)
 	}
 	return nil
 }
 
-// jobOf names the Job of the measurement in flight.
-func jobOf(req Request) (client.ObjectKey, error) {
+// inFlightKey names the Job of the measurement in flight: the Job the
+// measurement names, in the run's namespace, whatever namespace the
+// measurement names.
+func inFlightKey(req Request) (client.ObjectKey, error) {
 	name := req.InFlight.Metadata[JobNameKey]
 	if name == "" {
 		return client.ObjectKey{}, errors.New("the measurement names no Job")
 	}
-	namespace := req.InFlight.Metadata[JobNamespaceKey]
-	if namespace == "" {
-		namespace = req.Run.Namespace
+	return client.ObjectKey{Namespace: req.Run.Namespace, Name: name}, nil
+}
+
+// controlledJob reads a Job, and refuses it unless the run controls it. A
+// Job just created may not be in the cache yet, so a miss is read again
+// from the API server.
+func (j Job) controlledJob(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, key client.ObjectKey) (*batchv1.Job, error) {
+	job := &batchv1.Job{}
+	err := j.Client.Get(ctx, key, job)
+	if apierrors.IsNotFound(err) {
+		err = j.APIReader.Get(ctx, key, job)
 	}
-	return client.ObjectKey{Namespace: namespace, Name: name}, nil
+	if err != nil {
+		return nil, fmt.Errorf("reading Job %s: %w", key.Name, err)
+	}
+	if !metav1.IsControlledBy(job, run) {
+		return nil, fmt.Errorf("job %s is not controlled by this run", key.Name)
+	}
+	return job, nil
+}
+
+// jobMetadata names a measurement's Job, as Argo records it.
+func jobMetadata(key client.ObjectKey) map[string]string {
+	return map[string]string{JobNameKey: key.Name, JobNamespaceKey: key.Namespace}
 }
 
 // newMetricJob builds the Job of a metric's next measurement, named as Argo

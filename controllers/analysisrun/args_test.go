@@ -26,7 +26,7 @@ var _ = Describe("resolveArgs", func() {
 		return run
 	}
 
-	It("substitutes values, escaped for JSON", func() {
+	It("substitutes values as they are, quotes included", func() {
 		out, err := resolveArgs(runOf(
 			rolloutsv1alpha1.Argument{Name: "svc", Value: value("web")}, rolloutsv1alpha1.Argument{Name: "quote", Value: value(`a"b`)},
 		), nil)
@@ -68,6 +68,17 @@ var _ = Describe("resolveArgs", func() {
 		Expect(out.metrics[0].Provider.Prometheus.Query).To(ContainSubstring(`q="s3cr3t"`))
 		Expect(out.masked[0].Provider.Prometheus.Query).To(ContainSubstring(`q="*****"`))
 		Expect(out.mask("token s3cr3t refused")).To(Equal("token ***** refused"))
+	})
+
+	It("measures with a Secret's value that ends in a quote or a backslash, and records it masked", func() {
+		lookup := func(string, string) (string, error) { return `s3cr3t\"`, nil }
+		out, err := resolveArgs(runOf(
+			rolloutsv1alpha1.Argument{Name: "svc", Value: value(`web"`)},
+			rolloutsv1alpha1.Argument{Name: "quote", ValueFrom: &rolloutsv1alpha1.ValueFrom{SecretKeyRef: &rolloutsv1alpha1.SecretKeyRef{Name: "c", Key: "k"}}},
+		), lookup)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out.metrics[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web"",q="s3cr3t\""}[1m])`))
+		Expect(out.masked[0].Provider.Prometheus.Query).To(Equal(`rate(x{svc="web"",q="*****"}[1m])`))
 	})
 
 	It("masks a secret in the forms an error may quote it in", func() {

@@ -378,10 +378,10 @@ func resolveArgs(run *rolloutsv1alpha1.AnalysisRun, secret secretLookup) (resolv
 	}
 	out := resolvedArgs{secrets: secrets}
 	var err error
-	if out.metrics, err = substitute(run.Spec.Metrics, values); err != nil {
+	if out.metrics, err = analysis.Substitute(run.Spec.Metrics, values); err != nil {
 		return resolvedArgs{}, err
 	}
-	if out.masked, err = substitute(run.Spec.Metrics, masked); err != nil {
+	if out.masked, err = analysis.Substitute(run.Spec.Metrics, masked); err != nil {
 		return resolvedArgs{}, err
 	}
 	return out, nil
@@ -403,24 +403,4 @@ func (r resolvedArgs) mask(text string) string {
 		}
 	}
 	return text
-}
-
-// substitute replaces {{args.NAME}} throughout the metrics' JSON.
-func substitute(metrics []rolloutsv1alpha1.Metric, values map[string]string) ([]rolloutsv1alpha1.Metric, error) {
-	data, err := json.Marshal(metrics)
-	if err != nil {
-		return nil, err
-	}
-	text := string(data)
-	for name, value := range values {
-		quoted, _ := json.Marshal(value)
-		// The value goes inside a JSON string: drop marshal's quotes.
-		text = strings.ReplaceAll(text, "{{args."+name+"}}", strings.Trim(string(quoted), `"`))
-	}
-	if i := strings.Index(text, "{{args."); i >= 0 {
-		end := strings.Index(text[i:], "}}")
-		return nil, fmt.Errorf("argument %s has no value", text[i+7:i+max(end, 7)])
-	}
-	var out []rolloutsv1alpha1.Metric
-	return out, json.Unmarshal([]byte(text), &out)
 }

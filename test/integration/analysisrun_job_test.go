@@ -141,4 +141,88 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 			}
 		}).WithContext(ctx).Should(Succeed())
 	})
+
+	// Argo's AnalysisRun CRD has no status subresource: whoever may update a
+	// run may rewrite the measurement in flight to name a Job elsewhere.
+	Context("when a run's status is forged to name a Job in another namespace", func() {
+		var elsewhere string // stands in for kube-system
+
+		BeforeAll(func() {
+			namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-job-elsewhere-"}}
+			Expect(k8sClient.Create(context.Background(), namespace)).To(Succeed())
+			elsewhere = namespace.Name
+		})
+
+		// copyElsewhere creates a Job in the other namespace with the name,
+		// labels and controller reference of the run's Job: only its
+		// namespace tells it apart.
+		copyElsewhere := func(ctx context.Context, own *batchv1.Job) *batchv1.Job {
+			GinkgoHelper()
+			job := &batchv1.Job{
+				ObjectMeta: metav1.ObjectMeta{Namespace: elsewhere, Name: own.Name, Labels: own.Labels,
+					Annotations: own.Annotations, OwnerReferences: own.OwnerReferences},
+				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{analysis.JobRunUIDLabel: own.Labels[analysis.JobRunUIDLabel]}},
+					Spec: corev1.PodSpec{
+						RestartPolicy: corev1.RestartPolicyNever,
+						Containers:    []corev1.Container{{Name: "check", Image: "curlimages/curl"}},
+					},
+				}},
+			}
+			Expect(k8sClient.Create(ctx, job)).To(Succeed())
+			return job
+		}
+		// forgeJobNamespace rewrites the measurement in flight to name its
+		// Job in namespace, as a user who may update the run can.
+		forgeJobNamespace := func(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, namespace string) {
+			GinkgoHelper()
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(run), run)).To(Succeed())
+				original := run.DeepCopy()
+				g.Expect(run.Status.MetricResults).To(HaveLen(1))
+				g.Expect(run.Status.MetricResults[0].Measurements).To(HaveLen(1))
+				run.Status.MetricResults[0].Measurements[0].Metadata[analysis.JobNamespaceKey] = namespace
+				g.Expect(k8sClient.Patch(ctx, run, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))).To(Succeed())
+			}).WithContext(ctx).Should(Succeed())
+		}
+
+		It("reads the run's own Job as the result, not the one named", func(ctx context.Context) {
+			run := newJobRun("forged-read")
+			Expect(k8sClient.Create(ctx, run)).To(Succeed())
+			own := startedJob(ctx, run)
+			finish(ctx, copyElsewhere(ctx, own), batchv1.JobComplete)
+
+			forgeJobNamespace(ctx, run, elsewhere)
+			finish(ctx, own, batchv1.JobFailed)
+
+			expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseFailed)
+			measurement := run.Status.MetricResults[0].Measurements[0]
+			Expect(measurement.Message).To(ContainSubstring("backoff limit"))
+			Expect(measurement.Metadata).To(HaveKeyWithValue(analysis.JobNamespaceKey, ns))
+		})
+
+		It("deletes the run's own Job when the run is terminated, not the one named", func(ctx context.Context) {
+			run := newJobRun("forged-terminate")
+			Expect(k8sClient.Create(ctx, run)).To(Succeed())
+			own := startedJob(ctx, run)
+			other := copyElsewhere(ctx, own)
+
+			forgeJobNamespace(ctx, run, elsewhere)
+			patch := client.MergeFrom(run.DeepCopy())
+			run.Spec.Terminate = true
+			Expect(k8sClient.Patch(ctx, run, patch)).To(Succeed())
+
+			expectRunPhase(ctx, run, rolloutsv1alpha1.AnalysisPhaseSuccessful)
+			Expect(run.Status.Message).To(Equal("Run Terminated"))
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(other), other)).To(Succeed())
+			Expect(other.DeletionTimestamp).To(BeNil())
+			Eventually(func(g Gomega) {
+				err := k8sClient.Get(ctx, client.ObjectKeyFromObject(own), own)
+				if !apierrors.IsNotFound(err) {
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(own.DeletionTimestamp).NotTo(BeNil())
+				}
+			}).WithContext(ctx).Should(Succeed())
+		})
+	})
 })
