@@ -496,7 +496,22 @@ var _ = Describe("The blue-green planner", func() {
 		}, "spec.strategy: Invalid value"),
 		Entry("a negative previewReplicaCount", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.BlueGreen.PreviewReplicaCount = ptr.To[int32](-1)
-		}, "spec.strategy.blueGreen.previewReplicaCount"),
+		}, "spec.strategy.blueGreen.previewReplicaCount: Invalid value: -1: must not be negative"),
+		Entry("a negative autoPromotionSeconds, which would promote at once", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.AutoPromotionSeconds = -30
+		}, "spec.strategy.blueGreen.autoPromotionSeconds: Invalid value: -30: must not be negative"),
+		Entry("a negative scaleDownDelaySeconds, which would drop blue at once", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = ptr.To[int32](-30)
+		}, "spec.strategy.blueGreen.scaleDownDelaySeconds: Invalid value: -30: must not be negative"),
+		Entry("a negative scaleDownDelayRevisionLimit, which would keep every old revision warm", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.ScaleDownDelayRevisionLimit = ptr.To[int32](-1)
+		}, "spec.strategy.blueGreen.scaleDownDelayRevisionLimit: Invalid value: -1: must not be negative"),
+		Entry("a negative abortScaleDownDelaySeconds", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.AbortScaleDownDelaySeconds = ptr.To[int32](-30)
+		}, "spec.strategy.blueGreen.abortScaleDownDelaySeconds: Invalid value: -30: must not be negative"),
+		Entry("a negative maxUnavailable, which would never count the rollout available", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.BlueGreen.MaxUnavailable = ptr.To(intstr.FromInt32(-1))
+		}, `spec.strategy.blueGreen.maxUnavailable: Invalid value: "-1": must not be negative`),
 		Entry("a bad maxUnavailable", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.BlueGreen.MaxUnavailable = ptr.To(intstr.FromString("lots"))
 		}, "spec.strategy.blueGreen.maxUnavailable"),

@@ -314,6 +314,11 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 	}
 	// A retry (abort set back to false) starts the steps over.
 	p.status.AbortedAt = nil
+	if p.status.CurrentStepIndex != nil {
+		// An index patched outside the steps is written back as the step
+		// the walk reads it as, so tools showing it name a real step.
+		p.status.CurrentStepIndex = ptr.To(p.stepIndex())
+	}
 	defer p.announceStep(p.stepIndex())
 	for {
 		index := p.stepIndex()

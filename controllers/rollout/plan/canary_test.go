@@ -213,6 +213,22 @@ var _ = Describe("Planning a canary", func() {
 		}
 		Expect(w.rss).To(HaveLen(2), "the current one and one old")
 	})
+
+	It("refuses a negative revisionHistoryLimit without deleting anything", func() {
+		// Pruning keeps the newest limit empty ReplicaSets of the old ones;
+		// a negative limit once asked it to delete more than there were.
+		w := newWorld(builders.Rollout("web").Replicas(1).Canary().Obj())
+		for _, image := range []string{"app:v1", "app:v2", "app:v3"} {
+			w.setImage(image)
+			w.run()
+		}
+		w.ro.Spec.RevisionHistoryLimit = new(int32(-1))
+		var res Result
+		Expect(func() { res = w.step() }).NotTo(Panic())
+		Expect(res.Actions).To(BeEmpty())
+		Expect(w.rss).To(HaveLen(3))
+		Expect(res.Status.Message).To(ContainSubstring("spec.revisionHistoryLimit: Invalid value: -1"))
+	})
 })
 
 var _ = Describe("An invalid Rollout", func() {
@@ -261,6 +277,62 @@ var _ = Describe("An invalid Rollout", func() {
 		Entry("an unparsable pause", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{Pause: &rolloutsv1alpha1.RolloutPause{Duration: new(intstrOf("soon"))}}}
 		}, "spec.strategy.canary.steps[0].pause.duration: Invalid value: \"soon\""),
+
+		// Numbers Argo's CRD leaves unbounded, each of which the planner
+		// would otherwise act on.
+		Entry("negative replicas, which would scale ReplicaSets below zero", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Replicas = new(int32(-1))
+		}, "spec.replicas: Invalid value: -1: must not be negative"),
+		Entry("a negative revisionHistoryLimit, which would prune more ReplicaSets than there are", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.RevisionHistoryLimit = new(int32(-1))
+		}, "spec.revisionHistoryLimit: Invalid value: -1: must not be negative"),
+		Entry("a negative minReadySeconds, which the ReplicaSets it is copied to would be refused for", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.MinReadySeconds = -5
+		}, "spec.minReadySeconds: Invalid value: -5: must not be negative"),
+		Entry("a negative progressDeadlineSeconds, which would time every rollout out at once", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.ProgressDeadlineSeconds = new(int32(-60))
+		}, "spec.progressDeadlineSeconds: Invalid value: -60: must not be negative"),
+		Entry("a progressDeadlineSeconds within minReadySeconds, which runs out before a pod can be available", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.MinReadySeconds = 30
+			ro.Spec.ProgressDeadlineSeconds = new(int32(30))
+		}, "spec.progressDeadlineSeconds: Invalid value: 30: must be greater than minReadySeconds (30)"),
+		Entry("a minReadySeconds past the default progress deadline", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.MinReadySeconds = 900
+		}, "spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds (900)"),
+		Entry("a negative setWeight", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{builders.SetWeight(-10)}
+		}, "spec.strategy.canary.steps[0].setWeight: Invalid value: -10: must be between 0 and 100"),
+		Entry("a negative pause in seconds, which would end before it began", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{Pause: &rolloutsv1alpha1.RolloutPause{Duration: ptrInt(-30)}}}
+		}, "spec.strategy.canary.steps[0].pause.duration: Invalid value: -30: must not be negative"),
+		Entry("a negative pause as a duration", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{Pause: &rolloutsv1alpha1.RolloutPause{Duration: new(intstrOf("-1m"))}}}
+		}, "spec.strategy.canary.steps[0].pause.duration: Invalid value: \"-1m\": must not be negative"),
+		Entry("a pause longer than int32 seconds, which Argo's DurationSeconds would wrap around", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{Pause: &rolloutsv1alpha1.RolloutPause{Duration: new(intstrOf("600000h"))}}}
+		}, "spec.strategy.canary.steps[0].pause.duration: Invalid value: \"600000h\": must be at most 2147483647 seconds"),
+		Entry("a negative scaleDownDelaySeconds", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.ScaleDownDelaySeconds = new(int32(-30))
+		}, "spec.strategy.canary.scaleDownDelaySeconds: Invalid value: -30: must not be negative"),
+		Entry("a negative scaleDownDelayRevisionLimit, which would hold every old ReplicaSet", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.ScaleDownDelayRevisionLimit = new(int32(-1))
+		}, "spec.strategy.canary.scaleDownDelayRevisionLimit: Invalid value: -1: must not be negative"),
+		Entry("a negative abortScaleDownDelaySeconds", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds = new(int32(-30))
+		}, "spec.strategy.canary.abortScaleDownDelaySeconds: Invalid value: -30: must not be negative"),
+		Entry("a negative maxSurge, which would cap the pods below spec.replicas", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.MaxSurge = ptrInt(-1)
+		}, `spec.strategy.canary.maxSurge: Invalid value: "-1": must not be negative`),
+		Entry("a negative maxUnavailable, which would let nothing scale down", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.MaxUnavailable = new(intstrOf("-10%"))
+		}, `spec.strategy.canary.maxUnavailable: Invalid value: "-10%": must not be negative`),
+		Entry("a maxSurge whose pods overflow a replica count", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Replicas = new(int32(1_000_000_000))
+			ro.Spec.Strategy.Canary.MaxSurge = new(intstrOf("1000%"))
+		}, `spec.strategy.canary.maxSurge: Invalid value: "1000%": with 1000000000 replicas, allows more than 2147483647 pods`),
+		Entry("a negative minPodsPerReplicaSet", func(ro *rolloutsv1alpha1.Rollout) {
+			ro.Spec.Strategy.Canary.MinPodsPerReplicaSet = new(int32(-2))
+		}, "spec.strategy.canary.minPodsPerReplicaSet: Invalid value: -2: must not be negative"),
 	)
 
 	It("leaves running ReplicaSets alone", func() {

@@ -126,6 +126,8 @@ var _ = Describe("Edge cases of the canary planner", func() {
 			w.step()
 			w.ro.Status.CurrentStepIndex = ptr.To(index)
 			Expect(func() { w.step() }).NotTo(Panic())
+			Expect(*w.ro.Status.CurrentStepIndex).To(BeNumerically(">=", 0))
+			Expect(*w.ro.Status.CurrentStepIndex).To(BeNumerically("<=", 2))
 		},
 		Entry("negative", int32(-1)),
 		Entry("past the end", int32(99)),

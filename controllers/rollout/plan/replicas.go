@@ -1,7 +1,10 @@
 package plan
 
 import (
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -29,19 +32,57 @@ func resolveLimits(maxSurge, maxUnavailable *intstr.IntOrString, replicas int32)
 	if maxUnavailable == nil {
 		maxUnavailable = &defaultMaxUnavailable
 	}
-	surge, err := intstr.GetScaledValueFromIntOrPercent(maxSurge, int(replicas), true)
+	surge, err := resolveLimit("maxSurge", maxSurge, replicas, true)
 	if err != nil {
 		return limits{}, err
 	}
-	unavailable, err := intstr.GetScaledValueFromIntOrPercent(maxUnavailable, int(replicas), false)
+	// The planner adds the surge to spec.replicas in int32, as a pod count
+	// is kept: 1000% of a billion replicas would wrap around to a negative
+	// ceiling on the pods.
+	if float64(replicas)+surge > math.MaxInt32 {
+		return limits{}, &limitError{field: "maxSurge", value: maxSurge.String(),
+			why: fmt.Sprintf("with %d replicas, allows more than %d pods", replicas, math.MaxInt32)}
+	}
+	unavailable, err := resolveLimit("maxUnavailable", maxUnavailable, replicas, false)
 	if err != nil {
 		return limits{}, err
 	}
 	if surge == 0 && unavailable == 0 {
 		unavailable = 1
 	}
-	return limits{surge: int32(surge), unavailable: min(int32(unavailable), replicas)}, nil
+	return limits{surge: int32(surge), unavailable: int32(min(unavailable, float64(replicas)))}, nil
 }
+
+// resolveLimit is one maxSurge or maxUnavailable as pods for a replica
+// count, rounded, as a float so that no value a tenant writes overflows.
+// It computes what intstr.GetScaledValueFromIntOrPercent does, which
+// converts an out-of-range float to an int without telling.
+func resolveLimit(name string, v *intstr.IntOrString, replicas int32, roundUp bool) (float64, error) {
+	if _, err := intstr.GetScaledValueFromIntOrPercent(v, 0, roundUp); err != nil {
+		return 0, &limitError{field: name, value: v.String(), why: err.Error()}
+	}
+	pods := float64(v.IntVal)
+	if v.Type == intstr.String {
+		// An integer percentage: the call above parsed it.
+		percent, _ := strconv.ParseFloat(strings.TrimSuffix(v.StrVal, "%"), 64)
+		pods = percent * float64(replicas) / 100
+	}
+	if pods < 0 {
+		return 0, &limitError{field: name, value: v.String(), why: "must not be negative"}
+	}
+	if roundUp {
+		return math.Ceil(pods), nil
+	}
+	return math.Floor(pods), nil
+}
+
+// limitError names the maxSurge or maxUnavailable that cannot be resolved,
+// for the InvalidSpec condition.
+type limitError struct {
+	field, value, why string
+}
+
+func (e *limitError) Error() string { return e.field + " " + e.value + ": " + e.why }
 
 // weightedCounts picks the canary and stable replica counts whose split comes
 // closest to weight out of maxWeight, as Argo Rollouts does, so a rollout

@@ -355,5 +355,17 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		Entry("a weight over maxTrafficWeight", func(w *world) {
 			w.ro.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = ptr.To[int32](40)
 		}, `spec.strategy.canary.steps[0].setWeight: Invalid value: 50: must be between 0 and 40`),
+		Entry("a maxTrafficWeight of 0, which every weight is a share of", func(w *world) {
+			w.ro.Spec.Strategy.Canary.TrafficRouting.MaxTrafficWeight = ptr.To[int32](0)
+		}, `spec.strategy.canary.trafficRouting.maxTrafficWeight: Invalid value: must be positive`),
+		Entry("a negative setCanaryScale weight", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{Weight: ptr.To[int32](-20)}}}
+		}, `spec.strategy.canary.steps[0].setCanaryScale.weight: Invalid value: -20: must be between 0 and 100`),
+		Entry("a setCanaryScale weight over maxTrafficWeight", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{Weight: ptr.To[int32](101)}}}
+		}, `spec.strategy.canary.steps[0].setCanaryScale.weight: Invalid value: 101: must be between 0 and 100`),
+		Entry("negative setCanaryScale replicas", func(w *world) {
+			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{Replicas: ptr.To[int32](-1)}}}
+		}, `spec.strategy.canary.steps[0].setCanaryScale.replicas: Invalid value: -1: must not be negative`),
 	)
 })

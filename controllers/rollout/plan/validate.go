@@ -1,7 +1,11 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +41,9 @@ func validate(obs Observation) *field.Error {
 		return field.Invalid(spec.Child("selector"), metav1.FormatLabelSelector(ro.Spec.Selector),
 			"does not match the labels of spec.template.metadata.labels")
 	}
+	if err := validateSpecNumbers(ro, spec); err != nil {
+		return err
+	}
 
 	strategy := spec.Child("strategy")
 	switch bg, canary := ro.Spec.Strategy.BlueGreen, ro.Spec.Strategy.Canary; {
@@ -50,6 +57,47 @@ func validate(obs Observation) *field.Error {
 	return validateCanary(ro, obs, strategy.Child("canary"))
 }
 
+// validateSpecNumbers checks the Rollout's own counts and durations, which
+// Argo's CRD leaves unbounded: a negative revisionHistoryLimit once had the
+// planner delete more old ReplicaSets than there were. The rules are Argo's.
+func validateSpecNumbers(ro *rolloutsv1alpha1.Rollout, spec *field.Path) *field.Error {
+	if err := firstNegative(
+		counted{spec.Child("replicas"), ro.Spec.Replicas},
+		counted{spec.Child("minReadySeconds"), &ro.Spec.MinReadySeconds},
+		counted{spec.Child("revisionHistoryLimit"), ro.Spec.RevisionHistoryLimit},
+		counted{spec.Child("progressDeadlineSeconds"), ro.Spec.ProgressDeadlineSeconds},
+	); err != nil {
+		return err
+	}
+	// A deadline no longer than minReadySeconds runs out before a new pod
+	// can count as available: every rollout would time out.
+	deadline := int32(defaultProgressDeadline / time.Second)
+	if ro.Spec.ProgressDeadlineSeconds != nil {
+		deadline = *ro.Spec.ProgressDeadlineSeconds
+	}
+	if deadline <= ro.Spec.MinReadySeconds {
+		return field.Invalid(spec.Child("progressDeadlineSeconds"), deadline,
+			fmt.Sprintf("must be greater than minReadySeconds (%d)", ro.Spec.MinReadySeconds))
+	}
+	return nil
+}
+
+// counted is an optional count or number of seconds, with its field.
+type counted struct {
+	path  *field.Path
+	value *int32
+}
+
+// firstNegative returns the first of fields that is set and negative.
+func firstNegative(fields ...counted) *field.Error {
+	for _, f := range fields {
+		if f.value != nil && *f.value < 0 {
+			return field.Invalid(f.path, *f.value, "must not be negative")
+		}
+	}
+	return nil
+}
+
 func validateBlueGreen(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.Path) *field.Error {
 	bg := ro.Spec.Strategy.BlueGreen
 	if bg.ActiveService == "" {
@@ -61,22 +109,17 @@ func validateBlueGreen(ro *rolloutsv1alpha1.Rollout, obs Observation, path *fiel
 	if bg.PreviewService == bg.ActiveService {
 		return field.Invalid(path.Child("previewService"), bg.PreviewService, "must differ from activeService")
 	}
-	for _, count := range []struct {
-		field string
-		value *int32
-	}{
-		{"previewReplicaCount", bg.PreviewReplicaCount},
-		{"autoPromotionSeconds", &bg.AutoPromotionSeconds},
-		{"scaleDownDelaySeconds", bg.ScaleDownDelaySeconds},
-		{"scaleDownDelayRevisionLimit", bg.ScaleDownDelayRevisionLimit},
-		{"abortScaleDownDelaySeconds", bg.AbortScaleDownDelaySeconds},
-	} {
-		if count.value != nil && *count.value < 0 {
-			return field.Invalid(path.Child(count.field), *count.value, "must not be negative")
-		}
+	if err := firstNegative(
+		counted{path.Child("previewReplicaCount"), bg.PreviewReplicaCount},
+		counted{path.Child("autoPromotionSeconds"), &bg.AutoPromotionSeconds},
+		counted{path.Child("scaleDownDelaySeconds"), bg.ScaleDownDelaySeconds},
+		counted{path.Child("scaleDownDelayRevisionLimit"), bg.ScaleDownDelayRevisionLimit},
+		counted{path.Child("abortScaleDownDelaySeconds"), bg.AbortScaleDownDelaySeconds},
+	); err != nil {
+		return err
 	}
 	if _, err := resolveLimits(&zeroSurge, bg.MaxUnavailable, replicasOf(ro)); err != nil {
-		return field.Invalid(path.Child("maxUnavailable"), bg.MaxUnavailable, err.Error())
+		return limitInvalid(err, path)
 	}
 	if err := validateAntiAffinity(bg.AntiAffinity, path.Child("antiAffinity")); err != nil {
 		return err
@@ -167,6 +210,14 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	if routingErr != nil {
 		return field.Invalid(path.Child(routingErr.Field), field.OmitValueType{}, routingErr.Message)
 	}
+	if err := firstNegative(
+		counted{path.Child("scaleDownDelaySeconds"), canary.ScaleDownDelaySeconds},
+		counted{path.Child("scaleDownDelayRevisionLimit"), canary.ScaleDownDelayRevisionLimit},
+		counted{path.Child("abortScaleDownDelaySeconds"), canary.AbortScaleDownDelaySeconds},
+		counted{path.Child("minPodsPerReplicaSet"), canary.MinPodsPerReplicaSet},
+	); err != nil {
+		return err
+	}
 	maxWeight := int32(defaultMaxWeight)
 	if routing != nil {
 		maxWeight = routing.MaxWeight
@@ -184,7 +235,7 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		}
 	}
 	if _, err := resolveLimits(canary.MaxSurge, canary.MaxUnavailable, replicasOf(ro)); err != nil {
-		return field.Invalid(path.Child("maxSurge"), canary.MaxSurge, err.Error())
+		return limitInvalid(err, path)
 	}
 	if isZero(canary.MaxSurge) && isZero(canary.MaxUnavailable) {
 		return field.Invalid(path.Child("maxUnavailable"), canary.MaxUnavailable.String(),
@@ -231,9 +282,10 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	}
 	if step.Pause != nil {
 		kinds++
-		if step.Pause.Duration != nil && step.Pause.DurationSeconds() < 0 {
-			return field.Invalid(path.Child("pause", "duration"), step.Pause.Duration.String(),
-				`must be a number of seconds or a duration such as "30s" or "1m"`)
+		if step.Pause.Duration != nil {
+			if err := validatePauseDuration(*step.Pause.Duration, path.Child("pause", "duration")); err != nil {
+				return err
+			}
 		}
 	}
 	if step.Analysis != nil {
@@ -282,6 +334,34 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	return nil
 }
 
+// validatePauseDuration checks a pause's duration: a number of seconds or a
+// Go duration, neither negative nor longer than the int32 seconds Argo's
+// RolloutPause.DurationSeconds counts in, which would wrap a longer one
+// around to a short or negative pause.
+func validatePauseDuration(duration intstr.IntOrString, path *field.Path) *field.Error {
+	var value any = duration.IntVal
+	seconds := int64(duration.IntVal)
+	if duration.Type == intstr.String {
+		value = duration.StrVal
+		n, err := strconv.ParseInt(duration.StrVal, 10, 32)
+		if err != nil {
+			d, durationErr := time.ParseDuration(duration.StrVal)
+			if durationErr != nil {
+				return field.Invalid(path, value, `must be a number of seconds or a duration such as "30s" or "1m"`)
+			}
+			n = int64(d / time.Second)
+		}
+		seconds = n
+	}
+	switch {
+	case seconds < 0:
+		return field.Invalid(path, value, "must not be negative")
+	case seconds > math.MaxInt32:
+		return field.Invalid(path, value, fmt.Sprintf("must be at most %d seconds", math.MaxInt32))
+	}
+	return nil
+}
+
 // validateRoutes checks that every route the traffic routing names exists
 // and sends to both the canary and the stable Service.
 func validateRoutes(obs Observation, routing *traffic.Settings, path *field.Path) *field.Error {
@@ -296,6 +376,16 @@ func validateRoutes(obs Observation, routing *traffic.Settings, path *field.Path
 		}
 	}
 	return nil
+}
+
+// limitInvalid is the InvalidSpec error for a resolveLimits error, naming
+// maxSurge or maxUnavailable under the strategy's path.
+func limitInvalid(err error, strategy *field.Path) *field.Error {
+	var limit *limitError
+	if !errors.As(err, &limit) {
+		return field.InternalError(strategy, err)
+	}
+	return field.Invalid(strategy.Child(limit.field), limit.value, limit.why)
 }
 
 // isZero reports whether a maxSurge or maxUnavailable is explicitly zero
