@@ -43,6 +43,8 @@ type Options struct {
 	AllowRemoteBases bool
 	// ApplicationConcurrency is how many Applications sync at once.
 	ApplicationConcurrency int
+	// Tenancy bounds what Applications may reach.
+	Tenancy application.Tenancy
 	// WebhookAddress, when set, serves the receiver of Git push events;
 	// WebhookSecret is their shared secret.
 	WebhookAddress string
@@ -123,7 +125,7 @@ var Default = Registry{
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
 			CacheDir: o.GitCacheDir, AllowRemoteBases: o.AllowRemoteBases,
-			Concurrency: o.ApplicationConcurrency, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},
 }

@@ -23,6 +23,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sluicehq/sluice/controllers"
+	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
 
@@ -49,6 +50,7 @@ type options struct {
 	gitCacheDir             string
 	allowRemoteBases        bool
 	applicationConcurrency  int
+	tenancy                 application.Tenancy
 	webhookAddr             string
 	webhookSecretFile       string
 	zap                     zap.Options
@@ -87,6 +89,12 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Directory the Application controller keeps Git checkouts in.")
 	fs.BoolVar(&o.allowRemoteBases, "allow-remote-bases", false,
 		"Let Applications' kustomizations load bases and files from outside their repository (other Git repositories, HTTP). Off, such a reference fails the sync.")
+	fs.StringVar(&o.tenancy.DefaultServiceAccount, "default-service-account", "",
+		"Service account (of the Application's namespace) an Application that names none applies as; empty: the manager's own rights.")
+	fs.BoolVar(&o.tenancy.NamespaceLock, "namespace-lock", false,
+		"Keep each Application's objects in its own namespace: no other destination, no cluster-scoped objects.")
+	fs.Var(commaList{&o.tenancy.LockExempt}, "namespace-lock-exempt",
+		"Comma-separated namespaces whose Applications --namespace-lock does not bind (the platform team's).")
 	fs.IntVar(&o.applicationConcurrency, "application-concurrency", 4,
 		"How many Applications sync at once: one slow repository does not hold up the others.")
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
@@ -134,7 +142,8 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
 		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
-		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
+		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
+		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {
 		return err
 	}
@@ -190,4 +199,24 @@ func informersSynced(mgr manager.Manager) healthz.Checker {
 		}
 		return nil
 	}
+}
+
+// commaList is a flag of comma-separated values.
+type commaList struct{ values *[]string }
+
+func (c commaList) String() string {
+	if c.values == nil {
+		return ""
+	}
+	return strings.Join(*c.values, ",")
+}
+
+func (c commaList) Set(s string) error {
+	*c.values = nil
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*c.values = append(*c.values, v)
+		}
+	}
+	return nil
 }

@@ -105,8 +105,10 @@ type Reconciler struct {
 	// AllowRemoteBases is the operator's choice to let kustomizations
 	// reach outside their checkout.
 	AllowRemoteBases bool
-	Recorder         recorder.EventRecorder
-	Now              func() time.Time
+	// Tenancy is the operator's bound on what Applications may reach.
+	Tenancy  Tenancy
+	Recorder recorder.EventRecorder
+	Now      func() time.Time
 
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
@@ -133,6 +135,8 @@ type Options struct {
 	// AllowRemoteBases lets kustomizations load bases and files from
 	// outside their repository; off, a reference to one fails the render.
 	AllowRemoteBases bool
+	// Tenancy is how far Applications may reach.
+	Tenancy Tenancy
 	// Concurrency is how many Applications sync at once (at least one):
 	// a sync waits on Git and on health, and one slow repository must
 	// not hold up every tenant's.
@@ -154,6 +158,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Mapper:           mgr.GetRESTMapper(),
 		Fetcher:          source.Fetcher{CacheDir: cacheDir},
 		AllowRemoteBases: o.AllowRemoteBases,
+		Tenancy:          o.Tenancy,
 		Recorder:         mgr.GetEventRecorder("sluice-application"),
 		Now:              time.Now,
 	}
@@ -353,7 +358,15 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		r.applied.Delete(app.UID)
 		r.requests.Store(app.UID, request)
 	}
-	auth, err := r.auth(ctx, app)
+	who, err := r.identity(ctx, app, 0)
+	if err != nil {
+		return &failure{"ServiceAccountRefused", err}
+	}
+	destination, err := r.Tenancy.destination(app)
+	if err != nil {
+		return &failure{"NamespaceLocked", err}
+	}
+	auth, err := r.auth(ctx, app, who)
 	if err != nil {
 		return &failure{"CredentialsFailed", err}
 	}
@@ -373,8 +386,11 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
-	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, r.Mapper); err != nil {
+	if err := gitops.PlaceInNamespace(objects, destination, r.Mapper); err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
+	}
+	if err := r.Tenancy.checkLock(app, objects, r.Mapper); err != nil {
+		return &failure{"NamespaceLocked", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
 	var policy gitopsv1alpha1.SyncPolicy
 	if app.Spec.SyncPolicy != nil {
@@ -390,7 +406,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if len(objects) == 0 && !allowEmpty {
 		return &failure{"EmptyRender", fmt.Errorf("revision %s renders no objects; nothing is applied or pruned (set syncPolicy.automated.allowEmpty to allow it)", short(rev.Commit))}
 	}
-	syncer, err := r.syncerFor(app)
+	syncer, err := r.syncerAs(who)
 	if err != nil {
 		return &failure{"ApplyFailed", err}
 	}
@@ -400,8 +416,8 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		return r.reportManual(ctx, app, syncer, objects, rev)
 	}
 	options := gitops.ParseSyncOptions(policy.SyncOptions)
-	if options.CreateNamespace && app.Spec.Destination.Namespace != "" {
-		if err := r.createNamespace(ctx, syncer, app.Spec.Destination.Namespace, timeout); err != nil {
+	if options.CreateNamespace && destination != "" {
+		if err := r.createNamespace(ctx, syncer, destination, timeout); err != nil {
 			return &failure{"ApplyFailed", err}
 		}
 	}
@@ -569,17 +585,17 @@ func (r *Reconciler) reportManual(ctx context.Context, app *gitopsv1alpha1.Appli
 	return nil
 }
 
-// auth reads the Git credentials of spec.secretRef, as the Application's
-// service account when it names one: otherwise a tenant who may not read a
-// Secret could name it and have the manager send it to a repoURL of their
+// auth reads the Git credentials of spec.secretRef as who the Application
+// acts as (see identity): otherwise a tenant who may not read a Secret
+// could name it and have the manager send it to a repoURL of their
 // choosing.
-func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) (transport.AuthMethod, error) {
+func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application, who string) (transport.AuthMethod, error) {
 	if app.Spec.SecretRef == nil {
 		return nil, nil
 	}
 	reader := r.APIReader
-	if app.Spec.ServiceAccountName != "" {
-		c, err := r.clientFor(app)
+	if who != "" {
+		c, err := r.clientAs(who)
 		if err != nil {
 			return nil, err
 		}
@@ -594,26 +610,6 @@ func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application) 
 		return nil, fmt.Errorf("the Secret %s: %w", app.Spec.SecretRef.Name, err)
 	}
 	return auth, nil
-}
-
-// syncerFor makes the Syncer objects are applied with, over clientFor.
-func (r *Reconciler) syncerFor(app *gitopsv1alpha1.Application) (*gitops.Syncer, error) {
-	c, err := r.clientFor(app)
-	if err != nil {
-		return nil, err
-	}
-	return gitops.NewSyncer(c), nil
-}
-
-// clientFor makes the client that acts for an Application: uncached, so a
-// sync caches nothing of the kinds it applies, and impersonating the
-// Application's service account when it names one.
-func (r *Reconciler) clientFor(app *gitopsv1alpha1.Application) (client.Client, error) {
-	cfg := rest.CopyConfig(r.Config)
-	if sa := app.Spec.ServiceAccountName; sa != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + app.Namespace + ":" + sa}
-	}
-	return client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Mapper})
 }
 
 // createNamespace applies the destination namespace for CreateNamespace.
