@@ -101,6 +101,19 @@ test-e2e: ## End-to-end suites on the simulated cluster.
 	@echo "=== end-to-end tests"
 	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=e2e.json test/e2e
 
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target, one after another, for FUZZTIME (default 60s) each.
+	@for file in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		pkg=./$$(dirname $$file); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "=== $$target in $$pkg for $(FUZZTIME)"; \
+			go test $$pkg -run XXX -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
+
 .PHONY: plugin
 plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
 	go build -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
