@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,10 +44,6 @@ func (p Prometheus) Measure(ctx context.Context, req Request) (Measurement, erro
 // aborts a rollout by itself.
 func (p Prometheus) Query(ctx context.Context, spec *rolloutsv1alpha1.PrometheusMetric) (Measurement, error) {
 	m := Measurement{Metadata: map[string]string{ResolvedPrometheusQuery: spec.Query}}
-	api, err := p.client(spec)
-	if err != nil {
-		return m, err
-	}
 	timeout := defaultPrometheusTimeout
 	if spec.Timeout != nil {
 		if *spec.Timeout < 0 {
@@ -58,6 +53,10 @@ func (p Prometheus) Query(ctx context.Context, spec *rolloutsv1alpha1.Prometheus
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	api, err := p.client(ctx, spec)
+	if err != nil {
+		return m, err
+	}
 
 	var value model.Value
 	if spec.RangeQuery != nil {
@@ -169,8 +168,10 @@ func (p Prometheus) queryRange(args *rolloutsv1alpha1.PrometheusRangeQueryArgs) 
 }
 
 // client builds an API client for a metric: its address (or the default),
-// headers, TLS verification and OAuth2 client credentials.
-func (p Prometheus) client(spec *rolloutsv1alpha1.PrometheusMetric) (promv1.API, error) {
+// headers, TLS verification and OAuth2 client credentials. It is cheap: the
+// connections belong to the shared transport underneath. ctx bounds the
+// query, and the token request too.
+func (p Prometheus) client(ctx context.Context, spec *rolloutsv1alpha1.PrometheusMetric) (promv1.API, error) {
 	address := spec.Address
 	if address == "" {
 		address = p.DefaultAddress
@@ -178,17 +179,16 @@ func (p Prometheus) client(spec *rolloutsv1alpha1.PrometheusMetric) (promv1.API,
 	if address == "" {
 		return nil, errors.New("no Prometheus address: set provider.prometheus.address or the controller's --prometheus-address")
 	}
-	var rt http.RoundTripper = &http.Transport{
-		Proxy:           http.ProxyFromEnvironment,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: spec.Insecure}, //nolint:gosec // the metric asks for it
-	}
+	var rt http.RoundTripper = transportFor(spec.Insecure)
 	if len(spec.Headers) > 0 {
 		rt = headerRoundTripper{headers: spec.Headers, next: rt}
 	}
 	if oauth := spec.Authentication.OAuth2; oauth.TokenURL != "" {
 		cfg := clientcredentials.Config{ClientID: oauth.ClientID, ClientSecret: oauth.ClientSecret, TokenURL: oauth.TokenURL, Scopes: oauth.Scopes}
-		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: rt})
-		rt = cfg.Client(ctx).Transport
+		// The token is requested within the query's context, so within its
+		// timeout: on context.Background(), a token endpoint that never
+		// answered held the measurement, and with it every run, for ever.
+		rt = cfg.Client(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: rt})).Transport
 	}
 	c, err := promapi.NewClient(promapi.Config{Address: address, RoundTripper: rt})
 	if err != nil {

@@ -3,9 +3,11 @@ package analysis
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -22,11 +24,13 @@ type fakePrometheus struct {
 	form     map[string]string
 	headers  http.Header
 	response string
+	// connections counts the connections clients opened.
+	connections atomic.Int32
 }
 
 func newFakePrometheus(resultType, result string) *fakePrometheus {
 	f := &fakePrometheus{response: `{"status":"success","data":{"resultType":"` + resultType + `","result":` + result + `}}`}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		f.mu.Lock()
 		f.form = map[string]string{"path": r.URL.Path}
@@ -38,6 +42,12 @@ func newFakePrometheus(resultType, result string) *fakePrometheus {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(f.response))
 	}))
+	f.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			f.connections.Add(1)
+		}
+	}
+	f.Start()
 	DeferCleanup(f.Close)
 	return f
 }
@@ -108,6 +118,54 @@ var _ = Describe("The Prometheus provider", func() {
 		_, err := measure(f, spec)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(f.headers.Get("Authorization")).To(Equal("Bearer t0ken"))
+	})
+
+	DescribeTable("reuses its connections from one measurement to the next",
+		func(authenticate bool) {
+			spec := rolloutsv1alpha1.PrometheusMetric{Query: "up", Headers: []rolloutsv1alpha1.WebMetricHeader{{Key: "X-Scope-OrgID", Value: "team-a"}}}
+			if authenticate {
+				tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "t0ken", "token_type": "Bearer", "expires_in": 3600})
+				}))
+				DeferCleanup(tokens.Close)
+				spec.Authentication.OAuth2 = rolloutsv1alpha1.OAuth2Config{TokenURL: tokens.URL, ClientID: "id", ClientSecret: "secret"}
+			}
+			f := newFakePrometheus("scalar", `[1767268800, "1"]`)
+			for range 200 {
+				_, err := measure(f, spec)
+				Expect(err).NotTo(HaveOccurred())
+			}
+			// One measurement at a time needs one connection; a client per
+			// measurement opened 200 and left each of them idle, never closed.
+			Expect(f.connections.Load()).To(BeNumerically("<=", 2))
+		},
+		Entry("with headers", false),
+		Entry("with headers and an OAuth2 token", true),
+	)
+
+	It("gives up on a token endpoint that never answers when the query's timeout runs out", func() {
+		release := make(chan struct{})
+		tokens := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		DeferCleanup(tokens.Close)
+		DeferCleanup(func() { close(release) }) // runs first: Close waits for the handler
+		f := newFakePrometheus("scalar", `[1767268800, "1"]`)
+		timeout := int64(1)
+		spec := rolloutsv1alpha1.PrometheusMetric{Query: "up", Timeout: &timeout}
+		spec.Authentication.OAuth2 = rolloutsv1alpha1.OAuth2Config{TokenURL: tokens.URL, ClientID: "id", ClientSecret: "secret"}
+		failed := make(chan error, 1)
+		go func() {
+			_, err := measure(f, spec)
+			failed <- err
+		}()
+		// The controller takes one measurement at a time: one that waits
+		// for ever stalls every run.
+		Eventually(failed).WithTimeout(10 * time.Second).Should(Receive(MatchError(ContainSubstring("querying Prometheus"))))
 	})
 
 	It("reports a Prometheus that does not answer as an error", func() {

@@ -106,7 +106,12 @@ func lastMeasurement(result *rolloutsv1alpha1.MetricResult) *rolloutsv1alpha1.Me
 // stopped because the run is terminating, counts for nothing: Sluice does
 // not let an interrupted Job make a terminated run Inconclusive, as Argo
 // does.
+//
+// A value or message longer than MaxStoredText is cut. The controller masks
+// secrets before it records: cut first, a secret at the cut would be left
+// in part, which masking no longer recognises.
 func Record(result *rolloutsv1alpha1.MetricResult, m rolloutsv1alpha1.Measurement, stopped bool, keep int) {
+	m.Value, m.Message = storable(m.Value), storable(m.Message)
 	if last := lastMeasurement(result); last != nil && last.FinishedAt == nil {
 		result.Measurements = result.Measurements[:len(result.Measurements)-1]
 	}

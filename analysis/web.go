@@ -3,7 +3,6 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,10 +59,7 @@ func (Web) Call(ctx context.Context, spec *rolloutsv1alpha1.WebMetric) (Measurem
 	for _, h := range spec.Headers {
 		req.Header.Set(h.Key, h.Value)
 	}
-	client := &http.Client{Transport: &http.Transport{
-		Proxy:           http.ProxyFromEnvironment,
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: spec.Insecure}, //nolint:gosec // the metric asks for it
-	}}
+	client := &http.Client{Transport: transportFor(spec.Insecure)}
 	resp, err := client.Do(req)
 	if err != nil {
 		return m, fmt.Errorf("calling %s: %w", spec.URL, err)

@@ -3,8 +3,10 @@ package analysis
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
@@ -56,6 +58,27 @@ var _ = Describe("The web provider", func() {
 		m, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Value).To(Equal("healthy"))
+	})
+
+	It("reuses its connections from one measurement to the next", func() {
+		var connections atomic.Int32
+		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"ok":1}`))
+		}))
+		s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				connections.Add(1)
+			}
+		}
+		s.Start()
+		DeferCleanup(s.Close)
+		for range 200 {
+			_, err := Web{}.Call(context.Background(), &rolloutsv1alpha1.WebMetric{URL: s.URL, JSONPath: "{$.ok}"})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		// One measurement at a time needs one connection; a client per
+		// measurement opened 200 and left each of them idle, never closed.
+		Expect(connections.Load()).To(BeNumerically("<=", 2))
 	})
 
 	DescribeTable("reports what went wrong",
