@@ -76,16 +76,17 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
-	fetcher := source.Fetcher{CacheDir: filepath.Join(cache, "sluice", "kubectl-git")}
+	fetcher := &source.Fetcher{CacheDir: filepath.Join(cache, "sluice", "kubectl-git")}
 	rev, err := fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
 	if err != nil {
 		return "", false, err
 	}
-	dir, err := fetcher.Checkout(ctx, src.RepoURL, rev, auth)
+	dir, release, err := fetcher.Checkout(ctx, src.RepoURL, rev, auth)
 	if err != nil {
 		return "", false, err
 	}
 	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, allowRemote))
+	release()
 	if err != nil {
 		return "", false, err
 	}

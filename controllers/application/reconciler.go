@@ -101,7 +101,7 @@ type Reconciler struct {
 	// Application's service account.
 	Config  *rest.Config
 	Mapper  meta.RESTMapper
-	Fetcher source.Fetcher
+	Fetcher *source.Fetcher
 	// AllowRemoteBases is the operator's choice to let kustomizations
 	// reach outside their checkout.
 	AllowRemoteBases bool
@@ -156,7 +156,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		APIReader:        mgr.GetAPIReader(),
 		Config:           mgr.GetConfig(),
 		Mapper:           mgr.GetRESTMapper(),
-		Fetcher:          source.Fetcher{CacheDir: cacheDir},
+		Fetcher:          &source.Fetcher{CacheDir: cacheDir},
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
 		Recorder:         mgr.GetEventRecorder("sluice-application"),
@@ -378,11 +378,12 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if r.upToDate(app, rev) {
 		return nil
 	}
-	dir, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev, auth)
+	dir, release, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev, auth)
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
 	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, r.AllowRemoteBases))
+	release() // the objects are in memory
 	if err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}

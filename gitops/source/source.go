@@ -15,6 +15,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5"
@@ -33,17 +35,29 @@ type Revision struct {
 	Ref string
 }
 
-// Fetcher reads Git repositories into CacheDir.
+// Fetcher reads Git repositories into CacheDir, one directory per commit.
+// Checkouts no one uses are removed beyond the Keep most recently used of
+// each repository, so the cache does not grow with every commit ever
+// synced. A Fetcher is shared: use it by pointer.
 type Fetcher struct {
 	CacheDir string
+	// Keep is how many unused checkouts of a repository stay, for a quick
+	// return to a recent commit; 2 when zero.
+	Keep int
+
+	mu    sync.Mutex
+	inUse map[string]int // checkout directory -> callers holding it
 }
+
+// defaultKeep is Keep when unset.
+const defaultKeep = 2
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // Resolve asks the remote which commit revision names: empty or HEAD for
 // the remote's default branch, a branch, a tag, a semver range of tags (the
 // highest tag that satisfies it), or a commit SHA. Nothing is fetched.
-func (f Fetcher) Resolve(ctx context.Context, url, revision string, auth transport.AuthMethod) (Revision, error) {
+func (f *Fetcher) Resolve(ctx context.Context, url, revision string, auth transport.AuthMethod) (Revision, error) {
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
@@ -133,20 +147,81 @@ func highestTag(refs []*plumbing.Reference, constraint *semver.Constraints, comm
 
 // Checkout returns a directory holding the tree of rev, fetching it when no
 // earlier call did: a shallow fetch of rev's ref alone, or of every branch
-// for a commit no ref's tip is. The directory must not be changed.
-func (f Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth transport.AuthMethod) (string, error) {
+// for a commit no ref's tip is. The directory must not be changed, and is
+// the caller's until it calls release, which never fails; after that it
+// may be removed.
+func (f *Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth transport.AuthMethod) (dir string, release func(), err error) {
 	sum := sha256.Sum256([]byte(url))
 	repoDir := filepath.Join(f.CacheDir, hex.EncodeToString(sum[:8]))
-	dir := filepath.Join(repoDir, rev.Commit)
+	dir = filepath.Join(repoDir, rev.Commit)
+	f.hold(dir)
+	release = func() { f.release(repoDir, dir) }
+	if err := f.fetch(ctx, url, rev, auth, repoDir, dir); err != nil {
+		release()
+		return "", nil, err
+	}
+	// The most recently used checkouts are the ones kept.
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now)
+	return dir, release, nil
+}
+
+func (f *Fetcher) hold(dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inUse == nil {
+		f.inUse = map[string]int{}
+	}
+	f.inUse[dir]++
+}
+
+// release lets go of dir, then removes the checkouts of its repository
+// that no one holds, beyond the Keep most recently used.
+func (f *Fetcher) release(repoDir, dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inUse[dir]--; f.inUse[dir] <= 0 {
+		delete(f.inUse, dir)
+	}
+	entries, err := os.ReadDir(repoDir)
+	if err != nil {
+		return
+	}
+	type checkout struct {
+		path string
+		used time.Time
+	}
+	var idle []checkout
+	for _, e := range entries {
+		path := filepath.Join(repoDir, e.Name())
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || f.inUse[path] > 0 {
+			continue // a fetch under way, or a checkout someone holds
+		}
+		if info, err := e.Info(); err == nil {
+			idle = append(idle, checkout{path, info.ModTime()})
+		}
+	}
+	sort.Slice(idle, func(a, b int) bool { return idle[a].used.After(idle[b].used) })
+	keep := f.Keep
+	if keep <= 0 {
+		keep = defaultKeep
+	}
+	for _, c := range idle[min(keep, len(idle)):] {
+		_ = os.RemoveAll(c.path)
+	}
+}
+
+// fetch makes dir hold rev's tree, unless it does already.
+func (f *Fetcher) fetch(ctx context.Context, url string, rev Revision, auth transport.AuthMethod, repoDir, dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-		return dir, nil
+		return nil
 	}
 	if err := os.MkdirAll(repoDir, 0o755); err != nil {
-		return "", err
+		return err
 	}
 	tmp, err := os.MkdirTemp(repoDir, ".fetch-")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
 
@@ -156,26 +231,26 @@ func (f Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth tr
 	}
 	repo, err := git.PlainCloneContext(ctx, tmp, false, opts)
 	if err != nil {
-		return "", fmt.Errorf("fetching %s of %s: %w", describe(rev), url, err)
+		return fmt.Errorf("fetching %s of %s: %w", describe(rev), url, err)
 	}
 	worktree, err := repo.Worktree()
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := worktree.Checkout(&git.CheckoutOptions{Hash: plumbing.NewHash(rev.Commit), Force: true}); err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
 			// The ref moved on between the listing and the fetch: the
 			// next listing finds the new commit.
-			return "", fmt.Errorf("%s of %s moved while it was fetched; trying again next time", describe(rev), url)
+			return fmt.Errorf("%s of %s moved while it was fetched; trying again next time", describe(rev), url)
 		}
-		return "", fmt.Errorf("checking out %s: %w", rev.Commit, err)
+		return fmt.Errorf("checking out %s: %w", rev.Commit, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 		if _, statErr := os.Stat(filepath.Join(dir, ".git")); statErr != nil {
-			return "", err
+			return err
 		}
 	}
-	return dir, nil
+	return nil
 }
 
 func describe(rev Revision) string {

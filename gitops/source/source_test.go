@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ func serve(t *testing.T, opts gitserver.Options) (repo *gitserver.Repo, first, s
 
 func TestResolveAndCheckout(t *testing.T) {
 	repo, first, second := serve(t, gitserver.Options{})
-	fetcher := Fetcher{CacheDir: t.TempDir()}
+	fetcher := &Fetcher{CacheDir: t.TempDir()}
 	ctx := context.Background()
 	tests := []struct {
 		revision, wantCommit, wantRef, wantFile string
@@ -71,10 +72,11 @@ func TestResolveAndCheckout(t *testing.T) {
 			if rev.Commit != tt.wantCommit || (tt.wantRef != "" && rev.Ref != tt.wantRef) {
 				t.Fatalf("Resolve = %+v, want %s at %s", rev, tt.wantCommit, tt.wantRef)
 			}
-			dir, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+			dir, release, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer release()
 			data, err := os.ReadFile(filepath.Join(dir, "app", "a.yaml"))
 			if err != nil || strings.TrimSpace(string(data)) != tt.wantFile {
 				t.Fatalf("the checkout holds %q, %v; want %q", data, err, tt.wantFile)
@@ -84,12 +86,14 @@ func TestResolveAndCheckout(t *testing.T) {
 
 	t.Run("a commit checked out before is not fetched again", func(t *testing.T) {
 		rev, _ := fetcher.Resolve(ctx, repo.URL, "main", nil)
-		dir, _ := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		dir, release, _ := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		defer release()
 		marker := filepath.Join(dir, ".git", "sluice-marker")
 		if err := os.WriteFile(marker, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		again, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		again, releaseAgain, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		defer releaseAgain()
 		if err != nil || again != dir {
 			t.Fatalf("Checkout = %q, %v; want %q", again, err, dir)
 		}
@@ -101,7 +105,7 @@ func TestResolveAndCheckout(t *testing.T) {
 
 func TestResolveErrors(t *testing.T) {
 	repo, _, _ := serve(t, gitserver.Options{Username: "ci", Password: "s3cret"})
-	fetcher := Fetcher{CacheDir: t.TempDir()}
+	fetcher := &Fetcher{CacheDir: t.TempDir()}
 	ctx := context.Background()
 	good := &http.BasicAuth{Username: "ci", Password: "s3cret"}
 
@@ -148,5 +152,59 @@ func TestAuthFromSecret(t *testing.T) {
 	if _, err := AuthFromSecret("ssh://git@git.example/a.git", map[string][]byte{}); err == nil ||
 		!strings.Contains(err.Error(), "identity") {
 		t.Fatalf("ssh without a key: %v", err)
+	}
+}
+
+// The cache keeps the checkouts in use and the most recent others, not
+// every commit ever synced.
+func TestCheckoutsNoOneUsesAreRemoved(t *testing.T) {
+	s, err := gitserver.Start(t.TempDir(), gitserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	repo, err := s.Create("busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commits []string
+	for i := range 5 {
+		if err := repo.Write(map[string]string{"app/a.yaml": fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		sha, err := repo.Commit("main", fmt.Sprint("commit ", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits = append(commits, sha)
+	}
+	fetcher := &Fetcher{CacheDir: t.TempDir(), Keep: 2}
+	ctx := context.Background()
+	// The first commit is held throughout, as by a render under way.
+	held, releaseHeld, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commits[0]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, commit := range commits[1:] {
+		dir, release, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commit}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		dirs = append(dirs, dir)
+	}
+	exists := func(dir string) bool { _, err := os.Stat(filepath.Join(dir, ".git")); return err == nil }
+	if !exists(held) {
+		t.Error("a checkout in use was removed")
+	}
+	for i, dir := range dirs {
+		if want := i >= len(dirs)-2; exists(dir) != want {
+			t.Errorf("checkout of commit %d on disk: %v, want %v (the two most recent unused stay)", i+1, exists(dir), want)
+		}
+	}
+	releaseHeld()
+	if exists(held) {
+		t.Error("the held checkout, released and least recently used, stayed")
 	}
 }
