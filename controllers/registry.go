@@ -38,6 +38,8 @@ type Options struct {
 	PrometheusAddress string
 	// GitCacheDir holds the Application controller's Git checkouts.
 	GitCacheDir string
+	// GitMaxSize bounds one fetch and checkout, in bytes.
+	GitMaxSize int64
 	// AllowRemoteBases lets kustomizations load from outside their
 	// repository.
 	AllowRemoteBases bool
@@ -124,7 +126,7 @@ var Default = Registry{
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
-			CacheDir: o.GitCacheDir, AllowRemoteBases: o.AllowRemoteBases,
+			CacheDir: o.GitCacheDir, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},

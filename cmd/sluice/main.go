@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -49,6 +50,7 @@ type options struct {
 	prometheusAddress       string
 	gitCacheDir             string
 	allowRemoteBases        bool
+	gitMaxSize              resource.Quantity
 	applicationConcurrency  int
 	tenancy                 application.Tenancy
 	webhookAddr             string
@@ -87,6 +89,16 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
 	fs.StringVar(&o.gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "sluice-git"),
 		"Directory the Application controller keeps Git checkouts in.")
+	o.gitMaxSize = resource.MustParse("1Gi")
+	fs.Func("git-max-size", "What one Git fetch and checkout may put on disk, such as 512Mi (default 1Gi): a larger repository fails its sync.",
+		func(s string) error {
+			q, err := resource.ParseQuantity(s)
+			if err == nil && q.Sign() <= 0 {
+				err = errors.New("must be more than zero")
+			}
+			o.gitMaxSize = q
+			return err
+		})
 	fs.BoolVar(&o.allowRemoteBases, "allow-remote-bases", false,
 		"Let Applications' kustomizations load bases and files from outside their repository (other Git repositories, HTTP). Off, such a reference fails the sync.")
 	fs.StringVar(&o.tenancy.DefaultServiceAccount, "default-service-account", "",
@@ -141,7 +153,7 @@ func run(ctx context.Context, o options) error {
 		webhookSecret = []byte(strings.TrimSpace(string(data)))
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
-		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir,
+		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {

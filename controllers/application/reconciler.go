@@ -132,6 +132,9 @@ type resolution struct {
 type Options struct {
 	// CacheDir keeps Git checkouts.
 	CacheDir string
+	// GitMaxSize bounds one fetch and checkout, in bytes (source.DefaultMaxSize
+	// when zero).
+	GitMaxSize int64
 	// AllowRemoteBases lets kustomizations load bases and files from
 	// outside their repository; off, a reference to one fails the render.
 	AllowRemoteBases bool
@@ -156,7 +159,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		APIReader:        mgr.GetAPIReader(),
 		Config:           mgr.GetConfig(),
 		Mapper:           mgr.GetRESTMapper(),
-		Fetcher:          &source.Fetcher{CacheDir: cacheDir},
+		Fetcher:          &source.Fetcher{CacheDir: cacheDir, MaxSize: o.GitMaxSize},
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
 		Recorder:         mgr.GetEventRecorder("sluice-application"),

@@ -44,6 +44,10 @@ type Fetcher struct {
 	// Keep is how many unused checkouts of a repository stay, for a quick
 	// return to a recent commit; 2 when zero.
 	Keep int
+	// MaxSize bounds what one fetch and checkout may put on disk, in
+	// bytes; DefaultMaxSize when zero. A tenant's repository must not fill
+	// the manager's disk.
+	MaxSize int64
 
 	mu    sync.Mutex
 	inUse map[string]int // checkout directory -> callers holding it
@@ -51,6 +55,12 @@ type Fetcher struct {
 
 // defaultKeep is Keep when unset.
 const defaultKeep = 2
+
+// DefaultMaxSize is MaxSize when unset: 1 GiB.
+const DefaultMaxSize = 1 << 30
+
+// sizeCheckEvery is how often a fetch's size on disk is looked at.
+const sizeCheckEvery = 200 * time.Millisecond
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
@@ -229,7 +239,17 @@ func (f *Fetcher) fetch(ctx context.Context, url string, rev Revision, auth tran
 	if rev.Ref != "" {
 		opts.ReferenceName, opts.SingleBranch, opts.Depth = plumbing.ReferenceName(rev.Ref), true, 1
 	}
+	limit := f.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxSize
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchSize(ctx, tmp, limit, cancel)
 	repo, err := git.PlainCloneContext(ctx, tmp, false, opts)
+	if cause := context.Cause(ctx); errors.Is(cause, errTooLarge) {
+		return fmt.Errorf("fetching %s of %s: %w", describe(rev), url, cause)
+	}
 	if err != nil {
 		return fmt.Errorf("fetching %s of %s: %w", describe(rev), url, err)
 	}
@@ -245,12 +265,51 @@ func (f *Fetcher) fetch(ctx context.Context, url string, rev Revision, auth tran
 		}
 		return fmt.Errorf("checking out %s: %w", rev.Commit, err)
 	}
+	// The checkout writes the tree after the fetch: its size counts too.
+	if size := diskSize(tmp); size > limit {
+		return fmt.Errorf("checking out %s of %s: %w (%d MiB with the tree)", describe(rev), url, errTooLarge, size>>20)
+	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 		if _, statErr := os.Stat(filepath.Join(dir, ".git")); statErr != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// errTooLarge is a fetch or checkout past the Fetcher's MaxSize.
+var errTooLarge = errors.New("the repository is larger than the manager allows (the manager's --git-max-size)")
+
+// watchSize cancels ctx with errTooLarge once dir holds more than limit
+// bytes: go-git cannot bound a clone itself.
+func watchSize(ctx context.Context, dir string, limit int64, cancel context.CancelCauseFunc) {
+	tick := time.NewTicker(sizeCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if diskSize(dir) > limit {
+				cancel(errTooLarge)
+				return
+			}
+		}
+	}
+}
+
+// diskSize adds up the sizes of the files under dir.
+func diskSize(dir string) int64 {
+	var size int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				size += info.Size()
+			}
+		}
+		return nil
+	})
+	return size
 }
 
 func describe(rev Revision) string {

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -206,5 +207,49 @@ func TestCheckoutsNoOneUsesAreRemoved(t *testing.T) {
 	releaseHeld()
 	if exists(held) {
 		t.Error("the held checkout, released and least recently used, stayed")
+	}
+}
+
+// A repository larger than the Fetcher allows fails, leaving nothing on
+// disk, before it fills the manager's.
+func TestCheckoutRefusesARepositoryOverTheLimit(t *testing.T) {
+	s, err := gitserver.Start(t.TempDir(), gitserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	repo, err := s.Create("huge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Random bytes: no compression brings them under the limit.
+	blob := make([]byte, 1<<20)
+	if _, err := rand.Read(blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Write(map[string]string{"app/a.yaml": "x: 1\n", "assets/blob.bin": string(blob)}); err != nil {
+		t.Fatal(err)
+	}
+	commit, err := repo.Commit("main", "a large file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	fetcher := &Fetcher{CacheDir: cache, MaxSize: 256 << 10}
+	_, _, err = fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "larger than the manager allows") {
+		t.Fatalf("err = %v, want the size refused", err)
+	}
+	if size := diskSize(cache); size > 0 {
+		t.Errorf("%d bytes left in the cache", size)
+	}
+	fetcher.MaxSize = 8 << 20
+	dir, release, err := fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
+	if err != nil {
+		t.Fatalf("under a larger limit: %v", err)
+	}
+	release()
+	if _, err := os.Stat(filepath.Join(dir, "app", "a.yaml")); err != nil {
+		t.Error(err)
 	}
 }
