@@ -48,7 +48,7 @@ type Options struct {
 	// Tenancy bounds what Applications may reach.
 	Tenancy application.Tenancy
 	// WebhookAddress, when set, serves the receiver of Git push events;
-	// WebhookSecret is their shared secret.
+	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
 	WebhookSecret  []byte
 }

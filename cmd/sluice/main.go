@@ -110,9 +110,9 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.IntVar(&o.applicationConcurrency, "application-concurrency", 4,
 		"How many Applications sync at once: one slow repository does not hold up the others.")
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
-		"Address the receiver of Git push events (POST /hooks/git) listens on, such as :9292; empty turns it off.")
+		"Address the receiver of Git push events listens on, such as :9292 (POST /hooks/git/<namespace>/<name> for an Application with spec.webhook); empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
-		"File holding the push events' shared secret (GitHub's signing secret, GitLab's token).")
+		"File holding the operator's shared push-event secret (GitHub's signing secret, GitLab's token), which serves POST /hooks/git for every Application; without it, only Applications' own paths are served.")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)

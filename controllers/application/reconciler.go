@@ -145,7 +145,9 @@ type Options struct {
 	// not hold up every tenant's.
 	Concurrency int
 	// WebhookAddress, when set, is where the receiver of Git push events
-	// listens (POST /hooks/git); WebhookSecret is their shared secret.
+	// listens: POST /hooks/git/<namespace>/<application>, checked with the
+	// Application's own spec.webhook secret, and, when WebhookSecret (the
+	// operator's) is set, POST /hooks/git for every Application.
 	WebhookAddress string
 	WebhookSecret  []byte
 }
@@ -181,12 +183,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if o.WebhookAddress == "" {
 		return nil
 	}
-	if len(o.WebhookSecret) == 0 {
-		return errors.New("the push-event receiver needs a shared secret")
-	}
-	return mgr.Add(webhookServer(o.WebhookAddress, webhook.Receiver{
-		Secret: o.WebhookSecret, Trigger: r.RequestRefresh, Log: mgr.GetLogger().WithName("webhook"),
-	}))
+	return mgr.Add(webhookServer(o.WebhookAddress, r.webhookReceiver(o.WebhookSecret, mgr.GetLogger().WithName("webhook"))))
 }
 
 // RequestRefresh asks every Application of a repository, named by any of

@@ -55,6 +55,23 @@ type ApplicationSpec struct {
 	// account may.
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// Webhook gives the Application a push-event path of its own,
+	// POST /hooks/git/<namespace>/<name>, whose events are checked against
+	// its own secret rather than the manager's shared one, so one tenant's
+	// secret cannot sign events for another's repository.
+	// +optional
+	Webhook *ApplicationWebhook `json:"webhook,omitempty"`
+}
+
+// ApplicationWebhook is an Application's own push-event secret.
+// +kubebuilder:validation:XValidation:rule="size(self.secretRef.name) > 0",message="webhook.secretRef.name names the Secret of the push-event token"
+type ApplicationWebhook struct {
+	// SecretRef names a Secret in the Application's namespace whose key
+	// "token" holds the secret, surrounding whitespace aside: the key of
+	// GitHub's X-Hub-Signature-256 HMAC, or what GitLab sends as
+	// X-Gitlab-Token.
+	SecretRef corev1.LocalObjectReference `json:"secretRef"`
 }
 
 // ApplicationSource is a path in a Git repository.
