@@ -14,7 +14,6 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/test/gitserver"
 )
 
 // A Git server that accepts connections and never answers: a repository
@@ -57,9 +56,7 @@ func (b *blackHole) stop() {
 
 var _ = Describe("Applications sync side by side", Ordered, func() {
 	It("syncs one Application while another's Git server hangs", func(ctx context.Context) {
-		server, err := gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server := startGitServer()
 		hole := startBlackHole()
 		DeferCleanup(hole.stop)
 		cache := GinkgoT().TempDir()

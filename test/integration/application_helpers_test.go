@@ -3,11 +3,13 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,6 +20,45 @@ import (
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
+
+// startGitServer serves Git repositories on loopback until the container
+// that started it ends.
+func startGitServer() *gitserver.Server {
+	GinkgoHelper()
+	server, err := gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(server.Stop)
+	return server
+}
+
+// freeLoopbackAddress is an address on loopback that nothing listens on
+// yet, for a server a spec starts.
+func freeLoopbackAddress() string {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { Expect(l.Close()).To(Succeed()) }()
+	return l.Addr().String()
+}
+
+// newNamespace creates a namespace named from prefix and returns its name.
+func newNamespace(ctx context.Context, prefix string) string {
+	GinkgoHelper()
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+	return namespace.Name
+}
+
+// pushRepo makes a repository with files committed to main.
+func pushRepo(server *gitserver.Server, name string, files map[string]string) (*gitserver.Repo, string) {
+	GinkgoHelper()
+	repo, err := server.Create(name)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(repo.Write(files)).To(Succeed())
+	sha, err := repo.Commit("main", "first")
+	Expect(err).NotTo(HaveOccurred())
+	return repo, sha
+}
 
 // commitFiles writes files and removes paths in a repository's working
 // copy, commits that to main and returns the commit.

@@ -42,17 +42,12 @@ var _ = Describe("Repositories as people write them", Ordered, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		var err error
-		server, err = gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server = startGitServer()
 		cache := GinkgoT().TempDir()
 		startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache})
 		})
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "repos-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		appsNS = namespace.Name
+		appsNS = newNamespace(ctx, "repos-")
 	})
 
 	// push commits a fixture tree of test/repos as a new repository.

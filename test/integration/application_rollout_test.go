@@ -19,7 +19,6 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
-	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -27,9 +26,7 @@ import (
 // controller takes over, a sync leaves alone.
 var _ = Describe("An Application delivering a Rollout with a workloadRef", Ordered, func() {
 	It("leaves the Deployment scaled down by the Rollout at zero, however often it syncs", func(ctx context.Context) {
-		server, err := gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server := startGitServer()
 		cache := GinkgoT().TempDir()
 		startController("", func(mgr ctrl.Manager) error {
 			if err := rollout.Setup(mgr, ""); err != nil {
@@ -82,9 +79,7 @@ spec:
 
 var _ = Describe("An Application delivering a route whose weights a Rollout holds", Ordered, func() {
 	It("leaves the rules alone while the route carries Sluice's in-progress mark, whatever the label is called", func(ctx context.Context) {
-		server, err := gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server := startGitServer()
 		cache := GinkgoT().TempDir()
 		startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache})

@@ -31,19 +31,14 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		var err error
-		server, err = gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server = startGitServer()
 		cache := GinkgoT().TempDir()
 		startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache, Tenancy: application.Tenancy{
 				DefaultServiceAccount: "tenant", NamespaceLock: true, LockExempt: []string{"platform-apps"},
 			}})
 		})
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tenant-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		tenant = namespace.Name
+		tenant = newNamespace(ctx, "tenant-")
 		// The tenant's account may do anything in its own namespace, and
 		// nothing elsewhere: what a platform team gives a team.
 		grantNamespaceAdmin(ctx, tenant, tenant, "tenant")
@@ -51,12 +46,7 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 
 	push := func(name string, files map[string]string) (*gitserver.Repo, string) {
 		GinkgoHelper()
-		repo, err := server.Create(name)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(repo.Write(files)).To(Succeed())
-		sha, err := repo.Commit("main", "first")
-		Expect(err).NotTo(HaveOccurred())
-		return repo, sha
+		return pushRepo(server, name, files)
 	}
 	configMap := func(namespace, name string) string {
 		meta := "  name: " + name + "\n"

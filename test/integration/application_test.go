@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -46,22 +45,14 @@ var _ = Describe("The Application controller", Ordered, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		var err error
-		server, err = gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server = startGitServer()
 		cache := GinkgoT().TempDir()
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		hookAddr := l.Addr().String()
-		Expect(l.Close()).To(Succeed())
+		hookAddr := freeLoopbackAddress()
 		hookURL = "http://" + hookAddr + "/hooks/git"
 		writes = startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache, WebhookAddress: hookAddr, WebhookSecret: []byte("hook-secret")})
 		})
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		appsNS = namespace.Name
+		appsNS = newNamespace(ctx, "apps-")
 	})
 
 	configMap := func(name, value string) string {
@@ -70,12 +61,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 	// newRepo makes a repository with files committed to main.
 	newRepo := func(name string, files map[string]string) (*gitserver.Repo, string) {
 		GinkgoHelper()
-		repo, err := server.Create(name)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(repo.Write(files)).To(Succeed())
-		commit, err := repo.Commit("main", "first")
-		Expect(err).NotTo(HaveOccurred())
-		return repo, commit
+		return pushRepo(server, name, files)
 	}
 	commit := commitFiles
 	// newApp creates an Application of a repository's app directory, edited

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -34,22 +33,14 @@ var _ = Describe("The push-event receiver with a secret per Application", Ordere
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		var err error
-		server, err = gitserver.Start(GinkgoT().TempDir(), gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
+		server = startGitServer()
 		cache := GinkgoT().TempDir()
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		address := l.Addr().String()
-		Expect(l.Close()).To(Succeed())
+		address := freeLoopbackAddress()
 		hooks = "http://" + address + "/hooks/git"
 		startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache, WebhookAddress: address})
 		})
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "hooked-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		tenants = namespace.Name
+		tenants = newNamespace(ctx, "hooked-")
 	})
 
 	configMap := func(value string) map[string]string {
