@@ -73,9 +73,16 @@ lint: ## Run golangci-lint.
 	@hack/tools.sh golangci-lint
 	$(GOLANGCI_LINT) run ./...
 
+# What `sluice --version` and `kubectl sluice version` say: the nearest tag
+# (or the commit) of this checkout, and its commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+VERSION_PKG := github.com/sluicehq/sluice/internal/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
+
 .PHONY: build
 build: ## Build the manager and the simcluster command into bin/.
-	go build -o $(BIN)/sluice ./cmd/sluice
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/sluice ./cmd/sluice
 	go build -o $(BIN)/simcluster ./test/cmd/simcluster
 
 ##@ Tests
@@ -116,7 +123,7 @@ fuzz: ## Run every fuzz target, one after another, for FUZZTIME (default 60s) ea
 
 .PHONY: plugin
 plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
-	go build -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
 
 .PHONY: bench-sync
 bench-sync: test-tools ## Time the first sync of 550 objects and count a minute of no-op resyncs' API requests.

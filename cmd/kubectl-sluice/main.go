@@ -29,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/internal/version"
 )
 
 func main() {
@@ -118,6 +119,14 @@ func newRoot(out io.Writer) *cobra.Command {
 		c.listCommand(),
 		c.statusCommand(),
 		c.appCommand(),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the plugin's version, commit and Argo Rollouts API version",
+			Args:  cobra.NoArgs,
+			Run: func(*cobra.Command, []string) {
+				fmt.Fprintln(c.out, "kubectl-sluice", version.Get())
+			},
+		},
 	)
 	return root
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/internal/version"
 )
 
 // namespaceFile holds the pod's namespace when Sluice runs in a cluster.
@@ -56,10 +57,15 @@ type options struct {
 	webhookAddr             string
 	webhookSecretFile       string
 	zap                     zap.Options
+	showVersion             bool
 }
 
 func main() {
 	opts := parseFlags(flag.CommandLine, os.Args[1:])
+	if opts.showVersion {
+		fmt.Println("sluice", version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
 	if err := run(ctrl.SetupSignalHandler(), opts); err != nil {
 		// Plain text, not a log line: most of these are start-up mistakes
@@ -72,6 +78,7 @@ func main() {
 func parseFlags(fs *flag.FlagSet, args []string) options {
 	var o options
 	// --kubeconfig is registered on the default FlagSet by controller-runtime.
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version, the commit and the Argo Rollouts API version, and exit.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
 		"Address the Prometheus /metrics endpoint listens on; 0 turns it off.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",

@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -27,5 +30,18 @@ var _ = Describe("The manager on the simulated cluster", func() {
 			g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
 		}).WithContext(ctx).Should(Succeed())
 		Expect(m.Session.ExitCode()).To(Equal(-1), "the manager is still running")
+	})
+
+	It("says which version, commit and Argo Rollouts API it is", func() {
+		pinned, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/argoproj/argo-rollouts").Output()
+		Expect(err).NotTo(HaveOccurred())
+		commit, err := exec.Command("git", "rev-parse", "HEAD").Output()
+		Expect(err).NotTo(HaveOccurred())
+		out, err := exec.Command(framework.ManagerBinary(), "--version").Output()
+		Expect(err).NotTo(HaveOccurred())
+		// The binary is stamped with the commit as make build stamps it;
+		// the Argo Rollouts API is the module it was built with.
+		Expect(string(out)).To(MatchRegexp(`^sluice \S+ \(commit %s, Argo Rollouts API %s\)\n$`,
+			strings.TrimSpace(string(commit)), regexp.QuoteMeta(strings.TrimSpace(string(pinned)))))
 	})
 })

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,11 +23,18 @@ var (
 	buildErr    error
 )
 
-// ManagerBinary builds cmd/sluice once per test process and returns its path.
+// ManagerBinary builds cmd/sluice once per test process, stamped with this
+// checkout's commit as make build stamps it, and returns its path.
 func ManagerBinary() string {
 	ginkgo.GinkgoHelper()
 	buildOnce.Do(func() {
-		managerPath, buildErr = gexec.Build("github.com/sluicehq/sluice/cmd/sluice")
+		commit, err := exec.Command("git", "rev-parse", "HEAD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("reading the checkout's commit: %w", err)
+			return
+		}
+		managerPath, buildErr = gexec.Build("github.com/sluicehq/sluice/cmd/sluice", "-ldflags",
+			"-X github.com/sluicehq/sluice/internal/version.Commit="+strings.TrimSpace(string(commit)))
 	})
 	gomega.Expect(buildErr).NotTo(gomega.HaveOccurred(), "building cmd/sluice")
 	return managerPath
