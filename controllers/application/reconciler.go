@@ -358,13 +358,19 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		r.applied.Delete(app.UID)
 		r.requests.Store(app.UID, request)
 	}
-	who, err := r.identity(ctx, app, 0)
-	if err != nil {
-		return &failure{"ServiceAccountRefused", err}
-	}
+	// Who the Application acts as takes a read of each Application above
+	// it: made once, and only when needed, so a resync that finds nothing
+	// to do reads no parent.
+	identity := sync.OnceValues(func() (string, error) { return r.identity(ctx, app, 0) })
 	destination, err := r.Tenancy.destination(app)
 	if err != nil {
 		return &failure{"NamespaceLocked", err}
+	}
+	var who string
+	if app.Spec.SecretRef != nil {
+		if who, err = identity(); err != nil {
+			return &failure{"ServiceAccountRefused", err}
+		}
 	}
 	auth, err := r.auth(ctx, app, who)
 	if err != nil {
@@ -406,6 +412,10 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	prune := auto.Prune || (asked && app.Annotations[PruneRequestAnnotation] == "true")
 	if len(objects) == 0 && !allowEmpty {
 		return &failure{"EmptyRender", fmt.Errorf("revision %s renders no objects; nothing is applied or pruned (set syncPolicy.automated.allowEmpty to allow it)", short(rev.Commit))}
+	}
+	who, err = identity()
+	if err != nil {
+		return &failure{"ServiceAccountRefused", err}
 	}
 	syncer, err := r.syncerAs(who)
 	if err != nil {

@@ -24,9 +24,7 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 
 	BeforeAll(func() {
 		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, "") })
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-job-"}}
-		Expect(k8sClient.Create(context.Background(), namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(context.Background(), "analysis-job-")
 	})
 
 	newJobRun := func(name string) *rolloutsv1alpha1.AnalysisRun {

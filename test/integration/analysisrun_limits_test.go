@@ -66,9 +66,7 @@ var _ = Describe("The AnalysisRun controller, with metrics that answer at length
 		DeferCleanup(prom.Close)
 
 		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, prom.URL) })
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-limits-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(ctx, "analysis-limits-")
 		Expect(k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "metrics-token"},
 			StringData: map[string]string{"token": token},

@@ -75,9 +75,7 @@ var _ = Describe("The AnalysisRun controller with a Secret argument", Ordered, f
 		web = httptest.NewServer(mux)
 		DeferCleanup(web.Close)
 
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-secret-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(ctx, "analysis-secret-")
 		Expect(k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "metrics-token"},
 			StringData: map[string]string{"token": token},

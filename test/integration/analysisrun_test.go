@@ -42,9 +42,7 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 		promURL, stopProm = server.URL, server.Close
 		DeferCleanup(server.Close)
 		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, promURL) })
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "analysis-"}}
-		Expect(k8sClient.Create(context.Background(), namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(context.Background(), "analysis-")
 	})
 
 	vector := func(value string) string {

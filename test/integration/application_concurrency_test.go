@@ -7,8 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,14 +61,13 @@ var _ = Describe("Applications sync side by side", Ordered, func() {
 		startController("", func(mgr ctrl.Manager) error {
 			return application.Setup(mgr, application.Options{CacheDir: cache, Concurrency: 4})
 		})
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "side-by-side-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		namespace := newNamespace(ctx, "side-by-side-")
 
 		source := func(url string) gitopsv1alpha1.ApplicationSource {
 			return gitopsv1alpha1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "app"}
 		}
-		stuck := newApplication(ctx, namespace.Name, "stuck", source("http://"+hole.listener.Addr().String()+"/slow.git"),
-			namespace.Name+"-stuck", true)
+		stuck := newApplication(ctx, namespace, "stuck", source("http://"+hole.listener.Addr().String()+"/slow.git"),
+			namespace+"-stuck", true)
 		// Later specs' controllers would try it again.
 		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, stuck)).To(Succeed()) })
 		Eventually(hole.accepted).WithContext(ctx).Should(Receive(), "the first Application's sync is waiting on its Git server")
@@ -80,7 +77,7 @@ var _ = Describe("Applications sync side by side", Ordered, func() {
 		Expect(repo.Write(map[string]string{"app/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"})).To(Succeed())
 		first, err := repo.Commit("main", "first")
 		Expect(err).NotTo(HaveOccurred())
-		other := newApplication(ctx, namespace.Name, "other", source(repo.URL), namespace.Name+"-other", true)
+		other := newApplication(ctx, namespace, "other", source(repo.URL), namespace+"-other", true)
 		// The stuck sync waits for its timeout (5 min); the other does not.
 		expectSynced(ctx, client.ObjectKeyFromObject(other), first)
 	})

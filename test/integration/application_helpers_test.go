@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,14 +38,6 @@ func freeLoopbackAddress() string {
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { Expect(l.Close()).To(Succeed()) }()
 	return l.Addr().String()
-}
-
-// newNamespace creates a namespace named from prefix and returns its name.
-func newNamespace(ctx context.Context, prefix string) string {
-	GinkgoHelper()
-	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
-	Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-	return namespace.Name
 }
 
 // pushRepo makes a repository with files committed to main.

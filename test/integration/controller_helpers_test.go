@@ -69,11 +69,18 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 // available pods at once, until the container that made it ends.
 func newNamespaceWithFakeKubelet(prefix string) string {
 	GinkgoHelper()
-	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
-	Expect(k8sClient.Create(context.Background(), namespace)).To(Succeed())
+	namespace := newNamespace(context.Background(), prefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	DeferCleanup(cancel)
-	startFakeKubelet(ctx, namespace.Name)
+	startFakeKubelet(ctx, namespace)
+	return namespace
+}
+
+// newNamespace creates a namespace named from prefix and returns its name.
+func newNamespace(ctx context.Context, prefix string) string {
+	GinkgoHelper()
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 	return namespace.Name
 }
 

@@ -17,12 +17,11 @@ import (
 // The Syncer against a real API server, for what only a real one says.
 var _ = Describe("The Syncer", func() {
 	It("prunes past an object whose kind is gone, instead of failing every sync", func(ctx context.Context) {
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "syncer-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace.Name, Name: "stale",
-			Labels: map[string]string{"gitops.sluice.dev/name": "app", "gitops.sluice.dev/namespace": namespace.Name}}}
+		namespace := newNamespace(ctx, "syncer-")
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "stale",
+			Labels: map[string]string{"gitops.sluice.dev/name": "app", "gitops.sluice.dev/namespace": namespace}}}
 		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: namespace.Name, Name: "app"}}
+		app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "app"}}
 		// A client that starts after the CRD was deleted, as the manager
 		// does after a restart: its mapper has never heard of the kind.
 		c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
@@ -30,8 +29,8 @@ var _ = Describe("The Syncer", func() {
 		syncer := gitops.NewSyncer(c)
 
 		stale := []gitopsv1alpha1.ObjectRef{
-			{Group: "shop.example.com", Version: "v1", Kind: "Gadget", Namespace: namespace.Name, Name: "gone-with-its-crd"},
-			{Version: "v1", Kind: "ConfigMap", Namespace: namespace.Name, Name: "stale"},
+			{Group: "shop.example.com", Version: "v1", Kind: "Gadget", Namespace: namespace, Name: "gone-with-its-crd"},
+			{Version: "v1", Kind: "ConfigMap", Namespace: namespace, Name: "stale"},
 		}
 		kept, deleted, err := syncer.Prune(ctx, stale, app, metav1.DeletePropagationBackground)
 		Expect(err).NotTo(HaveOccurred())
