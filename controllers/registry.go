@@ -12,10 +12,12 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/rollout"
@@ -34,6 +36,10 @@ type Options struct {
 	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>, so Sluice
 	// can share a cluster with another controller of the same API.
 	InstanceID string
+	// Namespace, when set, is namespaced mode: the manager's cache holds
+	// only this namespace and no reconciler reads anything cluster-scoped,
+	// so Roles in it are all the manager needs.
+	Namespace string
 	// PrometheusAddress serves analysis metrics that name no address.
 	PrometheusAddress string
 	// GitCacheDir holds the Application controller's Git checkouts.
@@ -111,22 +117,62 @@ func (r Registry) describe() string {
 
 // CacheSelectors limits what the manager's cache holds of the kinds a
 // cluster has many of: only this instance's Rollouts, only ReplicaSets that
-// belong to a Rollout, only Jobs of analysis metrics.
-func CacheSelectors(instanceID string) map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&rolloutsv1alpha1.Rollout{}: {Label: rollout.InstanceSelector(instanceID)},
-		&appsv1.ReplicaSet{}:        {Label: rollout.ReplicaSetSelector()},
-		&batchv1.Job{}:              {Label: analysisrun.JobSelector()},
+// belong to a Rollout, only Jobs of analysis metrics. Only the kinds of the
+// selected controllers are named: the manager must not look up a kind whose
+// CRD a controller that does not run would have needed.
+func CacheSelectors(instanceID string, selected []string) map[client.Object]cache.ByObject {
+	selectors := map[client.Object]cache.ByObject{}
+	if slices.Contains(selected, rollout.Name) {
+		selectors[&rolloutsv1alpha1.Rollout{}] = cache.ByObject{Label: rollout.InstanceSelector(instanceID)}
+		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
 	}
+	if slices.Contains(selected, analysisrun.Name) {
+		selectors[&batchv1.Job{}] = cache.ByObject{Label: analysisrun.JobSelector()}
+	}
+	return selectors
+}
+
+// RequiredResources lists the custom resources the selected controllers
+// cannot start without. The manager waits for each to be served before it
+// starts, so it may be installed together with its CRDs. Optional ones, such
+// as Gateway API's routes, are not here: a controller picks them up when
+// they appear.
+func RequiredResources(selected []string, namespaced bool) []schema.GroupVersionResource {
+	argo := rolloutsv1alpha1.SchemeGroupVersion
+	var required []schema.GroupVersionResource
+	add := func(gv schema.GroupVersion, resources ...string) {
+		for _, r := range resources {
+			gvr := gv.WithResource(r)
+			if !slices.Contains(required, gvr) {
+				required = append(required, gvr)
+			}
+		}
+	}
+	for _, name := range selected {
+		switch name {
+		case rollout.Name:
+			add(argo, "rollouts", "analysisruns", "analysistemplates")
+			if !namespaced {
+				add(argo, "clusteranalysistemplates")
+			}
+		case analysisrun.Name:
+			add(argo, "analysisruns")
+		case application.Name:
+			add(gitopsv1alpha1.GroupVersion, "applications")
+		}
+	}
+	return required
 }
 
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
-	rollout.Name:     func(mgr ctrl.Manager, o Options) error { return rollout.Setup(mgr, o.InstanceID) },
+	rollout.Name: func(mgr ctrl.Manager, o Options) error {
+		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespaced: o.Namespace != ""})
+	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
-			CacheDir: o.GitCacheDir, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
+			CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},

@@ -53,4 +53,25 @@ var _ = Describe("The controller registry", func() {
 		Expect(err).To(MatchError("setting up the a controller: boom"))
 		Expect(ran).To(Equal([]string{"a"}))
 	})
+
+	It("asks to wait only for the CRDs the selected controllers need", func() {
+		names := func(selected []string, namespaced bool) []string {
+			var out []string
+			for _, r := range controllers.RequiredResources(selected, namespaced) {
+				out = append(out, r.Resource+"."+r.Group)
+			}
+			return out
+		}
+		Expect(names([]string{"rollout", "analysisrun"}, false)).To(Equal([]string{
+			"rollouts.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io", "clusteranalysistemplates.argoproj.io"}))
+		Expect(names([]string{"rollout"}, true)).NotTo(ContainElement("clusteranalysistemplates.argoproj.io"),
+			"namespaced mode reads nothing cluster-scoped")
+		Expect(names([]string{"application"}, false)).To(Equal([]string{"applications.gitops.sluice.dev"}))
+	})
+
+	It("caches by selector only the kinds of the selected controllers", func() {
+		Expect(controllers.CacheSelectors("", []string{"application"})).To(BeEmpty(),
+			"naming Rollouts would make the manager look up a CRD it does not need")
+		Expect(controllers.CacheSelectors("", []string{"rollout", "analysisrun"})).To(HaveLen(3))
+	})
 })

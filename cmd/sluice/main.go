@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sluicehq/sluice/controllers"
@@ -32,6 +33,9 @@ import (
 // namespaceFile holds the pod's namespace when Sluice runs in a cluster.
 const namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
+// podNamespaceEnv is where a chart puts the pod's namespace (downward API).
+const podNamespaceEnv = "POD_NAMESPACE"
+
 // prometheusAddressEnv is Argo Rollouts' variable for the default
 // Prometheus address, read so an existing installation's setting carries over.
 const prometheusAddressEnv = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
@@ -42,10 +46,17 @@ const outOfClusterLeaseNamespace = "kube-system"
 
 type options struct {
 	metricsAddr             string
+	metricsSecure           bool
+	metricsCertDir          string
 	probeAddr               string
 	leaderElect             bool
 	leaderElectionID        string
 	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
+	namespaced              bool
+	namespace               string
 	instanceID              string
 	controllers             string
 	prometheusAddress       string
@@ -81,6 +92,10 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version, the commit and the Argo Rollouts API version, and exit.")
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
 		"Address the Prometheus /metrics endpoint listens on; 0 turns it off.")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", false,
+		"Serve /metrics over HTTPS, to callers that authenticate with a bearer token and may get the non-resource URL /metrics (TokenReview and SubjectAccessReview).")
+	fs.StringVar(&o.metricsCertDir, "metrics-cert-dir", "",
+		"Directory with tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start-up.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		"Address the /healthz and /readyz endpoints listen on.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true,
@@ -90,6 +105,16 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader-election Lease (default: the pod's namespace, or "+
 			outOfClusterLeaseNamespace+" outside a cluster).")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second,
+		"How long replicas that are not the leader wait after the last renewal before taking the lead.")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew its lease before it gives up leading (and exits).")
+	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", 2*time.Second,
+		"How often replicas try to take or renew the lease.")
+	fs.BoolVar(&o.namespaced, "namespaced", false,
+		"Namespaced mode: watch and act in one namespace only (--namespace), read nothing cluster-scoped, and need only Roles there. Applications are held to that namespace, and ClusterAnalysisTemplates are not read.")
+	fs.StringVar(&o.namespace, "namespace", "",
+		"The namespace of --namespaced (default: $POD_NAMESPACE, or the pod's own namespace).")
 	fs.StringVar(&o.instanceID, "instance-id", "",
 		"Only reconcile objects labelled argo-rollouts.argoproj.io/controller-instance-id=<value>.")
 	fs.StringVar(&o.prometheusAddress, "prometheus-address", os.Getenv(prometheusAddressEnv),
@@ -135,13 +160,25 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	watchNamespace := ""
+	if o.namespaced {
+		if watchNamespace = ownNamespace(o.namespace); watchNamespace == "" {
+			return errors.New("--namespaced needs --namespace, $POD_NAMESPACE or a pod's service account namespace")
+		}
+		// Applications cannot reach past the one namespace the manager may
+		// write: say so in their status rather than fail on RBAC.
+		o.tenancy.NamespaceLock, o.tenancy.LockExempt = true, nil
+	}
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
+	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced)); err != nil {
+		return err
+	}
 
-	mgr, err := ctrl.NewManager(cfg, managerOptions(o))
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o, selected, watchNamespace))
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
@@ -160,26 +197,39 @@ func run(ctx context.Context, o options) error {
 		webhookSecret = []byte(strings.TrimSpace(string(data)))
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
-		InstanceID: o.instanceID, PrometheusAddress: o.prometheusAddress, GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
+		InstanceID: o.instanceID, Namespace: watchNamespace, PrometheusAddress: o.prometheusAddress,
+		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 	}); err != nil {
 		return err
 	}
 
-	log.Info("starting the manager", "host", cfg.Host, "controllers", selected,
+	log.Info("starting the manager", "host", cfg.Host, "controllers", selected, "namespace", watchNamespace,
 		"instanceID", o.instanceID, "leaderElection", o.leaderElect)
 	return mgr.Start(ctx)
 }
 
-func managerOptions(o options) manager.Options {
-	return manager.Options{
+func managerOptions(o options, selected []string, watchNamespace string) manager.Options {
+	metrics := metricsserver.Options{BindAddress: o.metricsAddr}
+	if o.metricsSecure {
+		metrics.SecureServing = true
+		metrics.CertDir = o.metricsCertDir
+		// Who may read /metrics is decided by the cluster: a TokenReview
+		// of the caller's bearer token, then a SubjectAccessReview for
+		// "get" on the non-resource URL /metrics.
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	opts := manager.Options{
 		Scheme:                  scheme.New(),
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        o.leaderElectionID,
-		LeaderElectionNamespace: leaseNamespace(o.leaderElectionNamespace),
+		LeaderElectionNamespace: leaseNamespace(o.leaderElectionNamespace, watchNamespace),
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		RetryPeriod:             &o.retryPeriod,
 		// A manager that is shutting down gives up the Lease at once, so the
 		// next replica takes over without waiting for it to expire.
 		LeaderElectionReleaseOnCancel: true,
@@ -187,23 +237,44 @@ func managerOptions(o options) manager.Options {
 			// No reconciler reads managedFields; dropping them roughly halves
 			// the memory each cached object costs.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject:         controllers.CacheSelectors(o.instanceID),
+			ByObject:         controllers.CacheSelectors(o.instanceID, selected),
 		},
 	}
+	if watchNamespace != "" {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{watchNamespace: {}}
+	}
+	return opts
 }
 
-// leaseNamespace resolves the leader-election namespace: the flag, the pod's
-// own namespace, or a namespace every cluster has.
-func leaseNamespace(flagValue string) string {
+// leaseNamespace resolves the leader-election namespace: the flag, the
+// namespace of namespaced mode, the pod's own namespace, or a namespace
+// every cluster has.
+func leaseNamespace(flagValue, watchNamespace string) string {
+	switch {
+	case flagValue != "":
+		return flagValue
+	case watchNamespace != "":
+		return watchNamespace
+	}
+	if ns := ownNamespace(""); ns != "" {
+		return ns
+	}
+	return outOfClusterLeaseNamespace
+}
+
+// ownNamespace is the flag's value, else $POD_NAMESPACE (the downward API's),
+// else the namespace of the pod's service account, else "".
+func ownNamespace(flagValue string) string {
 	if flagValue != "" {
 		return flagValue
 	}
-	if data, err := os.ReadFile(namespaceFile); err == nil {
-		if ns := strings.TrimSpace(string(data)); ns != "" {
-			return ns
-		}
+	if ns := os.Getenv(podNamespaceEnv); ns != "" {
+		return ns
 	}
-	return outOfClusterLeaseNamespace
+	if data, err := os.ReadFile(namespaceFile); err == nil {
+		return strings.TrimSpace(string(data))
+	}
+	return ""
 }
 
 // informersSynced reports ready once the manager's cache holds a full copy of

@@ -42,16 +42,22 @@ type ownedWatches struct {
 	changed sync.Map // types.NamespacedName -> struct{}
 }
 
-func newOwnedWatches(mgr ctrl.Manager, c controller.Controller) (*ownedWatches, error) {
+// newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
+// when one is given (namespaced mode).
+func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string) (*ownedWatches, error) {
 	owned, err := labels.NewRequirement(ownerNameLabel, selection.Exists, nil)
 	if err != nil {
 		return nil, err
 	}
-	objects, err := cache.New(mgr.GetConfig(), cache.Options{
+	opts := cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		DefaultLabelSelector: labels.NewSelector().Add(*owned),
 		DefaultTransform:     cache.TransformStripManagedFields(),
-	})
+	}
+	if namespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
+	}
+	objects, err := cache.New(mgr.GetConfig(), opts)
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,10 @@ type resolution struct {
 type Options struct {
 	// CacheDir keeps Git checkouts.
 	CacheDir string
+	// Namespace, when set, is namespaced mode: the controller watches only
+	// that namespace, and the objects Applications apply are watched there
+	// only. The manager's cache is limited likewise.
+	Namespace string
 	// GitMaxSize bounds one fetch and checkout, in bytes (source.DefaultMaxSize
 	// when zero).
 	GitMaxSize int64
@@ -177,7 +181,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return err
 	}
-	if r.owned, err = newOwnedWatches(mgr, c); err != nil {
+	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace); err != nil {
 		return err
 	}
 	if o.WebhookAddress == "" {

@@ -26,7 +26,7 @@ const workloadIndex = ".spec.workloadRef.deployment"
 // serviceIndex indexes Rollouts by the Services their strategy names.
 const serviceIndex = ".spec.strategy.services"
 
-func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
+func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
 		if owner == nil || owner.Kind != "Rollout" || owner.APIVersion != rolloutsv1alpha1.SchemeGroupVersion.String() {
@@ -49,7 +49,10 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	if err := indexTemplates(ctx, mgr); err != nil {
+	if err := indexTemplates(ctx, mgr, clusterTemplates); err != nil {
+		return err
+	}
+	if err := indexRoutes(ctx, mgr); err != nil {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
@@ -141,7 +144,7 @@ func (r *Reconciler) observeRoutes(ctx context.Context, ro *rolloutsv1alpha1.Rol
 	if invalid != nil || settings == nil {
 		return nil
 	}
-	if !r.gatewayAPI {
+	if !r.gatewayAPI.Load() {
 		// Without Gateway API's CRDs no route can exist.
 		obs.MissingRoutes = settings.Routes
 		return nil

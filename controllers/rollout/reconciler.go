@@ -6,6 +6,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -22,10 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
-	"github.com/sluicehq/sluice/traffic"
 	"github.com/sluicehq/sluice/traffic/gatewayapi"
 )
 
@@ -55,26 +54,41 @@ type Reconciler struct {
 	// Router reads and writes the Gateway API routes of traffic routing.
 	Router gatewayapi.Router
 
-	// gatewayAPI is set when the cluster serves Gateway API's routes.
-	gatewayAPI   bool
-	expectations expectations
+	// gatewayAPI is set once the cluster serves Gateway API's routes.
+	gatewayAPI atomic.Bool
+	// clusterTemplates is false in namespaced mode, where nothing
+	// cluster-scoped is read: ClusterAnalysisTemplates are then not found.
+	clusterTemplates bool
+	expectations     expectations
 }
 
-// Setup registers the Rollout controller. With an instanceID it handles only
-// Rollouts labelled with it; without, only Rollouts with no such label, as
-// Argo Rollouts does, so two controllers can share a cluster.
-func Setup(mgr ctrl.Manager, instanceID string) error {
-	if err := indexOwners(context.Background(), mgr); err != nil {
+// Options configure the Rollout controller.
+type Options struct {
+	// InstanceID, when set, limits the controller to Rollouts labelled with
+	// it; without, to Rollouts with no such label, as Argo Rollouts does, so
+	// two controllers can share a cluster.
+	InstanceID string
+	// Namespaced is namespaced mode: the manager's cache holds one namespace
+	// and the controller reads nothing cluster-scoped, so it needs no
+	// ClusterRole; ClusterAnalysisTemplates are then out of reach.
+	Namespaced bool
+}
+
+// Setup registers the Rollout controller.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	instanceID := opts.InstanceID
+	if err := indexOwners(context.Background(), mgr, !opts.Namespaced); err != nil {
 		return err
 	}
 	r := &Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("sluice-rollout"),
-		Now:       time.Now,
-		Router:    gatewayapi.Router{Client: mgr.GetClient()},
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Recorder:         mgr.GetEventRecorder("sluice-rollout"),
+		Now:              time.Now,
+		Router:           gatewayapi.Router{Client: mgr.GetClient()},
+		clusterTemplates: !opts.Namespaced,
 	}
-	builder := ctrl.NewControllerManagedBy(mgr).
+	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
 		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
 			return InstanceSelector(instanceID).Matches(labels.Set(obj.GetLabels()))
@@ -89,20 +103,18 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(serviceIndex))).
 		// Likewise an analysis template created or changed after the
 		// Rollout that uses it.
-		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate)).
-		Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
-	// A route changed by someone else, or created after the Rollout that
-	// names it, is looked at again; the watch needs Gateway API's CRDs.
-	r.gatewayAPI = servesRoutes(mgr)
-	if r.gatewayAPI {
-		if err := indexRoutes(context.Background(), mgr); err != nil {
-			return err
-		}
-		builder = builder.
-			Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.HTTPRouteKind))).
-			Watches(&gatewayv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.GRPCRouteKind)))
+		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
+	if r.clusterTemplates {
+		bldr = bldr.Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
 	}
-	return builder.Complete(r)
+	c, err := bldr.Build(r)
+	if err != nil {
+		return err
+	}
+	// A route changed by someone else, or created after the Rollout that
+	// names it, is looked at again. Gateway API's CRDs are optional: their
+	// routes are watched from when the cluster serves them, start-up or later.
+	return mgr.Add(&routeWatcher{mgr: mgr, controller: c, reconciler: r})
 }
 
 // rolloutsIndexedBy maps an object to the Rollouts in its namespace that

@@ -2,14 +2,18 @@ package rollout
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/traffic"
@@ -51,6 +55,52 @@ func (r *Reconciler) rolloutsRouting(kind string) handler.MapFunc {
 		}
 		return requests
 	}
+}
+
+// routesPollInterval is how often a manager started before Gateway API's
+// CRDs looks for them again.
+const routesPollInterval = 10 * time.Second
+
+// routeWatcher starts the controller's watches on Gateway API routes once the
+// cluster serves them: at start-up, or whenever the CRDs are installed later,
+// so the manager need not be restarted for them. Until then, a Rollout that
+// routes traffic waits with its routes reported missing.
+type routeWatcher struct {
+	mgr        ctrl.Manager
+	controller controller.Controller
+	reconciler *Reconciler
+}
+
+// NeedLeaderElection is false: every replica keeps its watches ready, so a
+// new leader has nothing to catch up on.
+func (w *routeWatcher) NeedLeaderElection() bool { return false }
+
+func (w *routeWatcher) Start(ctx context.Context) error {
+	log := ctrl.Log.WithName(Name)
+	announced := false
+	for !servesRoutes(w.mgr) {
+		if !announced {
+			log.Info("Gateway API's HTTPRoute and GRPCRoute are not served; Rollouts that route traffic wait until they are")
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(routesPollInterval):
+		}
+	}
+	for kind, route := range map[string]client.Object{traffic.HTTPRouteKind: &gatewayv1.HTTPRoute{}, traffic.GRPCRouteKind: &gatewayv1.GRPCRoute{}} {
+		if err := w.controller.Watch(source.Kind(w.mgr.GetCache(), route,
+			handler.EnqueueRequestsFromMapFunc(w.reconciler.rolloutsRouting(kind)))); err != nil {
+			return fmt.Errorf("watching %s: %w", kind, err)
+		}
+	}
+	w.reconciler.gatewayAPI.Store(true)
+	if announced {
+		log.Info("Gateway API's routes are served now; watching them")
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // servesRoutes reports whether the cluster has Gateway API's HTTPRoute and

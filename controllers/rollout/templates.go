@@ -21,7 +21,7 @@ const (
 	includesIndex = ".spec.templates"
 )
 
-func indexTemplates(ctx context.Context, mgr ctrl.Manager) error {
+func indexTemplates(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) error {
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &rolloutsv1alpha1.Rollout{}, templateIndex, templatesNamed); err != nil {
 		return err
@@ -30,6 +30,9 @@ func indexTemplates(ctx context.Context, mgr ctrl.Manager) error {
 		return templateKeys(obj.(*rolloutsv1alpha1.AnalysisTemplate).Spec.Templates)
 	}); err != nil {
 		return err
+	}
+	if !clusterTemplates {
+		return nil
 	}
 	return indexer.IndexField(ctx, &rolloutsv1alpha1.ClusterAnalysisTemplate{}, includesIndex, func(obj client.Object) []string {
 		return templateKeys(obj.(*rolloutsv1alpha1.ClusterAnalysisTemplate).Spec.Templates)
@@ -109,13 +112,17 @@ func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.
 			seen[key] = true
 		}
 		var err error
-		if cluster {
+		switch {
+		case cluster && !r.clusterTemplates:
+			// Namespaced mode reads nothing cluster-scoped; the planner
+			// reports the template as not found.
+		case cluster:
 			var t rolloutsv1alpha1.ClusterAnalysisTemplate
 			if err = r.Client.Get(ctx, client.ObjectKey{Name: ref.TemplateName}, &t); err == nil {
 				obs.ClusterTemplates[ref.TemplateName] = &t
 				queue = append(queue, t.Spec.Templates...)
 			}
-		} else {
+		default:
 			var t rolloutsv1alpha1.AnalysisTemplate
 			if err = r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.TemplateName}, &t); err == nil {
 				obs.Templates[ref.TemplateName] = &t
@@ -191,8 +198,10 @@ func (r *Reconciler) templatesIncluding(ctx context.Context, t templateUser) ([]
 		return nil, err
 	}
 	var clusterWide rolloutsv1alpha1.ClusterAnalysisTemplateList
-	if err := r.Client.List(ctx, &clusterWide, client.MatchingFields{includesIndex: t.key}); err != nil {
-		return nil, err
+	if r.clusterTemplates {
+		if err := r.Client.List(ctx, &clusterWide, client.MatchingFields{includesIndex: t.key}); err != nil {
+			return nil, err
+		}
 	}
 	var out []templateUser
 	for _, i := range namespaced.Items {

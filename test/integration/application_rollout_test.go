@@ -29,7 +29,7 @@ var _ = Describe("An Application delivering a Rollout with a workloadRef", Order
 		server := startGitServer()
 		cache := GinkgoT().TempDir()
 		startController("", func(mgr ctrl.Manager) error {
-			if err := rollout.Setup(mgr, ""); err != nil {
+			if err := rollout.Setup(mgr, rollout.Options{}); err != nil {
 				return err
 			}
 			return application.Setup(mgr, application.Options{CacheDir: cache})

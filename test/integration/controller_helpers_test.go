@@ -35,7 +35,7 @@ import (
 // started it ends. Every API write it makes, events included, is counted.
 func startRolloutController(instanceID string) *writeCounter {
 	GinkgoHelper()
-	return startController(instanceID, func(mgr ctrl.Manager) error { return rollout.Setup(mgr, instanceID) })
+	return startController(instanceID, func(mgr ctrl.Manager) error { return rollout.Setup(mgr, rollout.Options{InstanceID: instanceID}) })
 }
 
 // startController runs one controller in this process the same way.
@@ -52,7 +52,7 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 		HealthProbeBindAddress: "0",
 		// Several specs start a controller of the same name in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID)},
+		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID, controllers.Default.Names())},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(setup(mgr)).To(Succeed())

@@ -54,5 +54,5 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
 
-	kubeconfig = writeKubeconfig(env)
+	kubeconfig = writeKubeconfig(env, cfg)
 })

@@ -2,13 +2,21 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"os/exec"
+	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/sluicehq/sluice/test/framework"
 )
@@ -22,7 +30,8 @@ var _ = Describe("The manager binary", func() {
 		for _, flag := range []string{
 			"-kubeconfig", "-metrics-bind-address", "-health-probe-bind-address",
 			"-leader-elect", "-leader-election-namespace", "-instance-id", "-controllers",
-			"-zap-log-level", "-zap-devel",
+			"-zap-log-level", "-zap-devel", "-namespaced", "-namespace", "-metrics-secure",
+			"-leader-election-lease-duration", "-leader-election-renew-deadline", "-leader-election-retry-period",
 		} {
 			Expect(help).To(ContainSubstring(flag))
 		}
@@ -41,5 +50,79 @@ var _ = Describe("The manager binary", func() {
 		for _, url := range []string{m.ProbeURL + "/healthz", m.ProbeURL + "/readyz", m.MetricsURL + "/metrics"} {
 			Eventually(framework.HTTPStatus(url)).WithContext(ctx).Should(Equal(http.StatusOK), url)
 		}
+	})
+})
+
+// /metrics behind the cluster's own authentication and authorization, as
+// the chart serves it: a bearer token, reviewed by the API server, and RBAC
+// on the non-resource URL /metrics.
+var _ = Describe("The manager's secure metrics endpoint", Ordered, func() {
+	var (
+		metricsURL string
+		ns         string
+		insecure   = &http.Client{Transport: &http.Transport{
+			// The certificate is self-signed at start-up; what is tested
+			// here is who may read, not the certificate.
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		}, Timeout: 5 * time.Second}
+	)
+
+	get := func(bearer string) func() (int, error) {
+		return func() (int, error) {
+			req, err := http.NewRequest(http.MethodGet, metricsURL, nil) //nolint:noctx // a short-timeout probe
+			if err != nil {
+				return 0, err
+			}
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			resp, err := insecure.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			defer func() { _ = resp.Body.Close() }()
+			return resp.StatusCode, nil
+		}
+	}
+	// tokenOf makes a service account and returns a token for it.
+	tokenOf := func(ctx context.Context, name string) string {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		Expect(k8sClient.Create(ctx, sa)).To(Succeed())
+		request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
+		Expect(k8sClient.SubResource("token").Create(ctx, sa, request)).To(Succeed())
+		Expect(request.Status.Token).NotTo(BeEmpty())
+		return request.Status.Token
+	}
+
+	BeforeAll(func(ctx context.Context) {
+		m := framework.StartManager(kubeconfig, "--leader-elect=false", "--metrics-secure")
+		metricsURL = strings.Replace(m.MetricsURL, "http://", "https://", 1) + "/metrics"
+		ns = newNamespace(ctx, "scraper-")
+	})
+
+	It("turns away a caller with no token", func(ctx context.Context) {
+		Eventually(get("")).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+	})
+
+	It("turns away a service account that may not get /metrics", func(ctx context.Context) {
+		Eventually(get(tokenOf(ctx, "stranger"))).WithContext(ctx).Should(Equal(http.StatusForbidden))
+	})
+
+	It("serves a service account bound to a role that may get /metrics", func(ctx context.Context) {
+		reader := &rbacv1.ClusterRole{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-reader-"},
+			Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+		}
+		Expect(k8sClient.Create(ctx, reader)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, reader)
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-reader-"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reader.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "prometheus"}},
+		}
+		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, binding)
+
+		Eventually(get(tokenOf(ctx, "prometheus"))).WithContext(ctx).Should(Equal(http.StatusOK))
 	})
 })
