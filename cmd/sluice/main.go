@@ -103,7 +103,7 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "sluice.sluice.dev",
 		"Name of the Lease used for leader election.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
-		"Namespace of the leader-election Lease (default: the pod's namespace, or "+
+		"Namespace of the leader-election Lease (default: --namespace in namespaced mode, else $POD_NAMESPACE or the pod's namespace, else "+
 			outOfClusterLeaseNamespace+" outside a cluster).")
 	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second,
 		"How long replicas that are not the leader wait after the last renewal before taking the lead.")
