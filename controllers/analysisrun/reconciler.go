@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	args, err := resolveArgs(&run, r.secretsOf(ctx, run.Namespace))
-	dryRun := dryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
+	dryRun := analysis.DryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
 	var next time.Time
 	if err != nil {
 		run.Status.Phase, run.Status.Message = rolloutsv1alpha1.AnalysisPhaseError, err.Error()
@@ -315,19 +315,6 @@ func retention(rules []rolloutsv1alpha1.MeasurementRetention, metric string) int
 		}
 	}
 	return 0
-}
-
-// dryRunMetrics maps the metrics spec.dryRun names (or "*" for all).
-func dryRunMetrics(rules []rolloutsv1alpha1.DryRun, metrics []rolloutsv1alpha1.Metric) map[string]bool {
-	out := map[string]bool{}
-	for _, rule := range rules {
-		for _, m := range metrics {
-			if rule.MetricName == "*" || rule.MetricName == m.Name {
-				out[m.Name] = true
-			}
-		}
-	}
-	return out
 }
 
 // maskedSecret replaces a secret argument's value wherever the run records
