@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
 )
@@ -140,6 +141,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
+	metrics.InstrumentConfig(cfg) // before anything is made from it
 
 	mgr, err := ctrl.NewManager(cfg, managerOptions(o))
 	if err != nil {

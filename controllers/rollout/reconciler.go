@@ -25,6 +25,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/traffic"
 	"github.com/sluicehq/sluice/traffic/gatewayapi"
 )
@@ -70,7 +71,7 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("sluice-rollout"),
+		Recorder:  metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
 		Now:       time.Now,
 		Router:    gatewayapi.Router{Client: mgr.GetClient()},
 	}
@@ -102,6 +103,9 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 			Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.HTTPRouteKind))).
 			Watches(&gatewayv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(traffic.GRPCRouteKind)))
 	}
+	// Rollouts and analysis templates are read from the cache this
+	// controller's watches fill.
+	metrics.Rollouts.Register(mgr.GetCache(), mgr.Elected())
 	return builder.Complete(r)
 }
 
@@ -147,17 +151,19 @@ func ReplicaSetSelector() labels.Selector {
 }
 
 // Reconcile observes, plans and executes once.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
 	var ro rolloutsv1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expectations.forget(req.NamespacedName)
+			metrics.Rollouts.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // the garbage collector removes what it owns
 	}
+	defer metrics.Rollouts.Reconciling(req.NamespacedName).Done(&err)
 	obs, err := r.observe(ctx, &ro)
 	if err != nil {
 		return ctrl.Result{}, err
