@@ -118,6 +118,20 @@ type MetricAssessment struct {
 	Message string
 }
 
+// DryRunMetrics maps the metrics that spec.dryRun names, by name or "*"
+// for all: they are measured and summarised but never decide the run.
+func DryRunMetrics(rules []rolloutsv1alpha1.DryRun, metrics []rolloutsv1alpha1.Metric) map[string]bool {
+	out := map[string]bool{}
+	for _, rule := range rules {
+		for _, m := range metrics {
+			if rule.MetricName == "*" || rule.MetricName == m.Name {
+				out[m.Name] = true
+			}
+		}
+	}
+	return out
+}
+
 // AssessRun decides a run's phase from its metrics, as Argo does: the worst
 // phase of the completed metrics that are not dry-run, once every metric is
 // complete. A Failed, Error or Inconclusive metric (not dry-run), or

@@ -147,3 +147,16 @@ func ptrCount(i int) *intstr.IntOrString {
 	v := intstr.FromInt(i)
 	return &v
 }
+
+var _ = Describe("DryRunMetrics", func() {
+	metrics := []rolloutsv1alpha1.Metric{{Name: "error-rate"}, {Name: "latency"}}
+	DescribeTable("maps the metrics spec.dryRun names",
+		func(rules []rolloutsv1alpha1.DryRun, want map[string]bool) {
+			Expect(DryRunMetrics(rules, metrics)).To(Equal(want))
+		},
+		Entry("none without rules", nil, map[string]bool{}),
+		Entry("a metric by its name", []rolloutsv1alpha1.DryRun{{MetricName: "latency"}}, map[string]bool{"latency": true}),
+		Entry("every metric by *", []rolloutsv1alpha1.DryRun{{MetricName: "*"}}, map[string]bool{"error-rate": true, "latency": true}),
+		Entry("a name that is no metric's names none", []rolloutsv1alpha1.DryRun{{MetricName: "late.*"}}, map[string]bool{}),
+	)
+})

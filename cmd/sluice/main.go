@@ -26,6 +26,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
 )
@@ -174,6 +175,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
+	metrics.InstrumentConfig(cfg) // before anything is made from it
 	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced)); err != nil {
 		return err
 	}

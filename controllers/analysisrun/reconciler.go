@@ -29,6 +29,7 @@ import (
 
 	"github.com/sluicehq/sluice/analysis"
 	"github.com/sluicehq/sluice/internal/fieldref"
+	"github.com/sluicehq/sluice/internal/metrics"
 )
 
 // Name is the controller's name in --controllers, logs and events.
@@ -68,6 +69,7 @@ func Setup(mgr ctrl.Manager, prometheusAddress string) error {
 		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
 		Job:        analysis.Job{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Now: time.Now},
 	}
+	metrics.AnalysisRuns.Register(mgr.GetCache(), mgr.Elected())
 	// A metric's Job finishing wakes its run.
 	return ctrl.NewControllerManagedBy(mgr).Named(Name).
 		For(&rolloutsv1alpha1.AnalysisRun{}).
@@ -86,15 +88,19 @@ func JobSelector() labels.Selector {
 }
 
 // Reconcile takes the measurements that are due and assesses the run.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
 	var run rolloutsv1alpha1.AnalysisRun
 	if err := r.Client.Get(ctx, req.NamespacedName, &run); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.AnalysisRuns.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() {
 		r.forget(&run)
 		return ctrl.Result{}, nil
 	}
+	defer metrics.AnalysisRuns.Reconciling(req.NamespacedName).Done(&err)
 	original := run.DeepCopy()
 	now := r.Now()
 	if run.Status.StartedAt == nil {
@@ -102,7 +108,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	args, err := resolveArgs(&run, r.secretsOf(ctx, run.Namespace))
-	dryRun := dryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
+	dryRun := analysis.DryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
 	var next time.Time
 	if err != nil {
 		run.Status.Phase, run.Status.Message = rolloutsv1alpha1.AnalysisPhaseError, err.Error()
@@ -315,19 +321,6 @@ func retention(rules []rolloutsv1alpha1.MeasurementRetention, metric string) int
 		}
 	}
 	return 0
-}
-
-// dryRunMetrics maps the metrics spec.dryRun names (or "*" for all).
-func dryRunMetrics(rules []rolloutsv1alpha1.DryRun, metrics []rolloutsv1alpha1.Metric) map[string]bool {
-	out := map[string]bool{}
-	for _, rule := range rules {
-		for _, m := range metrics {
-			if rule.MetricName == "*" || rule.MetricName == m.Name {
-				out[m.Name] = true
-			}
-		}
-	}
-	return out
 }
 
 // maskedSecret replaces a secret argument's value wherever the run records

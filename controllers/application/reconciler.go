@@ -16,7 +16,6 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,7 +29,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -39,6 +37,7 @@ import (
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 	"github.com/sluicehq/sluice/gitops/webhook"
+	"github.com/sluicehq/sluice/internal/metrics"
 )
 
 // Name is the controller's name in --controllers, logs and events.
@@ -81,14 +80,6 @@ const defaultTimeout = 5 * time.Minute
 
 // maxTimeout bounds spec.timeout, which a tenant sets.
 const maxTimeout = 30 * time.Minute
-
-// syncFailures counts failed syncs, so alerting on them is one rule.
-var syncFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "sluice_application_sync_failures_total",
-	Help: "Failed syncs of an Application, by reason.",
-}, []string{"namespace", "name", "reason"})
-
-func init() { metrics.Registry.MustRegister(syncFailures) }
 
 // Reconciler reconciles Applications.
 type Reconciler struct {
@@ -184,6 +175,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace); err != nil {
 		return err
 	}
+	metrics.Applications.Register(mgr.GetCache(), mgr.Elected())
 	if o.WebhookAddress == "" {
 		return nil
 	}
@@ -233,6 +225,7 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	if r.owned != nil {
 		r.owned.changed.Delete(key)
 	}
+	metrics.Applications.Forget(key)
 }
 
 func (r *Reconciler) forgetUID(uid types.UID) {
@@ -250,7 +243,7 @@ type failure struct {
 func (f *failure) Error() string { return f.err.Error() }
 
 // Reconcile syncs an Application and writes its status.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
 	// Read around the cache: a reconcile woken by the objects the last sync
 	// applied must see the status that sync wrote, and the cache may not
 	// have it yet. One read per sync is cheap next to a sync.
@@ -265,6 +258,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	defer metrics.Applications.Reconciling(req.NamespacedName).Done(&err)
 	r.remember(req.NamespacedName, app.UID)
 	original := app.DeepCopy()
 	result := r.reconcile(ctx, &app)
@@ -272,6 +266,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.Client.Status().Patch(ctx, &app, client.MergeFrom(original)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
 		}
+		metrics.Applications.Recorded(original, &app)
 	}
 	return result, nil
 }
@@ -301,7 +296,7 @@ func (r *Reconciler) reconcile(ctx context.Context, app *gitopsv1alpha1.Applicat
 		f = &failure{reason: "SyncFailed", err: err}
 	}
 	log.FromContext(ctx).Info("sync failed", "reason", f.reason, "error", f.err.Error())
-	syncFailures.WithLabelValues(app.Namespace, app.Name, f.reason).Inc()
+	metrics.Applications.SyncFailed(app, f.reason)
 	// The same failure again is neither a new event nor a new history
 	// entry: a Git server that is gone fails every retry alike.
 	if gitops.RecordSync(app, gitopsv1alpha1.SyncHistory{

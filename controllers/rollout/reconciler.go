@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/traffic/gatewayapi"
 )
 
@@ -83,7 +84,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	r := &Reconciler{
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
-		Recorder:         mgr.GetEventRecorder("sluice-rollout"),
+		Recorder:         metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
 		Now:              time.Now,
 		Router:           gatewayapi.Router{Client: mgr.GetClient()},
 		clusterTemplates: !opts.Namespaced,
@@ -111,6 +112,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// Rollouts and analysis templates are read from the cache this
+	// controller's watches fill.
+	metrics.Rollouts.Register(mgr.GetCache(), mgr.Elected(), r.clusterTemplates)
 	// A route changed by someone else, or created after the Rollout that
 	// names it, is looked at again. Gateway API's CRDs are optional: their
 	// routes are watched from when the cluster serves them, start-up or later.
@@ -159,17 +163,19 @@ func ReplicaSetSelector() labels.Selector {
 }
 
 // Reconcile observes, plans and executes once.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
 	var ro rolloutsv1alpha1.Rollout
 	if err := r.Client.Get(ctx, req.NamespacedName, &ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.expectations.forget(req.NamespacedName)
+			metrics.Rollouts.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // the garbage collector removes what it owns
 	}
+	defer metrics.Rollouts.Reconciling(req.NamespacedName).Done(&err)
 	obs, err := r.observe(ctx, &ro)
 	if err != nil {
 		return ctrl.Result{}, err
