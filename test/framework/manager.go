@@ -33,7 +33,8 @@ func ManagerBinary() string {
 			buildErr = fmt.Errorf("reading the checkout's commit: %w", err)
 			return
 		}
-		managerPath, buildErr = gexec.Build("github.com/sluicehq/sluice/cmd/sluice", "-ldflags",
+		// Static, as make builds it: one build cache for every build.
+		managerPath, buildErr = gexec.BuildWithEnvironment("github.com/sluicehq/sluice/cmd/sluice", []string{"CGO_ENABLED=0"}, "-ldflags",
 			"-X github.com/sluicehq/sluice/internal/version.Commit="+strings.TrimSpace(string(commit)))
 	})
 	gomega.Expect(buildErr).NotTo(gomega.HaveOccurred(), "building cmd/sluice")
