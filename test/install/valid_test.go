@@ -115,6 +115,8 @@ var _ = Describe("the chart, with each documented toggle", func() {
 		Expect(err).To(MatchError(ContainSubstring("gitMaxSize")))
 		_, err = tryRender(`leaderElection: {leaseDuration: 15}`)
 		Expect(err).To(MatchError(ContainSubstring("leaseDuration")))
+		_, err = tryRender(`metrics: {serviceMonitor: {bearerTokenSecret: {name: prometheus-token}}}`)
+		Expect(err).To(MatchError(ContainSubstring("bearerTokenSecret/key")))
 	})
 
 	It("refuses to run no controller at all", func() {
