@@ -41,7 +41,7 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 
 .PHONY: test-tools
 test-tools:
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm
 
 # What test-integration runs: envtest's kube-apiserver and etcd, Prometheus
 # for the provider suite (test/promtest), and ginkgo.
@@ -54,18 +54,33 @@ generate: ## Generate deepcopy code for apis/.
 	@hack/tools.sh controller-gen
 	$(CONTROLLER_GEN) object paths=./apis/...
 
+# The controllers whose RBAC markers `make manifests` turns into a role each
+# (config/rbac/<name>_role.yaml, ClusterRole sluice-<name>): the names
+# --controllers takes.
+RBAC_CONTROLLERS := rollout analysisrun application
+# The chart's copies of the CRDs and roles, so it renders the very rules and
+# schemas config/ holds; Helm reads files only from inside a chart.
+CHART_FILES := charts/sluice/files
+
 .PHONY: manifests
-manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/.
+manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/, and copy them into the chart.
 	@hack/tools.sh controller-gen
 	rm -f config/crd/bases/*.yaml
 	$(CONTROLLER_GEN) crd:crdVersions=v1 paths=./apis/... paths=$(ARGO_TYPES) output:crd:dir=config/crd/bases
 	go run ./hack/crdpatch config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=sluice-manager paths=./controllers/... output:rbac:dir=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=sluice-manager,fileName=manager_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers output:rbac:dir=config/rbac
+	for c in $(RBAC_CONTROLLERS); do \
+		$(CONTROLLER_GEN) rbac:roleName=sluice-$$c,fileName=$${c}_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers/$$c/... output:rbac:dir=config/rbac; \
+	done
+	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/rbac
+	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/rbac
+	cp config/crd/bases/*.yaml $(CHART_FILES)/crds/
+	cp config/rbac/*_role.yaml config/rbac/application_write_all.yaml $(CHART_FILES)/rbac/
 
 .PHONY: verify
 verify: generate manifests ## Fail if generated files are stale.
-	@if [ -n "$$(git status --porcelain -- apis config)" ]; then \
-		git status --short -- apis config; git --no-pager diff --stat -- apis config; \
+	@if [ -n "$$(git status --porcelain -- apis config charts)" ]; then \
+		git status --short -- apis config charts; git --no-pager diff --stat -- apis config charts; \
 		echo "generated files are stale: run 'make generate manifests' and commit the result"; exit 1; fi
 
 .PHONY: fmt

@@ -23,10 +23,16 @@ import (
 	"github.com/sluicehq/sluice/controllers/rollout"
 )
 
-// The manager itself needs these; each reconciler declares its own next to
-// its code, and `make manifests` gathers them into config/rbac.
+// The manager itself needs these, whichever controllers run; each reconciler
+// declares its own next to its code, and `make manifests` writes one role
+// per controller into config/rbac (and the chart), so an installation grants
+// only what the controllers it runs need.
 //
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election reads, creates and renews one Lease in the manager's own
+// namespace: a Role there, not a ClusterRole. The namespace below is the
+// default installation's; kustomize and the chart set the real one.
+//
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=sluice-system,roleName=sluice-leader-election
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -25,6 +25,7 @@ tools=(
   "controller-gen|dev|sigs.k8s.io/controller-tools|sigs.k8s.io/controller-tools/cmd/controller-gen"
   "golangci-lint|dev|github.com/golangci/golangci-lint/v2|github.com/golangci/golangci-lint/v2/cmd/golangci-lint"
   "ginkgo|dev|github.com/onsi/ginkgo/v2|github.com/onsi/ginkgo/v2/ginkgo"
+  "helm|helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm"
 )
 
 # module_version prints the version a tools module's go.mod requires of a module.

@@ -43,13 +43,18 @@ import (
 // Name is the controller's name in --controllers, logs and events.
 const Name = "application"
 
-// The Application controller applies whatever its Applications hold, so it
-// may write any kind; an Application that names a serviceAccountName is
-// applied as that account instead, and can write only where it may.
+// The Application controller reads every kind: it watches, by metadata,
+// each kind an Application applied (owned.go), and reads live objects for
+// diffs and health. It writes them as a service account it impersonates
+// (spec.serviceAccountName, or --default-service-account; tenancy.go), so
+// its own role holds no write on them. An installation that lets
+// Applications act with the manager's rights grants writes separately, with
+// config/rbac/application_write_all.yaml or the chart's
+// application.writeAll.
 //
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
 // SyncRequestAnnotation asks for a sync now, as a person does with

@@ -10,11 +10,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// writeKubeconfig writes a system:masters kubeconfig for the test API server
-// and returns its path, for binaries under test.
-func writeKubeconfig(env *envtest.Environment, config *rest.Config) string {
+// writeKubeconfig writes a kubeconfig of a user of a test API server (a
+// client certificate naming the user and its groups) and returns its path,
+// for binaries under test.
+func writeKubeconfig(env *envtest.Environment, config *rest.Config, who envtest.User) string {
 	GinkgoHelper()
-	user, err := env.AddUser(envtest.User{Name: "integration-admin", Groups: []string{"system:masters"}}, config)
+	user, err := env.AddUser(who, config)
 	Expect(err).NotTo(HaveOccurred())
 	data, err := user.KubeConfig()
 	Expect(err).NotTo(HaveOccurred())

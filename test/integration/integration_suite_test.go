@@ -18,6 +18,7 @@ import (
 )
 
 var (
+	testEnv    *envtest.Environment
 	cfg        *rest.Config
 	k8sClient  client.Client
 	kubeconfig string
@@ -39,20 +40,20 @@ var _ = BeforeSuite(func() {
 	crdPaths, err := simcluster.DefaultCRDPaths()
 	Expect(err).NotTo(HaveOccurred())
 
-	env := &envtest.Environment{
+	testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: binDir,
 		CRDDirectoryPaths:     crdPaths,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme.New(),
 	}
-	cfg, err = env.Start()
+	cfg, err = testEnv.Start()
 	// Registered before the check: a Start that fails late (installing the
 	// CRDs) leaves etcd and kube-apiserver running.
-	DeferCleanup(env.Stop)
+	DeferCleanup(testEnv.Stop)
 	Expect(err).NotTo(HaveOccurred(), "run `make test-tools` to build kube-apiserver and etcd")
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
 
-	kubeconfig = writeKubeconfig(env, cfg)
+	kubeconfig = writeKubeconfig(testEnv, cfg, envtest.User{Name: "integration-admin", Groups: []string{"system:masters"}})
 })

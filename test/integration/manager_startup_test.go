@@ -53,7 +53,7 @@ var _ = Describe("The manager started before its CRDs", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		c, err = client.New(config, client.Options{Scheme: scheme.New()})
 		Expect(err).NotTo(HaveOccurred())
-		m = framework.StartManager(writeKubeconfig(env, config), "--leader-elect=false")
+		m = framework.StartManager(writeKubeconfig(env, config, envtest.User{Name: "admin", Groups: []string{"system:masters"}}), "--leader-elect=false")
 	})
 
 	readyz := func() (string, error) {
