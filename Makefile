@@ -66,7 +66,11 @@ CHART_FILES := charts/sluice/files
 manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/, and copy them into the chart.
 	@hack/tools.sh controller-gen
 	rm -f config/crd/bases/*.yaml
-	$(CONTROLLER_GEN) crd:crdVersions=v1 paths=./apis/... paths=$(ARGO_TYPES) output:crd:dir=config/crd/bases
+	$(CONTROLLER_GEN) crd:crdVersions=v1 paths=./apis/... output:crd:dir=config/crd/bases
+	# Argo's CRDs without descriptions, as Argo Rollouts publishes them: with
+	# the pod template's documentation each is over 500 KB, too large for a
+	# Helm release (1 MiB in all) or a client-side kubectl apply (256 KiB).
+	$(CONTROLLER_GEN) crd:crdVersions=v1,maxDescLen=0 paths=$(ARGO_TYPES) output:crd:dir=config/crd/bases
 	go run ./hack/crdpatch config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=sluice-manager,fileName=manager_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers output:rbac:dir=config/rbac
 	for c in $(RBAC_CONTROLLERS); do \

@@ -20,7 +20,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/traffic"
 )
@@ -47,7 +46,7 @@ var _ = Describe("A Rollout delivered from Git on the simulated cluster", Ordere
 		cache, err := os.MkdirTemp("", "sluice-e2e-git-cache-")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(os.RemoveAll, cache)
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false", "--git-cache-dir="+cache)
+		startManager("--leader-elect=false", "--git-cache-dir="+cache)
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gitops-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		dest = namespace.Name + "-shop"
@@ -158,6 +157,8 @@ spec:
 			Spec: gitopsv1alpha1.ApplicationSpec{
 				Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "apps/shop"},
 				Destination: gitopsv1alpha1.ApplicationDestination{Namespace: dest},
+				// It creates its namespace: the platform team's account.
+				ServiceAccountName: deliverer(ctx, "default", ""),
 				SyncPolicy: &gitopsv1alpha1.SyncPolicy{
 					Automated:   &gitopsv1alpha1.AutomatedSyncPolicy{Prune: true, SelfHeal: true},
 					SyncOptions: []string{"CreateNamespace=true"},

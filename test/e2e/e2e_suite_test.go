@@ -37,11 +37,16 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(os.RemoveAll, stateDir)
 
-	cluster, err = simcluster.Start(ctx, simcluster.Options{StateDir: stateDir, Progress: GinkgoWriter})
+	// Only Gateway API's CRDs: Sluice's own come with its chart, below.
+	crds, err := simcluster.DefaultCRDPaths()
+	Expect(err).NotTo(HaveOccurred())
+	cluster, err = simcluster.Start(ctx, simcluster.Options{StateDir: stateDir, Progress: GinkgoWriter, CRDPaths: crds[1:]})
 	Expect(err).NotTo(HaveOccurred())
 	// Stopped even when a spec fails or the run is interrupted.
 	DeferCleanup(cluster.Stop)
 
 	k8sClient, err = client.New(cluster.Config, client.Options{Scheme: scheme.New()})
 	Expect(err).NotTo(HaveOccurred())
-}, NodeTimeout(3*time.Minute))
+
+	installChart(ctx)
+}, NodeTimeout(4*time.Minute))

@@ -17,16 +17,16 @@ import (
 
 var _ = Describe("The manager on the simulated cluster", func() {
 	It("starts, takes the leader lease and answers /healthz, /readyz and /metrics", func(ctx context.Context) {
-		m := framework.StartManager(cluster.KubeconfigPath)
+		m := startManager()
 
 		for _, url := range []string{m.ProbeURL + "/healthz", m.ProbeURL + "/readyz", m.MetricsURL + "/metrics"} {
 			Eventually(framework.HTTPStatus(url)).WithContext(ctx).Should(Equal(http.StatusOK), url)
 		}
-		// Leader election is on by default; outside a cluster the Lease
-		// lives in kube-system.
+		// The chart turns leader election on, with the Lease in the
+		// chart's namespace, where its Role lets the manager keep it.
 		Eventually(func(g Gomega) {
 			var lease coordinationv1.Lease
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "sluice.sluice.dev"}, &lease)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: chartNamespace, Name: "sluice.sluice.dev"}, &lease)).To(Succeed())
 			g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
 		}).WithContext(ctx).Should(Succeed())
 		Expect(m.Session.ExitCode()).To(Equal(-1), "the manager is still running")

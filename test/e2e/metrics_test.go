@@ -46,7 +46,7 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(os.RemoveAll, cache)
 
-		manager = framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false", "--git-cache-dir="+cache)
+		manager = startManager("--leader-elect=false", "--git-cache-dir="+cache)
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		ns = namespace.Name
@@ -132,9 +132,10 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		synced := &gitopsv1alpha1.Application{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
 			Spec: gitopsv1alpha1.ApplicationSpec{
-				Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "config"},
-				Destination: gitopsv1alpha1.ApplicationDestination{Namespace: ns},
-				SyncPolicy:  automated,
+				Source:             gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "config"},
+				Destination:        gitopsv1alpha1.ApplicationDestination{Namespace: ns},
+				ServiceAccountName: deliverer(ctx, ns, ns),
+				SyncPolicy:         automated,
 			},
 		}
 		// Nothing listens at port 1: every fetch fails.

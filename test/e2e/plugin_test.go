@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 )
 
 // kubectl sluice against the simulated cluster: it steers a canary the way
@@ -31,7 +30,7 @@ var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
 		var err error
 		plugin, err = gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
 		Expect(err).NotTo(HaveOccurred())
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "plugin-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
 		ns = namespace.Name

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/test/promtest"
 )
 
@@ -34,7 +33,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 
 	BeforeAll(func(ctx context.Context) {
 		exporter, prom = startPrometheus(ctx)
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

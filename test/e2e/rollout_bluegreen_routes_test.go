@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -26,7 +25,7 @@ var _ = Describe("A blue-green Rollout behind a Gateway API route on the simulat
 	var ns string
 
 	BeforeAll(func() {
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

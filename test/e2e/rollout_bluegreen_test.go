@@ -24,7 +24,6 @@ import (
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/test/promtest"
 )
 
@@ -39,7 +38,7 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 
 	BeforeAll(func(ctx context.Context) {
 		exporter, prom = startPrometheus(ctx)
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
 
@@ -27,7 +26,7 @@ var _ = Describe("A canary Rollout on the simulated cluster", Ordered, func() {
 	var ns string
 
 	BeforeAll(func() {
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

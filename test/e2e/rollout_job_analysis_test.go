@@ -15,7 +15,6 @@ import (
 
 	"github.com/sluicehq/sluice/analysis"
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
 
@@ -25,7 +24,7 @@ var _ = Describe("A Job-gated canary on the simulated cluster", Ordered, func() 
 	var ns string
 
 	BeforeAll(func() {
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/builders"
-	"github.com/sluicehq/sluice/test/framework"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -27,7 +26,7 @@ var _ = Describe("A canary routed through Gateway API routes on the simulated cl
 	var ns string
 
 	BeforeAll(func() {
-		framework.StartManager(cluster.KubeconfigPath, "--leader-elect=false")
+		startManager("--leader-elect=false")
 	})
 
 	BeforeEach(func(ctx context.Context) {

@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sync"
@@ -155,6 +156,17 @@ var _ = Describe("the chart's copies of config/", func() {
 		Entry(nil, "metrics_reader_role.yaml", "ClusterRole", "sluice-metrics-reader", defaults, namespaced),
 		Entry(nil, "application_write_all.yaml", "ClusterRole", "sluice-application-write-all", writeAll, namespacedWriteAll),
 	)
+
+	It("fits every object in a client-side kubectl apply's annotation", func() {
+		// kubectl apply without --server-side records each object, as
+		// JSON, in the last-applied-configuration annotation, and the API
+		// server refuses annotations over 256 KiB in all.
+		for _, o := range kustomizeBuild("config/default").objects {
+			data, err := json.Marshal(o.Object)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(len(data)).To(BeNumerically("<", 200*1024), "%s %s", o.GetKind(), o.GetName())
+		}
+	})
 
 	It("leaves the opt-in write role out of config/default", func() {
 		Expect(rolesWritingEverything(kustomizeBuild("config/default"))).To(BeEmpty())
