@@ -71,8 +71,10 @@ type routeWatcher struct {
 	reconciler *Reconciler
 }
 
-// NeedLeaderElection is false: every replica keeps its watches ready, so a
-// new leader has nothing to catch up on.
+// NeedLeaderElection is false: every replica looks for the CRDs. The
+// watches it adds start with the controller, so on the leader only, from
+// the moment it takes the Lease (controller-runtime holds a source added
+// before then until the controller starts).
 func (w *routeWatcher) NeedLeaderElection() bool { return false }
 
 func (w *routeWatcher) Start(ctx context.Context) error {

@@ -35,17 +35,8 @@ var _ = Describe("A Rollout delivered from Git on the simulated cluster", Ordere
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		dir, err := os.MkdirTemp("", "sluice-e2e-git-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, dir)
-		server, err := gitserver.Start(dir, gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
-		repo, err = server.Create("shop")
-		Expect(err).NotTo(HaveOccurred())
-		cache, err := os.MkdirTemp("", "sluice-e2e-git-cache-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, cache)
+		var cache string
+		repo, cache = gitRepoAndCache("shop")
 		startManager("--leader-elect=false", "--git-cache-dir="+cache)
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gitops-"}}
 		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
@@ -240,3 +231,22 @@ spec:
 		Expect(route.Labels).NotTo(HaveKey(traffic.DefaultInProgressLabelKey))
 	})
 })
+
+// gitRepoAndCache starts a Git server holding one empty repository, and
+// makes a Git cache directory for a manager; both go when the container
+// that asked ends.
+func gitRepoAndCache(name string) (*gitserver.Repo, string) {
+	GinkgoHelper()
+	dir, err := os.MkdirTemp("", "sluice-e2e-git-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, dir)
+	server, err := gitserver.Start(dir, gitserver.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(server.Stop)
+	repo, err := server.Create(name)
+	Expect(err).NotTo(HaveOccurred())
+	cache, err := os.MkdirTemp("", "sluice-e2e-git-cache-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, cache)
+	return repo, cache
+}

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/simcluster"
@@ -32,6 +33,9 @@ func TestE2E(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx context.Context) {
+	// The suite's own clients log through controller-runtime, which
+	// otherwise complains, thirty seconds in, that no logger was set.
+	logf.SetLogger(GinkgoLogr)
 	simcluster.ReapAbandoned(os.TempDir(), "sluice-e2e-")
 	stateDir, err := os.MkdirTemp("", "sluice-e2e-")
 	Expect(err).NotTo(HaveOccurred())

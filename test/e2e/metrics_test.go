@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -34,17 +33,8 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		dir, err := os.MkdirTemp("", "sluice-e2e-git-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, dir)
-		server, err := gitserver.Start(dir, gitserver.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(server.Stop)
-		repo, err = server.Create("settings")
-		Expect(err).NotTo(HaveOccurred())
-		cache, err := os.MkdirTemp("", "sluice-e2e-git-cache-")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(os.RemoveAll, cache)
+		var cache string
+		repo, cache = gitRepoAndCache("settings")
 
 		manager = startManager("--leader-elect=false", "--git-cache-dir="+cache)
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-"}}
@@ -179,6 +169,15 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 				g.Expect(s.has(name)).To(BeTrue(), "the scrape has no %s", name)
 			}
 		}).WithContext(ctx).Should(Succeed())
+
+		// For the sizing in docs/operations.md: what the manager holds after
+		// the specs above (a few Rollouts, AnalysisRuns and Applications).
+		s := scrape(Default, manager)
+		for _, family := range []string{"process_resident_memory_bytes", "go_memstats_heap_alloc_bytes"} {
+			if series := s.series(family, nil); len(series) == 1 {
+				AddReportEntry(family+" (MiB)", fmt.Sprintf("%.1f", sampleValue(series[0])/(1<<20)))
+			}
+		}
 	})
 })
 

@@ -4,6 +4,7 @@
 package framework
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/http"
@@ -72,6 +73,41 @@ func (m *Manager) Stop() {
 	ginkgo.GinkgoHelper()
 	m.Session.Terminate()
 	gomega.Eventually(m.Session).WithTimeout(30 * time.Second).Should(gexec.Exit())
+}
+
+// Kill sends SIGKILL, as a node that dies or the OOM killer would: the
+// manager gets no chance to hand over its Lease. It returns once the
+// process is gone.
+func (m *Manager) Kill() {
+	ginkgo.GinkgoHelper()
+	m.Session.Kill()
+	gomega.Eventually(m.Session).WithTimeout(10 * time.Second).Should(gexec.Exit())
+}
+
+// Leads reports whether the manager holds the leader-election Lease named
+// lease, as its own /metrics says: controller-runtime sets the gauge
+// leader_election_master_status{name="<lease>"} to 1 on the replica that
+// leads (every replica serves /metrics). The Lease itself names its holder
+// "<hostname>_<uuid>", which two processes on one host cannot be told
+// apart by.
+func (m *Manager) Leads(lease string) (bool, error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(m.MetricsURL + "/metrics") //nolint:noctx // a short-timeout probe in a test
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	leading := fmt.Sprintf("leader_election_master_status{name=%q} 1", lease)
+	scanner := bufio.NewScanner(resp.Body)
+	for scanner.Scan() {
+		if scanner.Text() == leading {
+			return true, nil
+		}
+	}
+	return false, scanner.Err()
 }
 
 // HTTPStatus returns a function for Eventually that GETs a URL and yields its
