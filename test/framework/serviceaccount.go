@@ -41,10 +41,10 @@ func ServiceAccountKubeconfig(ctx context.Context, admin *rest.Config, c client.
 	return path
 }
 
-// forbidden matches the API server's refusal as client-go reports it:
-// `<resource> "<name>" is forbidden: User "..." cannot <verb> ...` or
-// `... is forbidden: User ... cannot list resource ...`.
-var forbidden = regexp.MustCompile(`[^\n]{0,200}is forbidden: User "[^"]*" cannot [^\n]{0,200}`)
+// forbidden matches the API server's refusal as client-go reports it,
+// `<resource> "<name>" is forbidden: User "<user>" cannot <verb> ...`, in
+// plain text or inside a JSON or klog line, where the quotes are escaped.
+var forbidden = regexp.MustCompile(`[^\n]{0,200}is forbidden: User \\?"[^"\\]*\\?" cannot [^\n]{0,200}`)
 
 // Forbidden lists the lines of the manager's output in which the API server
 // refused it something: under a least-privilege role, each is a rule the

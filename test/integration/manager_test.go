@@ -17,6 +17,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/sluicehq/sluice/test/framework"
 )
@@ -124,5 +125,20 @@ var _ = Describe("The manager's secure metrics endpoint", Ordered, func() {
 		DeferCleanup(k8sClient.Delete, binding)
 
 		Eventually(get(tokenOf(ctx, "prometheus"))).WithContext(ctx).Should(Equal(http.StatusOK))
+	})
+})
+
+// The end-to-end suites prove the chart's RBAC by failing a spec whose
+// manager was refused anything: that check must see a refusal in the
+// manager's log as the manager writes it (JSON, and klog's lines).
+var _ = Describe("A manager without the rights it needs", func() {
+	It("is seen to be refused, in its own log", func(ctx context.Context) {
+		nobody := writeKubeconfig(testEnv, cfg, envtest.User{Name: "nobody"})
+		m := framework.StartManager(nobody, "--leader-elect=false", "--controllers=rollout", "--zap-encoder=json")
+		Eventually(m.Forbidden).WithContext(ctx).ShouldNot(BeEmpty())
+		Expect(m.Forbidden()).To(ContainElement(ContainSubstring(`cannot list resource`)))
+		// Its caches never sync, and a manager waits for them (up to its
+		// graceful-shutdown timeout) before it exits on SIGTERM.
+		m.Kill()
 	})
 })
