@@ -138,6 +138,12 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		}
 		Expect(k8sClient.Create(ctx, synced)).To(Succeed())
 		Expect(k8sClient.Create(ctx, unreachable)).To(Succeed())
+		// Gone before their Git server is, so no later spec's manager keeps
+		// retrying them.
+		DeferCleanup(func(ctx context.Context) {
+			Expect(k8sClient.Delete(ctx, synced)).To(Succeed())
+			Expect(k8sClient.Delete(ctx, unreachable)).To(Succeed())
+		})
 
 		Eventually(func(g Gomega) {
 			s := scrape(g, manager)
