@@ -173,7 +173,7 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
-		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespaced: o.Namespace != ""})
+		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {

@@ -34,7 +34,8 @@ import (
 // namespaceFile holds the pod's namespace when Sluice runs in a cluster.
 const namespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// podNamespaceEnv is where a chart puts the pod's namespace (downward API).
+// podNamespaceEnv is where a pod's spec may put its namespace (the downward
+// API); the chart passes --namespace and --leader-election-namespace instead.
 const podNamespaceEnv = "POD_NAMESPACE"
 
 // prometheusAddressEnv is Argo Rollouts' variable for the default
@@ -177,6 +178,9 @@ func run(ctx context.Context, o options) error {
 	}
 	metrics.InstrumentConfig(cfg) // before anything is made from it
 	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced)); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting, as asked: a clean exit
+		}
 		return err
 	}
 

@@ -44,8 +44,9 @@ import (
 const Name = "application"
 
 // The Application controller reads every kind: it watches, by metadata,
-// each kind an Application applied (owned.go), and reads live objects for
-// diffs and health. It writes them as a service account it impersonates
+// each kind an Application applied (owned.go), and, for an Application
+// that acts with the manager's own rights, reads live objects for diffs and
+// health. It writes them as a service account it impersonates
 // (spec.serviceAccountName, or --default-service-account; tenancy.go), so
 // its own role holds no write on them. An installation that lets
 // Applications act with the manager's rights grants writes separately, with
@@ -102,9 +103,11 @@ type Reconciler struct {
 	// reach outside their checkout.
 	AllowRemoteBases bool
 	// Tenancy is the operator's bound on what Applications may reach.
-	Tenancy  Tenancy
-	Recorder recorder.EventRecorder
-	Now      func() time.Time
+	Tenancy Tenancy
+	// Namespace, in namespaced mode, is the one namespace served.
+	Namespace string
+	Recorder  recorder.EventRecorder
+	Now       func() time.Time
 
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
@@ -164,6 +167,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Fetcher:          &source.Fetcher{CacheDir: cacheDir, MaxSize: o.GitMaxSize},
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
+		Namespace:        o.Namespace,
 		Recorder:         mgr.GetEventRecorder("sluice-application"),
 		Now:              time.Now,
 	}
@@ -431,7 +435,10 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		return r.reportManual(ctx, app, syncer, objects, rev)
 	}
 	options := gitops.ParseSyncOptions(policy.SyncOptions)
-	if options.CreateNamespace && destination != "" {
+	// The Application's own namespace exists: creating it would only ask
+	// for a cluster-scoped write that a locked or namespaced manager, and
+	// a tenant's account, do not have.
+	if options.CreateNamespace && destination != "" && destination != app.Namespace {
 		if err := r.createNamespace(ctx, syncer, destination, timeout); err != nil {
 			return &failure{"ApplyFailed", err}
 		}

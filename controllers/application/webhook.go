@@ -65,6 +65,11 @@ func (r *Reconciler) webhookOf(ctx context.Context, namespace, name string) (web
 	if len(validation.IsDNS1123Label(namespace)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
 		return webhook.ApplicationHook{}, fmt.Errorf("%w: %q/%q cannot name an Application", webhook.ErrNoWebhook, namespace, name)
 	}
+	if r.Namespace != "" && namespace != r.Namespace {
+		// Namespaced mode: no Application of another namespace is served,
+		// and the manager may not read there.
+		return webhook.ApplicationHook{}, fmt.Errorf("%w: %s is not the namespace this manager serves", webhook.ErrNoWebhook, namespace)
+	}
 	var app gitopsv1alpha1.Application
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &app); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -149,6 +149,22 @@ func (r *Reconciler) observeRoutes(ctx context.Context, ro *rolloutsv1alpha1.Rol
 		obs.MissingRoutes = settings.Routes
 		return nil
 	}
+	if r.namespace != "" {
+		// Namespaced mode: a route of another namespace is out of reach,
+		// and reported as not found rather than read and refused.
+		var reachable []traffic.RouteKey
+		for _, key := range settings.Routes {
+			if key.Namespace == r.namespace {
+				reachable = append(reachable, key)
+			} else {
+				obs.MissingRoutes = append(obs.MissingRoutes, key)
+			}
+		}
+		if len(obs.MissingRoutes) > 0 {
+			return nil
+		}
+		settings.Routes = reachable
+	}
 	var err error
 	obs.Routes, obs.MissingRoutes, err = r.Router.Read(ctx, settings)
 	return err

@@ -57,10 +57,11 @@ type Reconciler struct {
 
 	// gatewayAPI is set once the cluster serves Gateway API's routes.
 	gatewayAPI atomic.Bool
-	// clusterTemplates is false in namespaced mode, where nothing
-	// cluster-scoped is read: ClusterAnalysisTemplates are then not found.
-	clusterTemplates bool
-	expectations     expectations
+	// namespace is set in namespaced mode, where nothing cluster-scoped or
+	// of another namespace is read: ClusterAnalysisTemplates, and routes of
+	// other namespaces, are then not found.
+	namespace    string
+	expectations expectations
 }
 
 // Options configure the Rollout controller.
@@ -69,25 +70,26 @@ type Options struct {
 	// it; without, to Rollouts with no such label, as Argo Rollouts does, so
 	// two controllers can share a cluster.
 	InstanceID string
-	// Namespaced is namespaced mode: the manager's cache holds one namespace
-	// and the controller reads nothing cluster-scoped, so it needs no
-	// ClusterRole; ClusterAnalysisTemplates are then out of reach.
-	Namespaced bool
+	// Namespace, when set, is namespaced mode: the manager's cache holds
+	// that namespace alone and the controller reads nothing cluster-scoped
+	// or elsewhere, so it needs no ClusterRole; ClusterAnalysisTemplates,
+	// and routes of other namespaces, are then out of reach.
+	Namespace string
 }
 
 // Setup registers the Rollout controller.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	instanceID := opts.InstanceID
-	if err := indexOwners(context.Background(), mgr, !opts.Namespaced); err != nil {
+	if err := indexOwners(context.Background(), mgr, opts.Namespace == ""); err != nil {
 		return err
 	}
 	r := &Reconciler{
-		Client:           mgr.GetClient(),
-		APIReader:        mgr.GetAPIReader(),
-		Recorder:         metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
-		Now:              time.Now,
-		Router:           gatewayapi.Router{Client: mgr.GetClient()},
-		clusterTemplates: !opts.Namespaced,
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
+		Now:       time.Now,
+		Router:    gatewayapi.Router{Client: mgr.GetClient()},
+		namespace: opts.Namespace,
 	}
 	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
@@ -105,7 +107,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		// Likewise an analysis template created or changed after the
 		// Rollout that uses it.
 		Watches(&rolloutsv1alpha1.AnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
-	if r.clusterTemplates {
+	if r.namespace == "" {
 		bldr = bldr.Watches(&rolloutsv1alpha1.ClusterAnalysisTemplate{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsUsingTemplate))
 	}
 	c, err := bldr.Build(r)
@@ -114,11 +116,11 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	// Rollouts and analysis templates are read from the cache this
 	// controller's watches fill.
-	metrics.Rollouts.Register(mgr.GetCache(), mgr.Elected(), r.clusterTemplates)
+	metrics.Rollouts.Register(mgr.GetCache(), mgr.Elected(), r.namespace == "")
 	// A route changed by someone else, or created after the Rollout that
 	// names it, is looked at again. Gateway API's CRDs are optional: their
 	// routes are watched from when the cluster serves them, start-up or later.
-	return mgr.Add(&routeWatcher{mgr: mgr, controller: c, reconciler: r})
+	return watchRoutes(mgr, c, r)
 }
 
 // rolloutsIndexedBy maps an object to the Rollouts in its namespace that

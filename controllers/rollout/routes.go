@@ -61,10 +61,34 @@ func (r *Reconciler) rolloutsRouting(kind string) handler.MapFunc {
 // CRDs looks for them again.
 const routesPollInterval = 10 * time.Second
 
-// routeWatcher starts the controller's watches on Gateway API routes once the
-// cluster serves them: at start-up, or whenever the CRDs are installed later,
-// so the manager need not be restarted for them. Until then, a Rollout that
-// routes traffic waits with its routes reported missing.
+// watchRoutes starts the controller's watches on Gateway API routes once the
+// cluster serves them. When it does at start-up they are set up here, before
+// any worker runs, so no Rollout is reconciled as if routes could not
+// exist; otherwise a routeWatcher keeps looking, so CRDs installed later
+// need no restart. Until then, a Rollout that routes traffic is told its
+// routes are not found (InvalidSpec), and goes on once they are.
+func watchRoutes(mgr ctrl.Manager, c controller.Controller, r *Reconciler) error {
+	if servesRoutes(mgr) {
+		return addRouteWatches(mgr, c, r)
+	}
+	return mgr.Add(&routeWatcher{mgr: mgr, controller: c, reconciler: r})
+}
+
+// addRouteWatches marks the routes as served, then watches them: a route's
+// first event must find the flag set.
+func addRouteWatches(mgr ctrl.Manager, c controller.Controller, r *Reconciler) error {
+	r.gatewayAPI.Store(true)
+	for kind, route := range map[string]client.Object{traffic.HTTPRouteKind: &gatewayv1.HTTPRoute{}, traffic.GRPCRouteKind: &gatewayv1.GRPCRoute{}} {
+		if err := c.Watch(source.Kind(mgr.GetCache(), route,
+			handler.EnqueueRequestsFromMapFunc(r.rolloutsRouting(kind)))); err != nil {
+			return fmt.Errorf("watching %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// routeWatcher looks for Gateway API's CRDs until the cluster serves them,
+// then adds the route watches.
 type routeWatcher struct {
 	mgr        ctrl.Manager
 	controller controller.Controller
@@ -79,28 +103,18 @@ func (w *routeWatcher) NeedLeaderElection() bool { return false }
 
 func (w *routeWatcher) Start(ctx context.Context) error {
 	log := ctrl.Log.WithName(Name)
-	announced := false
+	log.Info("Gateway API's HTTPRoute and GRPCRoute are not served; Rollouts that route traffic wait until they are")
 	for !servesRoutes(w.mgr) {
-		if !announced {
-			log.Info("Gateway API's HTTPRoute and GRPCRoute are not served; Rollouts that route traffic wait until they are")
-			announced = true
-		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(routesPollInterval):
 		}
 	}
-	for kind, route := range map[string]client.Object{traffic.HTTPRouteKind: &gatewayv1.HTTPRoute{}, traffic.GRPCRouteKind: &gatewayv1.GRPCRoute{}} {
-		if err := w.controller.Watch(source.Kind(w.mgr.GetCache(), route,
-			handler.EnqueueRequestsFromMapFunc(w.reconciler.rolloutsRouting(kind)))); err != nil {
-			return fmt.Errorf("watching %s: %w", kind, err)
-		}
+	if err := addRouteWatches(w.mgr, w.controller, w.reconciler); err != nil {
+		return err
 	}
-	w.reconciler.gatewayAPI.Store(true)
-	if announced {
-		log.Info("Gateway API's routes are served now; watching them")
-	}
+	log.Info("Gateway API's routes are served now; watching them")
 	<-ctx.Done()
 	return nil
 }

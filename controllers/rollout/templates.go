@@ -113,7 +113,7 @@ func (r *Reconciler) observeTemplates(ctx context.Context, ro *rolloutsv1alpha1.
 		}
 		var err error
 		switch {
-		case cluster && !r.clusterTemplates:
+		case cluster && r.namespace != "":
 			// Namespaced mode reads nothing cluster-scoped; the planner
 			// reports the template as not found.
 		case cluster:
@@ -198,7 +198,7 @@ func (r *Reconciler) templatesIncluding(ctx context.Context, t templateUser) ([]
 		return nil, err
 	}
 	var clusterWide rolloutsv1alpha1.ClusterAnalysisTemplateList
-	if r.clusterTemplates {
+	if r.namespace == "" {
 		if err := r.Client.List(ctx, &clusterWide, client.MatchingFields{includesIndex: t.key}); err != nil {
 			return nil, err
 		}

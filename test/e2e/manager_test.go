@@ -10,6 +10,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/framework"
@@ -43,5 +46,45 @@ var _ = Describe("The manager on the simulated cluster", func() {
 		// the Argo Rollouts API is the module it was built with.
 		Expect(string(out)).To(MatchRegexp(`^sluice \S+ \(commit %s, Argo Rollouts API %s\)\n$`,
 			strings.TrimSpace(string(commit)), regexp.QuoteMeta(strings.TrimSpace(string(pinned)))))
+	})
+})
+
+// The chart serves /metrics over HTTPS to scrapers the cluster allows: the
+// manager asks with the chart's <release>-metrics-auth ClusterRole, and a
+// scraper may read once bound to <release>-metrics-reader.
+var _ = Describe("The manager's metrics, secured as the chart installs them", Ordered, func() {
+	var (
+		m  *framework.Manager
+		ns string
+	)
+	scraper := func(ctx context.Context, name string) string {
+		GinkgoHelper()
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})).To(Succeed())
+		return framework.ServiceAccountToken(ctx, k8sClient, ns, name)
+	}
+
+	BeforeAll(func(ctx context.Context) {
+		// The chart passes --metrics-secure; the host suites take it out to
+		// scrape plain HTTP, and this spec puts it back.
+		m = startManager("--leader-elect=false", "--metrics-secure")
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "monitoring-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		ns = namespace.Name
+	})
+
+	It("turns away a scraper the cluster does not allow", func(ctx context.Context) {
+		Eventually(m.SecureMetricsStatus("")).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+		Eventually(m.SecureMetricsStatus(scraper(ctx, "stranger"))).WithContext(ctx).Should(Equal(http.StatusForbidden))
+	})
+
+	It("serves a scraper bound to the chart's metrics-reader role", func(ctx context.Context) {
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "prometheus-sluice-metrics-"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: chartRelease + "-metrics-reader"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "prometheus"}},
+		}
+		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, binding)
+		Eventually(m.SecureMetricsStatus(scraper(ctx, "prometheus"))).WithContext(ctx).Should(Equal(http.StatusOK))
 	})
 })

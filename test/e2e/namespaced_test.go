@@ -13,8 +13,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/test/builders"
 	"github.com/sluicehq/sluice/test/framework"
+	"github.com/sluicehq/sluice/test/gitserver"
 )
 
 // A team installs Sluice in its own namespace with no cluster-wide rights,
@@ -26,6 +28,7 @@ var _ = Describe("Sluice installed in namespaced mode", Ordered, func() {
 	var (
 		teamA, teamB string
 		manager      *framework.Manager
+		repo         *gitserver.Repo
 	)
 
 	BeforeAll(func(ctx context.Context) {
@@ -52,7 +55,9 @@ var _ = Describe("Sluice installed in namespaced mode", Ordered, func() {
 		args := framework.HostArgs(cluster.KubeconfigPath, release, teamA)
 		Expect(args).To(ContainElements("--namespaced", "--namespace="+teamA))
 		kubeconfig := framework.ServiceAccountKubeconfig(ctx, cluster.Config, k8sClient, teamA, release)
-		manager = startManagerAs(kubeconfig, args, "--leader-elect=false")
+		var cache string
+		repo, cache = gitRepoAndCache("team-a")
+		manager = startManagerAs(kubeconfig, args, "--leader-elect=false", "--git-cache-dir="+cache)
 	})
 
 	It("rolls out in its namespace", func(ctx context.Context) {
@@ -60,6 +65,35 @@ var _ = Describe("Sluice installed in namespaced mode", Ordered, func() {
 			Canary(builders.SetWeight(50), builders.Pause()).Obj()
 		ro = deployAndUpdate(ctx, ro)
 		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhasePaused)
+	})
+
+	It("syncs an Application of its namespace, written as Argo CD users write them", func(ctx context.Context) {
+		Expect(repo.Write(map[string]string{"config/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: calm\n"})).To(Succeed())
+		_, err := repo.Commit("main", "settings")
+		Expect(err).NotTo(HaveOccurred())
+		app := &gitopsv1alpha1.Application{
+			ObjectMeta: metav1.ObjectMeta{Namespace: teamA, Name: "settings"},
+			Spec: gitopsv1alpha1.ApplicationSpec{
+				Source:             gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "config"},
+				Destination:        gitopsv1alpha1.ApplicationDestination{Namespace: teamA},
+				ServiceAccountName: deliverer(ctx, teamA, teamA),
+				// The namespace exists; asking to create it must not need
+				// a cluster-scoped write the team does not have.
+				SyncPolicy: &gitopsv1alpha1.SyncPolicy{
+					Automated:   &gitopsv1alpha1.AutomatedSyncPolicy{},
+					SyncOptions: []string{"CreateNamespace=true"},
+				},
+			},
+		}
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, app)).To(Succeed()) })
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			g.Expect(app.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusSynced), "%+v", app.Status.Conditions)
+			var settings corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: teamA, Name: "settings"}, &settings)).To(Succeed())
+			g.Expect(settings.Data).To(HaveKeyWithValue("mode", "calm"))
+		}).WithContext(ctx).Should(Succeed())
 	})
 
 	It("leaves a Rollout in another namespace alone", func(ctx context.Context) {

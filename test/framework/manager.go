@@ -5,6 +5,7 @@ package framework
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -116,6 +117,33 @@ func HTTPStatus(url string) func() (int, error) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	return func() (int, error) {
 		resp, err := client.Get(url) //nolint:noctx // a short-timeout probe in a test
+		if err != nil {
+			return 0, err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		return resp.StatusCode, nil
+	}
+}
+
+// SecureMetricsStatus returns a function for Eventually that GETs the
+// manager's /metrics over HTTPS, as served with --metrics-secure, with a
+// bearer token (none when empty), and yields the status code. The
+// certificate is the one the manager makes itself at start-up, so it is not
+// verified: what such a spec checks is who may read.
+func (m *Manager) SecureMetricsStatus(bearer string) func() (int, error) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // see above
+	}}
+	url := strings.Replace(m.MetricsURL, "http://", "https://", 1) + "/metrics"
+	return func() (int, error) {
+		req, err := http.NewRequest(http.MethodGet, url, nil) //nolint:noctx // a short-timeout probe in a test
+		if err != nil {
+			return 0, err
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return 0, err
 		}

@@ -24,14 +24,9 @@ import (
 // exactly that service account's rights.
 func ServiceAccountKubeconfig(ctx context.Context, admin *rest.Config, c client.Client, namespace, name string) string {
 	ginkgo.GinkgoHelper()
-	sa := &corev1.ServiceAccount{}
-	gomega.Expect(c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, sa)).To(gomega.Succeed())
-	request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](4 * 3600)}}
-	gomega.Expect(c.SubResource("token").Create(ctx, sa, request)).To(gomega.Succeed())
-
 	config := clientcmdapi.NewConfig()
 	config.Clusters["cluster"] = &clientcmdapi.Cluster{Server: admin.Host, CertificateAuthorityData: admin.CAData}
-	config.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: request.Status.Token}
+	config.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: ServiceAccountToken(ctx, c, namespace, name)}
 	config.Contexts["default"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: name, Namespace: namespace}
 	config.CurrentContext = "default"
 	data, err := clientcmd.Write(*config)
@@ -39,6 +34,18 @@ func ServiceAccountKubeconfig(ctx context.Context, admin *rest.Config, c client.
 	path := filepath.Join(ginkgo.GinkgoT().TempDir(), fmt.Sprintf("kubeconfig-%s-%s", namespace, name))
 	gomega.Expect(os.WriteFile(path, data, 0o600)).To(gomega.Succeed())
 	return path
+}
+
+// ServiceAccountToken returns a token of an existing service account from
+// the TokenRequest API, valid for four hours.
+func ServiceAccountToken(ctx context.Context, c client.Client, namespace, name string) string {
+	ginkgo.GinkgoHelper()
+	sa := &corev1.ServiceAccount{}
+	gomega.Expect(c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, sa)).To(gomega.Succeed())
+	request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](4 * 3600)}}
+	gomega.Expect(c.SubResource("token").Create(ctx, sa, request)).To(gomega.Succeed())
+	gomega.Expect(request.Status.Token).NotTo(gomega.BeEmpty())
+	return request.Status.Token
 }
 
 // forbidden matches the API server's refusal as client-go reports it,

@@ -119,6 +119,13 @@ var _ = Describe("the chart, with each documented toggle", func() {
 		Expect(err).To(MatchError(ContainSubstring("bearerTokenSecret/key")))
 	})
 
+	It("refuses a service account it does not create and is not told the name of", func() {
+		// Else the roles would go to the namespace's "default" account, and
+		// so to every pod there.
+		_, err := tryRender(`serviceAccount: {create: false}`)
+		Expect(err).To(MatchError(ContainSubstring("serviceAccount.name")))
+	})
+
 	It("refuses to run no controller at all", func() {
 		_, err := tryRender(`controllers: {rollout: false, analysisrun: false, application: false}`)
 		Expect(err).To(MatchError(ContainSubstring("turn on at least one")))

@@ -76,6 +76,14 @@ var _ = Describe("The manager started before its CRDs", Ordered, func() {
 		Consistently(m.Session).WithTimeout(3 * time.Second).ShouldNot(gexec.Exit())
 	})
 
+	It("exits cleanly when stopped while it waits", func(ctx context.Context) {
+		other := framework.StartManager(writeKubeconfig(env, env.Config, envtest.User{Name: "admin", Groups: []string{"system:masters"}}),
+			"--leader-elect=false")
+		Eventually(framework.HTTPStatus(other.ProbeURL + "/readyz")).WithContext(ctx).Should(Equal(http.StatusServiceUnavailable))
+		other.Session.Terminate()
+		Eventually(other.Session).WithContext(ctx).Should(gexec.Exit(0))
+	})
+
 	It("starts once they are established, and reconciles", func(ctx context.Context) {
 		_, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{Paths: []string{ourCRDs}, ErrorIfPathMissing: true})
 		Expect(err).NotTo(HaveOccurred())

@@ -2,21 +2,16 @@ package integration
 
 import (
 	"context"
-	"crypto/tls"
 	"net/http"
 	"os/exec"
-	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/sluicehq/sluice/test/framework"
@@ -59,54 +54,27 @@ var _ = Describe("The manager binary", func() {
 // on the non-resource URL /metrics.
 var _ = Describe("The manager's secure metrics endpoint", Ordered, func() {
 	var (
-		metricsURL string
-		ns         string
-		insecure   = &http.Client{Transport: &http.Transport{
-			// The certificate is self-signed at start-up; what is tested
-			// here is who may read, not the certificate.
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-		}, Timeout: 5 * time.Second}
+		m  *framework.Manager
+		ns string
 	)
-
-	get := func(bearer string) func() (int, error) {
-		return func() (int, error) {
-			req, err := http.NewRequest(http.MethodGet, metricsURL, nil) //nolint:noctx // a short-timeout probe
-			if err != nil {
-				return 0, err
-			}
-			if bearer != "" {
-				req.Header.Set("Authorization", "Bearer "+bearer)
-			}
-			resp, err := insecure.Do(req)
-			if err != nil {
-				return 0, err
-			}
-			defer func() { _ = resp.Body.Close() }()
-			return resp.StatusCode, nil
-		}
-	}
 	// tokenOf makes a service account and returns a token for it.
 	tokenOf := func(ctx context.Context, name string) string {
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 		Expect(k8sClient.Create(ctx, sa)).To(Succeed())
-		request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
-		Expect(k8sClient.SubResource("token").Create(ctx, sa, request)).To(Succeed())
-		Expect(request.Status.Token).NotTo(BeEmpty())
-		return request.Status.Token
+		return framework.ServiceAccountToken(ctx, k8sClient, ns, name)
 	}
 
 	BeforeAll(func(ctx context.Context) {
-		m := framework.StartManager(kubeconfig, "--leader-elect=false", "--metrics-secure")
-		metricsURL = strings.Replace(m.MetricsURL, "http://", "https://", 1) + "/metrics"
+		m = framework.StartManager(kubeconfig, "--leader-elect=false", "--metrics-secure")
 		ns = newNamespace(ctx, "scraper-")
 	})
 
 	It("turns away a caller with no token", func(ctx context.Context) {
-		Eventually(get("")).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
+		Eventually(m.SecureMetricsStatus("")).WithContext(ctx).Should(Equal(http.StatusUnauthorized))
 	})
 
 	It("turns away a service account that may not get /metrics", func(ctx context.Context) {
-		Eventually(get(tokenOf(ctx, "stranger"))).WithContext(ctx).Should(Equal(http.StatusForbidden))
+		Eventually(m.SecureMetricsStatus(tokenOf(ctx, "stranger"))).WithContext(ctx).Should(Equal(http.StatusForbidden))
 	})
 
 	It("serves a service account bound to a role that may get /metrics", func(ctx context.Context) {
@@ -124,7 +92,7 @@ var _ = Describe("The manager's secure metrics endpoint", Ordered, func() {
 		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, binding)
 
-		Eventually(get(tokenOf(ctx, "prometheus"))).WithContext(ctx).Should(Equal(http.StatusOK))
+		Eventually(m.SecureMetricsStatus(tokenOf(ctx, "prometheus"))).WithContext(ctx).Should(Equal(http.StatusOK))
 	})
 })
 

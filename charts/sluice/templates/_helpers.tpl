@@ -47,13 +47,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-The manager's service account.
+The manager's service account. One the chart does not create must be
+named: binding the manager's roles to the namespace's "default" account
+would hand them to every pod there.
 */}}
 {{- define "sluice.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "sluice.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- required "serviceAccount.name: name the service account to use when serviceAccount.create is false" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
 
