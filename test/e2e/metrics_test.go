@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/test/builders"
@@ -30,11 +31,20 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		manager *framework.Manager
 		ns      string
 		repo    *gitserver.Repo
+		apps    []*gitopsv1alpha1.Application
 	)
 
 	BeforeAll(func(ctx context.Context) {
 		var cache string
 		repo, cache = gitRepoAndCache("settings")
+		// The Applications outlive the spec that makes them (the dashboard
+		// spec reads their metrics) but go before their Git server does, so
+		// no later container's manager keeps retrying them.
+		DeferCleanup(func(ctx context.Context) {
+			for _, app := range apps {
+				Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, app))).To(Succeed())
+			}
+		})
 
 		manager = startManager("--leader-elect=false", "--git-cache-dir="+cache)
 		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-"}}
@@ -138,12 +148,7 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		}
 		Expect(k8sClient.Create(ctx, synced)).To(Succeed())
 		Expect(k8sClient.Create(ctx, unreachable)).To(Succeed())
-		// Gone before their Git server is, so no later spec's manager keeps
-		// retrying them.
-		DeferCleanup(func(ctx context.Context) {
-			Expect(k8sClient.Delete(ctx, synced)).To(Succeed())
-			Expect(k8sClient.Delete(ctx, unreachable)).To(Succeed())
-		})
+		apps = append(apps, synced, unreachable)
 
 		Eventually(func(g Gomega) {
 			s := scrape(g, manager)
