@@ -182,3 +182,21 @@ cluster-down: ## Stop the simulated cluster.
 demo: test-tools build ## Run the simulated cluster and the manager until Ctrl-C.
 	go build -o $(BIN)/demo ./test/cmd/demo
 	$(BIN)/demo
+
+##@ Conformance
+
+# Argo Rollouts' own e2e suites read their manifests relative to their
+# package's directory in the module cache.
+ARGO_E2E_DIR_CMD := cd test/tools/argo && go mod download github.com/argoproj/argo-rollouts && go list -m -f '{{.Dir}}' github.com/argoproj/argo-rollouts
+# Extra flags for the runner, e.g. CONFORMANCE_FLAGS='--only Canary --parallel 1'.
+CONFORMANCE_FLAGS ?=
+
+.PHONY: conformance
+conformance: test-tools build ## Run Argo Rollouts' own e2e suites against Sluice; fail when a test expected to pass does not.
+	@hack/tools.sh argo-e2e.test
+	go run ./test/cmd/conformance --tests $(BIN)/argo-e2e.test --sluice $(BIN)/sluice \
+		--argo-dir "$$($(ARGO_E2E_DIR_CMD))/test/e2e" $(CONFORMANCE_FLAGS)
+
+.PHONY: conformance-docs
+conformance-docs: ## Rewrite docs/compatibility.md's conformance table from test/cmd/conformance/expected.yaml.
+	go run ./test/cmd/conformance --docs docs/compatibility.md

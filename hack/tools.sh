@@ -15,6 +15,8 @@ cache=${SLUICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
 bindir="$root/bin"
 
 # name | tools module | module whose version keys the cache | package
+# A name ending in .test is a compiled test package (`go test -c`, build tag
+# e2e): Argo Rollouts' own end-to-end suites, which `make conformance` runs.
 tools=(
   "etcd|kube|go.etcd.io/etcd/server/v3|go.etcd.io/etcd/server/v3"
   "kube-apiserver|kube|k8s.io/kubernetes|k8s.io/kubernetes/cmd/kube-apiserver"
@@ -26,6 +28,8 @@ tools=(
   "golangci-lint|dev|github.com/golangci/golangci-lint/v2|github.com/golangci/golangci-lint/v2/cmd/golangci-lint"
   "ginkgo|dev|github.com/onsi/ginkgo/v2|github.com/onsi/ginkgo/v2/ginkgo"
   "helm|helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm"
+  "argo-e2e.test|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/test/e2e"
+  "argo-rollouts|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/cmd/rollouts-controller"
 )
 
 # module_version prints the version a tools module's go.mod requires of a module.
@@ -59,7 +63,11 @@ for entry in "${tools[@]}"; do
     # interrupted build never leaves a half-written binary that looks
     # cached, and two builds at once (make demo beside make test) do not
     # trip over each other's file.
-    (cd "$root/test/tools/$module" && go build -o "$target.tmp.$$" "$pkg")
+    if [[ $name == *.test ]]; then
+      (cd "$root/test/tools/$module" && go test -c -tags e2e -o "$target.tmp.$$" "$pkg")
+    else
+      (cd "$root/test/tools/$module" && go build -o "$target.tmp.$$" "$pkg")
+    fi
     mv -f "$target.tmp.$$" "$target"
     echo "tools: built $name $version in $(( $(date +%s) - start ))s"
   fi

@@ -1,14 +1,18 @@
 package simcluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // stopGrace is how long a component gets to exit after SIGTERM before it is
@@ -110,4 +114,27 @@ func (p *Process) Stop() error {
 	}
 	<-p.exited
 	return nil
+}
+
+// WaitReady polls a process's readiness endpoint (plain HTTP on loopback)
+// until it answers 200, for up to a minute; it gives up at once if the
+// process exits.
+func WaitReady(ctx context.Context, p *Process, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		if !p.Running() {
+			return false, p.ExitError()
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil // not listening yet
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
 }

@@ -9,14 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/promtest"
@@ -107,7 +103,7 @@ func run() error {
 			fmt.Fprintln(os.Stderr, "demo:", err)
 		}
 	}()
-	if err := waitReady(ctx, manager, "http://"+probeAddr+"/readyz"); err != nil {
+	if err := simcluster.WaitReady(ctx, manager, "http://"+probeAddr+"/readyz"); err != nil {
 		return err
 	}
 	if err := showCanary(ctx, cluster.Config, exporter, repo); err != nil {
@@ -139,27 +135,6 @@ Press Ctrl-C to stop everything.
 	case <-manager.Exited():
 		return manager.ExitError()
 	}
-}
-
-// waitReady polls the manager's readiness endpoint until it answers 200.
-func waitReady(ctx context.Context, manager *simcluster.Process, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		if !manager.Running() {
-			return false, manager.ExitError()
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, nil // not listening yet
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
 }
 
 // twoLoopbackAddrs picks two free loopback ports for the manager's probe and
