@@ -132,4 +132,3 @@ var _ = Describe("replicaProgressThreshold", func() {
 		Entry("a percentage over 100", percent(120), "spec.strategy.canary.replicaProgressThreshold.value: Invalid value: 120: a percentage must be at most 100"),
 	)
 })
-
