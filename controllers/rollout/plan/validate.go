@@ -218,6 +218,9 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	); err != nil {
 		return err
 	}
+	if err := refuseUnroutedFields(canary, routing != nil, path); err != nil {
+		return err
+	}
 	maxWeight := int32(defaultMaxWeight)
 	if routing != nil {
 		maxWeight = routing.MaxWeight
