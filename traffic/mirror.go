@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -132,7 +133,7 @@ func MirrorMethodMatch(m rolloutsv1alpha1.StringMatch) (gatewayv1.HTTPMethod, er
 	case err != nil:
 		return "", err
 	case kind != "exact":
-		return "", fmt.Errorf("Gateway API matches a method exactly: use exact")
+		return "", errors.New("a method is matched exactly in Gateway API: use exact")
 	case !slices.Contains(httpMethods, value):
 		return "", fmt.Errorf("method %q: must be one of %s", value, strings.Join(httpMethods, ", "))
 	}
@@ -190,7 +191,7 @@ func oneOf(m rolloutsv1alpha1.StringMatch) (kind, value string, err error) {
 		}
 	}
 	if set != 1 {
-		return "", "", fmt.Errorf("set exactly one of exact, prefix or regex")
+		return "", "", errors.New("set exactly one of exact, prefix or regex")
 	}
 	switch {
 	case m.Exact != "":

@@ -71,7 +71,7 @@ func TestHTTPMirrorRule(t *testing.T) {
 			}}},
 		},
 		{name: "a method prefix", mirror: MirrorRoute{Match: []rolloutsv1alpha1.RouteMatch{{Method: &rolloutsv1alpha1.StringMatch{Prefix: "G"}}}},
-			err: "Gateway API matches a method exactly: use exact"},
+			err: "a method is matched exactly in Gateway API: use exact"},
 		{name: "an unknown method", mirror: MirrorRoute{Match: []rolloutsv1alpha1.RouteMatch{{Method: &rolloutsv1alpha1.StringMatch{Exact: "get"}}}},
 			err: `method "get": must be one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH`},
 		{name: "a relative path", mirror: MirrorRoute{Match: []rolloutsv1alpha1.RouteMatch{{Path: &rolloutsv1alpha1.StringMatch{Prefix: "api"}}}},

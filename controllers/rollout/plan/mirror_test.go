@@ -165,7 +165,7 @@ var _ = Describe("A canary with setMirrorRoute steps on an HTTPRoute", func() {
 			"spec.strategy.canary.steps[0].setMirrorRoute.percentage: Invalid value: 150: must be between 0 and 100"),
 		Entry("a method regex", httpRoute, rolloutsv1alpha1.CanaryStep{SetMirrorRoute: &rolloutsv1alpha1.SetMirrorRoute{Name: "copy",
 			Match: []rolloutsv1alpha1.RouteMatch{{Method: &rolloutsv1alpha1.StringMatch{Regex: "GET|HEAD"}}}}},
-			"spec.strategy.canary.steps[0].setMirrorRoute.match[0]: Invalid value: Gateway API matches a method exactly: use exact"),
+			"spec.strategy.canary.steps[0].setMirrorRoute.match[0]: Invalid value: a method is matched exactly in Gateway API: use exact"),
 		Entry("a path that is not absolute", httpRoute, rolloutsv1alpha1.CanaryStep{SetMirrorRoute: &rolloutsv1alpha1.SetMirrorRoute{Name: "copy",
 			Match: []rolloutsv1alpha1.RouteMatch{{Path: &rolloutsv1alpha1.StringMatch{Exact: "api"}}}}},
 			`spec.strategy.canary.steps[0].setMirrorRoute.match[0]: Invalid value: path "api": must begin with "/"`),
