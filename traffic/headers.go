@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,27 +39,44 @@ func IsManagedRule(rule string, managed []string) bool {
 	return false
 }
 
-// HeaderRoutePatch returns the JSON patch that makes a route's managed
+// ManagedRules are the rules the router writes for trafficRouting's
+// managedRoutes: the setHeaderRoute and setMirrorRoute steps the rollout
+// holds.
+type ManagedRules struct {
+	Headers []HeaderRoute
+	Mirrors []MirrorRoute
+}
+
+// Empty reports whether there is no managed rule to carry.
+func (m ManagedRules) Empty() bool { return len(m.Headers) == 0 && len(m.Mirrors) == 0 }
+
+// HeaderRoutePatch is ManagedRulesPatch for header routes alone.
+func HeaderRoutePatch(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
+	return ManagedRulesPatch(route, s, ManagedRules{Headers: want})
+}
+
+// ManagedRulesPatch returns the JSON patch that makes a route's managed
 // rules exactly the rules of want, or nothing when they already are. For
 // each header route it builds one rule per rule that sends to both the
 // canary and the stable Service, as Argo's Gateway API plugin does: the
 // source rule's matches with the header matches added, its filters, and the
-// canary Service as the only backend. Managed rules that differ are removed
-// and added again at the end of the rules; rules of others stay where they
-// are.
-func HeaderRoutePatch(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
-	ops, err := headerRuleOps(route, s, want)
+// canary Service as the only backend. Mirror rules are built from the same
+// source rules (see httpMirrorRule), on HTTPRoutes only. Managed rules that
+// differ are removed and added again at the end of the rules; rules of
+// others stay where they are.
+func ManagedRulesPatch(route Route, s *Settings, want ManagedRules) ([]Op, error) {
+	ops, err := managedRuleOps(route, s, want)
 	if err != nil || s.Preview == nil {
 		return ops, err
 	}
 	// A preview rule is the only thing a blue-green Rollout writes to the
 	// route, so the in-progress label comes and goes with it: a GitOps sync
 	// leaves the route's rules alone while it is there.
-	return append(ops, labelOps(route, s, len(want) > 0)...), nil
+	return append(ops, labelOps(route, s, !want.Empty())...), nil
 }
 
-// headerRuleOps is the part of HeaderRoutePatch that changes rules.
-func headerRuleOps(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
+// managedRuleOps is the part of ManagedRulesPatch that changes rules.
+func managedRuleOps(route Route, s *Settings, want ManagedRules) ([]Op, error) {
 	var present []json.RawMessage
 	var presentAt []int
 	for i, rule := range route.Rules {
@@ -67,10 +85,15 @@ func headerRuleOps(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
 			present = append(present, route.raw[i])
 		}
 	}
-	desired, err := buildHeaderRules(route, s, want)
+	desired, err := buildHeaderRules(route, s, want.Headers)
 	if err != nil {
 		return nil, err
 	}
+	mirrors, err := buildMirrorRules(route, s, want.Mirrors)
+	if err != nil {
+		return nil, err
+	}
+	desired = append(desired, mirrors...)
 	if sameRules(route.Key.Kind, present, desired) {
 		return nil, nil
 	}
@@ -85,20 +108,33 @@ func headerRuleOps(route Route, s *Settings, want []HeaderRoute) ([]Op, error) {
 	return ops, nil
 }
 
+// sourceRules are the rules managed rules are built from: those that send
+// to both the canary and the stable Service (or, for a preview route, to
+// the active Service), except the managed rules themselves.
+func sourceRules(route Route, s *Settings) (rules []int, from string) {
+	rules, from = route.weightedRules(s.CanaryService, s.StableService), s.CanaryService
+	if s.HeaderSource != "" {
+		rules, from = route.rulesTo(s.HeaderSource), s.HeaderSource
+	}
+	return slices.DeleteFunc(rules, func(i int) bool { return IsManagedRule(route.Rules[i].Name, s.ManagedRoutes) }), from
+}
+
+// managedRuleName names the rule built for a managed route from its n-th
+// source rule: the route's name, then "<name>-1", "<name>-2", ...
+func managedRuleName(name string, n int) string {
+	if n == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, n)
+}
+
 // buildHeaderRules builds the managed rules of want, as JSON.
 func buildHeaderRules(route Route, s *Settings, want []HeaderRoute) ([]json.RawMessage, error) {
 	var out []json.RawMessage
-	sources := route.weightedRules(s.CanaryService, s.StableService)
-	from := s.CanaryService
-	if s.HeaderSource != "" {
-		sources, from = route.rulesTo(s.HeaderSource), s.HeaderSource
-	}
+	sources, from := sourceRules(route, s)
 	for _, hr := range want {
 		for n, i := range sources {
-			name := hr.Name
-			if n > 0 {
-				name = fmt.Sprintf("%s-%d", hr.Name, n)
-			}
+			name := managedRuleName(hr.Name, n)
 			var rule any
 			var err error
 			switch route.Key.Kind {
@@ -279,6 +315,11 @@ func defaultedHTTP(data json.RawMessage) (*gatewayv1.HTTPRouteRule, error) {
 	for i := range rule.BackendRefs {
 		defaultBackend(&rule.BackendRefs[i].BackendRef)
 	}
+	for i := range rule.Filters {
+		if mirror := rule.Filters[i].RequestMirror; mirror != nil {
+			defaultObjectReference(&mirror.BackendRef)
+		}
+	}
 	return &rule, nil
 }
 
@@ -308,13 +349,17 @@ func defaultedGRPC(data json.RawMessage) (*gatewayv1.GRPCRouteRule, error) {
 }
 
 func defaultBackend(b *gatewayv1.BackendRef) {
+	defaultObjectReference(&b.BackendObjectReference)
+	if b.Weight == nil {
+		b.Weight = ptr.To[int32](1)
+	}
+}
+
+func defaultObjectReference(b *gatewayv1.BackendObjectReference) {
 	if b.Group == nil {
 		b.Group = ptr.To(gatewayv1.Group(""))
 	}
 	if b.Kind == nil {
 		b.Kind = ptr.To(gatewayv1.Kind("Service"))
-	}
-	if b.Weight == nil {
-		b.Weight = ptr.To[int32](1)
 	}
 }

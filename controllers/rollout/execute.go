@@ -127,12 +127,12 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 			return errors.New("the Rollout's traffic routing is not valid") // planned on a valid one
 		}
 		return r.Router.SetWeight(ctx, settings, a.Weight, a.InProgress)
-	case plan.SetHeaderRoutes:
+	case plan.SetManagedRoutes:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {
 			return errors.New("the Rollout's traffic routing is not valid")
 		}
-		return r.Router.SetHeaderRoutes(ctx, settings, a.Routes)
+		return r.Router.SetManagedRoutes(ctx, settings, a.Rules)
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,

@@ -212,6 +212,98 @@ var _ = Describe("A canary routed through Gateway API routes on the simulated cl
 			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
 		}).WithContext(ctx).Should(Succeed())
 	})
+
+	It("mirrors matching requests to the canary with setMirrorRoute, and removes the rule when a step says so and at the end", func(ctx context.Context) {
+		createRoutes(ctx)
+		ro := routed(builders.SetWeight(25),
+			rolloutsv1alpha1.CanaryStep{SetMirrorRoute: &rolloutsv1alpha1.SetMirrorRoute{
+				Name: "copy", Percentage: ptr.To[int32](40),
+				Match: []rolloutsv1alpha1.RouteMatch{{
+					Method:  &rolloutsv1alpha1.StringMatch{Exact: "GET"},
+					Path:    &rolloutsv1alpha1.StringMatch{Prefix: "/api"},
+					Headers: map[string]rolloutsv1alpha1.StringMatch{"x-client": {Regex: "mobile-.*"}},
+				}},
+			}},
+			builders.Pause(),
+			rolloutsv1alpha1.CanaryStep{SetMirrorRoute: &rolloutsv1alpha1.SetMirrorRoute{Name: "copy"}},
+			builders.Pause(),
+		)
+		ro.Spec.Strategy.Canary.TrafficRouting.ManagedRoutes = append(ro.Spec.Strategy.Canary.TrafficRouting.ManagedRoutes,
+			rolloutsv1alpha1.MangedRoutes{Name: "copy"})
+		ro = deployAndUpdate(ctx, ro)
+		pausedAt(ctx, ro, 2)
+
+		var hr gatewayv1.HTTPRoute
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
+		var mirror *gatewayv1.HTTPRouteRule
+		for i, rule := range hr.Spec.Rules {
+			if rule.Name != nil && *rule.Name == "copy" {
+				mirror = &hr.Spec.Rules[i]
+			}
+		}
+		Expect(mirror).NotTo(BeNil(), "the API server accepted the mirror rule: %+v", hr.Spec.Rules)
+		Expect(mirror.Filters).To(HaveLen(1))
+		Expect(mirror.Filters[0].Type).To(Equal(gatewayv1.HTTPRouteFilterRequestMirror))
+		Expect(mirror.Filters[0].RequestMirror.BackendRef.Name).To(Equal(gatewayv1.ObjectName("web-canary")))
+		Expect(mirror.Filters[0].RequestMirror.Percent).To(Equal(ptr.To[int32](40)))
+		Expect(mirror.Matches).To(HaveLen(1))
+		Expect(*mirror.Matches[0].Method).To(Equal(gatewayv1.HTTPMethodGet))
+		Expect(*mirror.Matches[0].Path.Type).To(Equal(gatewayv1.PathMatchPathPrefix))
+		Expect(*mirror.Matches[0].Path.Value).To(Equal("/api"))
+		Expect(mirror.Matches[0].Headers).To(Equal([]gatewayv1.HTTPHeaderMatch{
+			{Type: ptr.To(gatewayv1.HeaderMatchRegularExpression), Name: "x-client", Value: "mobile-.*"}}))
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 25/75", "GRPCRoute 25/75"}),
+			"the mirror rule carries the weights of the rule it was built from")
+		generation := hr.Generation
+		Consistently(func(g Gomega) int64 {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
+			return hr.Generation
+		}).WithContext(ctx).WithTimeout(3*time.Second).Should(Equal(generation), "a rule already right is not written again")
+
+		promote(ctx, ro)
+		pausedAt(ctx, ro, 4)
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
+		Expect(hr.Spec.Rules).To(HaveLen(2), "setMirrorRoute without match removed the rule")
+
+		promote(ctx, ro)
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 0/100", "GRPCRoute 0/100"}))
+	})
+
+	It("goes on at replicaProgressThreshold while some canary pods cannot be scheduled", func(ctx context.Context) {
+		createRoutes(ctx)
+		ro := routed(builders.SetWeight(100), builders.Pause())
+		ro.Spec.Strategy.Canary.ReplicaProgressThreshold = &rolloutsv1alpha1.ReplicaProgressThreshold{
+			Type: rolloutsv1alpha1.ProgressTypePods, Value: 3}
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		expectPhase(ctx, ro, rolloutsv1alpha1.RolloutPhaseHealthy)
+
+		By("a new revision whose pods keep off each other's nodes: 3 of its 4 fit the 3 nodes")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+		template := &ro.Spec.Template
+		template.Spec.Containers[0].Image = "registry.example/app:v2"
+		template.Labels["spread"] = "v2"
+		template.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"spread": "v2"}},
+				TopologyKey:   "kubernetes.io/hostname",
+			}},
+		}}
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+
+		pausedAt(ctx, ro, 1)
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 100/0", "GRPCRoute 100/0"}))
+		Eventually(func(g Gomega) map[string]int {
+			return podsByImage(ctx, g, ns)
+		}).WithContext(ctx).Should(Equal(map[string]int{"registry.example/app:v1": 4, "registry.example/app:v2": 3}))
+
+		promote(ctx, ro)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 0/100", "GRPCRoute 0/100"}))
+	})
 })
 
 func must[T any](v T, err error) T {

@@ -57,20 +57,21 @@ func (r Router) SetWeight(ctx context.Context, s *traffic.Settings, weight int32
 	return nil
 }
 
-// SetHeaderRoutes makes the managed rules of every route that takes header
-// routes exactly the rules of want. Routes already so are not written.
-func (r Router) SetHeaderRoutes(ctx context.Context, s *traffic.Settings, want []traffic.HeaderRoute) error {
+// SetManagedRoutes makes the managed rules of every route that takes header
+// (and mirror) routes exactly the rules of want. Routes already so are not
+// written.
+func (r Router) SetManagedRoutes(ctx context.Context, s *traffic.Settings, want traffic.ManagedRules) error {
 	for _, key := range s.HeaderRoutes {
 		route, err := r.read(ctx, key, s.ServiceNamespace)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", key, err)
 		}
-		ops, err := traffic.HeaderRoutePatch(route, s, want)
+		ops, err := traffic.ManagedRulesPatch(route, s, want)
 		if err != nil {
 			return err
 		}
 		if err := r.patch(ctx, key, ops); err != nil {
-			return fmt.Errorf("setting header routes on %s: %w", key, err)
+			return fmt.Errorf("setting managed routes on %s: %w", key, err)
 		}
 	}
 	return nil

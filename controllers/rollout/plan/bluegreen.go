@@ -313,8 +313,8 @@ func (p *planner) routePreviewHeaders(promoted bool) {
 		p.current.Status.AvailableReplicas > 0 && p.status.BlueGreen.PreviewSelector == p.hash {
 		want = []traffic.HeaderRoute{*p.routing.Preview}
 	}
-	if !p.headerRoutesCarried(want) {
-		p.result.Actions = append(p.result.Actions, SetHeaderRoutes{Routes: want})
+	if rules := (traffic.ManagedRules{Headers: want}); !p.managedRoutesCarried(rules) {
+		p.result.Actions = append(p.result.Actions, SetManagedRoutes{Rules: rules})
 	}
 }
 

@@ -589,7 +589,7 @@ var _ = Describe("A blue-green Rollout with a preview header route", func() {
 		Expect(ruleNames(w)).To(ContainElement("sluice-preview"))
 		w.ro.Status.Abort = true
 		res := w.step()
-		Expect(res.Actions).To(ContainElement(SetHeaderRoutes{}))
+		Expect(res.Actions).To(ContainElement(SetManagedRoutes{}))
 		Expect(ruleNames(w)).To(Equal([]string{"app", "docs"}))
 	})
 

@@ -336,8 +336,8 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			done = atDesired && (p.routing == nil || p.routedAt(weight))
 		case step.SetCanaryScale != nil:
 			done = atDesired
-		case step.SetHeaderRoute != nil:
-			done = p.headerRouteStep(index)
+		case step.SetHeaderRoute != nil, step.SetMirrorRoute != nil:
+			done = p.managedRouteStep(index)
 		case step.Pause != nil:
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:
@@ -446,10 +446,11 @@ func (p *planner) desiredCounts(weight int32, promoted bool) (canary, stable int
 }
 
 // atCounts reports whether the ReplicaSets run the counts a weight asks for,
-// every desired pod available and every other ReplicaSet empty.
+// every desired pod available (of the canary, as many as
+// replicaProgressThreshold asks) and every other ReplicaSet empty.
 func (p *planner) atCounts(weight int32, promoted bool) bool {
 	wantCanary, wantStable := p.desiredCounts(weight, promoted)
-	if !settledAt(p.current, wantCanary) {
+	if !p.canaryReached(wantCanary, promoted) {
 		return false
 	}
 	if p.stable != nil && !settledAt(p.stable, wantStable) {
@@ -718,6 +719,10 @@ func DescribeStep(step rolloutsv1alpha1.CanaryStep) string {
 		return "pause"
 	case step.Analysis != nil:
 		return "analysis"
+	case step.SetHeaderRoute != nil:
+		return "setHeaderRoute: " + step.SetHeaderRoute.Name
+	case step.SetMirrorRoute != nil:
+		return "setMirrorRoute: " + step.SetMirrorRoute.Name
 	}
 	return "step"
 }

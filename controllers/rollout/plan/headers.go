@@ -10,70 +10,79 @@ import (
 	"github.com/sluicehq/sluice/traffic"
 )
 
-// SetHeaderRoutes makes the managed header rules of the routes that take
-// header routes exactly Routes: adding, changing and removing only rules
-// named after trafficRouting.managedRoutes.
-type SetHeaderRoutes struct {
-	Routes []traffic.HeaderRoute
+// SetManagedRoutes makes the managed rules of the routes that take header
+// routes exactly Rules: adding, changing and removing only rules named
+// after trafficRouting.managedRoutes.
+type SetManagedRoutes struct {
+	Rules traffic.ManagedRules
 }
 
-func (a SetHeaderRoutes) String() string {
-	names := make([]string, 0, len(a.Routes))
-	for _, r := range a.Routes {
+func (a SetManagedRoutes) String() string {
+	var names []string
+	for _, r := range a.Rules.Headers {
 		names = append(names, r.Name)
 	}
-	return fmt.Sprintf("set the header routes to %v", names)
+	for _, r := range a.Rules.Mirrors {
+		names = append(names, r.Name)
+	}
+	return fmt.Sprintf("set the managed routes to %v", names)
 }
 
-// headerRoutesAt is what the setHeaderRoute steps up to index hold: each
-// managed route's latest match; a step with no match removes its route.
-func (p *planner) headerRoutesAt(index int32) []traffic.HeaderRoute {
-	var out []traffic.HeaderRoute
+// managedRoutesAt is what the setHeaderRoute and setMirrorRoute steps up to
+// index hold: each managed route's latest match; a step with no match
+// removes its route.
+func (p *planner) managedRoutesAt(index int32) traffic.ManagedRules {
+	var out traffic.ManagedRules
 	steps := p.steps()
 	for i := int32(0); i <= index && i < int32(len(steps)); i++ {
-		step := steps[i].SetHeaderRoute
-		if step == nil {
-			continue
+		if step := steps[i].SetHeaderRoute; step != nil {
+			out.Headers = slices.DeleteFunc(out.Headers, func(r traffic.HeaderRoute) bool { return r.Name == step.Name })
+			if len(step.Match) > 0 {
+				out.Headers = append(out.Headers, traffic.HeaderRoute{Name: step.Name, Match: step.Match})
+			}
 		}
-		out = slices.DeleteFunc(out, func(r traffic.HeaderRoute) bool { return r.Name == step.Name })
-		if len(step.Match) > 0 {
-			out = append(out, traffic.HeaderRoute{Name: step.Name, Match: step.Match})
+		if step := steps[i].SetMirrorRoute; step != nil {
+			out.Mirrors = slices.DeleteFunc(out.Mirrors, func(r traffic.MirrorRoute) bool { return r.Name == step.Name })
+			if len(step.Match) > 0 {
+				out.Mirrors = append(out.Mirrors, traffic.MirrorRoute{Name: step.Name, Match: step.Match, Percentage: step.Percentage})
+			}
 		}
 	}
 	return out
 }
 
-// headerRoutes is what the routes should carry now: the header routes of
-// the steps so far, while the canary is in progress and has pods to take
-// the requests; none once it is promoted or aborted.
-func (p *planner) headerRoutes(promoted bool) []traffic.HeaderRoute {
+// managedRoutes is what the routes should carry now: the header and mirror
+// routes of the steps so far, while the canary is in progress and has pods
+// to take the requests; none once it is promoted or aborted.
+func (p *planner) managedRoutes(promoted bool) traffic.ManagedRules {
 	if promoted || p.status.Abort || p.current == nil || p.current.Status.AvailableReplicas == 0 {
-		return nil
+		return traffic.ManagedRules{}
 	}
-	return p.headerRoutesAt(p.stepIndex())
+	return p.managedRoutesAt(p.stepIndex())
 }
 
-// headerRoutesCarried reports whether every route that takes header routes
-// was read back carrying exactly want.
-func (p *planner) headerRoutesCarried(want []traffic.HeaderRoute) bool {
+// managedRoutesCarried reports whether every route that takes header
+// routes was read back carrying exactly want.
+func (p *planner) managedRoutesCarried(want traffic.ManagedRules) bool {
 	for _, route := range p.obs.Routes {
 		if !slices.Contains(p.routing.HeaderRoutes, route.Key) {
 			continue
 		}
-		if ops, err := traffic.HeaderRoutePatch(route, p.routing, want); err != nil || len(ops) > 0 {
+		if ops, err := traffic.ManagedRulesPatch(route, p.routing, want); err != nil || len(ops) > 0 {
 			return false
 		}
 	}
 	return true
 }
 
-// headerRouteStep reports whether a setHeaderRoute step is done: the canary
-// has pods to take the requests, and the routes carry its rule.
-func (p *planner) headerRouteStep(index int32) bool {
+// managedRouteStep reports whether a setHeaderRoute or setMirrorRoute step
+// is done: the canary has pods to take the requests, and the routes carry
+// its rule (or no longer carry the rule a step without match removes).
+func (p *planner) managedRouteStep(index int32) bool {
 	if p.current == nil || p.current.Status.AvailableReplicas == 0 {
 		return false
 	}
-	return p.headerRoutesCarried(p.headerRoutesAt(index))
+	return p.managedRoutesCarried(p.managedRoutesAt(index))
 }
 
 // validateHeaderRoute checks a setHeaderRoute step against the routing.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // ScaleDownDeadlineAnnotation is Argo's record, on a ReplicaSet that served
@@ -83,7 +85,7 @@ func (p *planner) holdAbortedCanary() bool {
 	if p.routing == nil || !p.status.Abort || p.current == nil || specReplicas(p.current) == 0 || p.stable == nil {
 		return false
 	}
-	if !p.routedAt(0) || !p.headerRoutesCarried(nil) {
+	if !p.routedAt(0) || !p.managedRoutesCarried(traffic.ManagedRules{}) {
 		return true // the routes still send it requests
 	}
 	return p.holdAborted(p.ro.Spec.Strategy.Canary.AbortScaleDownDelaySeconds)

@@ -119,19 +119,19 @@ func (p *planner) routeTraffic(weight int32, promoted bool) {
 	// Only the canary's readiness holds traffic back: under
 	// dynamicStableScale the stable shrinks after its traffic moved.
 	wantCanary, _ := p.desiredCounts(weight, promoted)
-	want := p.trafficWeight(weight, promoted, settledAt(p.current, wantCanary))
-	headers := p.headerRoutes(promoted)
+	want := p.trafficWeight(weight, promoted, p.canaryReached(wantCanary, promoted))
+	managed := p.managedRoutes(promoted)
 	// The label tells GitOps tools to leave the route alone while the
-	// canary holds any of its traffic, header routes included.
-	inProgress := want != 0 || len(headers) > 0
+	// canary holds any of its traffic, header and mirror routes included.
+	inProgress := want != 0 || !managed.Empty()
 	for _, route := range p.obs.Routes {
 		if len(traffic.WeightPatch(route, p.routing, want, inProgress)) > 0 {
 			p.result.Actions = append(p.result.Actions, SetTrafficWeight{Weight: want, InProgress: inProgress})
 			break
 		}
 	}
-	if !p.headerRoutesCarried(headers) {
-		p.result.Actions = append(p.result.Actions, SetHeaderRoutes{Routes: headers})
+	if !p.managedRoutesCarried(managed) {
+		p.result.Actions = append(p.result.Actions, SetManagedRoutes{Rules: managed})
 	}
 	got, known := p.routedWeight()
 	stableHash := p.status.StableRS

@@ -292,7 +292,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 
 		w.ro.Status.Abort = true
 		res := w.step()
-		Expect(res.Actions).To(ContainElement(SetHeaderRoutes{}))
+		Expect(res.Actions).To(ContainElement(SetManagedRoutes{}))
 		Expect(w.counts()).To(HaveKeyWithValue("app:v2", int32(1)), "the canary keeps its pods this reconcile")
 		Expect(w.routes[0].Spec.Rules).To(HaveLen(2))
 		Expect(weights(w)).To(Equal([]int32{0, 100}))

@@ -218,6 +218,9 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	); err != nil {
 		return err
 	}
+	if err := refuseUnroutedFields(canary, routing != nil, path); err != nil {
+		return err
+	}
 	maxWeight := int32(defaultMaxWeight)
 	if routing != nil {
 		maxWeight = routing.MaxWeight
@@ -247,6 +250,9 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	if err := validateAntiAffinity(canary.AntiAffinity, path.Child("antiAffinity")); err != nil {
 		return err
 	}
+	if err := validateReplicaProgressThreshold(canary.ReplicaProgressThreshold, path.Child("replicaProgressThreshold")); err != nil {
+		return err
+	}
 	if canary.CanaryService != "" && canary.CanaryService == canary.StableService {
 		return field.Invalid(path.Child("stableService"), canary.StableService, "must differ from canaryService")
 	}
@@ -256,6 +262,11 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 		}
 		if step.SetHeaderRoute != nil && routing != nil {
 			if err := validateHeaderRoute(step.SetHeaderRoute, routing, path.Child("steps").Index(i).Child("setHeaderRoute")); err != nil {
+				return err
+			}
+		}
+		if step.SetMirrorRoute != nil && routing != nil {
+			if err := validateMirrorRoute(step.SetMirrorRoute, routing, path.Child("steps").Index(i).Child("setMirrorRoute")); err != nil {
 				return err
 			}
 		}
@@ -294,6 +305,9 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	if step.SetHeaderRoute != nil && routed {
 		kinds++
 	}
+	if step.SetMirrorRoute != nil && routed {
+		kinds++
+	}
 	if step.SetCanaryScale != nil && routed {
 		kinds++
 		scale := step.SetCanaryScale
@@ -320,7 +334,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 	}{
 		{step.SetCanaryScale != nil && !routed, "setCanaryScale", needsRouter},
 		{step.SetHeaderRoute != nil && !routed, "setHeaderRoute", needsRouter},
-		{step.SetMirrorRoute != nil, "setMirrorRoute", "mirroring is not supported"},
+		{step.SetMirrorRoute != nil && !routed, "setMirrorRoute", needsRouter},
 		{step.Experiment != nil, "experiment", "experiment steps are not supported"},
 		{step.Plugin != nil, "plugin", "step plugins are not supported"},
 	} {
@@ -329,7 +343,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale or setHeaderRoute")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale, setHeaderRoute or setMirrorRoute")
 	}
 	return nil
 }

@@ -150,9 +150,9 @@ func (w *world) applyQuietly(res Result) {
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
 				return traffic.WeightPatch(r, s, a.Weight, a.InProgress)
 			})
-		case SetHeaderRoutes:
+		case SetManagedRoutes:
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
-				ops, err := traffic.HeaderRoutePatch(r, s, a.Routes)
+				ops, err := traffic.ManagedRulesPatch(r, s, a.Rules)
 				if err != nil {
 					panic(err)
 				}
