@@ -119,9 +119,11 @@ func analysisFields(prefix string) []string {
 }
 
 // refuseUnroutedFields refuses the canary fields Sluice does not act on:
-// pingPong always, and without trafficRouting the fields that only a routed
-// canary uses (Argo refuses two of them there and ignores the rest; a
-// field that would do nothing is refused, so nobody counts on it).
+// pingPong always, and without trafficRouting the two Argo refuses there
+// too. The other fields only a routed canary uses (minPodsPerReplicaSet,
+// abortScaleDownDelaySeconds, scaleDownDelayRevisionLimit) Argo accepts
+// and ignores without routing, so Sluice does the same: refusing them would
+// break Rollouts that work on Argo.
 func refuseUnroutedFields(canary *rolloutsv1alpha1.CanaryStrategy, routed bool, path *field.Path) *field.Error {
 	if canary.PingPong != nil {
 		return field.Forbidden(path.Child("pingPong"),
@@ -135,10 +137,7 @@ func refuseUnroutedFields(canary *rolloutsv1alpha1.CanaryStrategy, routed bool, 
 		set  bool
 	}{
 		{"scaleDownDelaySeconds", canary.ScaleDownDelaySeconds != nil},
-		{"scaleDownDelayRevisionLimit", canary.ScaleDownDelayRevisionLimit != nil},
-		{"abortScaleDownDelaySeconds", canary.AbortScaleDownDelaySeconds != nil},
 		{"dynamicStableScale", canary.DynamicStableScale},
-		{"minPodsPerReplicaSet", canary.MinPodsPerReplicaSet != nil},
 	} {
 		if f.set {
 			return field.Forbidden(path.Child(f.name),

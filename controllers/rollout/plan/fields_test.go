@@ -99,6 +99,22 @@ func walkFields(t reflect.Type, prefix string, out *[]string) {
 }
 
 var _ = Describe("Fields Sluice does not act on", func() {
+	// Argo accepts these on a canary without trafficRouting and does nothing
+	// with them; so does Sluice, or Rollouts that work on Argo would break.
+	DescribeTable("are accepted where Argo ignores them",
+		func(edit func(*rolloutsv1alpha1.CanaryStrategy)) {
+			ro := builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50)).Edit(func(ro *rolloutsv1alpha1.Rollout) {
+				edit(ro.Spec.Strategy.Canary)
+			}).Obj()
+			res := Plan(Observation{Rollout: ro, Now: time.Now()})
+			Expect(res.Status.Message).NotTo(ContainSubstring("InvalidSpec"))
+			Expect(res.Actions).NotTo(BeEmpty())
+		},
+		Entry("scaleDownDelayRevisionLimit", func(c *rolloutsv1alpha1.CanaryStrategy) { c.ScaleDownDelayRevisionLimit = new(int32(1)) }),
+		Entry("abortScaleDownDelaySeconds", func(c *rolloutsv1alpha1.CanaryStrategy) { c.AbortScaleDownDelaySeconds = new(int32(0)) }),
+		Entry("minPodsPerReplicaSet", func(c *rolloutsv1alpha1.CanaryStrategy) { c.MinPodsPerReplicaSet = new(int32(2)) }),
+	)
+
 	DescribeTable("are InvalidSpec, naming the field",
 		func(edit func(*rolloutsv1alpha1.CanaryStrategy), message string) {
 			ro := builders.Rollout("web").Replicas(2).Canary(builders.SetWeight(50)).Edit(func(ro *rolloutsv1alpha1.Rollout) {
@@ -114,18 +130,9 @@ var _ = Describe("Fields Sluice does not act on", func() {
 		Entry("scaleDownDelaySeconds without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.ScaleDownDelaySeconds = new(int32(30))
 		}, "spec.strategy.canary.scaleDownDelaySeconds: Forbidden: needs trafficRouting"),
-		Entry("scaleDownDelayRevisionLimit without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
-			c.ScaleDownDelayRevisionLimit = new(int32(1))
-		}, "spec.strategy.canary.scaleDownDelayRevisionLimit: Forbidden: needs trafficRouting"),
-		Entry("abortScaleDownDelaySeconds without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
-			c.AbortScaleDownDelaySeconds = new(int32(0))
-		}, "spec.strategy.canary.abortScaleDownDelaySeconds: Forbidden: needs trafficRouting"),
 		Entry("dynamicStableScale without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.DynamicStableScale = true
 		}, "spec.strategy.canary.dynamicStableScale: Forbidden: needs trafficRouting"),
-		Entry("minPodsPerReplicaSet without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
-			c.MinPodsPerReplicaSet = new(int32(2))
-		}, "spec.strategy.canary.minPodsPerReplicaSet: Forbidden: needs trafficRouting"),
 		Entry("an experiment step", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.Steps = []rolloutsv1alpha1.CanaryStep{{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{}}}
 		}, "spec.strategy.canary.steps[0].experiment: Forbidden"),
