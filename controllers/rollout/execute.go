@@ -113,14 +113,14 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		// The annotation tells GitOps tools (Sluice's Applications among
 		// them) that the Rollout owns these replicas now.
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, plan.ManagedByAnnotation, ro.Name, a.To))
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, a.To))
 	case plan.SetScaleDownDeadline:
 		value := "null"
 		if a.Deadline != "" {
 			value = strconv.Quote(a.Deadline)
 		}
 		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, plan.ScaleDownDeadlineAnnotation, value))
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value))
 	case plan.SetTrafficWeight:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {
@@ -136,7 +136,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
-				plan.ManagedByAnnotation, ro.Name, plan.PodTemplateHashLabel, a.Hash))
+				rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, a.Hash))
 	}
 	return fmt.Errorf("unknown action %T", action)
 }
@@ -167,7 +167,7 @@ func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observa
 			}
 		case plan.SetScaleDownDeadline:
 			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
-				return rs == nil || rs.Annotations[plan.ScaleDownDeadlineAnnotation] == a.Deadline
+				return rs == nil || rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] == a.Deadline
 			}
 		case plan.SyncPodMetadata:
 			replicaSets[a.ReplicaSet] = func(rs *appsv1.ReplicaSet) bool {

@@ -147,7 +147,7 @@ func InstanceSelector(instanceID string) labels.Selector {
 	if instanceID != "" {
 		op, values = selection.Equals, []string{instanceID}
 	}
-	req, err := labels.NewRequirement(plan.InstanceIDLabel, op, values)
+	req, err := labels.NewRequirement(rolloutsv1alpha1.LabelKeyControllerInstanceID, op, values)
 	if err != nil {
 		panic(err) // the label key is a constant
 	}
@@ -157,7 +157,7 @@ func InstanceSelector(instanceID string) labels.Selector {
 // ReplicaSetSelector selects the ReplicaSets any Rollout controller made;
 // the manager caches only those, not every Deployment's.
 func ReplicaSetSelector() labels.Selector {
-	req, err := labels.NewRequirement(plan.PodTemplateHashLabel, selection.Exists, nil)
+	req, err := labels.NewRequirement(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, selection.Exists, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -63,12 +63,12 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 		// controlled by the Rollout, and the Rollout's status pointing at it.
 		ro := builders.Rollout("moved").Namespace(ns).Replicas(2).Canary(builders.SetWeight(50)).
 			Edit(func(ro *rolloutsv1alpha1.Rollout) {
-				ro.Labels = map[string]string{plan.InstanceIDLabel: "argo"} // not ours yet
+				ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "argo"} // not ours yet
 			}).Obj()
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 		hash := plan.PodTemplateHash(&ro.Spec.Template, nil) // equal to Argo's: see hash_test.go
 		template := *ro.Spec.Template.DeepCopy()
-		template.Labels[plan.PodTemplateHashLabel] = hash
+		template.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = hash
 		rs := &appsv1.ReplicaSet{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "moved-" + hash, Namespace: ns,
@@ -92,7 +92,7 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 
 		By("handing the Rollout over: removing the instance label")
 		Expect(k8sClient.Patch(ctx, ro, client.RawPatch("application/merge-patch+json",
-			[]byte(`{"metadata":{"labels":{"`+plan.InstanceIDLabel+`":null}}}`)))).To(Succeed())
+			[]byte(`{"metadata":{"labels":{"`+rolloutsv1alpha1.LabelKeyControllerInstanceID+`":null}}}`)))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
@@ -118,7 +118,7 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
-			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(plan.PodTemplateHashLabel, ro.Status.StableRS))
+			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, ro.Status.StableRS))
 		}).WithContext(ctx).Should(Succeed())
 	})
 })
@@ -133,10 +133,10 @@ var _ = Describe("A controller with --instance-id", Ordered, func() {
 
 	It("reconciles only the Rollouts labelled with its instance id", func(ctx context.Context) {
 		ours := builders.Rollout("ours").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
-			ro.Labels = map[string]string{plan.InstanceIDLabel: "blue"}
+			ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "blue"}
 		}).Obj()
 		theirs := builders.Rollout("theirs").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
-			ro.Labels = map[string]string{plan.InstanceIDLabel: "green"}
+			ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "green"}
 		}).Obj()
 		unlabelled := builders.Rollout("unlabelled").Namespace(ns).Obj()
 		for _, ro := range []*rolloutsv1alpha1.Rollout{ours, theirs, unlabelled} {

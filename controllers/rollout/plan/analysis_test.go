@@ -54,7 +54,7 @@ var _ = Describe("An analysis step", func() {
 		run := w.runs[0]
 		hash, stable := w.ro.Status.CurrentPodHash, w.ro.Status.StableRS
 		Expect(run.Name).To(Equal("web-"+hash+"-2-1"), "rollout, hash, revision, step")
-		Expect(run.Labels).To(Equal(map[string]string{"rollout-type": "Step", "step-index": "1", PodTemplateHashLabel: hash}))
+		Expect(run.Labels).To(Equal(map[string]string{rolloutsv1alpha1.RolloutTypeLabel: rolloutsv1alpha1.RolloutTypeStepLabel, rolloutsv1alpha1.RolloutCanaryStepIndexLabel: "1", rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash}))
 		Expect(run.OwnerReferences[0].Name).To(Equal("web"))
 		Expect(run.Spec.Metrics).To(HaveLen(1))
 		Expect(run.Spec.Args).To(HaveLen(3))
@@ -181,7 +181,7 @@ var _ = Describe("Background analysis", func() {
 	}
 	background := func(w *world) *rolloutsv1alpha1.AnalysisRun {
 		for _, run := range w.runs {
-			if run.Labels["rollout-type"] == "Background" {
+			if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeBackgroundRunLabel {
 				return run
 			}
 		}
