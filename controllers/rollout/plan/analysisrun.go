@@ -121,6 +121,16 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 			run.Annotations[k] = v
 		}
 	}
+	// The run belongs to the Rollout's controller instance, as in Argo
+	// (which copies the Rollout's label), and here whatever
+	// analysisRunMetadata says: a run labelled for another instance would
+	// be measured by another controller, or none, and this Rollout's
+	// controller would never see it.
+	if id, ok := p.ro.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID]; ok {
+		run.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID] = id
+	} else {
+		delete(run.Labels, rolloutsv1alpha1.LabelKeyControllerInstanceID)
+	}
 	// The step's dryRun and measurementRetention add to the templates'.
 	spec.DryRun = append(spec.DryRun, step.DryRun...)
 	spec.MeasurementRetention = append(spec.MeasurementRetention, step.MeasurementRetention...)
