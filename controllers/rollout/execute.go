@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -93,12 +94,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SyncPodMetadata:
 		return r.syncPodMetadata(ctx, ro, a)
 	case plan.CreateAnalysisRun:
-		// A run already there was made by an earlier pass whose write the
-		// cache did not show yet.
 		if err := r.Client.Create(ctx, a.Run); !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		return nil
+		return r.claimRun(ctx, ro, a.Run)
 	case plan.DeleteAnalysisRun:
 		run := &rolloutsv1alpha1.AnalysisRun{}
 		run.Namespace, run.Name = ro.Namespace, a.Name
@@ -143,6 +142,32 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 
 // mergePatch sends a JSON merge patch that names only the fields the action
 // changes, so other owners' fields are left alone.
+// claimRun deals with a run to create that is already there. Usually an
+// earlier pass made it and the cache does not show it yet: nothing to do.
+// But the cache holds only this instance's runs, so a run of this Rollout
+// with another instance label, or none, never shows: one made before the
+// Rollout was labelled for this instance (or by a Sluice that did not label
+// its runs). Left so, the Rollout would wait on it forever; it is the
+// Rollout's run, so it takes the Rollout's label, which hands it, and its
+// measurements so far, to this instance's AnalysisRun controller.
+func (r *Reconciler) claimRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout, want *rolloutsv1alpha1.AnalysisRun) error {
+	var run rolloutsv1alpha1.AnalysisRun
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), &run); err != nil {
+		return client.IgnoreNotFound(err) // gone since: the next pass creates it
+	}
+	id := want.Labels[instance.Label] // "" when the Rollout has no label
+	if !metav1.IsControlledBy(&run, ro) || instance.Handles(id, &run) {
+		return nil
+	}
+	value := []byte("null") // removes the label
+	if id != "" {
+		value, _ = json.Marshal(id)
+	}
+	log.FromContext(ctx).Info("claiming an AnalysisRun of this Rollout labelled for another instance", "run", run.Name)
+	return r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name,
+		fmt.Sprintf(`{"metadata":{"labels":{%q:%s}}}`, instance.Label, value))
+}
+
 func (r *Reconciler) mergePatch(ctx context.Context, obj client.Object, namespace, name, patch string) error {
 	obj.SetNamespace(namespace)
 	obj.SetName(name)
