@@ -100,7 +100,7 @@ func (j Job) start(ctx context.Context, req Request) (Measurement, error) {
 		Phase:    rolloutsv1alpha1.AnalysisPhaseRunning,
 		Metadata: jobMetadata(client.ObjectKeyFromObject(job)),
 		// The Job's events wake the run when it finishes; this is a fallback.
-		ResumeAt: j.Clock.Now().Add(time.Second),
+		ResumeAt: clockOrReal(j.Clock).Now().Add(time.Second),
 	}, nil
 }
 
@@ -155,7 +155,7 @@ func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
 	}
 	// The Job's events wake the run; this is a fallback that backs off the
 	// longer the Job takes, as Argo's does.
-	now := j.Clock.Now()
+	now := clockOrReal(j.Clock).Now()
 	var elapsed time.Duration
 	if started := req.InFlight.StartedAt; started != nil {
 		elapsed = max(0, now.Sub(started.Time))

@@ -118,12 +118,7 @@ func listOrNoData(values []float64) (any, string, error) {
 	return values, "[" + strings.Join(parts, ",") + "]", nil
 }
 
-func (p Prometheus) now() time.Time {
-	if p.Clock != nil {
-		return p.Clock.Now()
-	}
-	return time.Now()
-}
+func (p Prometheus) now() time.Time { return clockOrReal(p.Clock).Now() }
 
 // queryRange evaluates a rangeQuery's start and end, expressions such as
 // `now() - duration("10m")`.

@@ -69,7 +69,7 @@ var _ = Describe("Two managers with different instance ids on one cluster", Orde
 		DeferCleanup(web.Close)
 		Expect(k8sClient.Create(ctx, &rolloutsv1alpha1.AnalysisTemplate{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "error-rate"},
-			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{errorRateMetric(web.URL)}},
+			Spec:       rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{errorRateMetric(web.URL)}},
 		})).To(Succeed())
 
 		var blueCache string
@@ -114,6 +114,7 @@ var _ = Describe("Two managers with different instance ids on one cluster", Orde
 			ro := owned[id]
 			Eventually(func(g Gomega) {
 				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+				g.Expect(ro.Status.ObservedGeneration).To(Equal(itoa(ro.Generation)), "the update is seen")
 				g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
 				g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash), "promoted past the analysis")
 			}).WithContext(ctx).Should(Succeed())
