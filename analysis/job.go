@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -48,7 +49,9 @@ type Job struct {
 	// has not seen yet, and a Job's pods, to spot one stuck pulling its
 	// image.
 	APIReader client.Reader
-	Now       func() time.Time
+	// Clock is the AnalysisRun controller's clock: when a Job's
+	// measurement is looked at again, and when it finished.
+	Clock clock.PassiveClock
 }
 
 // Measure implements Provider: a new measurement creates the Job and is
@@ -97,7 +100,7 @@ func (j Job) start(ctx context.Context, req Request) (Measurement, error) {
 		Phase:    rolloutsv1alpha1.AnalysisPhaseRunning,
 		Metadata: jobMetadata(client.ObjectKeyFromObject(job)),
 		// The Job's events wake the run when it finishes; this is a fallback.
-		ResumeAt: j.Now().Add(time.Second),
+		ResumeAt: clockOrReal(j.Clock).Now().Add(time.Second),
 	}, nil
 }
 
@@ -152,7 +155,7 @@ func (j Job) resume(ctx context.Context, req Request) (Measurement, error) {
 	}
 	// The Job's events wake the run; this is a fallback that backs off the
 	// longer the Job takes, as Argo's does.
-	now := j.Now()
+	now := clockOrReal(j.Clock).Now()
 	var elapsed time.Duration
 	if started := req.InFlight.StartedAt; started != nil {
 		elapsed = max(0, now.Sub(started.Time))

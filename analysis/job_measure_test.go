@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -55,7 +56,7 @@ var _ = Describe("The job provider, given a measurement anyone who updates the r
 			StartedAt: &metav1.Time{Time: now.Add(-time.Minute)}, Metadata: metadata}
 	}
 	providerOf := func(c client.Client) Job {
-		return Job{Client: c, APIReader: c, Now: func() time.Time { return now }}
+		return Job{Client: c, APIReader: c, Clock: clocktesting.NewFakePassiveClock(now)}
 	}
 	newClient := func(objs ...client.Object) client.WithWatch {
 		return fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(objs...).Build()
@@ -151,7 +152,7 @@ var _ = Describe("The job provider, given a measurement anyone who updates the r
 				return c.Delete(ctx, obj, opts...)
 			},
 		})
-		p := Job{Client: cache, APIReader: server, Now: func() time.Time { return now }}
+		p := Job{Client: cache, APIReader: server, Clock: clocktesting.NewFakePassiveClock(now)}
 		_, err := p.Measure(ctx, Request{Run: run, Metric: metric, InFlight: inFlight(map[string]string{JobNameKey: stale.Name}), Stop: true})
 		Expect(err).NotTo(HaveOccurred(), "the run's Job is gone, which is what stopping wants")
 		Expect(exists(server, replacement)).To(BeTrue())

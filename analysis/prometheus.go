@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"k8s.io/utils/clock"
 )
 
 // ResolvedPrometheusQuery is the measurement metadata key under which the
@@ -29,8 +30,9 @@ const defaultPrometheusTimeout = 30 * time.Second
 type Prometheus struct {
 	// DefaultAddress serves metrics whose spec names no address.
 	DefaultAddress string
-	// Now is the clock for range queries.
-	Now func() time.Time
+	// Clock is the time instant queries are evaluated at and range queries
+	// end at: the AnalysisRun controller's clock. Nil is the real clock.
+	Clock clock.PassiveClock
 }
 
 // Measure implements Provider.
@@ -116,12 +118,7 @@ func listOrNoData(values []float64) (any, string, error) {
 	return values, "[" + strings.Join(parts, ",") + "]", nil
 }
 
-func (p Prometheus) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
+func (p Prometheus) now() time.Time { return clockOrReal(p.Clock).Now() }
 
 // queryRange evaluates a rangeQuery's start and end, expressions such as
 // `now() - duration("10m")`.

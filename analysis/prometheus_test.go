@@ -13,6 +13,7 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // fakePrometheus speaks enough of Prometheus' HTTP API for the provider:
@@ -55,7 +56,7 @@ func newFakePrometheus(resultType, result string) *fakePrometheus {
 var _ = Describe("The Prometheus provider", func() {
 	measure := func(f *fakePrometheus, spec rolloutsv1alpha1.PrometheusMetric) (Measurement, error) {
 		spec.Address = f.URL
-		p := Prometheus{Now: func() time.Time { return time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC) }}
+		p := Prometheus{Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))}
 		return p.Query(context.Background(), &spec)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	"k8s.io/utils/clock"
 )
 
 // Provider takes measurements of one kind of metric. Most providers answer
@@ -50,4 +51,13 @@ type Measurement struct {
 	Phase    rolloutsv1alpha1.AnalysisPhase
 	Message  string
 	ResumeAt time.Time
+}
+
+// clockOrReal is a provider's clock: the one it was given (the AnalysisRun
+// controller's), or the real one for a provider used on its own.
+func clockOrReal(c clock.PassiveClock) clock.PassiveClock {
+	if c == nil {
+		return clock.RealClock{}
+	}
+	return c
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/internal/instance"
 )
 
 // The manager itself needs these, whichever controllers run; each reconciler
@@ -122,18 +123,33 @@ func (r Registry) describe() string {
 }
 
 // CacheSelectors limits what the manager's cache holds of the kinds a
-// cluster has many of: only this instance's Rollouts, only ReplicaSets that
-// belong to a Rollout, only Jobs of analysis metrics. Only the kinds of the
-// selected controllers are named: the manager must not look up a kind whose
-// CRD a controller that does not run would have needed.
+// cluster has many of: only this instance's Rollouts, AnalysisRuns and
+// Applications (instance.Selector), only ReplicaSets that belong to a
+// Rollout, only Jobs of analysis metrics. Only the kinds of the selected
+// controllers are named: the manager must not look up a kind whose CRD a
+// controller that does not run would have needed.
+//
+// AnalysisRuns are read by two controllers through this one cache: the
+// AnalysisRun controller measures them, and the Rollout controller reads
+// those its Rollouts own. Both see the same runs, since a Rollout's runs
+// carry the Rollout's instance label. A controller that adds a kind of
+// Argo's API adds its selector here (an Experiment controller:
+// &rolloutsv1alpha1.Experiment{} with instance.Selector(instanceID)).
 func CacheSelectors(instanceID string, selected []string) map[client.Object]cache.ByObject {
 	selectors := map[client.Object]cache.ByObject{}
+	mine := cache.ByObject{Label: instance.Selector(instanceID)}
 	if slices.Contains(selected, rollout.Name) {
-		selectors[&rolloutsv1alpha1.Rollout{}] = cache.ByObject{Label: rollout.InstanceSelector(instanceID)}
+		selectors[&rolloutsv1alpha1.Rollout{}] = mine
 		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
+	}
+	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, analysisrun.Name) {
+		selectors[&rolloutsv1alpha1.AnalysisRun{}] = mine
 	}
 	if slices.Contains(selected, analysisrun.Name) {
 		selectors[&batchv1.Job{}] = cache.ByObject{Label: analysisrun.JobSelector()}
+	}
+	if slices.Contains(selected, application.Name) {
+		selectors[&gitopsv1alpha1.Application{}] = mine
 	}
 	return selectors
 }
@@ -175,10 +191,12 @@ var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
 		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
-	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
+	analysisrun.Name: func(mgr ctrl.Manager, o Options) error {
+		return analysisrun.Setup(mgr, analysisrun.Options{InstanceID: o.InstanceID, PrometheusAddress: o.PrometheusAddress})
+	},
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{
-			CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
+			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 		})
 	},

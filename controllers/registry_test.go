@@ -2,11 +2,14 @@ package controllers_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers"
 )
@@ -70,8 +73,31 @@ var _ = Describe("The controller registry", func() {
 	})
 
 	It("caches by selector only the kinds of the selected controllers", func() {
-		Expect(controllers.CacheSelectors("", []string{"application"})).To(BeEmpty(),
-			"naming Rollouts would make the manager look up a CRD it does not need")
-		Expect(controllers.CacheSelectors("", []string{"rollout", "analysisrun"})).To(HaveLen(3))
+		Expect(kinds(controllers.CacheSelectors("", []string{"application"}))).To(Equal(map[string]string{
+			"Application": "!argo-rollouts.argoproj.io/controller-instance-id",
+		}), "naming Rollouts would make the manager look up a CRD it does not need")
+		Expect(kinds(controllers.CacheSelectors("", []string{"analysisrun"}))).To(Equal(map[string]string{
+			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
+			"Job":         "analysisrun.argoproj.io/uid",
+		}))
+	})
+
+	It("caches only the instance's Rollouts, AnalysisRuns and Applications", func() {
+		Expect(kinds(controllers.CacheSelectors("blue", controllers.Default.Names()))).To(Equal(map[string]string{
+			"Rollout":     "argo-rollouts.argoproj.io/controller-instance-id=blue",
+			"AnalysisRun": "argo-rollouts.argoproj.io/controller-instance-id=blue",
+			"Application": "argo-rollouts.argoproj.io/controller-instance-id=blue",
+			"ReplicaSet":  "rollouts-pod-template-hash",
+			"Job":         "analysisrun.argoproj.io/uid",
+		}))
 	})
 })
+
+// kinds shows cache selectors by the Go type name of their kind.
+func kinds(selectors map[client.Object]cache.ByObject) map[string]string {
+	out := map[string]string{}
+	for obj, by := range selectors {
+		out[reflect.TypeOf(obj).Elem().Name()] = by.Label.String()
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
@@ -17,6 +18,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops/render"
+	"github.com/sluicehq/sluice/traffic"
 )
 
 // driftCheckConcurrency is how many objects' drift is checked at once.
@@ -68,21 +70,21 @@ func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1
 var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Paths: []string{"/spec/rules"},
 	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
-		LabelSelector: "rollouts.argoproj.io/gatewayapi-canary"},
+		LabelSelector: traffic.DefaultInProgressLabelKey},
 }, {
 	// The same, when the Rollout names its own inProgressLabelKey: the
 	// router then marks the route with this annotation too.
 	Paths: []string{"/spec/rules"},
 	Selector: &jsondiff.Selector{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute|GRPCRoute",
-		AnnotationSelector: "rollouts.sluice.dev/in-progress"},
+		AnnotationSelector: traffic.InProgressAnnotation},
 }, {
 	Paths:    []string{"/spec/selector"},
-	Selector: &jsondiff.Selector{Kind: "Service", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
+	Selector: &jsondiff.Selector{Kind: "Service", AnnotationSelector: rolloutsv1alpha1.ManagedByRolloutsKey},
 }, {
 	// A Deployment a Rollout's workloadRef scales down (scaleDown
 	// onsuccess or progressively) carries the same annotation.
 	Paths:    []string{"/spec/replicas"},
-	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: "argo-rollouts.argoproj.io/managed-by-rollouts"},
+	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: rolloutsv1alpha1.ManagedByRolloutsKey},
 }}
 
 // Apply applies objects in stages and returns what it did to each.

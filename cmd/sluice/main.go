@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
@@ -102,8 +104,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Address the /healthz and /readyz endpoints listen on.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader so only one replica of the manager reconciles at a time.")
-	fs.StringVar(&o.leaderElectionID, "leader-election-id", "sluice.sluice.dev",
-		"Name of the Lease used for leader election.")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", defaultLeaderElectionID,
+		"Name of the Lease used for leader election (default "+defaultLeaderElectionID+", or "+defaultLeaderElectionID+"-<instance id> with --instance-id).")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader-election Lease (default: --namespace in namespaced mode, else $POD_NAMESPACE or the pod's namespace, else "+
 			outOfClusterLeaseNamespace+" outside a cluster).")
@@ -152,7 +154,26 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	o.zap.BindFlags(fs)
 	// ExitOnError: a bad flag prints usage and exits 2, as every CLI does.
 	_ = fs.Parse(args)
+	o.leaderElectionID = leaderElectionID(fs, o.instanceID)
 	return o
+}
+
+// defaultLeaderElectionID names the leader-election Lease of a manager
+// started without --instance-id.
+const defaultLeaderElectionID = "sluice.sluice.dev"
+
+// leaderElectionID is the Lease a manager leads with: the flag's value when
+// given, else one Lease per instance id, as Argo Rollouts does, so managers
+// of different instances sharing a cluster (and a namespace for their
+// Leases) each elect their own leader instead of one waiting on the other.
+func leaderElectionID(fs *flag.FlagSet, instanceID string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "leader-election-id" })
+	value := fs.Lookup("leader-election-id").Value.String()
+	if given || instanceID == "" {
+		return value
+	}
+	return defaultLeaderElectionID + "-" + instanceID
 }
 
 func run(ctx context.Context, o options) error {
@@ -161,6 +182,13 @@ func run(ctx context.Context, o options) error {
 	selected, err := controllers.Default.Select(o.controllers)
 	if err != nil {
 		return err
+	}
+	if err := instance.Validate(o.instanceID); err != nil {
+		return fmt.Errorf("--instance-id %q: %w", o.instanceID, err)
+	}
+	if errs := validation.IsDNS1123Subdomain(o.leaderElectionID); o.leaderElect && len(errs) > 0 {
+		return fmt.Errorf("the leader-election Lease name %q (--leader-election-id, or derived from --instance-id): %s",
+			o.leaderElectionID, strings.Join(errs, "; "))
 	}
 	watchNamespace := ""
 	if o.namespaced {

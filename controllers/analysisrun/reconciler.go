@@ -5,12 +5,7 @@ package analysisrun
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +17,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/sluicehq/sluice/analysis"
-	"github.com/sluicehq/sluice/internal/fieldref"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
 )
 
@@ -46,7 +43,13 @@ type Reconciler struct {
 	// APIReader reads Secrets for arguments, around the cache.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
-	Now       func() time.Time
+	// Clock is the one clock of the controller and its providers: when a
+	// run started and completed, which measurements are due, when each
+	// was taken. Tests pass a fake one to move time without sleeping.
+	Clock clock.PassiveClock
+	// InstanceID limits the controller to runs labelled with it, or to
+	// runs with no instance label when empty (instance.Selector).
+	InstanceID string
 
 	// The providers that take measurements, one for each kind of metric.
 	Prometheus analysis.Prometheus
@@ -58,21 +61,39 @@ type Reconciler struct {
 	compiled sync.Map // key: run UID + "/" + metric name -> *analysis.Conditions
 }
 
-// Setup registers the AnalysisRun controller. prometheusAddress serves the
-// metrics that name no address.
-func Setup(mgr ctrl.Manager, prometheusAddress string) error {
+// Options configure the AnalysisRun controller.
+type Options struct {
+	// InstanceID, when set, limits the controller to AnalysisRuns labelled
+	// with it; without, to runs with no such label, as Argo Rollouts does.
+	InstanceID string
+	// PrometheusAddress serves the metrics that name no address.
+	PrometheusAddress string
+	// Clock is the controller's clock; nil is the real one.
+	Clock clock.PassiveClock
+}
+
+// Setup registers the AnalysisRun controller.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
 	r := &Reconciler{
 		Client:     mgr.GetClient(),
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("sluice-analysisrun"),
-		Now:        time.Now,
-		Prometheus: analysis.Prometheus{DefaultAddress: prometheusAddress},
-		Job:        analysis.Job{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Now: time.Now},
+		Clock:      clk,
+		InstanceID: opts.InstanceID,
+		Prometheus: analysis.Prometheus{DefaultAddress: opts.PrometheusAddress, Clock: clk},
+		Job:        analysis.Job{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk},
 	}
 	metrics.AnalysisRuns.Register(mgr.GetCache(), mgr.Elected())
-	// A metric's Job finishing wakes its run.
+	// Only this instance's runs: the manager's cache already holds no
+	// other (controllers.CacheSelectors); the predicate says so again for
+	// a manager whose cache was made otherwise. A metric's Job finishing
+	// wakes its run.
 	return ctrl.NewControllerManagedBy(mgr).Named(Name).
-		For(&rolloutsv1alpha1.AnalysisRun{}).
+		For(&rolloutsv1alpha1.AnalysisRun{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
 		Owns(&batchv1.Job{}).
 		Complete(r)
 }
@@ -96,24 +117,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() {
+	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() || !instance.Handles(r.InstanceID, &run) {
 		r.forget(&run)
 		return ctrl.Result{}, nil
 	}
 	defer metrics.AnalysisRuns.Reconciling(req.NamespacedName).Done(&err)
 	original := run.DeepCopy()
-	now := r.Now()
+	now := r.Clock.Now()
 	if run.Status.StartedAt == nil {
 		run.Status.StartedAt = &metav1.Time{Time: now}
 	}
 
-	args, err := resolveArgs(&run, r.secretsOf(ctx, run.Namespace))
-	dryRun := analysis.DryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
+	prepared, err := analysis.Prepare(&run, r.secretsOf(ctx, run.Namespace))
 	var next time.Time
 	if err != nil {
 		run.Status.Phase, run.Status.Message = rolloutsv1alpha1.AnalysisPhaseError, err.Error()
 	} else {
-		next = r.measure(ctx, &run, args, dryRun, now)
+		next = r.measure(ctx, &run, prepared, now)
 	}
 
 	if run.Status.Phase.Completed() {
@@ -145,68 +165,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 
 // measure takes the due measurements, records them and assesses the run.
 // It returns when the next measurement falls due.
-func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, args resolvedArgs,
-	dryRun map[string]bool, now time.Time) time.Time {
-	metrics := args.metrics
-	terminating := run.Spec.Terminate
-	for _, res := range run.Status.MetricResults {
-		if !dryRun[res.Name] && (res.Phase == rolloutsv1alpha1.AnalysisPhaseFailed ||
-			res.Phase == rolloutsv1alpha1.AnalysisPhaseError || res.Phase == rolloutsv1alpha1.AnalysisPhaseInconclusive) {
-			terminating = true
-		}
-	}
-	due, next := analysis.Due(run, metrics, terminating, now)
+func (r *Reconciler) measure(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, prepared analysis.Prepared,
+	now time.Time) time.Time {
+	dryRun := analysis.DryRunMetrics(run.Spec.DryRun, run.Spec.Metrics)
+	due, next := analysis.Due(run, prepared.Metrics, analysis.Stopping(run, dryRun), now)
 	for _, task := range due {
-		keep := retention(run.Spec.MeasurementRetention, task.Metric.Name)
+		keep := analysis.Retention(run.Spec.MeasurementRetention, task.Metric.Name)
 		m := r.takeMeasurement(ctx, run, task, keep)
-		// What the run records and logs shows secrets masked: a provider
-		// may echo them in its answer or its error.
-		m.Value = args.mask(m.Value)
-		m.Message = args.mask(m.Message)
-		for k, v := range m.Metadata {
-			m.Metadata[k] = args.mask(v)
-		}
-		if masked := maskedMetric(args, task.Metric.Name); masked != nil && masked.Provider.Prometheus != nil {
-			m.Metadata[analysis.ResolvedPrometheusQuery] = masked.Provider.Prometheus.Query
-		}
-		result := resultFor(run, task.Metric.Name, dryRun[task.Metric.Name])
-		analysis.Record(result, m, task.Stop, keep)
+		prepared.MaskMeasurement(task.Metric.Name, &m)
+		analysis.Record(analysis.ResultOf(run, task.Metric.Name, dryRun[task.Metric.Name]), m, task.Stop, keep)
 		log.FromContext(ctx).V(1).Info("measured", "metric", task.Metric.Name, "phase", m.Phase, "value", m.Value)
 	}
 	// Measurements just taken set the next due time: look again.
 	if len(due) > 0 {
-		_, next = analysis.Due(run, metrics, false, now)
+		_, next = analysis.Due(run, prepared.Metrics, false, now)
 	}
-
-	assessment := analysis.AssessRun(metrics, run.Status.MetricResults, dryRun, run.Spec.Terminate)
-	for i := range run.Status.MetricResults {
-		res := &run.Status.MetricResults[i]
-		if a, ok := assessment.Metrics[res.Name]; ok {
-			res.Phase = a.Phase
-			if a.Message != "" {
-				res.Message = a.Message
-			} else if n := len(res.Measurements); n > 0 {
-				res.Message = res.Measurements[n-1].Message
-			}
-		}
-	}
-	run.Status.Phase, run.Status.Message = assessment.Phase, assessment.Message
-	run.Status.RunSummary = assessment.Summary
-	if assessment.DryRunSummary.Count > 0 {
-		run.Status.DryRunSummary = &assessment.DryRunSummary
-	}
+	analysis.ApplyAssessment(run, analysis.AssessRun(prepared.Metrics, run.Status.MetricResults, dryRun, run.Spec.Terminate))
 	return next
 }
 
 // takeMeasurement asks the metric's provider and evaluates the answer with
 // the metric's conditions, unless the provider decided the phase itself.
 func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.AnalysisRun, task analysis.Task, keep int) rolloutsv1alpha1.Measurement {
-	started := r.Now()
+	started := r.Clock.Now()
 	if task.InFlight != nil && task.InFlight.StartedAt != nil {
 		started = task.InFlight.StartedAt.Time
 	}
 	fail := func(err error, metadata map[string]string) rolloutsv1alpha1.Measurement {
-		return analysis.Finished(rolloutsv1alpha1.AnalysisPhaseError, "", err.Error(), metadata, started, r.Now())
+		return analysis.Finished(rolloutsv1alpha1.AnalysisPhaseError, "", err.Error(), metadata, started, r.Clock.Now())
 	}
 	provider, err := r.providerFor(task.Metric)
 	if err != nil {
@@ -234,9 +220,9 @@ func (r *Reconciler) takeMeasurement(ctx context.Context, run *rolloutsv1alpha1.
 		if err != nil {
 			message = err.Error()
 		}
-		return analysis.Finished(phase, measured.Display, message, measured.Metadata, started, r.Now())
+		return analysis.Finished(phase, measured.Display, message, measured.Metadata, started, r.Clock.Now())
 	default:
-		return analysis.Finished(measured.Phase, measured.Display, measured.Message, measured.Metadata, started, r.Now())
+		return analysis.Finished(measured.Phase, measured.Display, measured.Message, measured.Metadata, started, r.Clock.Now())
 	}
 }
 
@@ -266,19 +252,9 @@ func (r *Reconciler) conditionsFor(run *rolloutsv1alpha1.AnalysisRun, metric rol
 	return c, nil
 }
 
-// maskedMetric is the recorded (secret-masked) form of a metric.
-func maskedMetric(args resolvedArgs, name string) *rolloutsv1alpha1.Metric {
-	for i := range args.masked {
-		if args.masked[i].Name == name {
-			return &args.masked[i]
-		}
-	}
-	return nil
-}
-
 // secretsOf reads Secrets of a namespace for valueFrom.secretKeyRef
 // arguments, around the cache: Secrets are not worth caching cluster-wide.
-func (r *Reconciler) secretsOf(ctx context.Context, namespace string) secretLookup {
+func (r *Reconciler) secretsOf(ctx context.Context, namespace string) analysis.SecretLookup {
 	return func(name, key string) (string, error) {
 		var secret corev1.Secret
 		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &secret); err != nil {
@@ -297,103 +273,4 @@ func (r *Reconciler) forget(run *rolloutsv1alpha1.AnalysisRun) {
 	for _, m := range run.Spec.Metrics {
 		r.compiled.Delete(string(run.UID) + "/" + m.Name)
 	}
-}
-
-func resultFor(run *rolloutsv1alpha1.AnalysisRun, name string, dryRun bool) *rolloutsv1alpha1.MetricResult {
-	for i := range run.Status.MetricResults {
-		if run.Status.MetricResults[i].Name == name {
-			return &run.Status.MetricResults[i]
-		}
-	}
-	run.Status.MetricResults = append(run.Status.MetricResults, rolloutsv1alpha1.MetricResult{
-		Name: name, Phase: rolloutsv1alpha1.AnalysisPhaseRunning, DryRun: dryRun,
-	})
-	return &run.Status.MetricResults[len(run.Status.MetricResults)-1]
-}
-
-// retention is how many measurements a metric keeps: the limit of the first
-// spec.measurementRetention rule whose metricName (a regular expression, as
-// in Argo) matches it, or 0 for the default.
-func retention(rules []rolloutsv1alpha1.MeasurementRetention, metric string) int {
-	for _, rule := range rules {
-		if re, err := regexp.Compile("^(?:" + rule.MetricName + ")$"); err == nil && re.MatchString(metric) {
-			return int(rule.Limit)
-		}
-	}
-	return 0
-}
-
-// maskedSecret replaces a secret argument's value wherever the run records
-// what it did: measurement metadata and messages.
-const maskedSecret = "*****"
-
-// secretLookup reads one key of a Secret in the run's namespace.
-type secretLookup func(name, key string) (string, error)
-
-// resolvedArgs are a run's metrics with {{args.NAME}} substituted: for
-// measuring, and with secret values masked, for recording.
-type resolvedArgs struct {
-	metrics, masked []rolloutsv1alpha1.Metric
-	secrets         []string
-}
-
-// resolveArgs substitutes {{args.NAME}} in the run's metrics with its
-// argument values, read from a Secret for valueFrom.secretKeyRef and from a
-// field of the run itself for valueFrom.fieldRef (a Rollout resolves its
-// own fieldRefs when it creates a run). Secret values go only into the
-// metrics used to measure; the masked copy, which is what the run records,
-// shows them as *****.
-func resolveArgs(run *rolloutsv1alpha1.AnalysisRun, secret secretLookup) (resolvedArgs, error) {
-	values, masked := map[string]string{}, map[string]string{}
-	var secrets []string
-	for _, arg := range run.Spec.Args {
-		switch {
-		case arg.ValueFrom != nil && arg.ValueFrom.SecretKeyRef != nil:
-			if secret == nil {
-				return resolvedArgs{}, fmt.Errorf("argument %q: secrets cannot be read here", arg.Name)
-			}
-			ref := arg.ValueFrom.SecretKeyRef
-			v, err := secret(ref.Name, ref.Key)
-			if err != nil {
-				return resolvedArgs{}, fmt.Errorf("argument %q: reading key %q of Secret %q: %w", arg.Name, ref.Key, ref.Name, err)
-			}
-			values[arg.Name], masked[arg.Name] = v, maskedSecret
-			secrets = append(secrets, v)
-		case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
-			v, err := fieldref.Value(run, arg.ValueFrom.FieldRef.FieldPath)
-			if err != nil {
-				return resolvedArgs{}, fmt.Errorf("argument %q: %w", arg.Name, err)
-			}
-			values[arg.Name], masked[arg.Name] = v, v
-		case arg.Value != nil:
-			values[arg.Name], masked[arg.Name] = *arg.Value, *arg.Value
-		}
-	}
-	out := resolvedArgs{secrets: secrets}
-	var err error
-	if out.metrics, err = analysis.Substitute(run.Spec.Metrics, values); err != nil {
-		return resolvedArgs{}, err
-	}
-	if out.masked, err = analysis.Substitute(run.Spec.Metrics, masked); err != nil {
-		return resolvedArgs{}, err
-	}
-	return out, nil
-}
-
-// mask hides secret values in text the run records.
-// A secret is also hidden in the forms an error message may quote it in:
-// escaped for a URL's query or path, or quoted as a Go or JSON string.
-func (r resolvedArgs) mask(text string) string {
-	for _, s := range r.secrets {
-		if s == "" {
-			continue
-		}
-		quoted := strconv.Quote(s)
-		json, _ := json.Marshal(s)
-		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s),
-			quoted[1 : len(quoted)-1], string(json[1 : len(json)-1])} {
-			text = strings.ReplaceAll(text, form, maskedSecret)
-		}
-	}
-	return text
 }

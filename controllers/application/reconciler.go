@@ -37,6 +37,7 @@ import (
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 	"github.com/sluicehq/sluice/gitops/webhook"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
 )
 
@@ -106,8 +107,12 @@ type Reconciler struct {
 	Tenancy Tenancy
 	// Namespace, in namespaced mode, is the one namespace served.
 	Namespace string
-	Recorder  recorder.EventRecorder
-	Now       func() time.Time
+	// InstanceID limits the controller to Applications labelled with it,
+	// or to Applications with no instance label when empty
+	// (instance.Selector).
+	InstanceID string
+	Recorder   recorder.EventRecorder
+	Now        func() time.Time
 
 	failures sync.Map // Application UID -> consecutive failed syncs
 	resolved sync.Map // Application UID -> resolution: the last revision asked of the remote
@@ -129,6 +134,11 @@ type resolution struct {
 
 // Options configure the Application controller.
 type Options struct {
+	// InstanceID, when set, limits the controller to Applications labelled
+	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>;
+	// without, to Applications with no such label: the rule of Argo
+	// Rollouts' objects, so two managers can share a cluster.
+	InstanceID string
 	// CacheDir keeps Git checkouts.
 	CacheDir string
 	// Namespace, when set, is namespaced mode: the controller watches only
@@ -168,15 +178,18 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
 		Namespace:        o.Namespace,
+		InstanceID:       o.InstanceID,
 		Recorder:         mgr.GetEventRecorder("sluice-application"),
 		Now:              time.Now,
 	}
 	// An Application's own status writes do not wake it: only a change of
 	// its spec, of a sync request (an annotation), or of what it owns
 	// (the owned watches) syncs before the retry or the interval is due.
+	// Only this instance's Applications: the manager's cache holds no
+	// other (controllers.CacheSelectors), and the predicate says so again.
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).
-		For(&gitopsv1alpha1.Application{}, builder.WithPredicates(changed)).
+		For(&gitopsv1alpha1.Application{}, builder.WithPredicates(instance.Predicate(o.InstanceID), changed)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).Build(r)
 	if err != nil {
 		return err
@@ -263,7 +276,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !app.DeletionTimestamp.IsZero() {
+	// Read around the cache, so the instance is checked here: an
+	// Application relabelled for another instance since its event is left
+	// to that instance, untouched.
+	if !app.DeletionTimestamp.IsZero() || !instance.Handles(r.InstanceID, &app) {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -93,12 +94,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SyncPodMetadata:
 		return r.syncPodMetadata(ctx, ro, a)
 	case plan.CreateAnalysisRun:
-		// A run already there was made by an earlier pass whose write the
-		// cache did not show yet.
 		if err := r.Client.Create(ctx, a.Run); !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		return nil
+		return r.claimRun(ctx, ro, a.Run)
 	case plan.DeleteAnalysisRun:
 		run := &rolloutsv1alpha1.AnalysisRun{}
 		run.Namespace, run.Name = ro.Namespace, a.Name
@@ -113,14 +112,14 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		// The annotation tells GitOps tools (Sluice's Applications among
 		// them) that the Rollout owns these replicas now.
 		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, plan.ManagedByAnnotation, ro.Name, a.To))
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, a.To))
 	case plan.SetScaleDownDeadline:
 		value := "null"
 		if a.Deadline != "" {
 			value = strconv.Quote(a.Deadline)
 		}
 		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, plan.ScaleDownDeadlineAnnotation, value))
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value))
 	case plan.SetTrafficWeight:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {
@@ -136,13 +135,39 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
-				plan.ManagedByAnnotation, ro.Name, plan.PodTemplateHashLabel, a.Hash))
+				rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, a.Hash))
 	}
 	return fmt.Errorf("unknown action %T", action)
 }
 
 // mergePatch sends a JSON merge patch that names only the fields the action
 // changes, so other owners' fields are left alone.
+// claimRun deals with a run to create that is already there. Usually an
+// earlier pass made it and the cache does not show it yet: nothing to do.
+// But the cache holds only this instance's runs, so a run of this Rollout
+// with another instance label, or none, never shows: one made before the
+// Rollout was labelled for this instance (or by a Sluice that did not label
+// its runs). Left so, the Rollout would wait on it forever; it is the
+// Rollout's run, so it takes the Rollout's label, which hands it, and its
+// measurements so far, to this instance's AnalysisRun controller.
+func (r *Reconciler) claimRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout, want *rolloutsv1alpha1.AnalysisRun) error {
+	var run rolloutsv1alpha1.AnalysisRun
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), &run); err != nil {
+		return client.IgnoreNotFound(err) // gone since: the next pass creates it
+	}
+	id := want.Labels[instance.Label] // "" when the Rollout has no label
+	if !metav1.IsControlledBy(&run, ro) || instance.Handles(id, &run) {
+		return nil
+	}
+	value := []byte("null") // removes the label
+	if id != "" {
+		value, _ = json.Marshal(id)
+	}
+	log.FromContext(ctx).Info("claiming an AnalysisRun of this Rollout labelled for another instance", "run", run.Name)
+	return r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name,
+		fmt.Sprintf(`{"metadata":{"labels":{%q:%s}}}`, instance.Label, value))
+}
+
 func (r *Reconciler) mergePatch(ctx context.Context, obj client.Object, namespace, name, patch string) error {
 	obj.SetNamespace(namespace)
 	obj.SetName(name)
@@ -167,7 +192,7 @@ func (r *Reconciler) expectWrites(ro *rolloutsv1alpha1.Rollout, obs plan.Observa
 			}
 		case plan.SetScaleDownDeadline:
 			replicaSets[a.Name] = func(rs *appsv1.ReplicaSet) bool {
-				return rs == nil || rs.Annotations[plan.ScaleDownDeadlineAnnotation] == a.Deadline
+				return rs == nil || rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] == a.Deadline
 			}
 		case plan.SyncPodMetadata:
 			replicaSets[a.ReplicaSet] = func(rs *appsv1.ReplicaSet) bool {

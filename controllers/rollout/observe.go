@@ -179,7 +179,7 @@ func (r *Reconciler) podsOf(ctx context.Context, ro *rolloutsv1alpha1.Rollout, r
 	}
 	var list corev1.PodList
 	if err := r.APIReader.List(ctx, &list, client.InNamespace(ro.Namespace),
-		client.HasLabels{plan.PodTemplateHashLabel}); err != nil {
+		client.HasLabels{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey}); err != nil {
 		return nil, err
 	}
 	var pods []*corev1.Pod

@@ -20,11 +20,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/traffic/gatewayapi"
 )
@@ -79,7 +79,6 @@ type Options struct {
 
 // Setup registers the Rollout controller.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	instanceID := opts.InstanceID
 	if err := indexOwners(context.Background(), mgr, opts.Namespace == ""); err != nil {
 		return err
 	}
@@ -93,9 +92,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
-		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
-			return InstanceSelector(instanceID).Matches(labels.Set(obj.GetLabels()))
-		}))).
+		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
 		// Only the metadata of Deployments is watched: a change wakes the
@@ -141,23 +138,10 @@ func (r *Reconciler) rolloutsIndexedBy(index string) handler.MapFunc {
 	}
 }
 
-// InstanceSelector selects the Rollouts one controller instance handles.
-func InstanceSelector(instanceID string) labels.Selector {
-	op, values := selection.DoesNotExist, []string(nil)
-	if instanceID != "" {
-		op, values = selection.Equals, []string{instanceID}
-	}
-	req, err := labels.NewRequirement(plan.InstanceIDLabel, op, values)
-	if err != nil {
-		panic(err) // the label key is a constant
-	}
-	return labels.NewSelector().Add(*req)
-}
-
 // ReplicaSetSelector selects the ReplicaSets any Rollout controller made;
 // the manager caches only those, not every Deployment's.
 func ReplicaSetSelector() labels.Selector {
-	req, err := labels.NewRequirement(plan.PodTemplateHashLabel, selection.Exists, nil)
+	req, err := labels.NewRequirement(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, selection.Exists, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -107,7 +107,7 @@ func Undo(ro *rolloutsv1alpha1.Rollout, replicaSets []*appsv1.ReplicaSet, toRevi
 		return nil, "", fmt.Errorf("rollout %s has no revision %d; it has %v", ro.Name, toRevision, revisions)
 	}
 	template := rs.Spec.Template.DeepCopy()
-	delete(template.Labels, plan.PodTemplateHashLabel)
+	delete(template.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)
 	if apiequality.Semantic.DeepEqual(template, &ro.Spec.Template) {
 		return nil, fmt.Sprintf("skipped rollback (current template already matches revision %d)", toRevision), nil
 	}

@@ -93,7 +93,7 @@ func TestUndo(t *testing.T) {
 		r := &appsv1.ReplicaSet{}
 		r.Annotations = map[string]string{plan.RevisionAnnotation: revision}
 		r.Spec.Template = *ro.Spec.Template.DeepCopy()
-		r.Spec.Template.Labels[plan.PodTemplateHashLabel] = "h" + revision
+		r.Spec.Template.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = "h" + revision
 		r.Spec.Template.Spec.Containers[0].Image = image
 		return r
 	}

@@ -63,7 +63,7 @@ func RenderRollout(v RolloutView) string {
 	}
 	revisionOf := func(hash string) string {
 		for _, rs := range v.ReplicaSets {
-			if hash != "" && rs.Labels[plan.PodTemplateHashLabel] == hash {
+			if hash != "" && rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == hash {
 				return fmt.Sprintf("revision %d (%s)", revision(rs.Annotations), hash)
 			}
 		}
@@ -89,7 +89,7 @@ func RenderRollout(v RolloutView) string {
 	rss := append([]*appsv1.ReplicaSet(nil), v.ReplicaSets...)
 	sort.Slice(rss, func(i, j int) bool { return revision(rss[i].Annotations) > revision(rss[j].Annotations) })
 	for _, rs := range rss {
-		hash := rs.Labels[plan.PodTemplateHashLabel]
+		hash := rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 		roles := rolesOf(ro, hash)
 		state := "scaled down"
 		desired := int32(0)

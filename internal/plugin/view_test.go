@@ -75,7 +75,7 @@ func TestRenderPausedBlueGreen(t *testing.T) {
 // rs is a ReplicaSet of Rollout web with all its pods ready.
 func rs(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
 	r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash,
-		Labels: map[string]string{plan.PodTemplateHashLabel: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
+		Labels: map[string]string{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
 	r.Spec.Replicas = ptr.To(replicas)
 	r.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
 	r.Status.Replicas, r.Status.ReadyReplicas = replicas, replicas

@@ -198,7 +198,7 @@ spec:
 		var canaryService corev1.Service
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "shop-canary"}, &canaryService)).To(Succeed())
 		pinned := canaryService.Spec.Selector
-		Expect(pinned).To(HaveKey("rollouts-pod-template-hash"))
+		Expect(pinned).To(HaveKey(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey))
 		Consistently(func(g Gomega) {
 			g.Expect(routeWeights(ctx)(g)).To(Equal([]int32{50, 50}))
 			var svc corev1.Service

@@ -168,7 +168,7 @@ var _ = Describe("A metric-gated canary on the simulated cluster", Ordered, func
 func tryStepRun(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.AnalysisRun {
 	var runs rolloutsv1alpha1.AnalysisRunList
 	g.Expect(k8sClient.List(ctx, &runs, client.InNamespace(ro.Namespace), client.MatchingLabels{
-		"rollout-type": "Step", "step-index": "1", "rollouts-pod-template-hash": ro.Status.CurrentPodHash,
+		rolloutsv1alpha1.RolloutTypeLabel: rolloutsv1alpha1.RolloutTypeStepLabel, rolloutsv1alpha1.RolloutCanaryStepIndexLabel: "1", rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: ro.Status.CurrentPodHash,
 	})).To(Succeed())
 	g.Expect(runs.Items).To(HaveLen(1))
 	g.Expect(runs.Items[0].Name).To(Equal(fmt.Sprintf("%s-%s-2-1", ro.Name, ro.Status.CurrentPodHash)), "Argo's name: rollout, hash, revision, step")

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/test/builders"
 	"github.com/sluicehq/sluice/traffic"
 )
@@ -91,7 +90,7 @@ var _ = Describe("A blue-green Rollout behind a Gateway API route on the simulat
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
 			var active corev1.Service
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &active)).To(Succeed())
-			g.Expect(active.Spec.Selector).To(HaveKeyWithValue(plan.PodTemplateHashLabel, ro.Status.CurrentPodHash))
+			g.Expect(active.Spec.Selector).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, ro.Status.CurrentPodHash))
 			g.Expect(ruleNames(ctx, g)).To(Equal([]string{"app", "docs"}))
 			var route gatewayv1.HTTPRoute
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &route)).To(Succeed())

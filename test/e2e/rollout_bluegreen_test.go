@@ -113,7 +113,7 @@ var _ = Describe("A blue-green Rollout on the simulated cluster", Ordered, func(
 			g.Expect(selectedHash(ctx, g, ro, bg.ActiveService)).To(Equal(green))
 			g.Expect(ro.Status.BlueGreen.ActiveSelector).To(Equal(green))
 			old := replicaSetOf(ctx, g, ns, blue)
-			g.Expect(old.Annotations).To(HaveKey(plan.ScaleDownDeadlineAnnotation))
+			g.Expect(old.Annotations).To(HaveKey(rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey))
 			g.Expect(*old.Spec.Replicas).To(Equal(int32(3)), "blue keeps its pods, a quick way back")
 		}).WithContext(ctx).Should(Succeed())
 		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(ContainElements(
@@ -304,8 +304,8 @@ func updateImage(ctx context.Context, ro *rolloutsv1alpha1.Rollout) {
 func selectedHash(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout, name string) string {
 	var svc corev1.Service
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &svc)).To(Succeed())
-	g.Expect(svc.Annotations).To(HaveKeyWithValue(plan.ManagedByAnnotation, ro.Name), "Service %s", name)
-	return svc.Spec.Selector[plan.PodTemplateHashLabel]
+	g.Expect(svc.Annotations).To(HaveKeyWithValue(rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name), "Service %s", name)
+	return svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 }
 
 // selectorHistory watches a Service from now on and returns a function
@@ -329,7 +329,7 @@ func selectorHistory(ctx context.Context, ns, name string) func() []string {
 				continue
 			}
 			mu.Lock()
-			if hash := svc.Spec.Selector[plan.PodTemplateHashLabel]; len(hashes) == 0 || hashes[len(hashes)-1] != hash {
+			if hash := svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]; len(hashes) == 0 || hashes[len(hashes)-1] != hash {
 				hashes = append(hashes, hash)
 			}
 			mu.Unlock()
@@ -345,7 +345,7 @@ func selectorHistory(ctx context.Context, ns, name string) func() []string {
 // replicaSetOf is the namespace's ReplicaSet of one revision.
 func replicaSetOf(ctx context.Context, g Gomega, ns, hash string) *appsv1.ReplicaSet {
 	var rss appsv1.ReplicaSetList
-	g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.MatchingLabels{plan.PodTemplateHashLabel: hash})).To(Succeed())
+	g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.MatchingLabels{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash})).To(Succeed())
 	g.Expect(rss.Items).To(HaveLen(1), "ReplicaSets of revision %s", hash)
 	return &rss.Items[0]
 }
@@ -353,11 +353,11 @@ func replicaSetOf(ctx context.Context, g Gomega, ns, hash string) *appsv1.Replic
 // gateRun is the current revision's (revision 2's) pre- or post-promotion
 // AnalysisRun ("pre" or "post"), under Argo's name and labels.
 func gateRun(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout, infix string) *rolloutsv1alpha1.AnalysisRun {
-	label := map[string]string{"pre": "PrePromotion", "post": "PostPromotion"}[infix]
+	label := map[string]string{"pre": rolloutsv1alpha1.RolloutTypePrePromotionLabel, "post": rolloutsv1alpha1.RolloutTypePostPromotionLabel}[infix]
 	var run rolloutsv1alpha1.AnalysisRun
 	name := fmt.Sprintf("%s-%s-2-%s", ro.Name, ro.Status.CurrentPodHash, infix)
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, &run)).To(Succeed())
-	g.Expect(run.Labels).To(HaveKeyWithValue("rollout-type", label))
-	g.Expect(run.Labels).To(HaveKeyWithValue(plan.PodTemplateHashLabel, ro.Status.CurrentPodHash))
+	g.Expect(run.Labels).To(HaveKeyWithValue(rolloutsv1alpha1.RolloutTypeLabel, label))
+	g.Expect(run.Labels).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, ro.Status.CurrentPodHash))
 	return &run
 }

@@ -174,7 +174,7 @@ spec:
 			g.Expect(*deploy.Spec.Replicas).To(BeZero())
 			g.Expect(deploy.Status.Replicas).To(BeZero())
 			var rss appsv1.ReplicaSetList
-			g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.HasLabels{"rollouts-pod-template-hash"})).To(Succeed())
+			g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns), client.HasLabels{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey})).To(Succeed())
 			g.Expect(rss.Items).To(HaveLen(1))
 			g.Expect(rss.Items[0].Status.AvailableReplicas).To(Equal(int32(3)))
 		}).WithContext(ctx).Should(Succeed())

@@ -23,7 +23,7 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 	var ns string
 
 	BeforeAll(func() {
-		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, "") })
+		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, analysisrun.Options{}) })
 		ns = newNamespace(context.Background(), "analysis-job-")
 	})
 

@@ -65,7 +65,9 @@ var _ = Describe("The AnalysisRun controller, with metrics that answer at length
 		}))
 		DeferCleanup(prom.Close)
 
-		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, prom.URL) })
+		startController("", func(mgr ctrl.Manager) error {
+			return analysisrun.Setup(mgr, analysisrun.Options{PrometheusAddress: prom.URL})
+		})
 		ns = newNamespace(ctx, "analysis-limits-")
 		Expect(k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "metrics-token"},

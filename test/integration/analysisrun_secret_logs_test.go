@@ -51,7 +51,7 @@ var _ = Describe("The AnalysisRun controller with a Secret argument", Ordered, f
 		DeferCleanup(GinkgoWriter.ClearTeeWriters)
 		verbose := zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-5)))
 		startController("", func(mgr ctrl.Manager) error {
-			return analysisrun.Setup(withLogger(mgr, verbose), "")
+			return analysisrun.Setup(withLogger(mgr, verbose), analysisrun.Options{})
 		})
 
 		// /ok answers only a request that carries the token in its query and

@@ -41,7 +41,9 @@ var _ = Describe("The AnalysisRun controller", Ordered, func() {
 		}))
 		promURL, stopProm = server.URL, server.Close
 		DeferCleanup(server.Close)
-		startController("", func(mgr ctrl.Manager) error { return analysisrun.Setup(mgr, promURL) })
+		startController("", func(mgr ctrl.Manager) error {
+			return analysisrun.Setup(mgr, analysisrun.Options{PrometheusAddress: promURL})
+		})
 		ns = newNamespace(context.Background(), "analysis-")
 	})
 

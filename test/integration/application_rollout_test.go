@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,7 +19,6 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/rollout"
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -69,7 +69,7 @@ spec:
 			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &d); err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("%d, managed by %q", *d.Spec.Replicas, d.Annotations[plan.ManagedByAnnotation]), nil
+			return fmt.Sprintf("%d, managed by %q", *d.Spec.Replicas, d.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey]), nil
 		}
 		Eventually(replicas).WithContext(ctx).Should(Equal(`0, managed by "web"`), "the Rollout took over")
 		Consistently(replicas).WithContext(ctx).WithTimeout(4*time.Second).Should(Equal(`0, managed by "web"`),

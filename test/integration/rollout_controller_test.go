@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,12 +64,12 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 		// controlled by the Rollout, and the Rollout's status pointing at it.
 		ro := builders.Rollout("moved").Namespace(ns).Replicas(2).Canary(builders.SetWeight(50)).
 			Edit(func(ro *rolloutsv1alpha1.Rollout) {
-				ro.Labels = map[string]string{plan.InstanceIDLabel: "argo"} // not ours yet
+				ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "argo"} // not ours yet
 			}).Obj()
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 		hash := plan.PodTemplateHash(&ro.Spec.Template, nil) // equal to Argo's: see hash_test.go
 		template := *ro.Spec.Template.DeepCopy()
-		template.Labels[plan.PodTemplateHashLabel] = hash
+		template.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = hash
 		rs := &appsv1.ReplicaSet{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "moved-" + hash, Namespace: ns,
@@ -92,7 +93,7 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 
 		By("handing the Rollout over: removing the instance label")
 		Expect(k8sClient.Patch(ctx, ro, client.RawPatch("application/merge-patch+json",
-			[]byte(`{"metadata":{"labels":{"`+plan.InstanceIDLabel+`":null}}}`)))).To(Succeed())
+			[]byte(`{"metadata":{"labels":{"`+rolloutsv1alpha1.LabelKeyControllerInstanceID+`":null}}}`)))).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
@@ -118,7 +119,7 @@ var _ = Describe("The Rollout controller", Ordered, func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
-			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(plan.PodTemplateHashLabel, ro.Status.StableRS))
+			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, ro.Status.StableRS))
 		}).WithContext(ctx).Should(Succeed())
 	})
 })
@@ -133,10 +134,10 @@ var _ = Describe("A controller with --instance-id", Ordered, func() {
 
 	It("reconciles only the Rollouts labelled with its instance id", func(ctx context.Context) {
 		ours := builders.Rollout("ours").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
-			ro.Labels = map[string]string{plan.InstanceIDLabel: "blue"}
+			ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "blue"}
 		}).Obj()
 		theirs := builders.Rollout("theirs").Namespace(ns).Edit(func(ro *rolloutsv1alpha1.Rollout) {
-			ro.Labels = map[string]string{plan.InstanceIDLabel: "green"}
+			ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: "green"}
 		}).Obj()
 		unlabelled := builders.Rollout("unlabelled").Namespace(ns).Obj()
 		for _, ro := range []*rolloutsv1alpha1.Rollout{ours, theirs, unlabelled} {
@@ -239,6 +240,74 @@ var _ = Describe("A Rollout whose analysis template is missing", Ordered, func()
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+	})
+})
+
+// A Rollout labelled for an instance while its analysis runs (or a Sluice
+// upgraded to one that labels its runs, with --instance-id set): the run
+// already made is the Rollout's, so the new instance claims it rather
+// than waiting on a run its cache never shows.
+var _ = Describe("A Rollout moved to another instance during its analysis", Ordered, func() {
+	var ns string
+
+	BeforeAll(func() {
+		startRolloutController("")
+		startRolloutController("blue")
+		ns = newNamespaceWithFakeKubelet("moved-")
+	})
+
+	It("keeps its AnalysisRun, relabelled for the instance that now handles it", func(ctx context.Context) {
+		Expect(k8sClient.Create(ctx, &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "check"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{{
+				Name: "check", Provider: rolloutsv1alpha1.MetricProvider{Web: &rolloutsv1alpha1.WebMetric{URL: "http://127.0.0.1:1/"}},
+			}}},
+		})).To(Succeed())
+		ro := builders.Rollout("moved").Namespace(ns).Replicas(2).Canary(
+			builders.SetWeight(50),
+			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
+				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "check"}},
+			}},
+		).Obj()
+		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+		}).WithContext(ctx).Should(Succeed())
+		ro.Spec.Template.Spec.Containers[0].Image = "app:v2"
+		Expect(k8sClient.Update(ctx, ro)).To(Succeed())
+
+		runs := func(g Gomega) []rolloutsv1alpha1.AnalysisRun {
+			var list rolloutsv1alpha1.AnalysisRunList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			return list.Items
+		}
+		var name string
+		Eventually(func(g Gomega) {
+			items := runs(g)
+			g.Expect(items).To(HaveLen(1))
+			g.Expect(items[0].Labels).NotTo(HaveKey(rolloutsv1alpha1.LabelKeyControllerInstanceID), "the unlabelled instance's run")
+			name = items[0].Name
+		}).WithContext(ctx).Should(Succeed())
+
+		By("labelling the Rollout for the blue instance")
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"blue"}}}`, rolloutsv1alpha1.LabelKeyControllerInstanceID)
+		Expect(k8sClient.Patch(ctx, ro, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
+		Eventually(func(g Gomega) {
+			items := runs(g)
+			g.Expect(items).To(HaveLen(1), "the same run, not a second one")
+			g.Expect(items[0].Name).To(Equal(name))
+			g.Expect(items[0].Labels).To(HaveKeyWithValue(rolloutsv1alpha1.LabelKeyControllerInstanceID, "blue"))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("promoting the canary once that run succeeds")
+		run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		Expect(k8sClient.Patch(ctx, run, client.RawPatch(types.MergePatchType, []byte(`{"status":{"phase":"Successful"}}`)))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
 		}).WithContext(ctx).Should(Succeed())
 	})
 })

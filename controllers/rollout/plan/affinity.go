@@ -35,7 +35,7 @@ func (p *planner) withAntiAffinity(affinity *corev1.Affinity) *corev1.Affinity {
 	}
 	term := corev1.PodAffinityTerm{
 		LabelSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-			Key: PodTemplateHashLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{stable},
+			Key: rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, Operator: metav1.LabelSelectorOpIn, Values: []string{stable},
 		}}},
 		Namespaces:  []string{p.ro.Namespace},
 		TopologyKey: hostnameTopology,
@@ -94,7 +94,7 @@ func selectsByHash(term corev1.PodAffinityTerm) bool {
 		return false
 	}
 	for _, req := range term.LabelSelector.MatchExpressions {
-		if req.Key == PodTemplateHashLabel {
+		if req.Key == rolloutsv1alpha1.DefaultRolloutUniqueLabelKey {
 			return true
 		}
 	}

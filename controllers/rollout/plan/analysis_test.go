@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/sluicehq/sluice/test/builders"
 )
@@ -14,9 +15,9 @@ import (
 var _ = Describe("An analysis step", func() {
 	// 4 replicas: setWeight 25, analysis, setWeight 100; paused at the
 	// analysis step of revision v2.
-	atAnalysis := func() *world {
+	atAnalysis := func(change ...func(*rolloutsv1alpha1.Rollout)) *world {
 		stable := rolloutsv1alpha1.Stable
-		w := newWorld(builders.Rollout("web").Replicas(4).Canary(
+		ro := builders.Rollout("web").Replicas(4).Canary(
 			builders.SetWeight(25),
 			rolloutsv1alpha1.CanaryStep{Analysis: &rolloutsv1alpha1.RolloutAnalysis{
 				Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}},
@@ -28,7 +29,11 @@ var _ = Describe("An analysis step", func() {
 				},
 			}},
 			builders.SetWeight(100),
-		).Obj())
+		).Obj()
+		for _, c := range change {
+			c(ro)
+		}
+		w := newWorld(ro)
 		w.templates = map[string]*rolloutsv1alpha1.AnalysisTemplate{"error-rate": {
 			ObjectMeta: metav1.ObjectMeta{Name: "error-rate"},
 			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{
@@ -46,6 +51,32 @@ var _ = Describe("An analysis step", func() {
 		w.runs[0].Status.Phase = phase
 	}
 
+	DescribeTable("gives its AnalysisRun the Rollout's controller instance",
+		func(rolloutLabel *string, metadataLabel *string, want *string) {
+			w := atAnalysis(func(ro *rolloutsv1alpha1.Rollout) {
+				if rolloutLabel != nil {
+					ro.Labels = map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: *rolloutLabel}
+				}
+				if metadataLabel != nil {
+					ro.Spec.Strategy.Canary.Steps[1].Analysis.AnalysisRunMetadata = &rolloutsv1alpha1.AnalysisRunMetadata{
+						Labels: map[string]string{rolloutsv1alpha1.LabelKeyControllerInstanceID: *metadataLabel}}
+				}
+			})
+			Expect(w.runs).To(HaveLen(1))
+			id, labelled := w.runs[0].Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID]
+			if want == nil {
+				Expect(labelled).To(BeFalse(), "no label, as the Rollout has none")
+				return
+			}
+			Expect(labelled).To(BeTrue())
+			Expect(id).To(Equal(*want))
+		},
+		Entry("an unlabelled Rollout's run has no label, for the controller without an instance id", nil, nil, nil),
+		Entry("a labelled Rollout's run carries its value, as Argo copies it", ptr.To("blue"), nil, ptr.To("blue")),
+		Entry("analysisRunMetadata cannot move the run to another instance", ptr.To("blue"), ptr.To("green"), ptr.To("blue")),
+		Entry("nor label an unlabelled Rollout's run away from its controller", nil, ptr.To("green"), nil),
+	)
+
 	It("creates its AnalysisRun from the templates, as Argo names and labels it, and waits for it", func() {
 		w := atAnalysis()
 		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(1)))
@@ -54,7 +85,7 @@ var _ = Describe("An analysis step", func() {
 		run := w.runs[0]
 		hash, stable := w.ro.Status.CurrentPodHash, w.ro.Status.StableRS
 		Expect(run.Name).To(Equal("web-"+hash+"-2-1"), "rollout, hash, revision, step")
-		Expect(run.Labels).To(Equal(map[string]string{"rollout-type": "Step", "step-index": "1", PodTemplateHashLabel: hash}))
+		Expect(run.Labels).To(Equal(map[string]string{rolloutsv1alpha1.RolloutTypeLabel: rolloutsv1alpha1.RolloutTypeStepLabel, rolloutsv1alpha1.RolloutCanaryStepIndexLabel: "1", rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash}))
 		Expect(run.OwnerReferences[0].Name).To(Equal("web"))
 		Expect(run.Spec.Metrics).To(HaveLen(1))
 		Expect(run.Spec.Args).To(HaveLen(3))
@@ -181,7 +212,7 @@ var _ = Describe("Background analysis", func() {
 	}
 	background := func(w *world) *rolloutsv1alpha1.AnalysisRun {
 		for _, run := range w.runs {
-			if run.Labels["rollout-type"] == "Background" {
+			if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeBackgroundRunLabel {
 				return run
 			}
 		}

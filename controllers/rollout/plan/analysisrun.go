@@ -40,7 +40,7 @@ func (a SupersedeAnalysisRun) String() string {
 // rolled back to gets a new number, and its old runs count no more), and
 // no retry superseded it.
 func (p *planner) ofCurrentAttempt(run *rolloutsv1alpha1.AnalysisRun) bool {
-	return run.Labels[PodTemplateHashLabel] == p.hash && run.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
+	return run.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash && run.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
 		!superseded(run)
 }
 
@@ -60,7 +60,7 @@ func retryActions(obs Observation) []Action {
 	}
 	var actions []Action
 	for _, run := range obs.AnalysisRuns {
-		if run.Labels[PodTemplateHashLabel] == st.CurrentPodHash && !superseded(run) &&
+		if run.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash && !superseded(run) &&
 			(run.Status.Phase.Completed() || run.Spec.Terminate) {
 			actions = append(actions, SupersedeAnalysisRun{Name: run.Name})
 		}
@@ -102,7 +102,7 @@ func (p *planner) newBackgroundRun(analysis *rolloutsv1alpha1.RolloutAnalysis) *
 func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, labels map[string]string) *rolloutsv1alpha1.AnalysisRun {
 	spec, _ := analysisSpec(p.obs, step, field.NewPath("")) // validated
 	name := p.freeRunName(infix)
-	labels[PodTemplateHashLabel] = p.hash
+	labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = p.hash
 	run := &rolloutsv1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
@@ -120,6 +120,16 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 		for k, v := range md.Annotations {
 			run.Annotations[k] = v
 		}
+	}
+	// The run belongs to the Rollout's controller instance, as in Argo
+	// (which copies the Rollout's label), and here whatever
+	// analysisRunMetadata says: a run labelled for another instance would
+	// be measured by another controller, or none, and this Rollout's
+	// controller would never see it.
+	if id, ok := p.ro.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID]; ok {
+		run.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID] = id
+	} else {
+		delete(run.Labels, rolloutsv1alpha1.LabelKeyControllerInstanceID)
 	}
 	// The step's dryRun and measurementRetention add to the templates'.
 	spec.DryRun = append(spec.DryRun, step.DryRun...)

@@ -104,10 +104,10 @@ func (p *planner) steerBlueGreen() {
 // when the Rollout has not pinned it yet.
 func (p *planner) selectedHash(service string) string {
 	svc := p.obs.Services[service]
-	if svc == nil || svc.Annotations[ManagedByAnnotation] != p.ro.Name {
+	if svc == nil || svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey] != p.ro.Name {
 		return ""
 	}
-	return svc.Spec.Selector[PodTemplateHashLabel]
+	return svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 }
 
 // greenSize is the size the current revision runs at: previewReplicaCount
@@ -194,7 +194,7 @@ func (p *planner) switchActive(active string, promoted, passed bool) string {
 	if target == nil || !p.fullyAvailable(target) {
 		return active
 	}
-	hash := target.Labels[PodTemplateHashLabel]
+	hash := target.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 	if hash != active {
 		if target == p.current && len(p.status.PauseConditions) == 0 {
 			// Past the pause for good: a promote that ended it leaves
@@ -261,7 +261,7 @@ func (p *planner) scaleBlueGreen(promoted bool, activeAfter string) {
 	bg := p.ro.Spec.Strategy.BlueGreen
 	serving := map[string]bool{}
 	for _, rs := range p.others {
-		hash := rs.Labels[PodTemplateHashLabel]
+		hash := rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 		serving[rs.Name] = hash == activeAfter || hash == p.selectedHash(bg.ActiveService) || hash == p.selectedHash(bg.PreviewService)
 	}
 	held := p.holdOldReplicaSets(serving)
@@ -293,7 +293,7 @@ func (p *planner) pointPreview() string {
 	if target == nil {
 		return selected
 	}
-	hash := target.Labels[PodTemplateHashLabel]
+	hash := target.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 	if hash != selected {
 		p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
 	}
@@ -325,7 +325,7 @@ func (p *planner) activeReplicaSet() *appsv1.ReplicaSet {
 		return nil
 	}
 	for _, rs := range p.obs.ReplicaSets {
-		if rs.Labels[PodTemplateHashLabel] == p.status.BlueGreen.ActiveSelector {
+		if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.status.BlueGreen.ActiveSelector {
 			return rs
 		}
 	}

@@ -65,12 +65,12 @@ var _ = Describe("The blue-green planner, simulated", func() {
 // runs the Rollout's full size with every pod available.
 func checkActiveServing(w *world, replicas int32, tick int) {
 	GinkgoHelper()
-	hash, pinned := w.services["active"].Spec.Selector[PodTemplateHashLabel]
+	hash, pinned := w.services["active"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 	if !pinned {
 		return
 	}
 	for _, rs := range w.rss {
-		if rs.Labels[PodTemplateHashLabel] == hash {
+		if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == hash {
 			Expect(*rs.Spec.Replicas).To(BeNumerically(">=", replicas), "tick %d: the active ReplicaSet %s was scaled down", tick, rs.Name)
 			Expect(rs.Status.AvailableReplicas).To(BeNumerically(">=", replicas),
 				"tick %d: the active Service selects %s, with %d of %d pods available", tick, rs.Name, rs.Status.AvailableReplicas, replicas)

@@ -31,9 +31,9 @@ func blueGreen(replicas int32, edit func(*rolloutsv1alpha1.BlueGreenStrategy)) *
 // selects is the revision's image a Service selects, or "" when it is not
 // pinned to one.
 func (w *world) selects(service string) string {
-	hash := w.services[service].Spec.Selector[PodTemplateHashLabel]
+	hash := w.services[service].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 	for _, rs := range w.rss {
-		if rs.Labels[PodTemplateHashLabel] == hash {
+		if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == hash {
 			return rs.Spec.Template.Spec.Containers[0].Image
 		}
 	}
@@ -44,7 +44,7 @@ func (w *world) selects(service string) string {
 func (w *world) hashOf(image string) string {
 	for _, rs := range w.rss {
 		if rs.Spec.Template.Spec.Containers[0].Image == image {
-			return rs.Labels[PodTemplateHashLabel]
+			return rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 		}
 	}
 	return ""
@@ -108,7 +108,7 @@ var _ = Describe("The blue-green planner", func() {
 		w := newWorld(ro, "active")
 		w.step()
 		w.step()
-		Expect(w.services["active"].Spec.Selector).NotTo(HaveKey(PodTemplateHashLabel))
+		Expect(w.services["active"].Spec.Selector).NotTo(HaveKey(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey))
 		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseProgressing))
 		Expect(w.ro.Status.Message).To(Equal("more replicas need to be updated"))
 		w.settle()

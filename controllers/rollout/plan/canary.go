@@ -175,7 +175,7 @@ func (p *planner) sortReplicaSets() {
 		return owned[i].CreationTimestamp.Before(&owned[j].CreationTimestamp)
 	})
 	for _, rs := range owned {
-		if rs.Labels[PodTemplateHashLabel] == p.hash {
+		if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash {
 			p.current = rs
 		}
 	}
@@ -185,7 +185,7 @@ func (p *planner) sortReplicaSets() {
 		for _, rs := range owned {
 			if sameTemplate(rs, &p.ro.Spec.Template, p.antiAffinity() != nil) {
 				p.current = rs
-				p.hash = rs.Labels[PodTemplateHashLabel]
+				p.hash = rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 			}
 		}
 	}
@@ -199,7 +199,7 @@ func (p *planner) sortReplicaSets() {
 		}
 		switch {
 		case rs == p.current:
-		case rs.Labels[PodTemplateHashLabel] == stableHash:
+		case rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == stableHash:
 			p.stable = rs
 		default:
 			p.others = append(p.others, rs)
@@ -547,18 +547,18 @@ func (p *planner) newReplicaSet(replicas int32, promoted bool) *appsv1.ReplicaSe
 	}
 	template.Spec.Affinity = p.withAntiAffinity(template.Spec.Affinity)
 	template.Labels, template.Annotations = withRoleMetadata(template.Labels, template.Annotations, role)
-	template.Labels = withLabel(template.Labels, PodTemplateHashLabel, p.hash)
+	template.Labels = withLabel(template.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)
 	annotations := map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)}
 	if !emptyMetadata(role) {
 		annotations[EphemeralMetadataAnnotation] = EncodeMetadata(role)
 	}
 	selector := p.ro.Spec.Selector.DeepCopy()
-	selector.MatchLabels = withLabel(selector.MatchLabels, PodTemplateHashLabel, p.hash)
+	selector.MatchLabels = withLabel(selector.MatchLabels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        p.ro.Name + "-" + p.hash,
 			Namespace:   p.ro.Namespace,
-			Labels:      withLabel(copyMap(p.ro.Spec.Template.Labels), PodTemplateHashLabel, p.hash),
+			Labels:      withLabel(copyMap(p.ro.Spec.Template.Labels), rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash),
 			Annotations: annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
 				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
@@ -600,15 +600,15 @@ func (p *planner) pointService(name string, candidates ...*appsv1.ReplicaSet) {
 	// selector that matches nothing.
 	candidates = append(candidates, p.others...)
 	svc := p.obs.Services[name]
-	managed := svc.Annotations[ManagedByAnnotation] == p.ro.Name
+	managed := svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey] == p.ro.Name
 	// Pods that stay first; failing those, the last pods standing.
 	for _, draining := range []bool{false, true} {
 		for _, rs := range candidates {
 			if !p.canServe(rs, managed, draining) {
 				continue
 			}
-			hash := rs.Labels[PodTemplateHashLabel]
-			if svc.Spec.Selector[PodTemplateHashLabel] != hash || !managed {
+			hash := rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
+			if svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] != hash || !managed {
 				p.result.Actions = append(p.result.Actions, SetServiceSelector{Service: name, Hash: hash})
 			}
 			return
@@ -658,8 +658,8 @@ func sameTemplate(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec, antiA
 	if antiAffinity {
 		a.Spec.Affinity = withoutAntiAffinity(a.Spec.Affinity)
 	}
-	delete(a.Labels, PodTemplateHashLabel)
-	delete(b.Labels, PodTemplateHashLabel)
+	delete(a.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)
+	delete(b.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)
 	return apiequality.Semantic.DeepEqual(normalizeEmpty(a), normalizeEmpty(b))
 }
 

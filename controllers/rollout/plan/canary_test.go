@@ -32,9 +32,9 @@ var _ = Describe("Planning a canary", func() {
 		Expect(ok).To(BeTrue())
 		rs := create.ReplicaSet
 		Expect(*rs.Spec.Replicas).To(Equal(int32(5)))
-		Expect(rs.Labels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
-		Expect(rs.Spec.Selector.MatchLabels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
-		Expect(rs.Spec.Template.Labels[PodTemplateHashLabel]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Spec.Selector.MatchLabels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(res.Status.CurrentPodHash))
+		Expect(rs.Spec.Template.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(res.Status.CurrentPodHash))
 		Expect(rs.Annotations[RevisionAnnotation]).To(Equal("1"))
 		Expect(rs.Spec.MinReadySeconds).To(Equal(int32(7)))
 		Expect(rs.OwnerReferences).To(HaveLen(1))
@@ -178,18 +178,18 @@ var _ = Describe("Planning a canary", func() {
 			Canary(builders.SetWeight(50), builders.Pause()).Obj(), "web-canary", "web-stable")
 		w.run()
 		v1 := w.ro.Status.StableRS
-		Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
-		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
+		Expect(w.services["web-stable"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v1))
+		Expect(w.services["web-canary"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v1))
 
 		w.setImage("app:v2")
 		res := w.step()
-		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1),
+		Expect(w.services["web-canary"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v1),
 			"the canary Service waits for a v2 pod to be available; actions: %v", res.Actions)
 		w.settle()
 		w.run()
 		v2 := w.ro.Status.CurrentPodHash
-		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v2))
-		Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v1))
+		Expect(w.services["web-canary"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v2))
+		Expect(w.services["web-stable"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v1))
 	})
 
 	It("writes nothing and plans nothing for a finished Rollout", func() {

@@ -67,7 +67,7 @@ var _ = Describe("Edge cases of the canary planner", func() {
 		stable := w.rss[0]
 		stable.Spec.Replicas, stable.Status.Replicas, stable.Status.AvailableReplicas = ptr.To[int32](6), 6, 6
 		old := stable.DeepCopy()
-		old.Name, old.Labels = "web-old", map[string]string{PodTemplateHashLabel: "old"}
+		old.Name, old.Labels = "web-old", map[string]string{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: "old"}
 		old.Spec.Template.Spec.Containers[0].Image = "app:v0"
 		old.CreationTimestamp = metav1.Time{Time: stable.CreationTimestamp.Add(-1)}
 		old.Spec.Replicas, old.Status.Replicas, old.Status.AvailableReplicas = ptr.To[int32](4), 5, 5
@@ -100,7 +100,7 @@ var _ = Describe("Edge cases of the canary planner", func() {
 		w.setImage("app:v2")
 		w.run()
 		v1, v2 := w.ro.Status.StableRS, w.ro.Status.CurrentPodHash
-		Expect(w.services["web-canary"].Spec.Selector[PodTemplateHashLabel]).To(Equal(v2))
+		Expect(w.services["web-canary"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(v2))
 
 		w.ro.Status.Abort = true
 		res := w.step()

@@ -15,17 +15,12 @@ import (
 	"github.com/sluicehq/sluice/traffic"
 )
 
-// Labels and annotations Sluice reads and writes, with Argo Rollouts' names.
-const (
-	// PodTemplateHashLabel ties a ReplicaSet and its pods to a revision.
-	PodTemplateHashLabel = "rollouts-pod-template-hash"
-	// RevisionAnnotation numbers a ReplicaSet's revision of the Rollout.
-	RevisionAnnotation = "rollout.argoproj.io/revision"
-	// ManagedByAnnotation marks a Service whose selector a Rollout sets.
-	ManagedByAnnotation = "argo-rollouts.argoproj.io/managed-by-rollouts"
-	// InstanceIDLabel selects which controller instance owns a Rollout.
-	InstanceIDLabel = "argo-rollouts.argoproj.io/controller-instance-id"
-)
+// RevisionAnnotation numbers a ReplicaSet's revision of the Rollout, with
+// Argo Rollouts' name. The other label and annotation names Sluice shares
+// with Argo (the pod-template hash, managed-by-rollouts, the instance id,
+// the scale-down deadline) come from Argo's API package; this one lives in
+// Argo's controller utilities, which are not worth importing for a string.
+const RevisionAnnotation = "rollout.argoproj.io/revision"
 
 // Observation is everything the planner reads.
 type Observation struct {
@@ -126,7 +121,7 @@ func (a SetRevision) String() string {
 	return "set revision of ReplicaSet " + a.Name + " to " + a.Revision
 }
 func (a SetServiceSelector) String() string {
-	return "point Service " + a.Service + " at " + PodTemplateHashLabel + "=" + a.Hash
+	return "point Service " + a.Service + " at " + rolloutsv1alpha1.DefaultRolloutUniqueLabelKey + "=" + a.Hash
 }
 
 // Event is a Kubernetes event to record on the Rollout.

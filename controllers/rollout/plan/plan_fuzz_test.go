@@ -398,7 +398,7 @@ func (in fuzzInput) status(w *world) {
 	s := in.spec
 	st := &w.ro.Status
 	if i := int(s.Stable); i >= 1 && i <= len(w.rss) {
-		st.StableRS = w.rss[i-1].Labels[PodTemplateHashLabel]
+		st.StableRS = w.rss[i-1].Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 	}
 	if s.Continuing {
 		st.CurrentPodHash = PodTemplateHash(&w.ro.Spec.Template, nil)

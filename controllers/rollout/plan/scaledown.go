@@ -4,16 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/sluicehq/sluice/traffic"
 )
-
-// ScaleDownDeadlineAnnotation is Argo's record, on a ReplicaSet that served
-// routed traffic or a blue-green active Service, of when it may be scaled
-// down: the time for gateways and proxies to stop sending to its pods, and
-// a quick way back meanwhile.
-const ScaleDownDeadlineAnnotation = "scale-down-deadline"
 
 // defaultScaleDownDelay is how long an old ReplicaSet keeps its pods after
 // it stops serving (scaleDownDelaySeconds), and an aborted canary or
@@ -22,7 +17,11 @@ const ScaleDownDeadlineAnnotation = "scale-down-deadline"
 const defaultScaleDownDelay = 30 * time.Second
 
 // SetScaleDownDeadline records on a ReplicaSet when it may be scaled down;
-// an empty Deadline removes the record.
+// an empty Deadline removes the record. The record is Argo's annotation
+// (rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey), left
+// on a ReplicaSet that served routed traffic or a blue-green active
+// Service: the time for gateways and proxies to stop sending to its pods,
+// and a quick way back meanwhile.
 type SetScaleDownDeadline struct {
 	Name     string
 	Deadline string
@@ -50,7 +49,7 @@ func (p *planner) holdUntilDeadline(rs *appsv1.ReplicaSet, delay time.Duration) 
 	if delay <= 0 {
 		return false
 	}
-	deadline, err := time.Parse(time.RFC3339, rs.Annotations[ScaleDownDeadlineAnnotation])
+	deadline, err := time.Parse(time.RFC3339, rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey])
 	if err != nil {
 		deadline = p.now.Add(delay).UTC().Truncate(time.Second)
 		p.result.Actions = append(p.result.Actions, SetScaleDownDeadline{Name: rs.Name, Deadline: deadline.Format(time.RFC3339)})
@@ -67,7 +66,7 @@ func (p *planner) holdUntilDeadline(rs *appsv1.ReplicaSet, delay time.Duration) 
 // canary.
 func (p *planner) clearDeadlines() {
 	for _, rs := range []*appsv1.ReplicaSet{p.current, p.stable} {
-		if rs == nil || rs.Annotations[ScaleDownDeadlineAnnotation] == "" {
+		if rs == nil || rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] == "" {
 			continue
 		}
 		if rs == p.current && p.status.Abort {

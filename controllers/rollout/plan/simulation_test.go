@@ -126,13 +126,13 @@ func checkInvariants(w *world, l limits, replicas, availableBefore int32, tick i
 		anyAvailable = anyAvailable || rs.Status.AvailableReplicas > 0
 	}
 	for name, svc := range w.services {
-		hash, set := svc.Spec.Selector[PodTemplateHashLabel]
+		hash, set := svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 		if !set || !anyAvailable {
 			continue
 		}
 		var available int32
 		for _, rs := range w.rss {
-			if rs.Labels[PodTemplateHashLabel] == hash {
+			if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == hash {
 				available = rs.Status.AvailableReplicas
 			}
 		}

@@ -75,7 +75,7 @@ func (p *planner) trafficWeight(weight int32, promoted, canaryReady bool) int32 
 	switch {
 	case promoted:
 		if svc := p.obs.Services[p.ro.Spec.Strategy.Canary.StableService]; svc != nil &&
-			svc.Spec.Selector[PodTemplateHashLabel] == p.hash {
+			svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash {
 			return 0
 		}
 		// Until then the traffic stays where it is: all of it on the

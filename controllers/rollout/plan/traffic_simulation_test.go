@@ -90,13 +90,13 @@ func checkRoutedToPods(w *world, tick int) {
 		}
 	}
 	for service, why := range served {
-		hash, pinned := w.services[service].Spec.Selector[PodTemplateHashLabel]
+		hash, pinned := w.services[service].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
 		if !pinned {
 			continue // the Service still selects every pod of the app
 		}
 		var rs *struct{ spec, available int32 }
 		for _, r := range w.rss {
-			if r.Labels[PodTemplateHashLabel] == hash {
+			if r.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == hash {
 				rs = &struct{ spec, available int32 }{*r.Spec.Replicas, r.Status.AvailableReplicas}
 			}
 		}

@@ -131,7 +131,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 		res = w.step()
 		Expect(res.Actions).To(ContainElement(BeAssignableToTypeOf(SetScaleDownDeadline{})))
 		for _, rs := range w.rss {
-			Expect(rs.Annotations).NotTo(HaveKey(ScaleDownDeadlineAnnotation), rs.Name)
+			Expect(rs.Annotations).NotTo(HaveKey(rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey), rs.Name)
 		}
 	})
 
@@ -158,7 +158,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 			newHash = w.ro.Status.CurrentPodHash
 			for _, a := range res.Actions {
 				if t, ok := a.(SetTrafficWeight); ok && t.Weight == 0 {
-					Expect(w.services["web-stable"].Spec.Selector[PodTemplateHashLabel]).To(Equal(newHash),
+					Expect(w.services["web-stable"].Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]).To(Equal(newHash),
 						"the stable Service selected the new pods before the weight went to 0")
 				}
 			}
@@ -343,7 +343,7 @@ var _ = Describe("A canary with Gateway API traffic routing", func() {
 				Replicas: ptr.To[int32](1), MatchTrafficWeight: true}}}
 		}, `spec.strategy.canary.steps[0].setCanaryScale: Invalid value: set exactly one of weight, replicas or matchTrafficWeight`),
 		Entry("a Service another Rollout steers", func(w *world) {
-			w.services["web-stable"].Annotations = map[string]string{ManagedByAnnotation: "other"}
+			w.services["web-stable"].Annotations = map[string]string{rolloutsv1alpha1.ManagedByRolloutsKey: "other"}
 		}, `spec.strategy.canary.stableService: Invalid value: "web-stable": service "web-stable" is managed by Rollout "other"`),
 		Entry("a setHeaderRoute naming no managed route", func(w *world) {
 			w.ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetHeaderRoute: &rolloutsv1alpha1.SetHeaderRoute{Name: "alpha"}}}

@@ -197,7 +197,7 @@ func validateServices(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field
 		if !ok {
 			return field.Invalid(path.Child(named.field), named.name, fmt.Sprintf("service %q not found", named.name))
 		}
-		if owner := svc.Annotations[ManagedByAnnotation]; owner != "" && owner != ro.Name {
+		if owner := svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey]; owner != "" && owner != ro.Name {
 			return field.Invalid(path.Child(named.field), named.name, fmt.Sprintf("service %q is managed by Rollout %q", named.name, owner))
 		}
 	}

@@ -140,11 +140,11 @@ func (w *world) applyQuietly(res Result) {
 			w.workload.Spec.Replicas = ptr.To(a.To)
 		case SetServiceSelector:
 			svc := w.services[a.Service]
-			svc.Spec.Selector[PodTemplateHashLabel] = a.Hash
+			svc.Spec.Selector[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = a.Hash
 			if svc.Annotations == nil {
 				svc.Annotations = map[string]string{}
 			}
-			svc.Annotations[ManagedByAnnotation] = w.ro.Name
+			svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey] = w.ro.Name
 		case SetTrafficWeight:
 			w.trafficLog = append(w.trafficLog, a.Weight)
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
@@ -161,9 +161,9 @@ func (w *world) applyQuietly(res Result) {
 		case SetScaleDownDeadline:
 			rs := w.rs(a.Name)
 			if a.Deadline == "" {
-				delete(rs.Annotations, ScaleDownDeadlineAnnotation)
+				delete(rs.Annotations, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey)
 			} else {
-				rs.Annotations[ScaleDownDeadlineAnnotation] = a.Deadline
+				rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] = a.Deadline
 			}
 		default:
 			panic(fmt.Sprintf("unknown action %T", a))

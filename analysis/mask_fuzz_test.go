@@ -1,4 +1,4 @@
-package analysisrun
+package analysis
 
 import (
 	"strings"
@@ -14,11 +14,11 @@ func FuzzMask(f *testing.F) {
 	f.Add("https://user:p%40ss@host/", "p@ss")
 	f.Add("ünïcode ünïcode", "ünï")
 	f.Fuzz(func(t *testing.T, text, secret string) {
-		args := resolvedArgs{secrets: []string{secret}}
-		masked := args.mask(text)
+		prepared := Prepared{secrets: []string{secret}}
+		masked := prepared.Mask(text)
 		// A secret sharing characters with the mask could be made anew
 		// by it; such secrets are not what this checks.
-		if secret == "" || strings.ContainsAny(secret, maskedSecret) {
+		if secret == "" || strings.ContainsAny(secret, MaskedSecret) {
 			return
 		}
 		if strings.Contains(masked, secret) {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestLeaderElectionID(t *testing.T) {
+	for _, tc := range []struct {
+		why  string
+		args []string
+		want string
+	}{
+		{"no instance id: the one Lease of the installation", nil, "sluice.sluice.dev"},
+		{"an instance id: a Lease of its own, as Argo names its Lease after the id",
+			[]string{"--instance-id=blue"}, "sluice.sluice.dev-blue"},
+		{"a Lease named on the command line wins", []string{"--instance-id=blue", "--leader-election-id=mine"}, "mine"},
+		{"even when it names the default", []string{"--leader-election-id=sluice.sluice.dev", "--instance-id=blue"}, "sluice.sluice.dev"},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			o := parseFlags(flag.NewFlagSet("sluice", flag.ContinueOnError), tc.args)
+			if o.leaderElectionID != tc.want {
+				t.Errorf("parseFlags(%q).leaderElectionID = %q, want %q", tc.args, o.leaderElectionID, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunRefusesAnInstanceIDItCannotUse(t *testing.T) {
+	for _, tc := range []struct {
+		why, id, want string
+	}{
+		{"not a label value: no object could carry it", "blue team", `--instance-id "blue team"`},
+		{"a label value, but not a Lease name: the Lease cannot be made", "Blue",
+			`the leader-election Lease name "sluice.sluice.dev-Blue"`},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			o := parseFlags(flag.NewFlagSet("sluice", flag.ContinueOnError), []string{"--instance-id=" + tc.id})
+			err := run(t.Context(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run with --instance-id=%q: %v, want an error containing %q", tc.id, err, tc.want)
+			}
+		})
+	}
+}
