@@ -25,6 +25,10 @@ func Plan(obs Observation) Result {
 	p.status = *obs.Rollout.Status.DeepCopy()
 	p.status.ObservedGeneration = strconv.FormatInt(obs.Rollout.Generation, 10)
 	resolved, err := resolveWorkload(obs)
+	if obs.Unreadable != nil {
+		// A Rollout read only in part is not acted on.
+		err = obs.Unreadable
+	}
 	if err == nil {
 		p.ro = resolved
 		p.obs.Rollout = resolved
@@ -50,11 +54,13 @@ func Plan(obs Observation) Result {
 	} else {
 		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
 		p.routing, _ = traffic.SettingsOf(p.ro) // validated
+		p.forgetOtherStrategy()
 		if p.ro.Spec.Strategy.BlueGreen != nil {
 			p.planBlueGreen()
 		} else {
 			p.planCanary()
 		}
+		p.releaseServices()
 	}
 	p.finishStatus()
 	p.result.Status = p.status
