@@ -177,9 +177,7 @@ func orderActions(actions []Action) {
 func (p *planner) sortReplicaSets() {
 	p.hash = PodTemplateHash(&p.ro.Spec.Template, p.ro.Status.CollisionCount)
 	owned := append([]*appsv1.ReplicaSet(nil), p.obs.ReplicaSets...)
-	sort.SliceStable(owned, func(i, j int) bool {
-		return owned[i].CreationTimestamp.Before(&owned[j].CreationTimestamp)
-	})
+	sort.SliceStable(owned, func(i, j int) bool { return olderRevision(owned[i], owned[j]) })
 	for _, rs := range owned {
 		if rs.Labels[PodTemplateHashLabel] == p.hash {
 			p.current = rs
