@@ -64,6 +64,9 @@ type Options struct {
 	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
 	WebhookSecret  []byte
+	// UnreadableRollouts is filled by the cache's tolerant Rollout
+	// informer (see rollout.TolerantInformers), when the manager has one.
+	UnreadableRollouts *rollout.Unreadable
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -189,7 +192,7 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
-		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
+		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace, Unreadable: o.UnreadableRollouts})
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error {
 		return analysisrun.Setup(mgr, analysisrun.Options{InstanceID: o.InstanceID, PrometheusAddress: o.PrometheusAddress})

@@ -27,6 +27,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
@@ -212,7 +213,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	mgr, err := ctrl.NewManager(cfg, managerOptions(o, selected, watchNamespace))
+	unreadable := rollout.NewUnreadable()
+	opts := managerOptions(o, selected, watchNamespace)
+	opts.Cache.NewInformer = rollout.TolerantInformers(cfg, watchNamespace, instance.Selector(o.instanceID), unreadable)
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
@@ -235,6 +239,7 @@ func run(ctx context.Context, o options) error {
 		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
+		UnreadableRollouts: unreadable,
 	}); err != nil {
 		return err
 	}

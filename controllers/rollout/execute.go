@@ -14,6 +14,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -44,7 +45,7 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 		// from their change, never overwriting it.
 		patch := client.MergeFromWithOptions(ro.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		ro.Status = result.Status
-		if err := r.Client.Status().Patch(ctx, ro, patch); err != nil {
+		if err := r.patchStatus(ctx, ro, patch); err != nil {
 			return fmt.Errorf("patching status: %w", err)
 		}
 	}
@@ -132,6 +133,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 			return errors.New("the Rollout's traffic routing is not valid")
 		}
 		return r.Router.SetManagedRoutes(ctx, settings, a.Rules)
+	case plan.ReleaseService:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
+				rolloutsv1alpha1.ManagedByRolloutsKey, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)))
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
@@ -294,6 +299,22 @@ func (r *Reconciler) countCollision(ctx context.Context, ro *rolloutsv1alpha1.Ro
 	// The rest of this plan was made for the old name: stop here. The
 	// status change wakes the controller to plan again.
 	return errPlanAgain
+}
+
+// patchStatus sends a status patch made from the typed Rollout, and reads
+// the answer as an unstructured object: the stored Rollout may hold a
+// field the typed one cannot decode (see TolerantInformers), and its
+// status must be written all the same.
+func (r *Reconciler) patchStatus(ctx context.Context, ro *rolloutsv1alpha1.Rollout, patch client.Patch) error {
+	data, err := patch.Data(ro)
+	if err != nil {
+		return err
+	}
+	answer := &unstructured.Unstructured{}
+	answer.SetGroupVersionKind(rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))
+	answer.SetNamespace(ro.Namespace)
+	answer.SetName(ro.Name)
+	return r.Client.Status().Patch(ctx, answer, client.RawPatch(patch.Type(), data))
 }
 
 // errPlanAgain stops a plan half-way on purpose; it is not a failure.

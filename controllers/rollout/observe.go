@@ -26,6 +26,10 @@ const workloadIndex = ".spec.workloadRef.deployment"
 // serviceIndex indexes Rollouts by the Services their strategy names.
 const serviceIndex = ".spec.strategy.services"
 
+// managedByIndex indexes Services by the Rollout their managed-by
+// annotation names.
+const managedByIndex = ".metadata.annotations.managed-by-rollouts"
+
 func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) error {
 	byRollout := func(obj client.Object) []string {
 		owner := metav1.GetControllerOf(obj)
@@ -53,6 +57,14 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) e
 		return err
 	}
 	if err := indexRoutes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Service{}, managedByIndex, func(obj client.Object) []string {
+		if name := obj.GetAnnotations()[rolloutsv1alpha1.ManagedByRolloutsKey]; name != "" {
+			return []string{name}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	return mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, serviceIndex, func(obj client.Object) []string {
@@ -120,6 +132,14 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 
 	if err := r.observeRoutes(ctx, ro, &obs); err != nil {
 		return obs, err
+	}
+
+	var managed corev1.ServiceList
+	if err := r.Client.List(ctx, &managed, client.InNamespace(ro.Namespace), client.MatchingFields{managedByIndex: ro.Name}); err != nil {
+		return obs, err
+	}
+	for i := range managed.Items {
+		obs.ManagedServices = append(obs.ManagedServices, &managed.Items[i])
 	}
 
 	for _, name := range plan.ServiceNames(ro) {

@@ -61,6 +61,7 @@ type Reconciler struct {
 	// of another namespace is read: ClusterAnalysisTemplates, and routes of
 	// other namespaces, are then not found.
 	namespace    string
+	unreadable   *Unreadable
 	expectations expectations
 }
 
@@ -75,6 +76,9 @@ type Options struct {
 	// or elsewhere, so it needs no ClusterRole; ClusterAnalysisTemplates,
 	// and routes of other namespaces, are then out of reach.
 	Namespace string
+	// Unreadable names the fields of cached Rollouts that did not decode
+	// (see TolerantInformers); nil when the cache reads Rollouts typed.
+	Unreadable *Unreadable
 }
 
 // Setup registers the Rollout controller.
@@ -83,12 +87,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	r := &Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
-		Now:       time.Now,
-		Router:    gatewayapi.Router{Client: mgr.GetClient()},
-		namespace: opts.Namespace,
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
+		Now:        time.Now,
+		Router:     gatewayapi.Router{Client: mgr.GetClient()},
+		namespace:  opts.Namespace,
+		unreadable: opts.Unreadable,
 	}
 	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
@@ -166,6 +171,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	obs.Unreadable = r.unreadable.Problem(&ro)
 	if wait, stale := r.expectations.stale(req.NamespacedName, obs); stale {
 		// The watch event of our own last write is on its way and will
 		// reconcile again with a cache that shows it; the requeue is only

@@ -25,6 +25,10 @@ func Plan(obs Observation) Result {
 	p.status = *obs.Rollout.Status.DeepCopy()
 	p.status.ObservedGeneration = strconv.FormatInt(obs.Rollout.Generation, 10)
 	resolved, err := resolveWorkload(obs)
+	if obs.Unreadable != nil {
+		// A Rollout read only in part is not acted on.
+		err = obs.Unreadable
+	}
 	if err == nil {
 		p.ro = resolved
 		p.obs.Rollout = resolved
@@ -50,11 +54,13 @@ func Plan(obs Observation) Result {
 	} else {
 		removeCondition(&p.status, rolloutsv1alpha1.InvalidSpec)
 		p.routing, _ = traffic.SettingsOf(p.ro) // validated
+		p.forgetOtherStrategy()
 		if p.ro.Spec.Strategy.BlueGreen != nil {
 			p.planBlueGreen()
 		} else {
 			p.planCanary()
 		}
+		p.releaseServices()
 	}
 	p.finishStatus()
 	p.result.Status = p.status
@@ -171,9 +177,7 @@ func orderActions(actions []Action) {
 func (p *planner) sortReplicaSets() {
 	p.hash = PodTemplateHash(&p.ro.Spec.Template, p.ro.Status.CollisionCount)
 	owned := append([]*appsv1.ReplicaSet(nil), p.obs.ReplicaSets...)
-	sort.SliceStable(owned, func(i, j int) bool {
-		return owned[i].CreationTimestamp.Before(&owned[j].CreationTimestamp)
-	})
+	sort.SliceStable(owned, func(i, j int) bool { return olderRevision(owned[i], owned[j]) })
 	for _, rs := range owned {
 		if rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash {
 			p.current = rs

@@ -11,6 +11,7 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sluicehq/sluice/traffic"
 )
@@ -31,6 +32,10 @@ type Observation struct {
 	// Services holds the Services the strategy names, by name; a name
 	// missing from the map was not found.
 	Services map[string]*corev1.Service
+	// ManagedServices are the Services of the Rollout's namespace that
+	// carry its managed-by annotation, whether its strategy names them or
+	// not (any more).
+	ManagedServices []*corev1.Service
 	// AnalysisRuns are the ones the Rollout owns.
 	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
 	// Templates and ClusterTemplates are the analysis templates the
@@ -51,7 +56,12 @@ type Observation struct {
 	// names, as read; MissingRoutes are those that do not exist.
 	Routes        []traffic.Route
 	MissingRoutes []traffic.RouteKey
-	Now           time.Time
+	// Unreadable, when set, names a field the API server stored but that
+	// does not decode, such as a resource quantity "invalid" (the CRD
+	// leaves quantities unchecked): Rollout holds the rest of the object
+	// without it, and the Rollout is InvalidSpec.
+	Unreadable *field.Error
+	Now        time.Time
 }
 
 // Result is the plan: actions to execute in order, then the status to write.

@@ -133,3 +133,15 @@ func (p *planner) holdOldReplicaSets(serving map[string]bool) map[string]bool {
 	}
 	return held
 }
+
+// olderRevision orders ReplicaSets oldest first, as Argo does: by revision
+// number, then by creation time. Creation times count whole seconds, and
+// revisions created within one second (quick blue-green promotions) would
+// otherwise come in any order, and scaleDownDelayRevisionLimit keep up an
+// older revision than the newest ones.
+func olderRevision(a, b *appsv1.ReplicaSet) bool {
+	if ra, rb := revisionOf(a), revisionOf(b); ra != rb {
+		return ra < rb
+	}
+	return a.CreationTimestamp.Before(&b.CreationTimestamp)
+}

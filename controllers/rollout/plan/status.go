@@ -48,7 +48,11 @@ func (p *planner) finishStatus() {
 	if st.Phase == rolloutsv1alpha1.RolloutPhaseHealthy {
 		healthy, message = corev1.ConditionTrue, "Rollout is healthy"
 	}
-	p.setCondition(rolloutsv1alpha1.RolloutHealthy, healthy, reasonHealthy, message)
+	if !hasCondition(st, rolloutsv1alpha1.InvalidSpec) || hasCondition(st, rolloutsv1alpha1.RolloutHealthy) {
+		// As in Argo, a Rollout refused from the start has the
+		// InvalidSpec condition alone; one that ran before turns unhealthy.
+		p.setCondition(rolloutsv1alpha1.RolloutHealthy, healthy, reasonHealthy, message)
+	}
 	p.announceConditionChanges()
 }
 
@@ -64,9 +68,12 @@ func (p *planner) progressConditions() {
 	case p.timedOut:
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionFalse, reasonTimedOut,
 			fmt.Sprintf("ReplicaSet %q has timed out progressing.", ro.Name+"-"+p.hash))
-	case paused:
+	case paused && !promoted:
+		// As in Argo, only an update in flight is paused: pausing a
+		// completed Rollout leaves its Progressing condition alone, so
+		// the condition does not flap between the two.
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionUnknown, reasonPaused, "Rollout is paused")
-	case promoted && st.AvailableReplicas >= replicasOf(ro) && st.Replicas == st.UpdatedReplicas:
+	case p.healthy(promoted, p.podCounters()):
 		p.setCondition(rolloutsv1alpha1.RolloutProgressing, corev1.ConditionTrue, reasonNewReplicaSetAvailable,
 			fmt.Sprintf("Rollout %q has successfully progressed.", ro.Name))
 	default:
@@ -219,51 +226,95 @@ func (p *planner) requeueAfter(d time.Duration) {
 func itoa64(n int64) string { return fmt.Sprint(n) }
 
 // checkProgressDeadline marks a rollout that made no progress for
-// progressDeadlineSeconds as timed out (and aborts it with
-// progressDeadlineAbort). Time spent paused does not count: resuming starts
-// the Progressing condition, and so the clock, anew.
+// progressDeadlineSeconds as timed out, and aborts it with
+// progressDeadlineAbort. The deadline watches every Rollout that is not
+// healthy yet, a first deploy included, as in Argo; not time spent paused
+// (resuming starts the Progressing condition, and so the clock, anew), nor
+// waiting at an analysis or for old pods kept by a scale-down delay.
 //
-// Progress is measured without a status write per pod: the Progressing
-// condition's lastUpdateTime moves only at steps and, when the deadline
-// comes, if the pod counters moved since the last write. So a slow but
-// moving rollout is never timed out, and a stuck one costs one write.
+// Progress is what Argo counts: pods of the current revision created or
+// deleted, old pods gone, more pods ready or available; and every step.
+// It is measured without a status write per pod: pod counters ride along
+// with other writes while a rollout progresses (see StatusNeedsWrite), so
+// progress is what moved since the last write, and it moves the
+// Progressing condition's lastUpdateTime at most every quarter of the
+// deadline. A stuck rollout times out at most a quarter of the deadline
+// after Argo's would, a slow but moving one never does, and a quick one
+// costs no write at all.
 func (p *planner) checkProgressDeadline(promoted bool) {
 	st := &p.status
 	cond := findCondition(st, rolloutsv1alpha1.RolloutProgressing)
-	if promoted || st.Abort || p.ro.Spec.Paused || len(st.PauseConditions) > 0 || cond == nil ||
-		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) || p.waitingOnAnalysis() {
+	if st.Abort || p.ro.Spec.Paused || len(st.PauseConditions) > 0 || cond == nil ||
+		(cond.Reason != reasonReplicaSetUpdated && cond.Reason != reasonTimedOut) ||
+		p.healthy(promoted, p.podCounters()) || p.waitingOnAnalysis() || p.waitingOnScaleDown() {
 		return
 	}
 	deadline := defaultProgressDeadline
 	if p.ro.Spec.ProgressDeadlineSeconds != nil {
 		deadline = time.Duration(*p.ro.Spec.ProgressDeadlineSeconds) * time.Second
 	}
+	quarter := deadline / 4
 	moved := p.countersMoved()
-	if cond.Reason == reasonTimedOut {
+	elapsed := p.now.Sub(cond.LastUpdateTime.Time)
+	switch {
+	case cond.Reason == reasonTimedOut:
 		p.timedOut = !moved // progress after a timeout recovers
-		return
-	}
-	if left := cond.LastUpdateTime.Add(deadline).Sub(p.now); left > 0 {
-		p.requeueAfter(left)
-		return
-	}
-	if moved {
+	case moved && elapsed >= quarter:
 		p.progressed = true
 		p.requeueAfter(deadline)
-		return
+	case moved:
+		p.requeueAfter(quarter - elapsed) // then the progress is recorded
+	case elapsed < deadline:
+		p.requeueAfter(deadline - elapsed)
+	default:
+		p.timedOut = true
+		p.event(true, reasonTimedOut, fmt.Sprintf("ReplicaSet %q has timed out progressing.", p.ro.Name+"-"+p.hash))
 	}
-	p.timedOut = true
-	p.event(true, reasonTimedOut, fmt.Sprintf("ReplicaSet %q has timed out progressing.", p.ro.Name+"-"+p.hash))
-	if p.ro.Spec.ProgressDeadlineAbort {
+	// As in Argo, a timed-out update aborts with progressDeadlineAbort,
+	// also when the flag is set after the timeout; a first deploy, or a
+	// promoted revision whose pods went away, has nothing to go back to.
+	if p.timedOut && p.ro.Spec.ProgressDeadlineAbort && !promoted {
 		st.Abort = true
 	}
 }
 
-// countersMoved reports whether the pod counters differ from the ones in the
-// observed status, that is, whether pods changed since the last write.
+// healthy is Argo's "rollout healthy": every pod of the current revision,
+// promoted, is up and available, and the strategy is done: a blue-green
+// active Service selects it; a canary has no old pods left.
+func (p *planner) healthy(promoted bool, c podCounters) bool {
+	replicas := replicasOf(p.ro)
+	if !promoted || c.updated < replicas || c.available < replicas {
+		return false
+	}
+	if p.ro.Spec.Strategy.BlueGreen != nil {
+		return p.status.BlueGreen.ActiveSelector == p.hash
+	}
+	return c.replicas == c.updated
+}
+
+// countersMoved reports whether the pods progressed since the last status
+// write, as Argo counts progress: pods of the current revision created or
+// removed, old pods gone, more pods ready or available.
 func (p *planner) countersMoved() bool {
 	old, c := p.ro.Status, p.podCounters()
-	return c.replicas != old.Replicas || c.updated != old.UpdatedReplicas || c.available != old.AvailableReplicas
+	return c.updated != old.UpdatedReplicas || c.replicas-c.updated < old.Replicas-old.UpdatedReplicas ||
+		c.ready > old.ReadyReplicas || c.available > old.AvailableReplicas
+}
+
+// waitingOnScaleDown reports whether an old ReplicaSet keeps its pods for a
+// scale-down delay: those pods are not a lack of progress.
+func (p *planner) waitingOnScaleDown() bool {
+	for _, rs := range p.others {
+		if p.planned[rs.Name] > 0 && rs.Annotations[rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey] != "" {
+			return true
+		}
+	}
+	for _, a := range p.result.Actions {
+		if d, ok := a.(SetScaleDownDeadline); ok && d.Deadline != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // podCounters are the status's pod counters: every pod of the Rollout,

@@ -43,7 +43,9 @@ func resolveWorkload(obs Observation) (*rolloutsv1alpha1.Rollout, *field.Error) 
 			rolloutsv1alpha1.ScaleDownNever, rolloutsv1alpha1.ScaleDownOnSuccess, rolloutsv1alpha1.ScaleDownProgressively})
 	}
 	if !apiequality.Semantic.DeepEqual(ro.Spec.Template, corev1.PodTemplateSpec{}) {
-		return nil, field.Invalid(field.NewPath("spec", "template"), "", "must be empty when spec.workloadRef is set")
+		// Argo refuses both as well, in these words, which tools match.
+		return nil, field.Forbidden(field.NewPath("spec", "template"),
+			"template must be empty for workload reference rollout: the pod template comes from the Deployment spec.workloadRef names")
 	}
 	if obs.Workload == nil {
 		return nil, field.Invalid(path.Child("name"), ref.Name, fmt.Sprintf("deployment %q not found", ref.Name))

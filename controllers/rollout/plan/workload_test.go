@@ -84,11 +84,21 @@ var _ = Describe("A Rollout with a workloadRef", func() {
 		},
 		Entry("a missing Deployment", func(w *world) { w.workload = nil },
 			`spec.workloadRef.name: Invalid value: "legacy": deployment "legacy" not found`),
-		Entry("a template as well", func(w *world) { w.ro.Spec.Template = builders.Rollout("x").Obj().Spec.Template },
-			"spec.template: Invalid value: \"\": must be empty when spec.workloadRef is set"),
+		Entry("a template as well, in Argo's words", func(w *world) { w.ro.Spec.Template = builders.Rollout("x").Obj().Spec.Template },
+			"spec.template: Forbidden: template must be empty for workload reference rollout"),
 		Entry("another kind", func(w *world) { w.ro.Spec.WorkloadRef.Kind = "StatefulSet" },
 			`spec.workloadRef.kind: Unsupported value: "apps/v1 StatefulSet"`),
 		Entry("an unknown scaleDown", func(w *world) { w.ro.Spec.WorkloadRef.ScaleDown = "sometimes" },
 			`spec.workloadRef.scaleDown: Unsupported value: "sometimes"`),
 	)
+
+	It("gives a new Rollout refused for a template beside workloadRef only the InvalidSpec condition, as Argo does", func() {
+		w := referencing("")
+		w.ro.Spec.Template = builders.Rollout("x").Obj().Spec.Template
+		w.step()
+		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded))
+		Expect(w.ro.Status.Conditions).To(HaveLen(1))
+		Expect(w.ro.Status.Conditions[0].Type).To(Equal(rolloutsv1alpha1.InvalidSpec))
+		Expect(w.ro.Status.Conditions[0].Message).To(ContainSubstring("template must be empty for workload reference rollout"))
+	})
 })

@@ -63,7 +63,13 @@ func (w *world) observe() Observation {
 		}
 		routes = append(routes, route)
 	}
-	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, Workload: w.workload,
+	var managed []*corev1.Service
+	for _, svc := range w.services {
+		if svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey] != "" {
+			managed = append(managed, svc)
+		}
+	}
+	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, ManagedServices: managed, Workload: w.workload,
 		AnalysisRuns: w.runs, Templates: w.templates, Routes: routes, MissingRoutes: w.missingRoutes, Now: w.now}
 }
 
@@ -145,6 +151,10 @@ func (w *world) applyQuietly(res Result) {
 				svc.Annotations = map[string]string{}
 			}
 			svc.Annotations[rolloutsv1alpha1.ManagedByRolloutsKey] = w.ro.Name
+		case ReleaseService:
+			svc := w.services[a.Name]
+			delete(svc.Spec.Selector, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)
+			delete(svc.Annotations, rolloutsv1alpha1.ManagedByRolloutsKey)
 		case SetTrafficWeight:
 			w.trafficLog = append(w.trafficLog, a.Weight)
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {

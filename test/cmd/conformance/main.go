@@ -168,23 +168,19 @@ func startController(ctx context.Context, o options, cluster *simcluster.Cluster
 		"--instance-id=" + instanceID,
 		"--leader-elect=false",
 		"--health-probe-bind-address=" + probe,
-		"--metrics-bind-address=0",
+		// Argo's suites read the controller's metrics at Argo's default port.
+		"--metrics-bind-address=127.0.0.1:8090",
 		"--git-cache-dir=" + filepath.Join(o.stateDir, "git-cache"),
 	}
 	if o.against == "argo" {
-		metrics, err := freeLoopbackAddr()
-		if err != nil {
-			return nil, err
-		}
 		_, probePort, _ := net.SplitHostPort(probe)
-		_, metricsPort, _ := net.SplitHostPort(metrics)
 		name, binary, ready = "argo-rollouts", o.argoController, "http://"+probe+"/healthz"
 		args = []string{
 			"--kubeconfig=" + cluster.KubeconfigPath,
 			"--instance-id=" + instanceID,
 			"--leader-elect=false",
 			"--healthzPort=" + probePort,
-			"--metricsPort=" + metricsPort,
+			"--metricsPort=8090",
 		}
 	}
 	controller, err := simcluster.StartLogged(name, binary, logDir, args...)
