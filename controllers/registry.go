@@ -20,6 +20,7 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/experiment"
 	"github.com/sluicehq/sluice/controllers/rollout"
 )
 
@@ -122,14 +123,20 @@ func (r Registry) describe() string {
 }
 
 // CacheSelectors limits what the manager's cache holds of the kinds a
-// cluster has many of: only this instance's Rollouts, only ReplicaSets that
-// belong to a Rollout, only Jobs of analysis metrics. Only the kinds of the
+// cluster has many of: only this instance's Rollouts and Experiments, only
+// ReplicaSets that belong to a Rollout or an Experiment, only Jobs of analysis metrics. Only the kinds of the
 // selected controllers are named: the manager must not look up a kind whose
 // CRD a controller that does not run would have needed.
 func CacheSelectors(instanceID string, selected []string) map[client.Object]cache.ByObject {
 	selectors := map[client.Object]cache.ByObject{}
 	if slices.Contains(selected, rollout.Name) {
 		selectors[&rolloutsv1alpha1.Rollout{}] = cache.ByObject{Label: rollout.InstanceSelector(instanceID)}
+	}
+	if slices.Contains(selected, experiment.Name) {
+		selectors[&rolloutsv1alpha1.Experiment{}] = cache.ByObject{Label: experiment.Selector(instanceID)}
+	}
+	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, experiment.Name) {
+		// An Experiment's ReplicaSets carry the pod-template hash label too.
 		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
 	}
 	if slices.Contains(selected, analysisrun.Name) {
@@ -161,6 +168,11 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 			if !namespaced {
 				add(argo, "clusteranalysistemplates")
 			}
+		case experiment.Name:
+			add(argo, "experiments", "analysisruns", "analysistemplates")
+			if !namespaced {
+				add(argo, "clusteranalysistemplates")
+			}
 		case analysisrun.Name:
 			add(argo, "analysisruns")
 		case application.Name:
@@ -174,6 +186,9 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
 		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
+	},
+	experiment.Name: func(mgr ctrl.Manager, o Options) error {
+		return experiment.Setup(mgr, experiment.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error { return analysisrun.Setup(mgr, o.PrometheusAddress) },
 	application.Name: func(mgr ctrl.Manager, o Options) error {

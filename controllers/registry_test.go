@@ -67,11 +67,15 @@ var _ = Describe("The controller registry", func() {
 		Expect(names([]string{"rollout"}, true)).NotTo(ContainElement("clusteranalysistemplates.argoproj.io"),
 			"namespaced mode reads nothing cluster-scoped")
 		Expect(names([]string{"application"}, false)).To(Equal([]string{"applications.gitops.sluice.dev"}))
+		Expect(names([]string{"experiment"}, true)).To(Equal([]string{
+			"experiments.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io"}))
 	})
 
 	It("caches by selector only the kinds of the selected controllers", func() {
 		Expect(controllers.CacheSelectors("", []string{"application"})).To(BeEmpty(),
 			"naming Rollouts would make the manager look up a CRD it does not need")
 		Expect(controllers.CacheSelectors("", []string{"rollout", "analysisrun"})).To(HaveLen(3))
+		Expect(controllers.CacheSelectors("", []string{"experiment"})).To(HaveLen(2),
+			"this instance's Experiments, and ReplicaSets with a pod-template hash")
 	})
 })

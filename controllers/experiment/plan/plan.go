@@ -122,9 +122,9 @@ func (a SetScaleDownDeadline) String() string {
 	}
 	return "set the scale-down deadline of ReplicaSet " + a.Name + " to " + a.Deadline
 }
-func (a CreateService) String() string       { return "create Service " + a.Service.Name }
-func (a DeleteService) String() string       { return "delete Service " + a.Name }
-func (a CreateAnalysisRun) String() string   { return "create AnalysisRun " + a.Run.Name }
+func (a CreateService) String() string        { return "create Service " + a.Service.Name }
+func (a DeleteService) String() string        { return "delete Service " + a.Name }
+func (a CreateAnalysisRun) String() string    { return "create AnalysisRun " + a.Run.Name }
 func (a TerminateAnalysisRun) String() string { return "terminate AnalysisRun " + a.Name }
 
 // Kind is the Experiment's group, version and kind, for owner references.
