@@ -41,7 +41,7 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 
 .PHONY: test-tools
 test-tools:
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm kubectl-argo-rollouts
 
 # What test-integration runs: envtest's kube-apiserver and etcd, Prometheus
 # for the provider suite (test/promtest), and ginkgo.

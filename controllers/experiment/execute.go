@@ -30,10 +30,12 @@ func (r *Reconciler) execute(ctx context.Context, ex *rolloutsv1alpha1.Experimen
 	}
 	if !equality.Semantic.DeepEqual(ex.Status, result.Status) {
 		// Optimistic lock: a plan made from a status older than the one
-		// stored must not overwrite it.
+		// stored must not overwrite it. Argo's CRD has no status
+		// subresource, so the patch goes to the Experiment itself and
+		// holds only status.
 		patch := client.MergeFromWithOptions(ex.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		ex.Status = result.Status
-		if err := r.Client.Status().Patch(ctx, ex, patch); err != nil {
+		if err := r.Client.Patch(ctx, ex, patch); err != nil {
 			return fmt.Errorf("patching status: %w", err)
 		}
 	}

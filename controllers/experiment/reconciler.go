@@ -27,8 +27,9 @@ import (
 // Name is the controller's name in --controllers, logs and events.
 const Name = "experiment"
 
-// +kubebuilder:rbac:groups=argoproj.io,resources=experiments,verbs=get;list;watch
-// +kubebuilder:rbac:groups=argoproj.io,resources=experiments/status,verbs=get;update;patch
+// Argo's Experiment CRD has no status subresource: status is patched on the
+// Experiment itself, as Argo does.
+// +kubebuilder:rbac:groups=argoproj.io,resources=experiments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysistemplates;clusteranalysistemplates,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;patch
