@@ -132,11 +132,11 @@ func CacheSelectors(instanceID string, selected []string) map[client.Object]cach
 	if slices.Contains(selected, rollout.Name) {
 		selectors[&rolloutsv1alpha1.Rollout{}] = cache.ByObject{Label: rollout.InstanceSelector(instanceID)}
 	}
-	if slices.Contains(selected, experiment.Name) {
-		selectors[&rolloutsv1alpha1.Experiment{}] = cache.ByObject{Label: experiment.Selector(instanceID)}
-	}
 	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, experiment.Name) {
-		// An Experiment's ReplicaSets carry the pod-template hash label too.
+		// The Rollout controller reads the Experiments of its experiment
+		// steps, which carry the instance-id label of their Rollout; an
+		// Experiment's ReplicaSets carry the pod-template hash label too.
+		selectors[&rolloutsv1alpha1.Experiment{}] = cache.ByObject{Label: experiment.Selector(instanceID)}
 		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
 	}
 	if slices.Contains(selected, analysisrun.Name) {
@@ -164,7 +164,7 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 	for _, name := range selected {
 		switch name {
 		case rollout.Name:
-			add(argo, "rollouts", "analysisruns", "analysistemplates")
+			add(argo, "rollouts", "analysisruns", "analysistemplates", "experiments")
 			if !namespaced {
 				add(argo, "clusteranalysistemplates")
 			}

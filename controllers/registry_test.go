@@ -63,7 +63,8 @@ var _ = Describe("The controller registry", func() {
 			return out
 		}
 		Expect(names([]string{"rollout", "analysisrun"}, false)).To(Equal([]string{
-			"rollouts.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io", "clusteranalysistemplates.argoproj.io"}))
+			"rollouts.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io", "experiments.argoproj.io",
+			"clusteranalysistemplates.argoproj.io"}))
 		Expect(names([]string{"rollout"}, true)).NotTo(ContainElement("clusteranalysistemplates.argoproj.io"),
 			"namespaced mode reads nothing cluster-scoped")
 		Expect(names([]string{"application"}, false)).To(Equal([]string{"applications.gitops.sluice.dev"}))
@@ -74,7 +75,8 @@ var _ = Describe("The controller registry", func() {
 	It("caches by selector only the kinds of the selected controllers", func() {
 		Expect(controllers.CacheSelectors("", []string{"application"})).To(BeEmpty(),
 			"naming Rollouts would make the manager look up a CRD it does not need")
-		Expect(controllers.CacheSelectors("", []string{"rollout", "analysisrun"})).To(HaveLen(3))
+		Expect(controllers.CacheSelectors("", []string{"rollout", "analysisrun"})).To(HaveLen(4),
+			"Rollouts, their Experiments, ReplicaSets and analysis Jobs")
 		Expect(controllers.CacheSelectors("", []string{"experiment"})).To(HaveLen(2),
 			"this instance's Experiments, and ReplicaSets with a pod-template hash")
 	})

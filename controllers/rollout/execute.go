@@ -133,6 +133,19 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 			return errors.New("the Rollout's traffic routing is not valid")
 		}
 		return r.Router.SetHeaderRoutes(ctx, settings, a.Routes)
+	case plan.CreateExperiment:
+		// One already there was made by an earlier pass whose write the
+		// cache did not show yet.
+		if err := r.Client.Create(ctx, a.Experiment); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	case plan.TerminateExperiment:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+			`{"spec":{"terminate":true}}`))
+	case plan.SupersedeExperiment:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,

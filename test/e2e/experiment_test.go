@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -111,5 +112,72 @@ var _ = Describe("Experiments on the simulated cluster", Ordered, func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bad-canary"}, &rs)).To(Succeed())
 			g.Expect(*rs.Spec.Replicas).To(BeZero())
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	// A canary whose second step runs an Experiment of the stable and the
+	// canary spec, judged by an analysis of the canary's error rate.
+	withExperimentStep := func(name string) *rolloutsv1alpha1.Rollout {
+		return builders.Rollout(name).Namespace(ns).Replicas(2).Image("registry.example/app:v1").Canary(
+			builders.SetWeight(50),
+			rolloutsv1alpha1.CanaryStep{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{
+				Templates: []rolloutsv1alpha1.RolloutExperimentTemplate{
+					{Name: "baseline", SpecRef: rolloutsv1alpha1.StableSpecRef},
+					{Name: "canary", SpecRef: rolloutsv1alpha1.CanarySpecRef},
+				},
+				Analyses: []rolloutsv1alpha1.RolloutExperimentStepAnalysisTemplateRef{{
+					Name: "error-rate", TemplateName: "error-rate", RequiredForCompletion: true,
+					Args: []rolloutsv1alpha1.AnalysisRunArgument{{Name: "app", Value: name}},
+				}},
+				ScaleDownDelaySeconds: ptr.To[int32](0),
+			}},
+			builders.SetWeight(100),
+		).Obj()
+	}
+	stepExperiment := func(ctx context.Context, g Gomega, ro *rolloutsv1alpha1.Rollout) *rolloutsv1alpha1.Experiment {
+		var list rolloutsv1alpha1.ExperimentList
+		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		for i := range list.Items {
+			if metav1.IsControlledBy(&list.Items[i], ro) {
+				return &list.Items[i]
+			}
+		}
+		g.Expect("no Experiment").To(BeEmpty(), "the Rollout owns no Experiment yet")
+		return nil
+	}
+
+	It("runs a canary's experiment step and goes on once the Experiment succeeds", func(ctx context.Context) {
+		exporter.Set(`demo_error_rate{app="stepped"}`, 0.01)
+		ro := deployAndUpdate(ctx, withExperimentStep("stepped"))
+		before := ro.Status.StableRS
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(ro.Status.StableRS).NotTo(Equal(before), "the new revision")
+			g.Expect(ro.Status.StableRS).To(Equal(ro.Status.CurrentPodHash))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+
+		ex := stepExperiment(ctx, Default, ro)
+		Expect(ex.Name).To(Equal(fmt.Sprintf("stepped-%s-2-1", ro.Status.CurrentPodHash)), "Argo's name: rollout, hash, revision, step")
+		Expect(ex.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		Expect(ex.Spec.Templates[0].Template.Spec.Containers[0].Image).To(Equal("registry.example/app:v1"))
+		Expect(ex.Spec.Templates[1].Template.Spec.Containers[0].Image).To(Equal("registry.example/app:v2"))
+		var canaryRS appsv1.ReplicaSet
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ex.Name + "-canary"}, &canaryRS)).To(Succeed())
+		Expect(canaryRS.Labels["rollouts-pod-template-hash"]).NotTo(Equal(ro.Status.CurrentPodHash),
+			"the experiment's pods are told apart from the canary's, so its Services do not select them")
+		Eventually(func(g Gomega) map[string]int { return podsByImage(ctx, g, ns) }).WithContext(ctx).
+			Should(Equal(map[string]int{"registry.example/app:v2": 2}), "the experiment's pods are gone")
+	})
+
+	It("aborts the canary when its Experiment fails", func(ctx context.Context) {
+		exporter.Set(`demo_error_rate{app="refuted"}`, 0.5)
+		ro := deployAndUpdate(ctx, withExperimentStep("refuted"))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseDegraded), ro.Status.Message)
+			g.Expect(ro.Status.Abort).To(BeTrue())
+			g.Expect(stepExperiment(ctx, g, ro).Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseFailed))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Eventually(rolloutEventNotes).WithContext(ctx).WithArguments(ns).Should(ContainElement(HavePrefix("ExperimentFailed: ")))
 	})
 })
