@@ -401,6 +401,12 @@ var _ = Describe("The experiment planner", func() {
 		Entry("minReadySeconds past the deadline", func(ex *rolloutsv1alpha1.Experiment) {
 			ex.Spec.Templates[0].MinReadySeconds = 601
 		}, "spec.templates[0].minReadySeconds"),
+		Entry("two templates asking for one Service", func(ex *rolloutsv1alpha1.Experiment) {
+			ex.Spec.Templates[0].Service = &rolloutsv1alpha1.TemplateService{Name: "exp-canary"}
+			ex.Spec.Templates[1].Service = &rolloutsv1alpha1.TemplateService{}
+		}, "spec.templates[1].service.name"),
+		Entry("a negative replica count", func(ex *rolloutsv1alpha1.Experiment) { ex.Spec.Templates[1].Replicas = ptr.To[int32](-1) },
+			"spec.templates[1].replicas"),
 		Entry("a duration that does not parse", func(ex *rolloutsv1alpha1.Experiment) { ex.Spec.Duration = "soon" }, "spec.duration"),
 		Entry("two analyses of one name", func(ex *rolloutsv1alpha1.Experiment) {
 			ex.Spec.Analyses = []rolloutsv1alpha1.ExperimentAnalysisTemplateRef{{Name: "a", TemplateName: "t"}, {Name: "a", TemplateName: "t"}}

@@ -15,8 +15,9 @@ import (
 // progress deadline) and, where Argo would fail later with a less telling
 // message or not at all, a selector that does not match the template's
 // labels (the API server refuses such a ReplicaSet), an unreadable
-// duration (Argo runs such an experiment forever) and analyses without a
-// name or with the same name.
+// duration (Argo runs such an experiment forever), a negative replica
+// count (the API server refuses the ReplicaSet) and analyses without a name
+// or with the same name.
 func validate(ex *rolloutsv1alpha1.Experiment) string {
 	if ex.Spec.Duration != "" {
 		if _, err := ex.Spec.Duration.Duration(); err != nil {
@@ -37,6 +38,8 @@ func validate(ex *rolloutsv1alpha1.Experiment) string {
 			return path + ".selector: a template needs a selector"
 		case len(t.Selector.MatchLabels) == 0 && len(t.Selector.MatchExpressions) == 0:
 			return path + ".selector: the selector selects every pod; a non-empty selector is required"
+		case t.Replicas != nil && *t.Replicas < 0:
+			return fmt.Sprintf("%s.replicas: %d must not be negative", path, *t.Replicas)
 		case t.MinReadySeconds > deadline:
 			return fmt.Sprintf("%s.minReadySeconds: %d is longer than progressDeadlineSeconds (%d)", path, t.MinReadySeconds, deadline)
 		}
@@ -48,6 +51,17 @@ func validate(ex *rolloutsv1alpha1.Experiment) string {
 		if !selector.Matches(labels.Set(t.Template.Labels)) {
 			return fmt.Sprintf("%s.selector: does not match the template's labels (template.metadata.labels)", path)
 		}
+	}
+	services := map[string]string{}
+	for i, t := range ex.Spec.Templates {
+		if t.Service == nil {
+			continue
+		}
+		name := ServiceNames(ex)[i]
+		if other, taken := services[name]; taken {
+			return fmt.Sprintf("spec.templates[%d].service.name: Service %q is template %q's too", i, name, other)
+		}
+		services[name] = t.Name
 	}
 	analyses := map[string]bool{}
 	for i, a := range ex.Spec.Analyses {
