@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -129,6 +131,15 @@ var _ = Describe("An experiment step", func() {
 		Expect(w.experiments[0].Annotations).To(HaveKeyWithValue(SupersededAnnotation, "true"))
 		Expect(w.experiments[1].Name).To(Equal(w.experiments[0].Name + "-1"))
 		Expect(w.ro.Status.Canary.CurrentExperiment).To(Equal(w.experiments[1].Name))
+	})
+
+	It("does not time out while it waits for its Experiment", func() {
+		w := atExperiment(func(s *rolloutsv1alpha1.RolloutExperimentStep) { s.Duration = "2h" })
+		w.now = w.now.Add(time.Hour)
+		w.run()
+		Expect(w.ro.Status.Phase).NotTo(Equal(rolloutsv1alpha1.RolloutPhaseDegraded), w.ro.Status.Message)
+		Expect(w.ro.Status.Abort).To(BeFalse())
+		Expect(findCondition(&w.ro.Status, rolloutsv1alpha1.RolloutProgressing).Reason).NotTo(Equal("ProgressDeadlineExceeded"))
 	})
 
 	It("terminates a running Experiment on a full promote", func() {
