@@ -286,6 +286,15 @@ func view(ctx context.Context, cl client.Client, ns, name string) (plugin.Rollou
 			v.AnalysisRuns = append(v.AnalysisRuns, &runs.Items[i])
 		}
 	}
+	var exs rolloutsv1alpha1.ExperimentList
+	if err := cl.List(ctx, &exs, client.InNamespace(ns)); err != nil {
+		return v, err
+	}
+	for i := range exs.Items {
+		if metav1.IsControlledBy(&exs.Items[i], ro) {
+			v.Experiments = append(v.Experiments, &exs.Items[i])
+		}
+	}
 	return v, nil
 }
 

@@ -63,3 +63,24 @@ func templateRS(name, template string, ready int32) *appsv1.ReplicaSet {
 	rs.Status.Replicas, rs.Status.ReadyReplicas = ready, ready
 	return rs
 }
+
+func TestRenderRolloutAtAnExperimentStep(t *testing.T) {
+	ro := builders.Rollout("web").Namespace("shop").Replicas(2).Canary(builders.SetWeight(50),
+		rolloutsv1alpha1.CanaryStep{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{}}, builders.SetWeight(100)).Obj()
+	ro.Status = rolloutsv1alpha1.RolloutStatus{
+		Phase: rolloutsv1alpha1.RolloutPhaseProgressing, CurrentStepIndex: ptr.To[int32](1), CurrentPodHash: "bbb", StableRS: "aaa",
+		Replicas: 2, UpdatedReplicas: 1, ReadyReplicas: 2, AvailableReplicas: 2,
+		Canary: rolloutsv1alpha1.CanaryStatus{CurrentExperiment: "web-bbb-2-1"},
+	}
+	ex := builders.Experiment("web-bbb-2-1").Namespace("shop").Template("baseline", "app:v1", nil).Template("canary", "app:v2", nil).
+		Analysis("compare", "compare", true).Obj()
+	ex.Annotations = map[string]string{"rollout.argoproj.io/revision": "2"}
+	ex.Status.Phase = rolloutsv1alpha1.AnalysisPhaseRunning
+	ex.Status.TemplateStatuses = []rolloutsv1alpha1.TemplateStatus{{Name: "baseline", Status: rolloutsv1alpha1.TemplateStatusRunning},
+		{Name: "canary", Status: rolloutsv1alpha1.TemplateStatusRunning}}
+	golden(t, "experiment-step.txt", RenderRollout(RolloutView{
+		Rollout:     ro,
+		ReplicaSets: []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 1), rs("bbb", "2", "app:v2", 1)},
+		Experiments: []*rolloutsv1alpha1.Experiment{ex},
+	}))
+}
