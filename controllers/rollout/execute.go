@@ -143,6 +143,10 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.TerminateExperiment:
 		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
 			`{"spec":{"terminate":true}}`))
+	case plan.DeleteExperiment:
+		ex := &rolloutsv1alpha1.Experiment{}
+		ex.Namespace, ex.Name = ro.Namespace, a.Name
+		return client.IgnoreNotFound(r.Client.Delete(ctx, ex))
 	case plan.SupersedeExperiment:
 		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))

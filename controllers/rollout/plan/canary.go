@@ -144,6 +144,7 @@ func (p *planner) planCanary() {
 	p.routeTraffic(weight, promoted)
 	p.pruneHistory()
 	p.pruneRuns()
+	p.pruneExperiments()
 	p.scaleWorkload(promoted)
 	p.restartPods()
 	p.checkProgressDeadline(promoted)

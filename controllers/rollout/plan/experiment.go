@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -26,6 +27,14 @@ type TerminateExperiment struct {
 }
 
 func (a TerminateExperiment) String() string { return "terminate Experiment " + a.Name }
+
+// DeleteExperiment removes a finished Experiment past the history limits,
+// or one of a revision the Rollout no longer has.
+type DeleteExperiment struct {
+	Name string
+}
+
+func (a DeleteExperiment) String() string { return "delete Experiment " + a.Name }
 
 // SupersedeExperiment marks an Experiment of an attempt a person retried
 // after with SupersededAnnotation, as runs are: the step starts a new one.
@@ -324,4 +333,50 @@ func retryExperiments(obs Observation) []Action {
 		}
 	}
 	return actions
+}
+
+// pruneExperiments deletes finished Experiments as Argo does: those of a
+// revision whose ReplicaSet is gone, and, of the rest, all but the newest
+// successfulRunHistoryLimit successful and unsuccessfulRunHistoryLimit
+// unsuccessful ones (spec.analysis's limits, 5 each by default). The
+// current step's Experiment is kept whatever its state.
+func (p *planner) pruneExperiments() {
+	keepSuccessful, keepUnsuccessful := int32(defaultSuccessfulRunHistory), int32(defaultUnsuccessfulRunHistory)
+	if limits := p.ro.Spec.Analysis; limits != nil {
+		if limits.SuccessfulRunHistoryLimit != nil {
+			keepSuccessful = *limits.SuccessfulRunHistoryLimit
+		}
+		if limits.UnsuccessfulRunHistoryLimit != nil {
+			keepUnsuccessful = *limits.UnsuccessfulRunHistoryLimit
+		}
+	}
+	hashes := map[string]bool{}
+	for _, rs := range p.obs.ReplicaSets {
+		hashes[rs.Labels[PodTemplateHashLabel]] = rs.DeletionTimestamp == nil
+	}
+	var successful, unsuccessful []*rolloutsv1alpha1.Experiment
+	for _, ex := range p.obs.Experiments {
+		if ex.Name == p.status.Canary.CurrentExperiment || !ex.Status.Phase.Completed() {
+			continue
+		}
+		switch {
+		case !hashes[ex.Labels[PodTemplateHashLabel]]:
+			p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: ex.Name})
+		case ex.Status.Phase == rolloutsv1alpha1.AnalysisPhaseSuccessful:
+			successful = append(successful, ex)
+		default:
+			unsuccessful = append(unsuccessful, ex)
+		}
+	}
+	for _, group := range []struct {
+		exs  []*rolloutsv1alpha1.Experiment
+		keep int32
+	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
+		sort.SliceStable(group.exs, func(i, j int) bool {
+			return group.exs[j].CreationTimestamp.Before(&group.exs[i].CreationTimestamp) // newest first
+		})
+		for i := int(max(group.keep, 0)); i < len(group.exs); i++ {
+			p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: group.exs[i].Name})
+		}
+	}
 }

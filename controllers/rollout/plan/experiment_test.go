@@ -142,6 +142,29 @@ var _ = Describe("An experiment step", func() {
 		Expect(findCondition(&w.ro.Status, rolloutsv1alpha1.RolloutProgressing).Reason).NotTo(Equal("ProgressDeadlineExceeded"))
 	})
 
+	It("keeps the newest finished Experiments within the history limits, and none of a revision that is gone", func() {
+		w := atExperiment(nil)
+		w.ro.Spec.Analysis = &rolloutsv1alpha1.AnalysisRunStrategy{SuccessfulRunHistoryLimit: ptr.To[int32](1)}
+		hash := w.ro.Status.CurrentPodHash
+		finished := func(name, hash string, phase rolloutsv1alpha1.AnalysisPhase, age time.Duration) *rolloutsv1alpha1.Experiment {
+			ex := &rolloutsv1alpha1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.Time{Time: w.now.Add(-age)},
+				Labels: map[string]string{PodTemplateHashLabel: hash}, Annotations: map[string]string{}}}
+			ex.Status.Phase = phase
+			return ex
+		}
+		w.experiments = append(w.experiments,
+			finished("older", hash, rolloutsv1alpha1.AnalysisPhaseSuccessful, 2*time.Hour),
+			finished("newer", hash, rolloutsv1alpha1.AnalysisPhaseSuccessful, time.Hour),
+			finished("failed", hash, rolloutsv1alpha1.AnalysisPhaseFailed, time.Hour),
+			finished("orphaned", "gone", rolloutsv1alpha1.AnalysisPhaseSuccessful, time.Minute))
+		w.step()
+		var names []string
+		for _, ex := range w.experiments {
+			names = append(names, ex.Name)
+		}
+		Expect(names).To(ConsistOf(w.ro.Status.Canary.CurrentExperiment, "newer", "failed"))
+	})
+
 	It("terminates a running Experiment on a full promote", func() {
 		w := atExperiment(nil)
 		w.ro.Status.PromoteFull = true

@@ -142,6 +142,13 @@ func (w *world) applyQuietly(res Result) {
 			w.experiments = append(w.experiments, a.Experiment.DeepCopy())
 		case TerminateExperiment:
 			w.experiment(a.Name).Spec.Terminate = true
+		case DeleteExperiment:
+			for i, ex := range w.experiments {
+				if ex.Name == a.Name {
+					w.experiments = append(w.experiments[:i], w.experiments[i+1:]...)
+					break
+				}
+			}
 		case SupersedeExperiment:
 			w.experiment(a.Name).Annotations[SupersededAnnotation] = "true"
 		case ScaleDeployment:
