@@ -26,7 +26,7 @@ tools=(
   "golangci-lint|dev|github.com/golangci/golangci-lint/v2|github.com/golangci/golangci-lint/v2/cmd/golangci-lint"
   "ginkgo|dev|github.com/onsi/ginkgo/v2|github.com/onsi/ginkgo/v2/ginkgo"
   "helm|helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm"
-  "kubectl-argo-rollouts|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/cmd/kubectl-argo-rollouts"
+  "kubectl-argo-rollouts|argoplugin|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/cmd/kubectl-argo-rollouts"
 )
 
 # module_version prints the version a tools module's go.mod requires of a module.

@@ -5,7 +5,7 @@
 // Argo's module replaces the Kubernetes modules it depends on with one
 // release; a dependent module must repeat those replacements (copied from
 // Argo's go.mod at this version).
-module github.com/sluicehq/sluice/test/tools/argo
+module github.com/sluicehq/sluice/test/tools/argoplugin
 
 go 1.26.1
 
