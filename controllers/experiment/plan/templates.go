@@ -114,7 +114,7 @@ func (p *planner) template(t *rolloutsv1alpha1.TemplateSpec) {
 		// that ran for longer than the progress deadline is not failed for
 		// still having pods when told to stop). Once the template finished,
 		// the clock stays, so a delay does not rewrite status every pass.
-		if p.scaleTo(t, rs, desired) || (replicasOf(t) != desired && !ts.Status.Completed() && specReplicas(rs) != desired) {
+		if p.scaleTo(t, rs, desired) || (specReplicas(rs) != desired && !ts.Status.Completed()) {
 			ts.LastTransitionTime = &p.stamp
 		}
 	}
