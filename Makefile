@@ -41,7 +41,7 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 
 .PHONY: test-tools
 test-tools:
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm kubectl-argo-rollouts
 
 # What test-integration runs: envtest's kube-apiserver and etcd, Prometheus
 # for the provider suite (test/promtest), and ginkgo.
@@ -57,7 +57,7 @@ generate: ## Generate deepcopy code for apis/.
 # The controllers whose RBAC markers `make manifests` turns into a role each
 # (config/rbac/<name>_role.yaml, ClusterRole sluice-<name>): the names
 # --controllers takes.
-RBAC_CONTROLLERS := rollout analysisrun application
+RBAC_CONTROLLERS := rollout experiment analysisrun application
 # The chart's copies of the CRDs and roles, so it renders the very rules and
 # schemas config/ holds; Helm reads files only from inside a chart.
 CHART_FILES := charts/sluice/files

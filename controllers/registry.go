@@ -20,6 +20,7 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/experiment"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 )
@@ -126,26 +127,30 @@ func (r Registry) describe() string {
 }
 
 // CacheSelectors limits what the manager's cache holds of the kinds a
-// cluster has many of: only this instance's Rollouts, AnalysisRuns and
-// Applications (instance.Selector), only ReplicaSets that belong to a
-// Rollout, only Jobs of analysis metrics. Only the kinds of the selected
-// controllers are named: the manager must not look up a kind whose CRD a
-// controller that does not run would have needed.
+// cluster has many of: only this instance's Rollouts, Experiments,
+// AnalysisRuns and Applications (instance.Selector), only ReplicaSets that
+// belong to a Rollout or an Experiment, only Jobs of analysis metrics. Only
+// the kinds of the selected controllers are named: the manager must not look
+// up a kind whose CRD a controller that does not run would have needed.
 //
-// AnalysisRuns are read by two controllers through this one cache: the
-// AnalysisRun controller measures them, and the Rollout controller reads
-// those its Rollouts own. Both see the same runs, since a Rollout's runs
-// carry the Rollout's instance label. A controller that adds a kind of
-// Argo's API adds its selector here (an Experiment controller:
-// &rolloutsv1alpha1.Experiment{} with instance.Selector(instanceID)).
+// AnalysisRuns and Experiments are read by several controllers through this
+// one cache: the AnalysisRun controller measures runs, and the Rollout and
+// Experiment controllers read those they own; the Experiment controller
+// runs Experiments, and the Rollout controller reads those of its experiment
+// steps. All see the same objects, since what a Rollout or an Experiment
+// creates carries its instance label.
 func CacheSelectors(instanceID string, selected []string) map[client.Object]cache.ByObject {
 	selectors := map[client.Object]cache.ByObject{}
 	mine := cache.ByObject{Label: instance.Selector(instanceID)}
 	if slices.Contains(selected, rollout.Name) {
 		selectors[&rolloutsv1alpha1.Rollout{}] = mine
+	}
+	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, experiment.Name) {
+		// An Experiment's ReplicaSets carry the pod-template hash label too.
+		selectors[&rolloutsv1alpha1.Experiment{}] = mine
 		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
 	}
-	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, analysisrun.Name) {
+	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, analysisrun.Name) || slices.Contains(selected, experiment.Name) {
 		selectors[&rolloutsv1alpha1.AnalysisRun{}] = mine
 	}
 	if slices.Contains(selected, analysisrun.Name) {
@@ -176,7 +181,12 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 	for _, name := range selected {
 		switch name {
 		case rollout.Name:
-			add(argo, "rollouts", "analysisruns", "analysistemplates")
+			add(argo, "rollouts", "analysisruns", "analysistemplates", "experiments")
+			if !namespaced {
+				add(argo, "clusteranalysistemplates")
+			}
+		case experiment.Name:
+			add(argo, "experiments", "analysisruns", "analysistemplates")
 			if !namespaced {
 				add(argo, "clusteranalysistemplates")
 			}
@@ -196,6 +206,9 @@ var Default = Registry{
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error {
 		return analysisrun.Setup(mgr, analysisrun.Options{InstanceID: o.InstanceID, PrometheusAddress: o.PrometheusAddress})
+	},
+	experiment.Name: func(mgr ctrl.Manager, o Options) error {
+		return experiment.Setup(mgr, experiment.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		return application.Setup(mgr, application.Options{

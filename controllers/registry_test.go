@@ -66,10 +66,13 @@ var _ = Describe("The controller registry", func() {
 			return out
 		}
 		Expect(names([]string{"rollout", "analysisrun"}, false)).To(Equal([]string{
-			"rollouts.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io", "clusteranalysistemplates.argoproj.io"}))
+			"rollouts.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io", "experiments.argoproj.io",
+			"clusteranalysistemplates.argoproj.io"}))
 		Expect(names([]string{"rollout"}, true)).NotTo(ContainElement("clusteranalysistemplates.argoproj.io"),
 			"namespaced mode reads nothing cluster-scoped")
 		Expect(names([]string{"application"}, false)).To(Equal([]string{"applications.gitops.sluice.dev"}))
+		Expect(names([]string{"experiment"}, true)).To(Equal([]string{
+			"experiments.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io"}))
 	})
 
 	It("caches by selector only the kinds of the selected controllers", func() {
@@ -80,11 +83,17 @@ var _ = Describe("The controller registry", func() {
 			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
 			"Job":         "analysisrun.argoproj.io/uid",
 		}))
+		Expect(kinds(controllers.CacheSelectors("", []string{"experiment"}))).To(Equal(map[string]string{
+			"Experiment":  "!argo-rollouts.argoproj.io/controller-instance-id",
+			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
+			"ReplicaSet":  "rollouts-pod-template-hash",
+		}))
 	})
 
-	It("caches only the instance's Rollouts, AnalysisRuns and Applications", func() {
+	It("caches only the instance's Rollouts, Experiments, AnalysisRuns and Applications", func() {
 		Expect(kinds(controllers.CacheSelectors("blue", controllers.Default.Names()))).To(Equal(map[string]string{
 			"Rollout":     "argo-rollouts.argoproj.io/controller-instance-id=blue",
+			"Experiment":  "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"AnalysisRun": "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"Application": "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"ReplicaSet":  "rollouts-pod-template-hash",

@@ -30,6 +30,7 @@ tools=(
   "helm|helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm"
   "argo-e2e.test|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/test/e2e"
   "argo-rollouts|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/cmd/rollouts-controller"
+  "kubectl-argo-rollouts|argo|github.com/argoproj/argo-rollouts|github.com/argoproj/argo-rollouts/cmd/kubectl-argo-rollouts"
 )
 
 # module_version prints the version a tools module's go.mod requires of a module.

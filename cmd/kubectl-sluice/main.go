@@ -239,7 +239,8 @@ func (c *cli) setCommand() *cobra.Command {
 }
 
 func (c *cli) terminateCommand() *cobra.Command {
-	terminate := &cobra.Command{Use: "terminate", Short: "Stop an AnalysisRun"}
+	terminate := &cobra.Command{Use: "terminate", Short: "Stop an AnalysisRun or an Experiment"}
+	terminate.AddCommand(c.terminateExperimentCommand())
 	terminate.AddCommand(&cobra.Command{
 		Use:   "analysisrun ANALYSISRUN",
 		Short: "Stop an AnalysisRun's measurements; it ends with what it measured",
@@ -285,11 +286,20 @@ func view(ctx context.Context, cl client.Client, ns, name string) (plugin.Rollou
 			v.AnalysisRuns = append(v.AnalysisRuns, &runs.Items[i])
 		}
 	}
+	var exs rolloutsv1alpha1.ExperimentList
+	if err := cl.List(ctx, &exs, client.InNamespace(ns)); err != nil {
+		return v, err
+	}
+	for i := range exs.Items {
+		if metav1.IsControlledBy(&exs.Items[i], ro) {
+			v.Experiments = append(v.Experiments, &exs.Items[i])
+		}
+	}
 	return v, nil
 }
 
 func (c *cli) getCommand() *cobra.Command {
-	get := &cobra.Command{Use: "get", Short: "Show a rollout or an application"}
+	get := &cobra.Command{Use: "get", Short: "Show a rollout or an experiment"}
 	var watch bool
 	var output string
 	rollout := &cobra.Command{
@@ -336,12 +346,12 @@ func (c *cli) getCommand() *cobra.Command {
 	}
 	rollout.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
 	rollout.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the Rollout itself")
-	get.AddCommand(rollout)
+	get.AddCommand(rollout, c.getExperimentCommand())
 	return get
 }
 
 func (c *cli) listCommand() *cobra.Command {
-	list := &cobra.Command{Use: "list", Short: "List rollouts"}
+	list := &cobra.Command{Use: "list", Short: "List rollouts or experiments"}
 	var all bool
 	var output string
 	rollouts := &cobra.Command{
@@ -393,7 +403,7 @@ func (c *cli) listCommand() *cobra.Command {
 	}
 	rollouts.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list rollouts in every namespace")
 	rollouts.Flags().StringVarP(&output, "output", "o", "", "wide, json or yaml")
-	list.AddCommand(rollouts)
+	list.AddCommand(rollouts, c.listExperimentsCommand())
 	return list
 }
 

@@ -137,6 +137,23 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		return client.IgnoreNotFound(r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
 				rolloutsv1alpha1.ManagedByRolloutsKey, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)))
+	case plan.CreateExperiment:
+		// One already there was made by an earlier pass whose write the
+		// cache did not show yet.
+		if err := r.Client.Create(ctx, a.Experiment); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	case plan.TerminateExperiment:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+			`{"spec":{"terminate":true}}`))
+	case plan.DeleteExperiment:
+		ex := &rolloutsv1alpha1.Experiment{}
+		ex.Namespace, ex.Name = ro.Namespace, a.Name
+		return client.IgnoreNotFound(r.Client.Delete(ctx, ex))
+	case plan.SupersedeExperiment:
+		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))
 	case plan.SetServiceSelector:
 		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,

@@ -44,6 +44,9 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) e
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.AnalysisRun{}, ownerIndex, byRollout); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Experiment{}, ownerIndex, byRollout); err != nil {
+		return err
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &rolloutsv1alpha1.Rollout{}, workloadIndex, func(obj client.Object) []string {
 		ref := obj.(*rolloutsv1alpha1.Rollout).Spec.WorkloadRef
 		if ref == nil || ref.Kind != "Deployment" {
@@ -102,6 +105,16 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 	for i := range runs.Items {
 		if metav1.IsControlledBy(&runs.Items[i], ro) {
 			obs.AnalysisRuns = append(obs.AnalysisRuns, &runs.Items[i])
+		}
+	}
+
+	var experiments rolloutsv1alpha1.ExperimentList
+	if err := r.Client.List(ctx, &experiments, owned...); err != nil {
+		return obs, err
+	}
+	for i := range experiments.Items {
+		if metav1.IsControlledBy(&experiments.Items[i], ro) {
+			obs.Experiments = append(obs.Experiments, &experiments.Items[i])
 		}
 	}
 

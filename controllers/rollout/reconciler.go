@@ -36,6 +36,7 @@ const Name = "rollout"
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysistemplates;clusteranalysistemplates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=argoproj.io,resources=experiments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
@@ -100,6 +101,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
+		Owns(&rolloutsv1alpha1.Experiment{}).
 		// Only the metadata of Deployments is watched: a change wakes the
 		// Rollouts whose workloadRef names it, which then read it whole.
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsIndexedBy(workloadIndex)), builder.OnlyMetadata).

@@ -62,6 +62,14 @@ func analysesOf(ro *rolloutsv1alpha1.Rollout) []*rolloutsv1alpha1.RolloutAnalysi
 		if step.Analysis != nil {
 			analyses = append(analyses, step.Analysis)
 		}
+		if step.Experiment != nil {
+			// An experiment step's analyses name one template each; the
+			// Rollout checks them before it creates the Experiment.
+			for _, a := range step.Experiment.Analyses {
+				analyses = append(analyses, &rolloutsv1alpha1.RolloutAnalysis{Templates: []rolloutsv1alpha1.AnalysisTemplateRef{
+					{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}}})
+			}
+		}
 	}
 	return analyses
 }

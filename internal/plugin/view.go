@@ -14,12 +14,13 @@ import (
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 )
 
-// RolloutView is what `get rollout` shows: a Rollout, the ReplicaSets and
-// AnalysisRuns it owns.
+// RolloutView is what `get rollout` shows: a Rollout, the ReplicaSets,
+// AnalysisRuns and Experiments it owns.
 type RolloutView struct {
 	Rollout      *rolloutsv1alpha1.Rollout
 	ReplicaSets  []*appsv1.ReplicaSet
 	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
+	Experiments  []*rolloutsv1alpha1.Experiment
 }
 
 // RenderRollout draws a Rollout: its phase, its step out of all steps, the
@@ -118,6 +119,16 @@ func RenderRollout(v RolloutView) string {
 			metrics = append(metrics, fmt.Sprintf("%s: %s (%d ok, %d failed, %d errors)", m.Name, m.Phase, m.Successful, m.Failed, m.Error))
 		}
 		fmt.Fprintf(w, "%d\tAnalysisRun\t%s\t%s\t%s\n", revision(run.Annotations), run.Name, phase, strings.Join(metrics, "; "))
+	}
+	exs := append([]*rolloutsv1alpha1.Experiment(nil), v.Experiments...)
+	sort.Slice(exs, func(i, j int) bool { return exs[i].Name > exs[j].Name })
+	for _, ex := range exs {
+		templates, analyses := ExperimentLine(ex)
+		info := fmt.Sprintf("templates %s running, analyses %s passed", templates, analyses)
+		if ex.Status.Message != "" {
+			info += "; " + ex.Status.Message
+		}
+		fmt.Fprintf(w, "%d\tExperiment\t%s\t%s\t%s\n", revision(ex.Annotations), ex.Name, orDash(string(ex.Status.Phase)), info)
 	}
 	_ = w.Flush()
 	return b.String()

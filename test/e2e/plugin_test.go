@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/test/builders"
+	"github.com/sluicehq/sluice/test/simcluster"
 )
 
 // kubectl sluice against the simulated cluster: it steers a canary the way
@@ -120,5 +122,49 @@ var _ = Describe("kubectl sluice on the simulated cluster", Ordered, func() {
 		Expect(run("promote", "cart")).To(gexec.Exit(0))
 		Expect(run("status", "cart", "--timeout=2m")).To(gexec.Exit(0))
 		Expect(run("get", "rollout", "cart").Out).To(gbytes.Say(`Active:\s+cart -> revision 2 `))
+	})
+
+	It("shows and lists an experiment, and terminates it with Argo's patch", func(ctx context.Context) {
+		ex := builders.Experiment("trial").Namespace(ns).Template("baseline", "registry.example/app:v1", nil).
+			Template("candidate", "registry.example/app:v2", nil).ScaleDownDelay(0).Obj()
+		Expect(k8sClient.Create(ctx, ex)).To(Succeed())
+		phase := func(g Gomega) rolloutsv1alpha1.AnalysisPhase {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ex), ex)).To(Succeed())
+			return ex.Status.Phase
+		}
+		Eventually(phase).WithContext(ctx).Should(Equal(rolloutsv1alpha1.AnalysisPhaseRunning))
+
+		get := run("get", "experiment", "trial")
+		Expect(get).To(gexec.Exit(0))
+		Expect(get.Out).To(gbytes.Say(`Status:\s+Running`))
+		Expect(get.Out).To(gbytes.Say(`Duration:\s+until terminated`))
+		Expect(get.Out).To(gbytes.Say(`baseline\s+ReplicaSet\s+trial-baseline\s+Running\s+1/1 ready`))
+		Expect(get.Out).To(gbytes.Say(`candidate\s+ReplicaSet\s+trial-candidate\s+Running\s+1/1 ready`))
+		AddReportEntry("kubectl sluice get experiment trial (running until terminated)", string(get.Out.Contents()))
+
+		By("Argo's own plugin reading the same Experiment")
+		binDir, err := simcluster.DefaultBinDir()
+		Expect(err).NotTo(HaveOccurred())
+		argo, err := gexec.Start(exec.Command(filepath.Join(binDir, "kubectl-argo-rollouts"), "get", "experiment", "trial",
+			"--kubeconfig="+cluster.KubeconfigPath, "-n", ns), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(argo).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		Expect(argo.Out).To(gbytes.Say(`Name:\s+trial`))
+		Expect(argo.Out).To(gbytes.Say(`Status:\s+\S+ Running`))
+		Expect(argo.Out).To(gbytes.Say(`trial-baseline\s+ReplicaSet`))
+		Expect(argo.Out).To(gbytes.Say(`trial-candidate\s+ReplicaSet`))
+		AddReportEntry("kubectl argo rollouts get experiment trial", string(argo.Out.Contents()))
+
+		list := run("list", "experiments")
+		Expect(list).To(gexec.Exit(0))
+		Expect(list.Out).To(gbytes.Say(`trial\s+Running\s+2/2\s+0/0`))
+
+		Expect(run("terminate", "experiment", "trial")).To(gexec.Exit(0))
+		Expect(ex.Spec.Terminate).To(BeFalse())
+		Eventually(phase).WithContext(ctx).Should(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		Expect(ex.Spec.Terminate).To(BeTrue())
+		Eventually(func(g Gomega) *gexec.Session { return run("get", "experiment", "trial") }).WithContext(ctx).
+			Should(WithTransform(func(s *gexec.Session) string { return string(s.Out.Contents()) },
+				MatchRegexp(`trial-candidate\s+Successful\s+scaled down`)))
 	})
 })

@@ -163,6 +163,44 @@ var _ = Describe("A canary routed through Gateway API routes on the simulated cl
 		Expect(hr.Labels).NotTo(HaveKey(traffic.DefaultInProgressLabelKey))
 	})
 
+	It("runs an experiment step on a routed canary, its pods behind a Service of their own and off the routes", func(ctx context.Context) {
+		createRoutes(ctx)
+		ro := routed(builders.SetWeight(20),
+			rolloutsv1alpha1.CanaryStep{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{
+				Duration: "5s",
+				Templates: []rolloutsv1alpha1.RolloutExperimentTemplate{{
+					Name: "trial", SpecRef: rolloutsv1alpha1.CanarySpecRef, Service: &rolloutsv1alpha1.TemplateService{},
+				}},
+				ScaleDownDelaySeconds: ptr.To[int32](0),
+			}},
+			builders.SetWeight(100))
+		ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+		ro = deployAndUpdate(ctx, ro)
+
+		By("while the Experiment runs, the routes stay at the canary's weight and its Service selects its pods only")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Canary.CurrentExperiment).NotTo(BeEmpty())
+			var ex rolloutsv1alpha1.Experiment
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ro.Status.Canary.CurrentExperiment}, &ex)).To(Succeed())
+			g.Expect(ex.Status.TemplateStatuses).To(ContainElement(HaveField("ServiceName", ex.Name+"-trial")))
+			var svc corev1.Service
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ex.Name + "-trial"}, &svc)).To(Succeed())
+			g.Expect(svc.Spec.Selector["rollouts-pod-template-hash"]).NotTo(BeElementOf(ro.Status.CurrentPodHash, ro.Status.StableRS))
+			g.Expect(routesShow(ctx)(g)).To(Equal([]string{"HTTPRoute 20/80", "GRPCRoute 20/80"}))
+		}).WithContext(ctx).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			g.Expect(podsByImage(ctx, g, ns)).To(Equal(map[string]int{"registry.example/app:v2": 4}))
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 0/100", "GRPCRoute 0/100"}))
+		var hr gatewayv1.HTTPRoute
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
+		Expect(hr.Spec.Rules[0].BackendRefs).To(HaveLen(2), "no backend was added for the experiment")
+	})
+
 	It("runs the seed's canary with the route's weights at 20, 50 and 100 in turn", func(ctx context.Context) {
 		createRoutes(ctx)
 		watcher, err := client.NewWithWatch(cluster.Config, client.Options{Scheme: scheme.New()})

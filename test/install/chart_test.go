@@ -29,7 +29,7 @@ var selectorLabels = map[string]string{
 }
 
 // controllerRoles are the roles of each controller, by name.
-var controllerRoles = []string{"sluice-rollout", "sluice-analysisrun", "sluice-application"}
+var controllerRoles = []string{"sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application"}
 
 var _ = Describe("the chart's default install", func() {
 	var m manifest
@@ -37,7 +37,7 @@ var _ = Describe("the chart's default install", func() {
 
 	It("runs every controller, electing a leader in the release namespace", func() {
 		Expect(argsOf(m)).To(Equal([]string{
-			"--controllers=rollout,analysisrun,application",
+			"--controllers=rollout,experiment,analysisrun,application",
 			"--leader-elect=true",
 			"--leader-election-namespace=sluice-system",
 			"--leader-election-lease-duration=15s",
@@ -103,10 +103,10 @@ var _ = Describe("the chart's default install", func() {
 
 	It("binds each controller's role, the manager's and the metrics authentication's to the service account", func() {
 		Expect(m.names("ClusterRole")).To(ConsistOf(
-			"ClusterRole/sluice-rollout", "ClusterRole/sluice-analysisrun", "ClusterRole/sluice-application",
+			"ClusterRole/sluice-rollout", "ClusterRole/sluice-experiment", "ClusterRole/sluice-analysisrun", "ClusterRole/sluice-application",
 			"ClusterRole/sluice-manager", "ClusterRole/sluice-metrics-auth", "ClusterRole/sluice-metrics-reader"))
 		Expect(m.names("Role")).To(ConsistOf("Role/sluice-leader-election"))
-		expectBound(m, "ClusterRole", "sluice-rollout", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-metrics-auth")
+		expectBound(m, "ClusterRole", "sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-metrics-auth")
 		expectBound(m, "Role", "sluice-leader-election")
 	})
 
@@ -166,9 +166,9 @@ var _ = Describe("the chart in namespaced mode", func() {
 		m := render(namespaced)
 		Expect(m.names("ClusterRole")).To(ConsistOf("ClusterRole/sluice-metrics-auth", "ClusterRole/sluice-metrics-reader"))
 		Expect(m.names("ClusterRoleBinding")).To(ConsistOf("ClusterRoleBinding/sluice-metrics-auth"))
-		Expect(m.names("Role")).To(ConsistOf("Role/sluice-rollout", "Role/sluice-analysisrun", "Role/sluice-application",
+		Expect(m.names("Role")).To(ConsistOf("Role/sluice-rollout", "Role/sluice-experiment", "Role/sluice-analysisrun", "Role/sluice-application",
 			"Role/sluice-manager", "Role/sluice-leader-election"))
-		expectBound(m, "Role", "sluice-rollout", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-leader-election")
+		expectBound(m, "Role", "sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-leader-election")
 		for _, r := range rolesOf(m) {
 			if r.kind == "Role" {
 				Expect(r.namespace).To(Equal(releaseNamespace), r.name)
@@ -201,7 +201,7 @@ var _ = Describe("the chart with some controllers", func() {
 			Expect(m.get("ClusterRole", "sluice-application")).To(BeNil())
 			Expect(m.get("ClusterRole", "sluice-application-write-all")).To(BeNil())
 			args := argsOf(m)
-			Expect(args).To(ContainElement("--controllers=rollout,analysisrun"))
+			Expect(args).To(ContainElement("--controllers=rollout,experiment,analysisrun"))
 			Expect(flagNames(args)).NotTo(ContainElements(applicationFlags))
 			Expect(managerOf(m).VolumeMounts).To(ConsistOf(corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}))
 		}
@@ -228,6 +228,7 @@ var _ = Describe("the chart with some controllers", func() {
 		Entry("analysisrun", analysisrunOnly, "analysisrun", []string{"sluice-analysisrun"}),
 		Entry("rollout", rolloutOnly, "rollout", []string{"sluice-rollout"}),
 		Entry("application", applicationOnly, "application", []string{"sluice-application"}),
+		Entry("experiment", experimentOnly, "experiment", []string{"sluice-experiment"}),
 	)
 
 	It("passes the Application flags only when the application controller runs", func() {

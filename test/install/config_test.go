@@ -148,6 +148,7 @@ var _ = Describe("the chart's copies of config/", func() {
 			}
 		},
 		Entry(nil, "rollout_role.yaml", "ClusterRole", "sluice-rollout", defaults, namespaced, rolloutOnly),
+		Entry(nil, "experiment_role.yaml", "ClusterRole", "sluice-experiment", defaults, namespaced, experimentOnly),
 		Entry(nil, "analysisrun_role.yaml", "ClusterRole", "sluice-analysisrun", defaults, namespaced, analysisrunOnly),
 		Entry(nil, "application_role.yaml", "ClusterRole", "sluice-application", defaults, namespaced, applicationOnly),
 		Entry(nil, "manager_role.yaml", "ClusterRole", "sluice-manager", defaults, namespaced, analysisrunOnly),

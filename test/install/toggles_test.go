@@ -16,9 +16,10 @@ const (
 namespaced: true
 metrics: {secure: false}`
 	applicationOff     = `controllers: {application: false}`
-	analysisrunOnly    = `controllers: {rollout: false, application: false}`
-	rolloutOnly        = `controllers: {analysisrun: false, application: false}`
-	applicationOnly    = `controllers: {rollout: false, analysisrun: false}`
+	analysisrunOnly    = `controllers: {rollout: false, experiment: false, application: false}`
+	rolloutOnly        = `controllers: {experiment: false, analysisrun: false, application: false}`
+	applicationOnly    = `controllers: {rollout: false, experiment: false, analysisrun: false}`
+	experimentOnly     = `controllers: {rollout: false, analysisrun: false, application: false}`
 	twoReplicas        = `replicas: 2`
 	noCRDs             = `crds: {install: false}`
 	crdsNotKept        = `crds: {keep: false}`
@@ -95,6 +96,7 @@ func toggleEntries() []TableEntry {
 		Entry("analysisrun controller only", analysisrunOnly),
 		Entry("rollout controller only", rolloutOnly),
 		Entry("application controller only", applicationOnly),
+		Entry("experiment controller only", experimentOnly),
 		Entry("two replicas", twoReplicas),
 		Entry("CRDs not installed", noCRDs),
 		Entry("CRDs not kept", crdsNotKept),

@@ -127,7 +127,7 @@ var _ = Describe("the chart, with each documented toggle", func() {
 	})
 
 	It("refuses to run no controller at all", func() {
-		_, err := tryRender(`controllers: {rollout: false, analysisrun: false, application: false}`)
+		_, err := tryRender(`controllers: {rollout: false, experiment: false, analysisrun: false, application: false}`)
 		Expect(err).To(MatchError(ContainSubstring("turn on at least one")))
 	})
 })

@@ -72,7 +72,7 @@ The enabled controllers, comma-separated, in a fixed order: the value of
 */}}
 {{- define "sluice.controllers" -}}
 {{- $enabled := list }}
-{{- range $name := list "rollout" "analysisrun" "application" }}
+{{- range $name := list "rollout" "experiment" "analysisrun" "application" }}
 {{- if index $.Values.controllers $name }}
 {{- $enabled = append $enabled $name }}
 {{- end }}

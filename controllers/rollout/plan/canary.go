@@ -35,7 +35,7 @@ func Plan(obs Observation) Result {
 		err = validate(p.obs)
 	}
 	if err == nil {
-		if actions := retryActions(obs); len(actions) > 0 {
+		if actions := append(retryActions(obs), retryExperiments(obs)...); len(actions) > 0 {
 			return Result{Status: *obs.Rollout.Status.DeepCopy(), Actions: actions}
 		}
 	}
@@ -145,10 +145,12 @@ func (p *planner) planCanary() {
 	}
 	p.syncRoleMetadata(promoted)
 	p.terminateStaleRuns(promoted)
+	p.terminateStaleExperiments(promoted)
 	p.pointServices(promoted)
 	p.routeTraffic(weight, promoted)
 	p.pruneHistory()
 	p.pruneRuns()
+	p.pruneExperiments()
 	p.scaleWorkload(promoted)
 	p.restartPods()
 	p.checkProgressDeadline(promoted)
@@ -161,7 +163,8 @@ func (p *planner) planCanary() {
 func orderActions(actions []Action) {
 	rank := func(a Action) int {
 		switch a.(type) {
-		case CreateReplicaSet, SetRevision, SyncPodMetadata, CreateAnalysisRun, TerminateAnalysisRun:
+		case CreateReplicaSet, SetRevision, SyncPodMetadata, CreateAnalysisRun, TerminateAnalysisRun,
+			CreateExperiment, TerminateExperiment:
 			return 0
 		case SetServiceSelector:
 			return 1
@@ -346,6 +349,8 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 			done = p.pauseStep(step.Pause)
 		case step.Analysis != nil:
 			done = p.analysisStep(index, step.Analysis)
+		case step.Experiment != nil:
+			done = p.experimentStep(index, step.Experiment)
 		}
 		if !done {
 			return weight, atDesired
@@ -727,6 +732,8 @@ func DescribeStep(step rolloutsv1alpha1.CanaryStep) string {
 		return "setHeaderRoute: " + step.SetHeaderRoute.Name
 	case step.SetMirrorRoute != nil:
 		return "setMirrorRoute: " + step.SetMirrorRoute.Name
+	case step.Experiment != nil:
+		return "experiment"
 	}
 	return "step"
 }

@@ -263,7 +263,7 @@ var _ = Describe("An invalid Rollout", func() {
 		}, "spec.strategy.canary.steps[0].setWeight: Invalid value: 120: must be between 0 and 100"),
 		Entry("an empty step", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{}}
-		}, "spec.strategy.canary.steps[0]: Invalid value: \"\": a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale, setHeaderRoute or setMirrorRoute"),
+		}, "spec.strategy.canary.steps[0]: Invalid value: \"\": a step must have exactly one of setWeight, pause, analysis, experiment or, with trafficRouting, setCanaryScale, setHeaderRoute or setMirrorRoute"),
 		Entry("a step that needs a traffic router", func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{{SetCanaryScale: &rolloutsv1alpha1.SetCanaryScale{}}}
 		}, "spec.strategy.canary.steps[0].setCanaryScale: Forbidden: needs trafficRouting"),

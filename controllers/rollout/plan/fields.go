@@ -31,8 +31,9 @@ var (
 			"strategy.canary.canaryService", "strategy.canary.stableService",
 			"strategy.canary.maxSurge", "strategy.canary.maxUnavailable",
 			"strategy.canary.analysis.startingStep",
-			// With trafficRouting only; without it, refused
-			// (refuseUnroutedFields).
+			// With trafficRouting only. Without it, the first and the
+			// fourth are refused, as in Argo (refuseUnroutedFields), and
+			// the rest have no effect, as in Argo.
 			"strategy.canary.scaleDownDelaySeconds", "strategy.canary.scaleDownDelayRevisionLimit",
 			"strategy.canary.abortScaleDownDelaySeconds", "strategy.canary.dynamicStableScale",
 			"strategy.canary.minPodsPerReplicaSet",
@@ -53,6 +54,7 @@ var (
 			"strategy.canary.trafficRouting.plugins", "strategy.canary.trafficRouting.managedRoutes[].name",
 			"strategy.canary.trafficRouting.maxTrafficWeight",
 		},
+		experimentStepFields("strategy.canary.steps[].experiment"),
 		stringMatchFields("strategy.canary.steps[].setHeaderRoute.match[].headerValue"),
 		stringMatchFields("strategy.canary.steps[].setMirrorRoute.match[].path"),
 		analysisFields("strategy.canary.steps[].analysis"),
@@ -76,7 +78,8 @@ var (
 		// Ping-pong swaps two Services between the revisions; Sluice's
 		// router weights a canary and a stable Service.
 		"strategy.canary.pingPong",
-		"strategy.canary.steps[].experiment",
+		// Traffic to an experiment's Service (plan/experiment.go).
+		"strategy.canary.steps[].experiment.templates[].weight",
 		"strategy.canary.steps[].plugin",
 		// Gateway API matches a method exactly (traffic.MirrorMethodMatch).
 		"strategy.canary.steps[].setMirrorRoute.match[].method.prefix",
@@ -90,6 +93,21 @@ func join(lists ...[]string) []string {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// experimentStepFields are the fields of a canary experiment step that
+// Sluice honours: all but a template's weight.
+func experimentStepFields(prefix string) []string {
+	return join([]string{
+		prefix + ".templates[].name", prefix + ".templates[].specRef", prefix + ".templates[].replicas",
+		prefix + ".templates[].selector", prefix + ".templates[].service.name",
+		prefix + ".duration", prefix + ".scaleDownDelaySeconds",
+		prefix + ".analyses[].name", prefix + ".analyses[].templateName", prefix + ".analyses[].clusterScope",
+		prefix + ".analyses[].args[].name", prefix + ".analyses[].args[].value",
+		prefix + ".analyses[].args[].valueFrom.podTemplateHashValue", prefix + ".analyses[].args[].valueFrom.fieldRef.fieldPath",
+		prefix + ".analyses[].requiredForCompletion",
+		prefix + ".dryRun[].metricName",
+	}, metadataFields(prefix+".templates[].metadata"), metadataFields(prefix+".analysisRunMetadata"))
 }
 
 func stringMatchFields(prefix string) []string {

@@ -38,6 +38,8 @@ type Observation struct {
 	ManagedServices []*corev1.Service
 	// AnalysisRuns are the ones the Rollout owns.
 	AnalysisRuns []*rolloutsv1alpha1.AnalysisRun
+	// Experiments are the ones the Rollout owns (its experiment steps').
+	Experiments []*rolloutsv1alpha1.Experiment
 	// Templates and ClusterTemplates are the analysis templates the
 	// Rollout's steps name, by name; a name missing was not found.
 	Templates        map[string]*rolloutsv1alpha1.AnalysisTemplate

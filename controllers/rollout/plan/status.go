@@ -355,5 +355,7 @@ const defaultProgressDeadline = 600 * time.Second
 // waiting for it is not a lack of progress.
 func (p *planner) waitingOnAnalysis() bool {
 	steps, index := p.steps(), p.stepIndex()
-	return p.gateRunning || (index < int32(len(steps)) && steps[index].Analysis != nil)
+	// An experiment step waits on its Experiment, which has a progress
+	// deadline of its own for its pods.
+	return p.gateRunning || (index < int32(len(steps)) && (steps[index].Analysis != nil || steps[index].Experiment != nil))
 }

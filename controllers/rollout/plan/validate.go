@@ -275,6 +275,11 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 				return err
 			}
 		}
+		if step.Experiment != nil {
+			if err := validateExperimentStep(obs, step.Experiment, path.Child("steps").Index(i).Child("experiment")); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -300,6 +305,9 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		}
 	}
 	if step.Analysis != nil {
+		kinds++
+	}
+	if step.Experiment != nil {
 		kinds++
 	}
 	if step.SetHeaderRoute != nil && routed {
@@ -335,7 +343,6 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		{step.SetCanaryScale != nil && !routed, "setCanaryScale", needsRouter},
 		{step.SetHeaderRoute != nil && !routed, "setHeaderRoute", needsRouter},
 		{step.SetMirrorRoute != nil && !routed, "setMirrorRoute", needsRouter},
-		{step.Experiment != nil, "experiment", "experiment steps are not supported"},
 		{step.Plugin != nil, "plugin", "step plugins are not supported"},
 	} {
 		if unsupported.set {
@@ -343,7 +350,7 @@ func validateStep(step rolloutsv1alpha1.CanaryStep, routed bool, maxWeight int32
 		}
 	}
 	if kinds != 1 {
-		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis or, with trafficRouting, setCanaryScale, setHeaderRoute or setMirrorRoute")
+		return field.Invalid(path, "", "a step must have exactly one of setWeight, pause, analysis, experiment or, with trafficRouting, setCanaryScale, setHeaderRoute or setMirrorRoute")
 	}
 	return nil
 }

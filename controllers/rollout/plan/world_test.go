@@ -37,8 +37,10 @@ type world struct {
 	// workload is the Deployment a workloadRef names, if any.
 	workload *appsv1.Deployment
 	// runs are the Rollout's AnalysisRuns; templates the AnalysisTemplates.
-	runs      []*rolloutsv1alpha1.AnalysisRun
-	templates map[string]*rolloutsv1alpha1.AnalysisTemplate
+	runs []*rolloutsv1alpha1.AnalysisRun
+	// experiments are the Experiments of experiment steps.
+	experiments []*rolloutsv1alpha1.Experiment
+	templates   map[string]*rolloutsv1alpha1.AnalysisTemplate
 	// routes are the Gateway API HTTPRoutes, which plans change with the
 	// router's JSON patches; trafficLog records each weight a plan set.
 	routes        []*gatewayv1.HTTPRoute
@@ -70,7 +72,7 @@ func (w *world) observe() Observation {
 		}
 	}
 	return Observation{Rollout: w.ro.DeepCopy(), ReplicaSets: w.rss, Services: w.services, ManagedServices: managed, Workload: w.workload,
-		AnalysisRuns: w.runs, Templates: w.templates, Routes: routes, MissingRoutes: w.missingRoutes, Now: w.now}
+		AnalysisRuns: w.runs, Experiments: w.experiments, Templates: w.templates, Routes: routes, MissingRoutes: w.missingRoutes, Now: w.now}
 }
 
 // step plans once and applies the result.
@@ -142,6 +144,19 @@ func (w *world) applyQuietly(res Result) {
 					run.Spec.Terminate = true
 				}
 			}
+		case CreateExperiment:
+			w.experiments = append(w.experiments, a.Experiment.DeepCopy())
+		case TerminateExperiment:
+			w.experiment(a.Name).Spec.Terminate = true
+		case DeleteExperiment:
+			for i, ex := range w.experiments {
+				if ex.Name == a.Name {
+					w.experiments = append(w.experiments[:i], w.experiments[i+1:]...)
+					break
+				}
+			}
+		case SupersedeExperiment:
+			w.experiment(a.Name).Annotations[SupersededAnnotation] = "true"
 		case ScaleDeployment:
 			w.workload.Spec.Replicas = ptr.To(a.To)
 		case SetServiceSelector:
@@ -181,6 +196,15 @@ func (w *world) applyQuietly(res Result) {
 	}
 	w.ro.Status = res.Status
 	w.events = append(w.events, res.Events...)
+}
+
+func (w *world) experiment(name string) *rolloutsv1alpha1.Experiment {
+	for _, ex := range w.experiments {
+		if ex.Name == name {
+			return ex
+		}
+	}
+	panic("no Experiment " + name)
 }
 
 func (w *world) rs(name string) *appsv1.ReplicaSet {

@@ -1,7 +1,9 @@
-// Compiles Argo Rollouts' own end-to-end suites (the package
-// github.com/argoproj/argo-rollouts/test/e2e, build tag e2e) at the version
-// the project pins, for `make conformance`. Kept out of the project's go.mod:
-// the suites build against Argo's Kubernetes libraries, which are older than
+// Builds from Argo Rollouts' module, at the version the project pins: its
+// kubectl plugin (for the e2e specs that drive Sluice with it), its
+// controller (for `make conformance --against argo`), and its own end-to-end
+// suites (github.com/argoproj/argo-rollouts/test/e2e, build tag e2e), which
+// `make conformance` runs against Sluice. Kept out of the project's go.mod:
+// these build against Argo's Kubernetes libraries, which are older than
 // ours, so this module carries Argo's own replace block.
 module github.com/sluicehq/sluice/test/tools/argo
 
@@ -146,6 +148,7 @@ require (
 	github.com/shopspring/decimal v1.4.0 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/slack-go/slack v0.26.0 // indirect
+	github.com/soheilhy/cmux v0.1.5 // indirect
 	github.com/spaceapegames/go-wavefront v1.8.1 // indirect
 	github.com/spf13/cast v1.7.1 // indirect
 	github.com/spf13/cobra v1.9.1 // indirect

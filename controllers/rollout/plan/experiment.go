@@ -1,0 +1,382 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/sluicehq/sluice/internal/fieldref"
+)
+
+// CreateExperiment creates the Experiment of an experiment step.
+type CreateExperiment struct {
+	Experiment *rolloutsv1alpha1.Experiment
+}
+
+func (a CreateExperiment) String() string { return "create Experiment " + a.Experiment.Name }
+
+// TerminateExperiment ends an Experiment whose result no longer matters:
+// its step is past, or the rollout was aborted or fully promoted.
+type TerminateExperiment struct {
+	Name string
+}
+
+func (a TerminateExperiment) String() string { return "terminate Experiment " + a.Name }
+
+// DeleteExperiment removes a finished Experiment past the history limits,
+// or one of a revision the Rollout no longer has.
+type DeleteExperiment struct {
+	Name string
+}
+
+func (a DeleteExperiment) String() string { return "delete Experiment " + a.Name }
+
+// SupersedeExperiment marks an Experiment of an attempt a person retried
+// after with SupersededAnnotation, as runs are: the step starts a new one.
+type SupersedeExperiment struct {
+	Name string
+}
+
+func (a SupersedeExperiment) String() string {
+	return "mark Experiment " + a.Name + " superseded by a retry"
+}
+
+// validateExperimentStep checks an experiment step: templates named once
+// each, taken from the canary or the stable spec; analyses named once each,
+// with a template and arguments that can be given values. A template's
+// `weight` is refused: sending a share of the route's traffic to an
+// experiment's Service is not supported by Sluice's Gateway API router.
+func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExperimentStep, path *field.Path) *field.Error {
+	if len(step.Templates) == 0 {
+		return field.Required(path.Child("templates"), "an experiment step needs a template")
+	}
+	if step.Duration != "" {
+		if _, err := step.Duration.Duration(); err != nil {
+			return field.Invalid(path.Child("duration"), step.Duration, "not a duration (such as 30s, 5m, 1h)")
+		}
+	}
+	names := map[string]bool{}
+	for i, t := range step.Templates {
+		tp := path.Child("templates").Index(i)
+		switch {
+		case t.Name == "":
+			return field.Required(tp.Child("name"), "a template needs a name")
+		case names[t.Name]:
+			return field.Duplicate(tp.Child("name"), t.Name)
+		case t.SpecRef != rolloutsv1alpha1.CanarySpecRef && t.SpecRef != rolloutsv1alpha1.StableSpecRef:
+			return field.NotSupported(tp.Child("specRef"), t.SpecRef, []string{string(rolloutsv1alpha1.CanarySpecRef), string(rolloutsv1alpha1.StableSpecRef)})
+		case t.Weight != nil:
+			return field.Forbidden(tp.Child("weight"), "sending traffic to an experiment's Service is not supported yet; use service to reach its pods")
+		case t.Replicas != nil && *t.Replicas < 0:
+			return field.Invalid(tp.Child("replicas"), *t.Replicas, "must not be negative")
+		}
+		names[t.Name] = true
+	}
+	analyses := map[string]bool{}
+	for i, a := range step.Analyses {
+		ap := path.Child("analyses").Index(i)
+		switch {
+		case a.Name == "":
+			return field.Required(ap.Child("name"), "an analysis needs a name")
+		case analyses[a.Name]:
+			return field.Duplicate(ap.Child("name"), a.Name)
+		case a.TemplateName == "":
+			return field.Required(ap.Child("templateName"), "an analysis needs a template")
+		}
+		analyses[a.Name] = true
+		ref := rolloutsv1alpha1.AnalysisTemplateRef{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}
+		if err := validateAnalysis(obs, &rolloutsv1alpha1.RolloutAnalysis{
+			Templates: []rolloutsv1alpha1.AnalysisTemplateRef{ref}, Args: a.Args,
+		}, ap); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// experimentStep reports whether an experiment step is over: its
+// Experiment (`<rollout>-<hash>-<revision>-<step>`, created when missing
+// once the ReplicaSets its templates copy exist) succeeded, or ended
+// Inconclusive and a person promoted. A Failed or Error experiment aborts
+// the rollout; an Inconclusive one pauses it. status.canary.currentExperiment
+// names the Experiment while it runs.
+func (p *planner) experimentStep(index int32, step *rolloutsv1alpha1.RolloutExperimentStep) bool {
+	ex := p.stepExperiment(index)
+	if ex == nil {
+		if created := p.newStepExperiment(index, step); created != nil {
+			p.result.Actions = append(p.result.Actions, CreateExperiment{Experiment: created})
+			p.event(false, "ExperimentCreated", fmt.Sprintf("Created Experiment '%s'", created.Name))
+		}
+		return false
+	}
+	p.status.Canary.CurrentExperiment = ex.Name
+	switch ex.Status.Phase {
+	case rolloutsv1alpha1.AnalysisPhaseSuccessful:
+		p.status.Canary.CurrentExperiment = ""
+		return true
+	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
+		p.status.Abort = true
+		msg := fmt.Sprintf("Experiment %s of step %d ended %s", ex.Name, index+1, ex.Status.Phase)
+		if ex.Status.Message != "" {
+			msg += ": " + ex.Status.Message
+		}
+		p.event(true, "ExperimentFailed", msg)
+	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
+		switch {
+		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveExperiment) != nil:
+			// Paused, waiting for a person.
+		case p.status.ControllerPause:
+			// The pause condition was cleared: promoted past the step.
+			p.status.ControllerPause = false
+			p.status.Canary.CurrentExperiment = ""
+			return true
+		default:
+			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+				Reason: rolloutsv1alpha1.PauseReasonInconclusiveExperiment, StartTime: metav1.Time{Time: p.now},
+			})
+			p.status.ControllerPause = true
+			p.event(false, "RolloutPaused", fmt.Sprintf(
+				"Experiment %s of step %d is inconclusive: promote to continue, or abort", ex.Name, index+1))
+		}
+	}
+	return false
+}
+
+// experimentName is the name Argo gives a step's Experiment.
+func (p *planner) experimentName(index int32) string {
+	return fmt.Sprintf("%s-%s-%d-%d", p.ro.Name, p.hash, p.revision, index)
+}
+
+// ofCurrentAttemptExperiment reports whether an Experiment decides anything
+// for the current revision, as ofCurrentAttempt does for runs.
+func (p *planner) ofCurrentAttemptExperiment(ex *rolloutsv1alpha1.Experiment) bool {
+	return ex.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash && ex.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
+		ex.Annotations[SupersededAnnotation] != "true"
+}
+
+// stepExperiment finds the Experiment of a step of the current attempt.
+func (p *planner) stepExperiment(index int32) *rolloutsv1alpha1.Experiment {
+	for _, ex := range p.obs.Experiments {
+		if p.ofCurrentAttemptExperiment(ex) && ex.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index)) {
+			return ex
+		}
+	}
+	return nil
+}
+
+// freeExperimentName is experimentName, or with `-1`, `-2`... when an
+// Experiment of a superseded attempt holds it, as Argo counts collisions.
+func (p *planner) freeExperimentName(index int32) string {
+	base := p.experimentName(index)
+	name := base
+	for n := 1; p.experimentNamed(name); n++ {
+		name = base + "-" + strconv.Itoa(n)
+	}
+	return name
+}
+
+func (p *planner) experimentNamed(name string) bool {
+	for _, ex := range p.obs.Experiments {
+		if ex.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newStepExperiment builds a step's Experiment as Argo does: each template
+// copies the canary's or the stable ReplicaSet's pod template, selector and
+// minReadySeconds, with the step's metadata added to its labels (and
+// selector) and annotations; a template with a service gets one; the
+// analyses' arguments are given their values now (a podTemplateHashValue
+// the stable or the canary hash, a fieldRef a field of the Rollout). The
+// Rollout is its controller, and it carries the Rollout's labels, the
+// canary's hash, the step index, the revision and the instance id. It
+// returns nil while a ReplicaSet a template copies does not exist yet.
+func (p *planner) newStepExperiment(index int32, step *rolloutsv1alpha1.RolloutExperimentStep) *rolloutsv1alpha1.Experiment {
+	labels := map[string]string{}
+	for k, v := range p.ro.Labels {
+		labels[k] = v
+	}
+	labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = p.hash
+	labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] = strconv.Itoa(int(index))
+	ex := &rolloutsv1alpha1.Experiment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        p.freeExperimentName(index),
+			Namespace:   p.ro.Namespace,
+			Labels:      labels,
+			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
+				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
+		},
+		Spec: rolloutsv1alpha1.ExperimentSpec{
+			Duration:                step.Duration,
+			ProgressDeadlineSeconds: p.ro.Spec.ProgressDeadlineSeconds,
+			DryRun:                  step.DryRun,
+			ScaleDownDelaySeconds:   step.ScaleDownDelaySeconds,
+			AnalysisRunMetadata:     *step.AnalysisRunMetadata.DeepCopy(),
+		},
+	}
+	for _, t := range step.Templates {
+		source := p.current
+		if t.SpecRef == rolloutsv1alpha1.StableSpecRef {
+			source = p.stableReplicaSet()
+		}
+		if source == nil {
+			return nil
+		}
+		template := rolloutsv1alpha1.TemplateSpec{
+			Name:            t.Name,
+			Replicas:        t.Replicas,
+			Template:        *source.Spec.Template.DeepCopy(),
+			MinReadySeconds: source.Spec.MinReadySeconds,
+			Selector:        source.Spec.Selector.DeepCopy(),
+		}
+		if t.Selector != nil {
+			template.Selector = t.Selector.DeepCopy()
+		}
+		if t.Service != nil {
+			template.Service = &rolloutsv1alpha1.TemplateService{Name: t.Service.Name}
+		}
+		for k, v := range t.Metadata.Labels {
+			if template.Template.Labels == nil {
+				template.Template.Labels = map[string]string{}
+			}
+			if template.Selector.MatchLabels == nil {
+				template.Selector.MatchLabels = map[string]string{}
+			}
+			template.Template.Labels[k] = v
+			template.Selector.MatchLabels[k] = v
+		}
+		for k, v := range t.Metadata.Annotations {
+			if template.Template.Annotations == nil {
+				template.Template.Annotations = map[string]string{}
+			}
+			template.Template.Annotations[k] = v
+		}
+		ex.Spec.Templates = append(ex.Spec.Templates, template)
+	}
+	for _, a := range step.Analyses {
+		ref := rolloutsv1alpha1.ExperimentAnalysisTemplateRef{
+			Name: a.Name, TemplateName: a.TemplateName, ClusterScope: a.ClusterScope,
+			RequiredForCompletion: a.RequiredForCompletion,
+		}
+		for _, arg := range a.Args {
+			value := arg.Value
+			switch {
+			case arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil:
+				value = p.hash
+				if *arg.ValueFrom.PodTemplateHashValue == rolloutsv1alpha1.Stable {
+					value = p.status.StableRS
+				}
+			case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
+				value, _ = fieldref.Value(p.ro, arg.ValueFrom.FieldRef.FieldPath) // validated
+			}
+			ref.Args = append(ref.Args, rolloutsv1alpha1.Argument{Name: arg.Name, Value: &value})
+		}
+		ex.Spec.Analyses = append(ex.Spec.Analyses, ref)
+	}
+	return ex
+}
+
+// stableReplicaSet is the ReplicaSet of status.stableRS, whether or not it
+// is also the current one.
+func (p *planner) stableReplicaSet() *appsv1.ReplicaSet {
+	if p.stable != nil {
+		return p.stable
+	}
+	if p.current != nil && p.status.StableRS == p.hash {
+		return p.current
+	}
+	return nil
+}
+
+// terminateStaleExperiments ends the Experiments still running that no
+// longer decide anything: of another revision or attempt, of a step the
+// rollout is not at, or any once the rollout is aborted, promoted or
+// fully promoted.
+func (p *planner) terminateStaleExperiments(promoted bool) {
+	index := p.stepIndex()
+	for _, ex := range p.obs.Experiments {
+		if ex.Spec.Terminate || ex.Status.Phase.Completed() {
+			continue
+		}
+		current := p.ofCurrentAttemptExperiment(ex) &&
+			ex.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
+		if !current || promoted || p.status.Abort || p.status.PromoteFull {
+			p.result.Actions = append(p.result.Actions, TerminateExperiment{Name: ex.Name})
+			if p.status.Canary.CurrentExperiment == ex.Name {
+				p.status.Canary.CurrentExperiment = ""
+			}
+		}
+	}
+}
+
+// retryExperiments marks the finished Experiments of the current revision
+// superseded when a person has just retried an aborted rollout, as
+// retryActions does for runs, so the step runs a new one.
+func retryExperiments(obs Observation) []Action {
+	st := obs.Rollout.Status
+	if st.Abort || st.AbortedAt == nil {
+		return nil
+	}
+	var actions []Action
+	for _, ex := range obs.Experiments {
+		if ex.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash && ex.Annotations[SupersededAnnotation] != "true" &&
+			(ex.Status.Phase.Completed() || ex.Spec.Terminate) {
+			actions = append(actions, SupersedeExperiment{Name: ex.Name})
+		}
+	}
+	return actions
+}
+
+// pruneExperiments deletes finished Experiments as Argo does: those of a
+// revision whose ReplicaSet is gone, and, of the rest, all but the newest
+// successfulRunHistoryLimit successful and unsuccessfulRunHistoryLimit
+// unsuccessful ones (spec.analysis's limits, 5 each by default). The
+// current step's Experiment is kept whatever its state.
+func (p *planner) pruneExperiments() {
+	keepSuccessful, keepUnsuccessful := int32(defaultSuccessfulRunHistory), int32(defaultUnsuccessfulRunHistory)
+	if limits := p.ro.Spec.Analysis; limits != nil {
+		if limits.SuccessfulRunHistoryLimit != nil {
+			keepSuccessful = *limits.SuccessfulRunHistoryLimit
+		}
+		if limits.UnsuccessfulRunHistoryLimit != nil {
+			keepUnsuccessful = *limits.UnsuccessfulRunHistoryLimit
+		}
+	}
+	hashes := map[string]bool{}
+	for _, rs := range p.obs.ReplicaSets {
+		hashes[rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]] = rs.DeletionTimestamp == nil
+	}
+	var successful, unsuccessful []*rolloutsv1alpha1.Experiment
+	for _, ex := range p.obs.Experiments {
+		if ex.Name == p.status.Canary.CurrentExperiment || !ex.Status.Phase.Completed() {
+			continue
+		}
+		switch {
+		case !hashes[ex.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]]:
+			p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: ex.Name})
+		case ex.Status.Phase == rolloutsv1alpha1.AnalysisPhaseSuccessful:
+			successful = append(successful, ex)
+		default:
+			unsuccessful = append(unsuccessful, ex)
+		}
+	}
+	for _, group := range []struct {
+		exs  []*rolloutsv1alpha1.Experiment
+		keep int32
+	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
+		sort.SliceStable(group.exs, func(i, j int) bool {
+			return group.exs[j].CreationTimestamp.Before(&group.exs[i].CreationTimestamp) // newest first
+		})
+		for i := int(max(group.keep, 0)); i < len(group.exs); i++ {
+			p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: group.exs[i].Name})
+		}
+	}
+}
