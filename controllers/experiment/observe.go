@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/experiment/plan"
+	"github.com/sluicehq/sluice/internal/owned"
 )
 
 // ownerIndex indexes ReplicaSets and AnalysisRuns by the name of the
@@ -19,13 +20,7 @@ import (
 const ownerIndex = ".metadata.controller.experiment"
 
 func indexOwners(ctx context.Context, mgr ctrl.Manager) error {
-	byExperiment := func(obj client.Object) []string {
-		owner := metav1.GetControllerOf(obj)
-		if owner == nil || owner.Kind != plan.Kind.Kind || owner.APIVersion != rolloutsv1alpha1.SchemeGroupVersion.String() {
-			return nil
-		}
-		return []string{owner.Name}
-	}
+	byExperiment := owned.ControllerName(plan.Kind)
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, byExperiment); err != nil {
 		return err
 	}
@@ -38,29 +33,21 @@ func (r *Reconciler) observe(ctx context.Context, ex *rolloutsv1alpha1.Experimen
 	obs := plan.Observation{Experiment: ex, Now: r.Now(),
 		Templates:        map[string]*rolloutsv1alpha1.AnalysisTemplate{},
 		ClusterTemplates: map[string]*rolloutsv1alpha1.ClusterAnalysisTemplate{}}
-	owned := []client.ListOption{client.InNamespace(ex.Namespace), client.MatchingFields{ownerIndex: ex.Name}}
+	byOwner := []client.ListOption{client.InNamespace(ex.Namespace), client.MatchingFields{ownerIndex: ex.Name}}
 
 	var rsList appsv1.ReplicaSetList
-	if err := r.Client.List(ctx, &rsList, owned...); err != nil {
+	if err := r.Client.List(ctx, &rsList, byOwner...); err != nil {
 		return obs, err
 	}
-	for i := range rsList.Items {
-		// An Experiment deleted and made again under the same name must not
-		// take its predecessor's ReplicaSets before they are collected.
-		if metav1.IsControlledBy(&rsList.Items[i], ex) {
-			obs.ReplicaSets = append(obs.ReplicaSets, &rsList.Items[i])
-		}
-	}
+	obs.ReplicaSets = owned.ControlledBy(rsList.Items, ex)
 	var runs rolloutsv1alpha1.AnalysisRunList
-	if err := r.Client.List(ctx, &runs, owned...); err != nil {
+	if err := r.Client.List(ctx, &runs, byOwner...); err != nil {
 		return obs, err
 	}
+	obs.AnalysisRuns = owned.ControlledBy(runs.Items, ex)
 	seen := map[string]bool{}
-	for i := range runs.Items {
-		if metav1.IsControlledBy(&runs.Items[i], ex) {
-			obs.AnalysisRuns = append(obs.AnalysisRuns, &runs.Items[i])
-			seen[runs.Items[i].Name] = true
-		}
+	for _, run := range obs.AnalysisRuns {
+		seen[run.Name] = true
 	}
 	// A run status names that the cache does not show was made a moment
 	// ago, or is gone: only the API server can tell.

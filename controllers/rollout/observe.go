@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -31,13 +32,7 @@ const serviceIndex = ".spec.strategy.services"
 const managedByIndex = ".metadata.annotations.managed-by-rollouts"
 
 func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) error {
-	byRollout := func(obj client.Object) []string {
-		owner := metav1.GetControllerOf(obj)
-		if owner == nil || owner.Kind != "Rollout" || owner.APIVersion != rolloutsv1alpha1.SchemeGroupVersion.String() {
-			return nil
-		}
-		return []string{owner.Name}
-	}
+	byRollout := owned.ControllerName(rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &appsv1.ReplicaSet{}, ownerIndex, byRollout); err != nil {
 		return err
 	}
@@ -79,10 +74,10 @@ func indexOwners(ctx context.Context, mgr ctrl.Manager, clusterTemplates bool) e
 // decides nothing.
 func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) (plan.Observation, error) {
 	obs := plan.Observation{Rollout: ro, Services: map[string]*corev1.Service{}, Now: r.Now()}
-	owned := []client.ListOption{client.InNamespace(ro.Namespace), client.MatchingFields{ownerIndex: ro.Name}}
+	byOwner := []client.ListOption{client.InNamespace(ro.Namespace), client.MatchingFields{ownerIndex: ro.Name}}
 
 	var rsList appsv1.ReplicaSetList
-	if err := r.Client.List(ctx, &rsList, owned...); err != nil {
+	if err := r.Client.List(ctx, &rsList, byOwner...); err != nil {
 		return obs, err
 	}
 	orphans, err := r.orphansFor(ctx, ro)
@@ -90,33 +85,19 @@ func (r *Reconciler) observe(ctx context.Context, ro *rolloutsv1alpha1.Rollout) 
 		return obs, err
 	}
 	obs.Orphans = orphans
-	for i := range rsList.Items {
-		// A Rollout deleted and created again under the same name must not
-		// pick up its predecessor's ReplicaSets before they are collected.
-		if metav1.IsControlledBy(&rsList.Items[i], ro) {
-			obs.ReplicaSets = append(obs.ReplicaSets, &rsList.Items[i])
-		}
-	}
+	obs.ReplicaSets = owned.ControlledBy(rsList.Items, ro)
 
 	var runs rolloutsv1alpha1.AnalysisRunList
-	if err := r.Client.List(ctx, &runs, owned...); err != nil {
+	if err := r.Client.List(ctx, &runs, byOwner...); err != nil {
 		return obs, err
 	}
-	for i := range runs.Items {
-		if metav1.IsControlledBy(&runs.Items[i], ro) {
-			obs.AnalysisRuns = append(obs.AnalysisRuns, &runs.Items[i])
-		}
-	}
+	obs.AnalysisRuns = owned.ControlledBy(runs.Items, ro)
 
 	var experiments rolloutsv1alpha1.ExperimentList
-	if err := r.Client.List(ctx, &experiments, owned...); err != nil {
+	if err := r.Client.List(ctx, &experiments, byOwner...); err != nil {
 		return obs, err
 	}
-	for i := range experiments.Items {
-		if metav1.IsControlledBy(&experiments.Items[i], ro) {
-			obs.Experiments = append(obs.Experiments, &experiments.Items[i])
-		}
-	}
+	obs.Experiments = owned.ControlledBy(experiments.Items, ro)
 
 	if ref := ro.Spec.WorkloadRef; ref != nil && ref.Kind == "Deployment" {
 		var dep appsv1.Deployment
