@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +26,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
@@ -240,25 +240,38 @@ func (c *cli) setCommand() *cobra.Command {
 
 func (c *cli) terminateCommand() *cobra.Command {
 	terminate := &cobra.Command{Use: "terminate", Short: "Stop an AnalysisRun or an Experiment"}
-	terminate.AddCommand(c.terminateExperimentCommand())
-	terminate.AddCommand(&cobra.Command{
-		Use:   "analysisrun ANALYSISRUN",
-		Short: "Stop an AnalysisRun's measurements; it ends with what it measured",
+	terminate.AddCommand(
+		c.terminateOne("analysisrun", "Stop an AnalysisRun's measurements; it ends with what it measured",
+			&rolloutsv1alpha1.AnalysisRun{}, plugin.Terminate()),
+		c.terminateOne("experiment", "End an experiment: its analyses stop and its pods go after the scale-down delay",
+			&rolloutsv1alpha1.Experiment{}, plugin.TerminateExperiment()),
+	)
+	return terminate
+}
+
+// terminateOne makes `terminate KIND NAME`: one merge patch to the named
+// object of the namespace. kind is the object's lower-case kind, and obj an
+// empty one of that kind.
+func (c *cli) terminateOne(kind, short string, obj client.Object, patch []byte) *cobra.Command {
+	return &cobra.Command{
+		Use:   kind + " " + strings.ToUpper(kind),
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, ns, err := c.client()
 			if err != nil {
 				return err
 			}
-			run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: args[0]}}
-			if err := cl.Patch(cmd.Context(), run, client.RawPatch(types.MergePatchType, plugin.Terminate())); err != nil {
+			target := obj.DeepCopyObject().(client.Object)
+			target.SetNamespace(ns)
+			target.SetName(args[0])
+			if err := cl.Patch(cmd.Context(), target, client.RawPatch(types.MergePatchType, patch)); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(c.out, "analysisrun '%s' terminated\n", args[0])
+			_, err = fmt.Fprintf(c.out, "%s '%s' terminated\n", kind, args[0])
 			return err
 		},
-	})
-	return terminate
+	}
 }
 
 // view reads a Rollout and what it owns.
@@ -268,34 +281,30 @@ func view(ctx context.Context, cl client.Client, ns, name string) (plugin.Rollou
 		return plugin.RolloutView{}, fmt.Errorf("reading rollout %s in namespace %s: %w", name, ns, err)
 	}
 	v := plugin.RolloutView{Rollout: ro}
-	var rss appsv1.ReplicaSetList
-	if err := cl.List(ctx, &rss, client.InNamespace(ns)); err != nil {
+	var err error
+	if v.ReplicaSets, v.AnalysisRuns, err = replicaSetsAndRuns(ctx, cl, ro); err != nil {
 		return v, err
-	}
-	for i := range rss.Items {
-		if metav1.IsControlledBy(&rss.Items[i], ro) {
-			v.ReplicaSets = append(v.ReplicaSets, &rss.Items[i])
-		}
-	}
-	var runs rolloutsv1alpha1.AnalysisRunList
-	if err := cl.List(ctx, &runs, client.InNamespace(ns)); err != nil {
-		return v, err
-	}
-	for i := range runs.Items {
-		if metav1.IsControlledBy(&runs.Items[i], ro) {
-			v.AnalysisRuns = append(v.AnalysisRuns, &runs.Items[i])
-		}
 	}
 	var exs rolloutsv1alpha1.ExperimentList
 	if err := cl.List(ctx, &exs, client.InNamespace(ns)); err != nil {
 		return v, err
 	}
-	for i := range exs.Items {
-		if metav1.IsControlledBy(&exs.Items[i], ro) {
-			v.Experiments = append(v.Experiments, &exs.Items[i])
-		}
-	}
+	v.Experiments = owned.ControlledBy(exs.Items, ro)
 	return v, nil
+}
+
+// replicaSetsAndRuns reads the ReplicaSets and AnalysisRuns a Rollout or an
+// Experiment controls.
+func replicaSetsAndRuns(ctx context.Context, cl client.Client, owner client.Object) ([]*appsv1.ReplicaSet, []*rolloutsv1alpha1.AnalysisRun, error) {
+	var rss appsv1.ReplicaSetList
+	if err := cl.List(ctx, &rss, client.InNamespace(owner.GetNamespace())); err != nil {
+		return nil, nil, err
+	}
+	var runs rolloutsv1alpha1.AnalysisRunList
+	if err := cl.List(ctx, &runs, client.InNamespace(owner.GetNamespace())); err != nil {
+		return nil, nil, err
+	}
+	return owned.ControlledBy(rss.Items, owner), owned.ControlledBy(runs.Items, owner), nil
 }
 
 func (c *cli) getCommand() *cobra.Command {
@@ -311,37 +320,16 @@ func (c *cli) getCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			last := ""
-			for {
-				v, err := view(cmd.Context(), cl, ns, args[0])
+			return c.show(cmd.Context(), watch, func(ctx context.Context) (string, error) {
+				v, err := view(ctx, cl, ns, args[0])
 				if err != nil {
-					return err
+					return "", err
 				}
-				text := plugin.RenderRollout(v)
 				if output != "" {
-					if text, err = encode(v.Rollout, output); err != nil {
-						return err
-					}
+					return encode(v.Rollout, output)
 				}
-				if text != last {
-					switch {
-					case last != "" && c.terminal():
-						fmt.Fprint(c.out, "\033[H\033[2J") // redraw in place
-					case last != "":
-						fmt.Fprintln(c.out)
-					}
-					fmt.Fprint(c.out, text)
-					last = text
-				}
-				if !watch {
-					return nil
-				}
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case <-time.After(time.Second):
-				}
-			}
+				return plugin.RenderRollout(v), nil
+			})
 		},
 	}
 	rollout.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
@@ -362,19 +350,11 @@ func (c *cli) listCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var opts []client.ListOption
-			if !all {
-				opts = append(opts, client.InNamespace(ns))
-			}
 			var ros rolloutsv1alpha1.RolloutList
-			if err := cl.List(cmd.Context(), &ros, opts...); err != nil {
+			if err := cl.List(cmd.Context(), &ros, listScope(ns, all)...); err != nil {
 				return err
 			}
-			if output == "json" || output == "yaml" {
-				text, err := encode(&ros, output)
-				if err == nil {
-					_, err = fmt.Fprint(c.out, text)
-				}
+			if encoded, err := c.printEncoded(&ros, output); encoded {
 				return err
 			}
 			wide := output == "wide"
@@ -515,6 +495,59 @@ func encode(obj any, format string) (string, error) {
 		return string(data), err
 	}
 	return "", fmt.Errorf("unknown output format %q: use json or yaml", format)
+}
+
+// show prints what render returns; with watch, it renders again each second
+// and prints what changed until the context ends, redrawing in place on a
+// terminal.
+func (c *cli) show(ctx context.Context, watch bool, render func(context.Context) (string, error)) error {
+	last := ""
+	for {
+		text, err := render(ctx)
+		if err != nil {
+			return err
+		}
+		if text != last {
+			switch {
+			case last != "" && c.terminal():
+				fmt.Fprint(c.out, "\033[H\033[2J") // redraw in place
+			case last != "":
+				fmt.Fprintln(c.out)
+			}
+			fmt.Fprint(c.out, text)
+			last = text
+		}
+		if !watch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// listScope is where a list command looks: the namespace, or with
+// --all-namespaces every namespace.
+func listScope(namespace string, allNamespaces bool) []client.ListOption {
+	if allNamespaces {
+		return nil
+	}
+	return []client.ListOption{client.InNamespace(namespace)}
+}
+
+// printEncoded prints a list as json or yaml when output asks for one, and
+// reports whether it did; other outputs are the list command's own table.
+func (c *cli) printEncoded(list any, output string) (bool, error) {
+	if output != "json" && output != "yaml" {
+		return false, nil
+	}
+	text, err := encode(list, output)
+	if err == nil {
+		_, err = fmt.Fprint(c.out, text)
+	}
+	return true, err
 }
 
 // terminal reports whether output goes to a terminal, where a watch redraws

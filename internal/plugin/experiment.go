@@ -29,17 +29,8 @@ func TerminateExperiment() []byte { return Terminate() }
 func RenderExperiment(v ExperimentView) string {
 	ex := v.Experiment
 	var b strings.Builder
-	field := func(name, value string) { fmt.Fprintf(&b, "%-15s %s\n", name+":", value) }
-	field("Name", ex.Name)
-	field("Namespace", ex.Namespace)
-	status := string(ex.Status.Phase)
-	if status == "" {
-		status = "(not reconciled yet)"
-	}
-	field("Status", status)
-	if ex.Status.Message != "" {
-		field("Message", ex.Status.Message)
-	}
+	field := fieldWriter(&b)
+	heading(field, ex.Name, ex.Namespace, string(ex.Status.Phase), ex.Status.Message)
 	for _, c := range ex.Status.Conditions {
 		if c.Type == rolloutsv1alpha1.InvalidExperimentSpec {
 			field("InvalidSpec", c.Message)

@@ -30,17 +30,8 @@ type RolloutView struct {
 func RenderRollout(v RolloutView) string {
 	ro := v.Rollout
 	var b strings.Builder
-	field := func(name, value string) { fmt.Fprintf(&b, "%-15s %s\n", name+":", value) }
-	field("Name", ro.Name)
-	field("Namespace", ro.Namespace)
-	status := string(ro.Status.Phase)
-	if status == "" {
-		status = "(not reconciled yet)"
-	}
-	field("Status", status)
-	if ro.Status.Message != "" {
-		field("Message", ro.Status.Message)
-	}
+	field := fieldWriter(&b)
+	heading(field, ro.Name, ro.Namespace, string(ro.Status.Phase), ro.Status.Message)
 	if canary := ro.Spec.Strategy.Canary; canary != nil {
 		field("Strategy", "Canary")
 		if n := len(canary.Steps); n > 0 {
@@ -172,7 +163,7 @@ func revision(annotations map[string]string) int {
 // its conditions, and every object it owns with its own sync and health.
 func RenderApplication(app *gitopsv1alpha1.Application) string {
 	var b strings.Builder
-	field := func(name, value string) { fmt.Fprintf(&b, "%-15s %s\n", name+":", value) }
+	field := fieldWriter(&b)
 	field("Name", app.Namespace+"/"+app.Name)
 	field("Source", fmt.Sprintf("%s %s %s", app.Spec.Source.RepoURL, app.Spec.Source.TargetRevision, app.Spec.Source.Path))
 	field("Sync", fmt.Sprintf("%s at %s", orUnknown(string(app.Status.Sync.Status)), orUnknown(app.Status.Sync.Revision)))
@@ -196,6 +187,27 @@ func RenderApplication(app *gitopsv1alpha1.Application) string {
 	}
 	_ = w.Flush()
 	return b.String()
+}
+
+// fieldWriter returns a function that writes one "Name: value" line to b,
+// the values of all lines in one column.
+func fieldWriter(b *strings.Builder) func(name, value string) {
+	return func(name, value string) { fmt.Fprintf(b, "%-15s %s\n", name+":", value) }
+}
+
+// heading writes the lines a Rollout's or an Experiment's view starts with:
+// name, namespace, phase (or that no controller has looked at it yet) and
+// the message, when there is one.
+func heading(field func(name, value string), name, namespace, phase, message string) {
+	field("Name", name)
+	field("Namespace", namespace)
+	if phase == "" {
+		phase = "(not reconciled yet)"
+	}
+	field("Status", phase)
+	if message != "" {
+		field("Message", message)
+	}
 }
 
 func orUnknown(s string) string {
