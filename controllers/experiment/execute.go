@@ -3,7 +3,6 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,11 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sluicehq/sluice/controllers/experiment/plan"
+	"github.com/sluicehq/sluice/controllers/internal/writes"
 )
 
 // execute applies a plan: the actions in order, stopping at the first
@@ -40,11 +39,7 @@ func (r *Reconciler) execute(ctx context.Context, ex *rolloutsv1alpha1.Experimen
 		}
 	}
 	for _, e := range result.Events {
-		eventType := corev1.EventTypeNormal
-		if e.Warning {
-			eventType = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(ex, nil, eventType, e.Reason, e.Reason, "%s", e.Message)
+		writes.Event(r.Recorder, ex, e.Warning, e.Reason, e.Message)
 	}
 	return nil
 }
@@ -58,14 +53,9 @@ func (r *Reconciler) apply(ctx context.Context, ex *rolloutsv1alpha1.Experiment,
 		}
 		return err
 	case plan.ScaleReplicaSet:
-		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ex.Namespace, a.Name, fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
+		return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ex.Namespace, a.Name, fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
 	case plan.SetScaleDownDeadline:
-		value := "null"
-		if a.Deadline != "" {
-			value = strconv.Quote(a.Deadline)
-		}
-		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ex.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value))
+		return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ex.Namespace, a.Name, writes.ScaleDownDeadline(a.Deadline))
 	case plan.CreateService:
 		// One of that name that is not the template's shows in the next
 		// observation, and the planner reports it.
@@ -74,9 +64,7 @@ func (r *Reconciler) apply(ctx context.Context, ex *rolloutsv1alpha1.Experiment,
 		}
 		return nil
 	case plan.DeleteService:
-		svc := &corev1.Service{}
-		svc.Namespace, svc.Name = ex.Namespace, a.Name
-		return client.IgnoreNotFound(r.Client.Delete(ctx, svc))
+		return writes.Delete(ctx, r.Client, &corev1.Service{}, ex.Namespace, a.Name)
 	case plan.CreateAnalysisRun:
 		// A run already there was made by an earlier pass whose status
 		// write was lost (the planner adopts it), or is someone else's
@@ -86,8 +74,8 @@ func (r *Reconciler) apply(ctx context.Context, ex *rolloutsv1alpha1.Experiment,
 		}
 		return nil
 	case plan.TerminateAnalysisRun:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ex.Namespace, a.Name,
-			`{"spec":{"terminate":true}}`))
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, ex.Namespace, a.Name,
+			writes.Terminate))
 	}
 	return fmt.Errorf("unknown action %T", action)
 }
@@ -102,10 +90,4 @@ func (r *Reconciler) ownedAlready(ctx context.Context, ex *rolloutsv1alpha1.Expe
 		return nil
 	}
 	return fmt.Errorf("%s already exists and is not this experiment's", name)
-}
-
-func (r *Reconciler) mergePatch(ctx context.Context, obj client.Object, namespace, name, patch string) error {
-	obj.SetNamespace(namespace)
-	obj.SetName(name)
-	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/google/go-cmp/cmp"
@@ -19,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/sluicehq/sluice/controllers/internal/writes"
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/traffic"
@@ -50,11 +50,7 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 		}
 	}
 	for _, e := range result.Events {
-		eventType := corev1.EventTypeNormal
-		if e.Warning {
-			eventType = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(ro, nil, eventType, e.Reason, e.Reason, "%s", e.Message)
+		writes.Event(r.Recorder, ro, e.Warning, e.Reason, e.Message)
 	}
 	return nil
 }
@@ -73,14 +69,12 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 	case plan.AdoptReplicaSet:
 		return r.adopt(ctx, ro, a.Name)
 	case plan.ScaleReplicaSet:
-		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
+		return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"spec":{"replicas":%d}}`, a.To))
 	case plan.DeleteReplicaSet:
-		rs := &appsv1.ReplicaSet{}
-		rs.Namespace, rs.Name = ro.Namespace, a.Name
-		return client.IgnoreNotFound(r.Client.Delete(ctx, rs))
+		return writes.Delete(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.Name)
 	case plan.SetRevision:
-		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
+		return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, plan.RevisionAnnotation, a.Revision))
 	case plan.EvictPod:
 		pod := &corev1.Pod{}
@@ -100,27 +94,20 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		}
 		return r.claimRun(ctx, ro, a.Run)
 	case plan.DeleteAnalysisRun:
-		run := &rolloutsv1alpha1.AnalysisRun{}
-		run.Namespace, run.Name = ro.Namespace, a.Name
-		return client.IgnoreNotFound(r.Client.Delete(ctx, run))
+		return writes.Delete(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name)
 	case plan.SupersedeAnalysisRun:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))
 	case plan.TerminateAnalysisRun:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
-			`{"spec":{"terminate":true}}`))
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, ro.Namespace, a.Name,
+			writes.Terminate))
 	case plan.ScaleDeployment:
 		// The annotation tells GitOps tools (Sluice's Applications among
 		// them) that the Rollout owns these replicas now.
-		return r.mergePatch(ctx, &appsv1.Deployment{}, ro.Namespace, a.Name,
+		return writes.MergePatch(ctx, r.Client, &appsv1.Deployment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"replicas":%d}}`, rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, a.To))
 	case plan.SetScaleDownDeadline:
-		value := "null"
-		if a.Deadline != "" {
-			value = strconv.Quote(a.Deadline)
-		}
-		return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.Name,
-			fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value))
+		return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.Name, writes.ScaleDownDeadline(a.Deadline))
 	case plan.SetTrafficWeight:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {
@@ -134,7 +121,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		}
 		return r.Router.SetManagedRoutes(ctx, settings, a.Rules)
 	case plan.ReleaseService:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Name,
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &corev1.Service{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:null}},"spec":{"selector":{%q:null}}}`,
 				rolloutsv1alpha1.ManagedByRolloutsKey, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey)))
 	case plan.CreateExperiment:
@@ -145,25 +132,21 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		}
 		return nil
 	case plan.TerminateExperiment:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
-			`{"spec":{"terminate":true}}`))
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+			writes.Terminate))
 	case plan.DeleteExperiment:
-		ex := &rolloutsv1alpha1.Experiment{}
-		ex.Namespace, ex.Name = ro.Namespace, a.Name
-		return client.IgnoreNotFound(r.Client.Delete(ctx, ex))
+		return writes.Delete(ctx, r.Client, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name)
 	case plan.SupersedeExperiment:
-		return client.IgnoreNotFound(r.mergePatch(ctx, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
+		return client.IgnoreNotFound(writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.Experiment{}, ro.Namespace, a.Name,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, plan.SupersededAnnotation)))
 	case plan.SetServiceSelector:
-		return r.mergePatch(ctx, &corev1.Service{}, ro.Namespace, a.Service,
+		return writes.MergePatch(ctx, r.Client, &corev1.Service{}, ro.Namespace, a.Service,
 			fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"selector":{%q:%q}}}`,
 				rolloutsv1alpha1.ManagedByRolloutsKey, ro.Name, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, a.Hash))
 	}
 	return fmt.Errorf("unknown action %T", action)
 }
 
-// mergePatch sends a JSON merge patch that names only the fields the action
-// changes, so other owners' fields are left alone.
 // claimRun deals with a run to create that is already there. Usually an
 // earlier pass made it and the cache does not show it yet: nothing to do.
 // But the cache holds only this instance's runs, so a run of this Rollout
@@ -186,14 +169,8 @@ func (r *Reconciler) claimRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout,
 		value, _ = json.Marshal(id)
 	}
 	log.FromContext(ctx).Info("claiming an AnalysisRun of this Rollout labelled for another instance", "run", run.Name)
-	return r.mergePatch(ctx, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name,
+	return writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name,
 		fmt.Sprintf(`{"metadata":{"labels":{%q:%s}}}`, instance.Label, value))
-}
-
-func (r *Reconciler) mergePatch(ctx context.Context, obj client.Object, namespace, name, patch string) error {
-	obj.SetNamespace(namespace)
-	obj.SetName(name)
-	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))
 }
 
 // expectWrites records what the cache must show before the next plan: the
@@ -242,7 +219,7 @@ func (r *Reconciler) syncPodMetadata(ctx context.Context, ro *rolloutsv1alpha1.R
 		return err
 	}
 	templatePatch := fmt.Sprintf(`{"spec":{"template":{"metadata":%s}}}`, change)
-	if err := r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, templatePatch); err != nil {
+	if err := writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, templatePatch); err != nil {
 		return err
 	}
 	var rs appsv1.ReplicaSet
@@ -255,12 +232,12 @@ func (r *Reconciler) syncPodMetadata(ctx context.Context, ro *rolloutsv1alpha1.R
 	}
 	podPatch := fmt.Sprintf(`{"metadata":%s}`, change)
 	for _, pod := range pods {
-		if err := r.mergePatch(ctx, &corev1.Pod{}, ro.Namespace, pod.Name, podPatch); client.IgnoreNotFound(err) != nil {
+		if err := writes.MergePatch(ctx, r.Client, &corev1.Pod{}, ro.Namespace, pod.Name, podPatch); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}
 	record := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, plan.EphemeralMetadataAnnotation, plan.EncodeMetadata(a.To))
-	return r.mergePatch(ctx, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, record)
+	return writes.MergePatch(ctx, r.Client, &appsv1.ReplicaSet{}, ro.Namespace, a.ReplicaSet, record)
 }
 
 // metadataChange is the merge patch of object metadata that removes one
