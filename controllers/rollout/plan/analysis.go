@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,22 +33,33 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 		p.status.Abort = true
 		p.event(true, "AnalysisRunFailed", fmt.Sprintf("AnalysisRun %s of step %d ended %s", run.Name, index+1, run.Status.Phase))
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		switch {
-		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) != nil:
-			// Paused, waiting for a person.
-		case p.status.ControllerPause:
-			// The pause condition was cleared: promoted past the step.
-			p.status.ControllerPause = false
+		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, fmt.Sprintf("AnalysisRun %s of step %d", run.Name, index+1)) {
 			p.status.Canary.CurrentStepAnalysisRunStatus = nil
 			return true
-		default:
-			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
-				Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
-			})
-			p.status.ControllerPause = true
-			p.event(false, "RolloutPaused", fmt.Sprintf(
-				"AnalysisRun %s of step %d is inconclusive: promote to continue, or abort", run.Name, index+1))
 		}
+	}
+	return false
+}
+
+// pastInconclusiveStep handles a step whose AnalysisRun or Experiment (what)
+// ended Inconclusive: the first time, it pauses the rollout for reason with
+// a message that says what to do; while that pause condition stands, the
+// step waits for a person; once they cleared it by promoting, it reports
+// true and the step is over.
+func (p *planner) pastInconclusiveStep(reason rolloutsv1alpha1.PauseReason, what string) bool {
+	switch {
+	case p.pauseCondition(reason) != nil:
+		// Paused, waiting for a person.
+	case p.status.ControllerPause:
+		// The pause condition was cleared: promoted past the step.
+		p.status.ControllerPause = false
+		return true
+	default:
+		p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
+			Reason: reason, StartTime: metav1.Time{Time: p.now},
+		})
+		p.status.ControllerPause = true
+		p.event(false, "RolloutPaused", what+" is inconclusive: promote to continue, or abort")
 	}
 	return false
 }
@@ -58,8 +68,7 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 // labels Argo puts on it, leaving out runs of an earlier attempt.
 func (p *planner) stepRun(index int32) *rolloutsv1alpha1.AnalysisRun {
 	for _, run := range p.obs.AnalysisRuns {
-		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeStepLabel && p.ofCurrentAttempt(run) &&
-			run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index)) {
+		if run.Labels[rolloutsv1alpha1.RolloutTypeLabel] == rolloutsv1alpha1.RolloutTypeStepLabel && p.ofStep(run, index) {
 			return run
 		}
 	}

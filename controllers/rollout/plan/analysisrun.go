@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -35,34 +36,49 @@ func (a SupersedeAnalysisRun) String() string {
 	return "mark AnalysisRun " + a.Name + " superseded by a retry"
 }
 
-// ofCurrentAttempt reports whether a run decides anything for the current
-// revision: it is of this revision's template and number (a template
-// rolled back to gets a new number, and its old runs count no more), and
-// no retry superseded it.
-func (p *planner) ofCurrentAttempt(run *rolloutsv1alpha1.AnalysisRun) bool {
-	return run.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash && run.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
-		!superseded(run)
+// ofCurrentAttempt reports whether a run or an Experiment decides anything
+// for the current revision: it is of this revision's template and number (a
+// template rolled back to gets a new number, and its old runs count no
+// more), and no retry superseded it.
+func (p *planner) ofCurrentAttempt(obj metav1.Object) bool {
+	return obj.GetLabels()[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash &&
+		obj.GetAnnotations()[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) && !superseded(obj)
 }
 
-// superseded reports whether a run belongs to an attempt retried since.
-func superseded(run *rolloutsv1alpha1.AnalysisRun) bool {
-	return run.Annotations[SupersededAnnotation] == "true"
+// ofStep reports whether a run or an Experiment is of step index of the
+// current attempt.
+func (p *planner) ofStep(obj metav1.Object, index int32) bool {
+	return p.ofCurrentAttempt(obj) && obj.GetLabels()[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
 }
 
-// retryActions marks the finished runs of the current revision superseded
-// when a person has just retried an aborted rollout (status.abort cleared,
-// status.abortedAt still set). The planner plans nothing else until the
-// marks show, so no pass can mistake an old failure for a new one.
+// superseded reports whether a run or an Experiment belongs to an attempt
+// retried since.
+func superseded(obj metav1.Object) bool {
+	return obj.GetAnnotations()[SupersededAnnotation] == "true"
+}
+
+// retryActions marks the finished runs and Experiments of the current
+// revision superseded when a person has just retried an aborted rollout
+// (status.abort cleared, status.abortedAt still set), so the steps run new
+// ones. The planner plans nothing else until the marks show, so no pass can
+// mistake an old failure for a new one.
 func retryActions(obs Observation) []Action {
 	st := obs.Rollout.Status
 	if st.Abort || st.AbortedAt == nil {
 		return nil
 	}
+	retried := func(obj metav1.Object, finished bool) bool {
+		return finished && obj.GetLabels()[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash && !superseded(obj)
+	}
 	var actions []Action
 	for _, run := range obs.AnalysisRuns {
-		if run.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash && !superseded(run) &&
-			(run.Status.Phase.Completed() || run.Spec.Terminate) {
+		if retried(run, run.Status.Phase.Completed() || run.Spec.Terminate) {
 			actions = append(actions, SupersedeAnalysisRun{Name: run.Name})
+		}
+	}
+	for _, ex := range obs.Experiments {
+		if retried(ex, ex.Status.Phase.Completed() || ex.Spec.Terminate) {
+			actions = append(actions, SupersedeExperiment{Name: ex.Name})
 		}
 	}
 	return actions
@@ -103,16 +119,7 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 	spec, _ := analysisSpec(p.obs, step, field.NewPath("")) // validated
 	name := p.freeRunName(infix)
 	labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = p.hash
-	run := &rolloutsv1alpha1.AnalysisRun{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
-			Namespace:   p.ro.Namespace,
-			Labels:      labels,
-			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
-				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
-		},
-	}
+	run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: p.revisionMeta(name, labels)}
 	if md := step.AnalysisRunMetadata; md != nil {
 		for k, v := range md.Labels {
 			run.Labels[k] = v
@@ -142,16 +149,7 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 		args[arg.Name] = i
 	}
 	for _, arg := range step.Args {
-		value := arg.Value
-		switch {
-		case arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil:
-			value = p.hash
-			if *arg.ValueFrom.PodTemplateHashValue == rolloutsv1alpha1.Stable {
-				value = p.status.StableRS
-			}
-		case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
-			value, _ = fieldref.Value(p.ro, arg.ValueFrom.FieldRef.FieldPath) // validated
-		}
+		value := p.argumentValue(arg)
 		resolved := rolloutsv1alpha1.Argument{Name: arg.Name, Value: &value}
 		if i, ok := args[arg.Name]; ok {
 			run.Spec.Args[i] = resolved
@@ -160,6 +158,23 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 		}
 	}
 	return run
+}
+
+// argumentValue is the value a step gives an argument of its analysis: its
+// own value, or a podTemplateHashValue's hash (the stable or the current
+// revision's), or a fieldRef's field of the Rollout.
+func (p *planner) argumentValue(arg rolloutsv1alpha1.AnalysisRunArgument) string {
+	switch {
+	case arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil:
+		if *arg.ValueFrom.PodTemplateHashValue == rolloutsv1alpha1.Stable {
+			return p.status.StableRS
+		}
+		return p.hash
+	case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
+		value, _ := fieldref.Value(p.ro, arg.ValueFrom.FieldRef.FieldPath) // validated
+		return value
+	}
+	return arg.Value
 }
 
 // freeRunName names a new run of the current revision with the given
@@ -201,7 +216,7 @@ func (p *planner) terminateStaleRuns(promoted bool) {
 		current := p.ofCurrentAttempt(run)
 		switch run.Labels[rolloutsv1alpha1.RolloutTypeLabel] {
 		case rolloutsv1alpha1.RolloutTypeStepLabel:
-			current = current && run.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
+			current = p.ofStep(run, index)
 		case rolloutsv1alpha1.RolloutTypeBackgroundRunLabel, rolloutsv1alpha1.RolloutTypePostPromotionLabel:
 			current = current && !promoted
 		case rolloutsv1alpha1.RolloutTypePrePromotionLabel:
@@ -309,15 +324,6 @@ const (
 // pruneRuns deletes the oldest finished AnalysisRuns beyond
 // spec.analysis.successfulRunHistoryLimit and unsuccessfulRunHistoryLimit.
 func (p *planner) pruneRuns() {
-	keepSuccessful, keepUnsuccessful := int32(defaultSuccessfulRunHistory), int32(defaultUnsuccessfulRunHistory)
-	if limits := p.ro.Spec.Analysis; limits != nil {
-		if limits.SuccessfulRunHistoryLimit != nil {
-			keepSuccessful = *limits.SuccessfulRunHistoryLimit
-		}
-		if limits.UnsuccessfulRunHistoryLimit != nil {
-			keepUnsuccessful = *limits.UnsuccessfulRunHistoryLimit
-		}
-	}
 	var successful, unsuccessful []*rolloutsv1alpha1.AnalysisRun
 	for _, run := range p.obs.AnalysisRuns {
 		switch {
@@ -327,15 +333,35 @@ func (p *planner) pruneRuns() {
 			unsuccessful = append(unsuccessful, run)
 		}
 	}
-	for _, group := range []struct {
-		runs []*rolloutsv1alpha1.AnalysisRun
-		keep int32
-	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
-		sort.SliceStable(group.runs, func(i, j int) bool {
-			return group.runs[j].CreationTimestamp.Before(&group.runs[i].CreationTimestamp) // newest first
-		})
-		for i := int(max(group.keep, 0)); i < len(group.runs); i++ {
-			p.result.Actions = append(p.result.Actions, DeleteAnalysisRun{Name: group.runs[i].Name})
+	keepSuccessful, keepUnsuccessful := p.historyLimits()
+	for _, run := range slices.Concat(pastHistory(successful, keepSuccessful), pastHistory(unsuccessful, keepUnsuccessful)) {
+		p.result.Actions = append(p.result.Actions, DeleteAnalysisRun{Name: run.Name})
+	}
+}
+
+// historyLimits are how many finished successful and unsuccessful runs,
+// and likewise Experiments, a Rollout keeps: spec.analysis's
+// successfulRunHistoryLimit and unsuccessfulRunHistoryLimit, 5 each by
+// default.
+func (p *planner) historyLimits() (successful, unsuccessful int32) {
+	successful, unsuccessful = defaultSuccessfulRunHistory, defaultUnsuccessfulRunHistory
+	if limits := p.ro.Spec.Analysis; limits != nil {
+		if limits.SuccessfulRunHistoryLimit != nil {
+			successful = *limits.SuccessfulRunHistoryLimit
+		}
+		if limits.UnsuccessfulRunHistoryLimit != nil {
+			unsuccessful = *limits.UnsuccessfulRunHistoryLimit
 		}
 	}
+	return successful, unsuccessful
+}
+
+// pastHistory returns the objects beyond the newest keep, by creation time
+// (a negative keep keeps none). It sorts objs in place, newest first.
+func pastHistory[T metav1.Object](objs []T, keep int32) []T {
+	sort.SliceStable(objs, func(i, j int) bool {
+		newer, older := objs[j].GetCreationTimestamp(), objs[i].GetCreationTimestamp()
+		return newer.Before(&older)
+	})
+	return objs[min(int(max(keep, 0)), len(objs)):]
 }

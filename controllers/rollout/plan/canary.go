@@ -35,7 +35,7 @@ func Plan(obs Observation) Result {
 		err = validate(p.obs)
 	}
 	if err == nil {
-		if actions := append(retryActions(obs), retryExperiments(obs)...); len(actions) > 0 {
+		if actions := retryActions(obs); len(actions) > 0 {
 			return Result{Status: *obs.Rollout.Status.DeepCopy(), Actions: actions}
 		}
 	}
@@ -557,27 +557,35 @@ func (p *planner) newReplicaSet(replicas int32, promoted bool) *appsv1.ReplicaSe
 	template.Spec.Affinity = p.withAntiAffinity(template.Spec.Affinity)
 	template.Labels, template.Annotations = withRoleMetadata(template.Labels, template.Annotations, role)
 	template.Labels = withLabel(template.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)
-	annotations := map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)}
+	meta := p.revisionMeta(p.ro.Name+"-"+p.hash,
+		withLabel(copyMap(p.ro.Spec.Template.Labels), rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash))
 	if !emptyMetadata(role) {
-		annotations[EphemeralMetadataAnnotation] = EncodeMetadata(role)
+		meta.Annotations[EphemeralMetadataAnnotation] = EncodeMetadata(role)
 	}
 	selector := p.ro.Spec.Selector.DeepCopy()
 	selector.MatchLabels = withLabel(selector.MatchLabels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)
 	return &appsv1.ReplicaSet{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        p.ro.Name + "-" + p.hash,
-			Namespace:   p.ro.Namespace,
-			Labels:      withLabel(copyMap(p.ro.Spec.Template.Labels), rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash),
-			Annotations: annotations,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
-				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
-		},
+		ObjectMeta: meta,
 		Spec: appsv1.ReplicaSetSpec{
 			Replicas:        ptr.To(replicas),
 			MinReadySeconds: p.ro.Spec.MinReadySeconds,
 			Selector:        selector,
 			Template:        template,
 		},
+	}
+}
+
+// revisionMeta is the metadata of an object the Rollout makes for its
+// current revision: the Rollout's namespace, the revision number in
+// RevisionAnnotation, and the Rollout as its controller.
+func (p *planner) revisionMeta(name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:        name,
+		Namespace:   p.ro.Namespace,
+		Labels:      labels,
+		Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
+			rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
 	}
 }
 

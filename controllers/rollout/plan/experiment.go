@@ -2,15 +2,12 @@ package plan
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"github.com/sluicehq/sluice/internal/fieldref"
 )
 
 // CreateExperiment creates the Experiment of an experiment step.
@@ -60,14 +57,13 @@ func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExper
 			return field.Invalid(path.Child("duration"), step.Duration, "not a duration (such as 30s, 5m, 1h)")
 		}
 	}
-	names := map[string]bool{}
+	templates := map[string]bool{}
 	for i, t := range step.Templates {
 		tp := path.Child("templates").Index(i)
+		if err := nameOnce(templates, t.Name, tp.Child("name"), "a template needs a name"); err != nil {
+			return err
+		}
 		switch {
-		case t.Name == "":
-			return field.Required(tp.Child("name"), "a template needs a name")
-		case names[t.Name]:
-			return field.Duplicate(tp.Child("name"), t.Name)
 		case t.SpecRef != rolloutsv1alpha1.CanarySpecRef && t.SpecRef != rolloutsv1alpha1.StableSpecRef:
 			return field.NotSupported(tp.Child("specRef"), t.SpecRef, []string{string(rolloutsv1alpha1.CanarySpecRef), string(rolloutsv1alpha1.StableSpecRef)})
 		case t.Weight != nil:
@@ -75,20 +71,16 @@ func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExper
 		case t.Replicas != nil && *t.Replicas < 0:
 			return field.Invalid(tp.Child("replicas"), *t.Replicas, "must not be negative")
 		}
-		names[t.Name] = true
 	}
 	analyses := map[string]bool{}
 	for i, a := range step.Analyses {
 		ap := path.Child("analyses").Index(i)
-		switch {
-		case a.Name == "":
-			return field.Required(ap.Child("name"), "an analysis needs a name")
-		case analyses[a.Name]:
-			return field.Duplicate(ap.Child("name"), a.Name)
-		case a.TemplateName == "":
+		if err := nameOnce(analyses, a.Name, ap.Child("name"), "an analysis needs a name"); err != nil {
+			return err
+		}
+		if a.TemplateName == "" {
 			return field.Required(ap.Child("templateName"), "an analysis needs a template")
 		}
-		analyses[a.Name] = true
 		ref := rolloutsv1alpha1.AnalysisTemplateRef{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}
 		if err := validateAnalysis(obs, &rolloutsv1alpha1.RolloutAnalysis{
 			Templates: []rolloutsv1alpha1.AnalysisTemplateRef{ref}, Args: a.Args,
@@ -96,6 +88,19 @@ func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExper
 			return err
 		}
 	}
+	return nil
+}
+
+// nameOnce checks that an entry of a list has a name, one no earlier entry
+// has (names holds theirs), and adds it to names.
+func nameOnce(names map[string]bool, name string, path *field.Path, required string) *field.Error {
+	switch {
+	case name == "":
+		return field.Required(path, required)
+	case names[name]:
+		return field.Duplicate(path, name)
+	}
+	names[name] = true
 	return nil
 }
 
@@ -127,21 +132,9 @@ func (p *planner) experimentStep(index int32, step *rolloutsv1alpha1.RolloutExpe
 		}
 		p.event(true, "ExperimentFailed", msg)
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		switch {
-		case p.pauseCondition(rolloutsv1alpha1.PauseReasonInconclusiveExperiment) != nil:
-			// Paused, waiting for a person.
-		case p.status.ControllerPause:
-			// The pause condition was cleared: promoted past the step.
-			p.status.ControllerPause = false
+		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveExperiment, fmt.Sprintf("Experiment %s of step %d", ex.Name, index+1)) {
 			p.status.Canary.CurrentExperiment = ""
 			return true
-		default:
-			p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
-				Reason: rolloutsv1alpha1.PauseReasonInconclusiveExperiment, StartTime: metav1.Time{Time: p.now},
-			})
-			p.status.ControllerPause = true
-			p.event(false, "RolloutPaused", fmt.Sprintf(
-				"Experiment %s of step %d is inconclusive: promote to continue, or abort", ex.Name, index+1))
 		}
 	}
 	return false
@@ -152,17 +145,10 @@ func (p *planner) experimentName(index int32) string {
 	return fmt.Sprintf("%s-%s-%d-%d", p.ro.Name, p.hash, p.revision, index)
 }
 
-// ofCurrentAttemptExperiment reports whether an Experiment decides anything
-// for the current revision, as ofCurrentAttempt does for runs.
-func (p *planner) ofCurrentAttemptExperiment(ex *rolloutsv1alpha1.Experiment) bool {
-	return ex.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == p.hash && ex.Annotations[RevisionAnnotation] == strconv.FormatInt(p.revision, 10) &&
-		ex.Annotations[SupersededAnnotation] != "true"
-}
-
 // stepExperiment finds the Experiment of a step of the current attempt.
 func (p *planner) stepExperiment(index int32) *rolloutsv1alpha1.Experiment {
 	for _, ex := range p.obs.Experiments {
-		if p.ofCurrentAttemptExperiment(ex) && ex.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index)) {
+		if p.ofStep(ex, index) {
 			return ex
 		}
 	}
@@ -206,14 +192,7 @@ func (p *planner) newStepExperiment(index int32, step *rolloutsv1alpha1.RolloutE
 	labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = p.hash
 	labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] = strconv.Itoa(int(index))
 	ex := &rolloutsv1alpha1.Experiment{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        p.freeExperimentName(index),
-			Namespace:   p.ro.Namespace,
-			Labels:      labels,
-			Annotations: map[string]string{RevisionAnnotation: strconv.FormatInt(p.revision, 10)},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(p.ro,
-				rolloutsv1alpha1.SchemeGroupVersion.WithKind("Rollout"))},
-		},
+		ObjectMeta: p.revisionMeta(p.freeExperimentName(index), labels),
 		Spec: rolloutsv1alpha1.ExperimentSpec{
 			Duration:                step.Duration,
 			ProgressDeadlineSeconds: p.ro.Spec.ProgressDeadlineSeconds,
@@ -267,16 +246,7 @@ func (p *planner) newStepExperiment(index int32, step *rolloutsv1alpha1.RolloutE
 			RequiredForCompletion: a.RequiredForCompletion,
 		}
 		for _, arg := range a.Args {
-			value := arg.Value
-			switch {
-			case arg.ValueFrom != nil && arg.ValueFrom.PodTemplateHashValue != nil:
-				value = p.hash
-				if *arg.ValueFrom.PodTemplateHashValue == rolloutsv1alpha1.Stable {
-					value = p.status.StableRS
-				}
-			case arg.ValueFrom != nil && arg.ValueFrom.FieldRef != nil:
-				value, _ = fieldref.Value(p.ro, arg.ValueFrom.FieldRef.FieldPath) // validated
-			}
+			value := p.argumentValue(arg)
 			ref.Args = append(ref.Args, rolloutsv1alpha1.Argument{Name: arg.Name, Value: &value})
 		}
 		ex.Spec.Analyses = append(ex.Spec.Analyses, ref)
@@ -306,9 +276,7 @@ func (p *planner) terminateStaleExperiments(promoted bool) {
 		if ex.Spec.Terminate || ex.Status.Phase.Completed() {
 			continue
 		}
-		current := p.ofCurrentAttemptExperiment(ex) &&
-			ex.Labels[rolloutsv1alpha1.RolloutCanaryStepIndexLabel] == strconv.Itoa(int(index))
-		if !current || promoted || p.status.Abort || p.status.PromoteFull {
+		if !p.ofStep(ex, index) || promoted || p.status.Abort || p.status.PromoteFull {
 			p.result.Actions = append(p.result.Actions, TerminateExperiment{Name: ex.Name})
 			if p.status.Canary.CurrentExperiment == ex.Name {
 				p.status.Canary.CurrentExperiment = ""
@@ -317,39 +285,12 @@ func (p *planner) terminateStaleExperiments(promoted bool) {
 	}
 }
 
-// retryExperiments marks the finished Experiments of the current revision
-// superseded when a person has just retried an aborted rollout, as
-// retryActions does for runs, so the step runs a new one.
-func retryExperiments(obs Observation) []Action {
-	st := obs.Rollout.Status
-	if st.Abort || st.AbortedAt == nil {
-		return nil
-	}
-	var actions []Action
-	for _, ex := range obs.Experiments {
-		if ex.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] == st.CurrentPodHash && ex.Annotations[SupersededAnnotation] != "true" &&
-			(ex.Status.Phase.Completed() || ex.Spec.Terminate) {
-			actions = append(actions, SupersedeExperiment{Name: ex.Name})
-		}
-	}
-	return actions
-}
-
 // pruneExperiments deletes finished Experiments as Argo does: those of a
 // revision whose ReplicaSet is gone, and, of the rest, all but the newest
 // successfulRunHistoryLimit successful and unsuccessfulRunHistoryLimit
 // unsuccessful ones (spec.analysis's limits, 5 each by default). The
 // current step's Experiment is kept whatever its state.
 func (p *planner) pruneExperiments() {
-	keepSuccessful, keepUnsuccessful := int32(defaultSuccessfulRunHistory), int32(defaultUnsuccessfulRunHistory)
-	if limits := p.ro.Spec.Analysis; limits != nil {
-		if limits.SuccessfulRunHistoryLimit != nil {
-			keepSuccessful = *limits.SuccessfulRunHistoryLimit
-		}
-		if limits.UnsuccessfulRunHistoryLimit != nil {
-			keepUnsuccessful = *limits.UnsuccessfulRunHistoryLimit
-		}
-	}
 	hashes := map[string]bool{}
 	for _, rs := range p.obs.ReplicaSets {
 		hashes[rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]] = rs.DeletionTimestamp == nil
@@ -368,15 +309,8 @@ func (p *planner) pruneExperiments() {
 			unsuccessful = append(unsuccessful, ex)
 		}
 	}
-	for _, group := range []struct {
-		exs  []*rolloutsv1alpha1.Experiment
-		keep int32
-	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
-		sort.SliceStable(group.exs, func(i, j int) bool {
-			return group.exs[j].CreationTimestamp.Before(&group.exs[i].CreationTimestamp) // newest first
-		})
-		for i := int(max(group.keep, 0)); i < len(group.exs); i++ {
-			p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: group.exs[i].Name})
-		}
+	keepSuccessful, keepUnsuccessful := p.historyLimits()
+	for _, ex := range slices.Concat(pastHistory(successful, keepSuccessful), pastHistory(unsuccessful, keepUnsuccessful)) {
+		p.result.Actions = append(p.result.Actions, DeleteExperiment{Name: ex.Name})
 	}
 }
