@@ -25,32 +25,15 @@ func experimentView(ctx context.Context, cl client.Client, ns, name string) (plu
 
 // getExperimentCommand is `get experiment NAME [--watch] [-o json|yaml]`.
 func (c *cli) getExperimentCommand() *cobra.Command {
-	var watch bool
-	var output string
-	cmd := &cobra.Command{
-		Use:     "experiment EXPERIMENT",
-		Aliases: []string{"experiments", "exp"},
-		Short:   "Show an experiment: its templates' pods and services, its analyses",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.client()
+	cmd := c.getOne("experiment", "Show an experiment: its templates' pods and services, its analyses", "Experiment",
+		func(ctx context.Context, cl client.Client, ns, name string) (any, string, error) {
+			v, err := experimentView(ctx, cl, ns, name)
 			if err != nil {
-				return err
+				return nil, "", err
 			}
-			return c.show(cmd.Context(), watch, func(ctx context.Context) (string, error) {
-				v, err := experimentView(ctx, cl, ns, args[0])
-				if err != nil {
-					return "", err
-				}
-				if output != "" {
-					return encode(v.Experiment, output)
-				}
-				return plugin.RenderExperiment(v), nil
-			})
-		},
-	}
-	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the Experiment itself")
+			return v.Experiment, plugin.RenderExperiment(v), nil
+		})
+	cmd.Aliases = []string{"experiments", "exp"}
 	return cmd
 }
 

@@ -309,11 +309,28 @@ func replicaSetsAndRuns(ctx context.Context, cl client.Client, owner client.Obje
 
 func (c *cli) getCommand() *cobra.Command {
 	get := &cobra.Command{Use: "get", Short: "Show a rollout or an experiment"}
+	rollout := c.getOne("rollout", "Show a rollout: its step, traffic, revisions and analysis", "Rollout",
+		func(ctx context.Context, cl client.Client, ns, name string) (any, string, error) {
+			v, err := view(ctx, cl, ns, name)
+			if err != nil {
+				return nil, "", err
+			}
+			return v.Rollout, plugin.RenderRollout(v), nil
+		})
+	get.AddCommand(rollout, c.getExperimentCommand())
+	return get
+}
+
+// getOne makes `get KIND NAME [--watch] [-o json|yaml]`, kind in lower
+// case, apiKind as the API spells it. read reads the named object and what
+// it owns, and returns the object itself (what -o prints, as json or yaml)
+// and its drawing.
+func (c *cli) getOne(kind, short, apiKind string, read func(ctx context.Context, cl client.Client, ns, name string) (obj any, drawing string, err error)) *cobra.Command {
 	var watch bool
 	var output string
-	rollout := &cobra.Command{
-		Use:   "rollout ROLLOUT",
-		Short: "Show a rollout: its step, traffic, revisions and analysis",
+	cmd := &cobra.Command{
+		Use:   kind + " " + strings.ToUpper(kind),
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, ns, err := c.client()
@@ -321,21 +338,17 @@ func (c *cli) getCommand() *cobra.Command {
 				return err
 			}
 			return c.show(cmd.Context(), watch, func(ctx context.Context) (string, error) {
-				v, err := view(ctx, cl, ns, args[0])
-				if err != nil {
-					return "", err
+				obj, drawing, err := read(ctx, cl, ns, args[0])
+				if err != nil || output == "" {
+					return drawing, err
 				}
-				if output != "" {
-					return encode(v.Rollout, output)
-				}
-				return plugin.RenderRollout(v), nil
+				return encode(obj, output)
 			})
 		},
 	}
-	rollout.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
-	rollout.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the Rollout itself")
-	get.AddCommand(rollout, c.getExperimentCommand())
-	return get
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "show every change until interrupted")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json or yaml: the "+apiKind+" itself")
+	return cmd
 }
 
 func (c *cli) listCommand() *cobra.Command {
