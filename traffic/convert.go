@@ -62,7 +62,7 @@ func ruleOf(name *gatewayv1.SectionName, refs []gatewayv1.BackendRef, routeNames
 		}
 		service := (ref.Group == nil || *ref.Group == "") && (ref.Kind == nil || *ref.Kind == "Service") &&
 			namespace == serviceNamespace
-		rule.Backends = append(rule.Backends, Backend{Name: string(ref.Name), Service: service, Weight: ref.Weight})
+		rule.Backends = append(rule.Backends, Backend{Name: string(ref.Name), Service: service, Weight: ref.Weight, ref: ref.BackendObjectReference})
 	}
 	return rule
 }

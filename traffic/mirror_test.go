@@ -157,7 +157,7 @@ func TestManagedRulesPatchWithMirrors(t *testing.T) {
 		t.Errorf("weights %d/%d, %v", c, st, err)
 	}
 	weightOps := 0
-	for _, op := range WeightPatch(written, s, 30, true) {
+	for _, op := range WeightPatch(written, s, Weights{Canary: 30}, true) {
 		if op.Op == "add" && op.Path != "/metadata/labels" {
 			weightOps++
 		}

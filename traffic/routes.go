@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Route is what the router reads of an HTTPRoute or a GRPCRoute: both have
@@ -33,6 +35,9 @@ type Backend struct {
 	// Service: the router never touches those.
 	Service bool
 	Weight  *int32
+	// ref is the backendRef as read, for a new backend to copy its
+	// group, kind, namespace and port from.
+	ref gatewayv1.BackendObjectReference
 }
 
 func (b Backend) weight() int32 {
@@ -117,27 +122,132 @@ type Op struct {
 	Value any    `json:"value,omitempty"`
 }
 
-// WeightPatch returns the JSON patch that gives the canary canaryWeight and
-// the stable Service the rest of s.MaxWeight, in every weighted rule, and
-// puts the in-progress label on the route or takes it off. Each weight it
-// writes is guarded by a test of the backend's name, so a route whose rules
-// changed since it was read is refused rather than mis-weighted. Only what
-// differs is written: the patch is empty when the route is as asked.
-func WeightPatch(r Route, s *Settings, canaryWeight int32, inProgress bool) []Op {
-	var ops []Op
-	want := map[string]int32{s.CanaryService: canaryWeight, s.StableService: s.MaxWeight - canaryWeight}
-	for _, i := range r.weightedRules(s.CanaryService, s.StableService) {
-		for j, b := range r.Rules[i].Backends {
-			w, ours := want[b.Name]
-			if !b.Service || !ours || (b.Weight != nil && *b.Weight == w) {
+// Destination is a Service besides the canary and the stable one that the
+// weighted rules send a share of the traffic to: an experiment template's
+// Service.
+type Destination struct {
+	Service string
+	Weight  int32
+	// Ports maps a port of the canary's backendRef to the port this
+	// Service serves the same container port on; a port it does not map
+	// is copied as is.
+	Ports map[int32]int32
+}
+
+// Weights is what the weighted rules of a route should carry: Canary for
+// the canary Service, each Additional destination its weight, the stable
+// Service the rest of the maximum weight. The Retired Services (those of
+// experiments that no longer take traffic) are taken out of the rules.
+type Weights struct {
+	Canary     int32
+	Additional []Destination
+	Retired    []string
+}
+
+// stable is the stable Service's weight: what the canary and the
+// additional destinations leave of max.
+func (w Weights) stable(max int32) int32 {
+	stable := max - w.Canary
+	for _, d := range w.Additional {
+		stable -= d.Weight
+	}
+	return stable
+}
+
+// BackendWeight returns the weight a Service other than the canary and the
+// stable one has in the route's weighted rules, and whether it is in them.
+// It is an error for some weighted rules to send to it and others not, or
+// with different weights.
+func (r Route) BackendWeight(canary, stable, service string) (int32, bool, error) {
+	var weight int32
+	var in, out bool
+	for _, i := range r.weightedRules(canary, stable) {
+		found := false
+		for _, b := range r.Rules[i].Backends {
+			if !b.Service || b.Name != service {
 				continue
 			}
-			backend := fmt.Sprintf("/spec/rules/%d/backendRefs/%d", i, j)
-			ops = append(ops,
-				Op{Op: "test", Path: backend + "/name", Value: b.Name},
-				Op{Op: "add", Path: backend + "/weight", Value: w})
+			if found || (in && b.weight() != weight) {
+				return 0, false, fmt.Errorf("%s: its rules give %q different weights", r.Key, service)
+			}
+			found, weight = true, b.weight()
+		}
+		in, out = in || found, out || !found
+	}
+	if in && out {
+		return 0, false, fmt.Errorf("%s: some of its rules send to %q and some do not", r.Key, service)
+	}
+	return weight, in, nil
+}
+
+// WeightPatch returns the JSON patch that brings every weighted rule of the
+// route to w (see Weights), and puts the in-progress label on the route or
+// takes it off. A destination a rule lacks is added at its end, as a copy
+// of the rule's canary backendRef with the destination's name, port and
+// weight; a retired Service's backendRef is removed. Each weight it writes
+// and each backend it removes is guarded by a test of the backend's name,
+// so a route whose rules changed since it was read is refused rather than
+// mis-weighted. Only what differs is written: the patch is empty when the
+// route is as asked.
+//
+// Worked example, maximum 100: canary 0, experiment Services baseline 10
+// and canary 10 give the stable Service 80.
+func WeightPatch(r Route, s *Settings, w Weights, inProgress bool) []Op {
+	want := map[string]int32{s.CanaryService: w.Canary, s.StableService: w.stable(s.MaxWeight)}
+	for _, d := range w.Additional {
+		want[d.Service] = d.Weight
+	}
+	var sets, removes, adds []Op
+	for _, i := range r.weightedRules(s.CanaryService, s.StableService) {
+		backends := fmt.Sprintf("/spec/rules/%d/backendRefs", i)
+		present := map[string]bool{}
+		var canary *gatewayv1.BackendObjectReference
+		var ruleRemoves []Op
+		for j, b := range r.Rules[i].Backends {
+			if !b.Service {
+				continue
+			}
+			backend := fmt.Sprintf("%s/%d", backends, j)
+			if b.Name == s.CanaryService {
+				canary = &b.ref
+			}
+			if wt, ours := want[b.Name]; ours {
+				present[b.Name] = true
+				if b.Weight == nil || *b.Weight != wt {
+					sets = append(sets,
+						Op{Op: "test", Path: backend + "/name", Value: b.Name},
+						Op{Op: "add", Path: backend + "/weight", Value: wt})
+				}
+			} else if slices.Contains(w.Retired, b.Name) {
+				// Removed from the last to the first, so the indexes of
+				// those still to remove hold.
+				ruleRemoves = append([]Op{
+					{Op: "test", Path: backend + "/name", Value: b.Name},
+					{Op: "remove", Path: backend},
+				}, ruleRemoves...)
+			}
+		}
+		removes = append(removes, ruleRemoves...)
+		for _, d := range w.Additional {
+			if present[d.Service] || canary == nil {
+				continue
+			}
+			ref := *canary.DeepCopy()
+			ref.Name = gatewayv1.ObjectName(d.Service)
+			if ref.Port != nil {
+				if port, ok := d.Ports[int32(*ref.Port)]; ok {
+					ref.Port = new(gatewayv1.PortNumber(port))
+				}
+			}
+			adds = append(adds, Op{Op: "add", Path: backends + "/-",
+				Value: gatewayv1.BackendRef{BackendObjectReference: ref, Weight: new(d.Weight)}})
 		}
 	}
+	// The weights first, at the indexes read; then the removals, rule by
+	// rule from the back; then the additions, at the end of their rules.
+	// Removals within a rule only move the backends after them, and
+	// additions go after all of them.
+	ops := slices.Concat(sets, removes, adds)
 	return append(ops, labelOps(r, s, inProgress)...)
 }
 

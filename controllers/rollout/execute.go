@@ -113,7 +113,7 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 		if invalid != nil || settings == nil {
 			return errors.New("the Rollout's traffic routing is not valid") // planned on a valid one
 		}
-		return r.Router.SetWeight(ctx, settings, a.Weight, a.InProgress)
+		return r.Router.SetWeight(ctx, settings, a.Weights(), a.InProgress)
 	case plan.SetManagedRoutes:
 		settings, invalid := traffic.SettingsOf(ro)
 		if invalid != nil || settings == nil {

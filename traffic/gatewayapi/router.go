@@ -41,16 +41,17 @@ func (r Router) Read(ctx context.Context, s *traffic.Settings) ([]traffic.Route,
 	return routes, missing, nil
 }
 
-// SetWeight gives the canary weight in every route of s, and puts the
-// in-progress label on or takes it off. Routes already as asked are not
-// written.
-func (r Router) SetWeight(ctx context.Context, s *traffic.Settings, weight int32, inProgress bool) error {
+// SetWeight brings the weighted rules of every route of s to weights (the
+// canary's, the experiment Services', the stable Service the rest), and
+// puts the in-progress label on or takes it off. Routes already as asked
+// are not written.
+func (r Router) SetWeight(ctx context.Context, s *traffic.Settings, weights traffic.Weights, inProgress bool) error {
 	for _, key := range s.Routes {
 		route, err := r.read(ctx, key, s.ServiceNamespace)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", key, err)
 		}
-		if err := r.patch(ctx, key, traffic.WeightPatch(route, s, weight, inProgress)); err != nil {
+		if err := r.patch(ctx, key, traffic.WeightPatch(route, s, weights, inProgress)); err != nil {
 			return fmt.Errorf("setting weights on %s: %w", key, err)
 		}
 	}

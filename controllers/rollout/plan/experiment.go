@@ -43,12 +43,24 @@ func (a SupersedeExperiment) String() string {
 	return "mark Experiment " + a.Name + " superseded by a retry"
 }
 
+// experimentShare is what an experiment step's template weights are
+// checked against: whether the Rollout routes traffic, the weight that
+// means all of it, and the canary's weight at the step.
+type experimentShare struct {
+	routed       bool
+	maxWeight    int32
+	canaryWeight int32
+}
+
 // validateExperimentStep checks an experiment step: templates named once
 // each, taken from the canary or the stable spec; analyses named once each,
 // with a template and arguments that can be given values. A template's
-// `weight` is refused: sending a share of the route's traffic to an
-// experiment's Service is not supported by Sluice's Gateway API router.
-func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExperimentStep, path *field.Path) *field.Error {
+// weight needs trafficRouting, as in Argo; and since the stable Service
+// gives up the experiment's weights while the canary keeps its own, the
+// weights and the canary's weight at the step must fit in
+// maxTrafficWeight. Argo does not check the sum (its stable weight would
+// go below 0); Gateway API takes no negative weight, so Sluice refuses it.
+func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExperimentStep, share experimentShare, path *field.Path) *field.Error {
 	if len(step.Templates) == 0 {
 		return field.Required(path.Child("templates"), "an experiment step needs a template")
 	}
@@ -58,6 +70,7 @@ func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExper
 		}
 	}
 	templates := map[string]bool{}
+	total := share.canaryWeight
 	for i, t := range step.Templates {
 		tp := path.Child("templates").Index(i)
 		if err := nameOnce(templates, t.Name, tp.Child("name"), "a template needs a name"); err != nil {
@@ -66,10 +79,19 @@ func validateExperimentStep(obs Observation, step *rolloutsv1alpha1.RolloutExper
 		switch {
 		case t.SpecRef != rolloutsv1alpha1.CanarySpecRef && t.SpecRef != rolloutsv1alpha1.StableSpecRef:
 			return field.NotSupported(tp.Child("specRef"), t.SpecRef, []string{string(rolloutsv1alpha1.CanarySpecRef), string(rolloutsv1alpha1.StableSpecRef)})
-		case t.Weight != nil:
-			return field.Forbidden(tp.Child("weight"), "sending traffic to an experiment's Service is not supported yet; use service to reach its pods")
+		case t.Weight != nil && !share.routed:
+			return field.Invalid(tp.Child("weight"), *t.Weight, "needs trafficRouting: the weight is a share of the routes' traffic")
+		case t.Weight != nil && *t.Weight < 0:
+			return field.Invalid(tp.Child("weight"), *t.Weight, "must not be negative")
 		case t.Replicas != nil && *t.Replicas < 0:
 			return field.Invalid(tp.Child("replicas"), *t.Replicas, "must not be negative")
+		}
+		if t.Weight != nil {
+			total += *t.Weight
+			if total > share.maxWeight {
+				return field.Invalid(tp.Child("weight"), *t.Weight, fmt.Sprintf(
+					"the templates' weights and the canary's weight at this step (%d) add up to more than %d", share.canaryWeight, share.maxWeight))
+			}
 		}
 	}
 	analyses := map[string]bool{}
@@ -178,7 +200,8 @@ func (p *planner) experimentNamed(name string) bool {
 // newStepExperiment builds a step's Experiment as Argo does: each template
 // copies the canary's or the stable ReplicaSet's pod template, selector and
 // minReadySeconds, with the step's metadata added to its labels (and
-// selector) and annotations; a template with a service gets one; the
+// selector) and annotations; a template with a service or a weight gets a
+// Service; the
 // analyses' arguments are given their values now (a podTemplateHashValue
 // the stable or the canary hash, a fieldRef a field of the Rollout). The
 // Rollout is its controller, and it carries the Rollout's labels, the
@@ -219,8 +242,13 @@ func (p *planner) newStepExperiment(index int32, step *rolloutsv1alpha1.RolloutE
 		if t.Selector != nil {
 			template.Selector = t.Selector.DeepCopy()
 		}
-		if t.Service != nil {
+		switch {
+		case t.Service != nil:
 			template.Service = &rolloutsv1alpha1.TemplateService{Name: t.Service.Name}
+		case t.Weight != nil:
+			// The routes send the weight to the template's Service: it
+			// gets one, named as an unnamed service is.
+			template.Service = &rolloutsv1alpha1.TemplateService{}
 		}
 		for k, v := range t.Metadata.Labels {
 			if template.Template.Labels == nil {

@@ -185,7 +185,7 @@ var _ = Describe("An experiment step", func() {
 			Expect(cond).NotTo(BeNil())
 			Expect(cond.Message).To(HavePrefix(field))
 		},
-		Entry("a weight: traffic to an experiment is not supported", func(s *rolloutsv1alpha1.RolloutExperimentStep) {
+		Entry("a weight without trafficRouting", func(s *rolloutsv1alpha1.RolloutExperimentStep) {
 			s.Templates[1].Weight = ptr.To[int32](10)
 		}, "spec.strategy.canary.steps[0].experiment.templates[1].weight"),
 		Entry("no template", func(s *rolloutsv1alpha1.RolloutExperimentStep) { s.Templates = nil },

@@ -78,8 +78,6 @@ var (
 		// Ping-pong swaps two Services between the revisions; Sluice's
 		// router weights a canary and a stable Service.
 		"strategy.canary.pingPong",
-		// Traffic to an experiment's Service (plan/experiment.go).
-		"strategy.canary.steps[].experiment.templates[].weight",
 		"strategy.canary.steps[].plugin",
 		// Gateway API matches a method exactly (traffic.MirrorMethodMatch).
 		"strategy.canary.steps[].setMirrorRoute.match[].method.prefix",
@@ -96,11 +94,12 @@ func join(lists ...[]string) []string {
 }
 
 // experimentStepFields are the fields of a canary experiment step that
-// Sluice honours: all but a template's weight.
+// Sluice honours: all of them; a template's weight with trafficRouting
+// only, as in Argo.
 func experimentStepFields(prefix string) []string {
 	return join([]string{
 		prefix + ".templates[].name", prefix + ".templates[].specRef", prefix + ".templates[].replicas",
-		prefix + ".templates[].selector", prefix + ".templates[].service.name",
+		prefix + ".templates[].selector", prefix + ".templates[].service.name", prefix + ".templates[].weight",
 		prefix + ".duration", prefix + ".scaleDownDelaySeconds",
 		prefix + ".analyses[].name", prefix + ".analyses[].templateName", prefix + ".analyses[].clusterScope",
 		prefix + ".analyses[].args[].name", prefix + ".analyses[].args[].value",

@@ -133,11 +133,11 @@ var _ = Describe("Fields Sluice does not act on", func() {
 		Entry("dynamicStableScale without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.DynamicStableScale = true
 		}, "spec.strategy.canary.dynamicStableScale: Forbidden: needs trafficRouting"),
-		Entry("an experiment template's weight", func(c *rolloutsv1alpha1.CanaryStrategy) {
+		Entry("an experiment template's weight without trafficRouting", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.Steps = []rolloutsv1alpha1.CanaryStep{{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{
 				Templates: []rolloutsv1alpha1.RolloutExperimentTemplate{{Name: "canary", SpecRef: rolloutsv1alpha1.CanarySpecRef, Weight: new(int32(10))}},
 			}}}
-		}, "spec.strategy.canary.steps[0].experiment.templates[0].weight: Forbidden"),
+		}, "spec.strategy.canary.steps[0].experiment.templates[0].weight: Invalid value: 10: needs trafficRouting"),
 		Entry("a plugin step", func(c *rolloutsv1alpha1.CanaryStrategy) {
 			c.Steps = []rolloutsv1alpha1.CanaryStep{{Plugin: &rolloutsv1alpha1.PluginStep{Name: "acme/step"}}}
 		}, "spec.strategy.canary.steps[0].plugin: Forbidden"),

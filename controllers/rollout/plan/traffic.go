@@ -2,7 +2,9 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"k8s.io/utils/ptr"
@@ -11,11 +13,19 @@ import (
 )
 
 // SetTrafficWeight gives the canary Weight in every route of the Rollout's
-// traffic routing and the stable Service the rest, and puts the in-progress
-// label on the routes or takes it off.
+// traffic routing, each Additional experiment Service its weight and the
+// stable Service the rest, takes the Retired experiment Services out of the
+// routes, and puts the in-progress label on the routes or takes it off.
 type SetTrafficWeight struct {
 	Weight     int32
+	Additional []traffic.Destination
+	Retired    []string
 	InProgress bool
+}
+
+// Weights is what the routes' weighted rules should carry.
+func (a SetTrafficWeight) Weights() traffic.Weights {
+	return traffic.Weights{Canary: a.Weight, Additional: a.Additional, Retired: a.Retired}
 }
 
 func (a SetTrafficWeight) String() string {
@@ -36,15 +46,40 @@ func (p *planner) maxWeight() int32 {
 // disagree, or that gives the stable Service more or less than the rest,
 // carries no weight the planner can rely on.
 func (p *planner) routedWeight() (int32, bool) {
+	weight, _, known := p.routedWeights()
+	return weight, known
+}
+
+// routedWeights is routedWeight with the weights the routes give the
+// Rollout's experiment Services they carry. The rest is what the canary and
+// these leave to the stable Service.
+func (p *planner) routedWeights() (int32, map[string]int32, bool) {
 	var weight int32
+	var additional map[string]int32
+	services := p.experimentServices()
 	for i, route := range p.obs.Routes {
 		canary, stable, err := route.Weights(p.routing.CanaryService, p.routing.StableService)
-		if err != nil || canary+stable != p.routing.MaxWeight || (i > 0 && canary != weight) {
-			return 0, false
+		if err != nil || (i > 0 && canary != weight) {
+			return 0, nil, false
 		}
-		weight = canary
+		carried := map[string]int32{}
+		sum := canary + stable
+		for _, name := range services {
+			w, in, err := route.BackendWeight(p.routing.CanaryService, p.routing.StableService, name)
+			switch {
+			case err != nil:
+				return 0, nil, false
+			case in:
+				carried[name] = w
+				sum += w
+			}
+		}
+		if sum != p.routing.MaxWeight || (i > 0 && !maps.Equal(carried, additional)) {
+			return 0, nil, false
+		}
+		weight, additional = canary, carried
 	}
-	return weight, len(p.obs.Routes) > 0
+	return weight, additional, len(p.obs.Routes) > 0
 }
 
 // routedAt reports whether every route carries weight, so a setWeight step
@@ -121,26 +156,63 @@ func (p *planner) routeTraffic(weight int32, promoted bool) {
 	wantCanary, _ := p.desiredCounts(weight, promoted)
 	want := p.trafficWeight(weight, promoted, p.canaryReached(wantCanary, promoted))
 	managed := p.managedRoutes(promoted)
+	destinations := p.experimentDestinations(promoted)
+	var retired []string
+	for _, name := range p.experimentServices() {
+		if !slices.ContainsFunc(destinations, func(d traffic.Destination) bool { return d.Service == name }) {
+			retired = append(retired, name)
+		}
+	}
+	weights := traffic.Weights{Canary: want, Additional: destinations, Retired: retired}
 	// The label tells GitOps tools to leave the route alone while the
-	// canary holds any of its traffic, header and mirror routes included.
-	inProgress := want != 0 || !managed.Empty()
+	// canary or an experiment holds any of its traffic, header and mirror
+	// routes included.
+	inProgress := want != 0 || len(destinations) > 0 || !managed.Empty()
 	for _, route := range p.obs.Routes {
-		if len(traffic.WeightPatch(route, p.routing, want, inProgress)) > 0 {
-			p.result.Actions = append(p.result.Actions, SetTrafficWeight{Weight: want, InProgress: inProgress})
+		if len(traffic.WeightPatch(route, p.routing, weights, inProgress)) > 0 {
+			p.result.Actions = append(p.result.Actions, SetTrafficWeight{
+				Weight: want, Additional: destinations, Retired: retired, InProgress: inProgress,
+			})
 			break
 		}
 	}
 	if !p.managedRoutesCarried(managed) {
 		p.result.Actions = append(p.result.Actions, SetManagedRoutes{Rules: managed})
 	}
-	got, known := p.routedWeight()
+	got, carried, known := p.routedWeights()
 	stableHash := p.status.StableRS
-	p.status.Canary.Weights = &rolloutsv1alpha1.TrafficWeights{
+	weightsStatus := &rolloutsv1alpha1.TrafficWeights{
 		Canary: rolloutsv1alpha1.WeightDestination{Weight: got, ServiceName: p.routing.CanaryService, PodTemplateHash: p.hash},
-		Stable: rolloutsv1alpha1.WeightDestination{Weight: p.routing.MaxWeight - got, ServiceName: p.routing.StableService, PodTemplateHash: stableHash},
-		// Verified: the routes read back carry the weight asked for.
-		Verified: ptr.To(known && got == want),
+		// Verified: the routes read back carry the weights asked for.
+		Verified: ptr.To(known && got == want && carriesExactly(carried, destinations)),
 	}
+	// The experiment Services the routes carry, as Argo records them in
+	// weights.additional; the stable Service has what is left.
+	stable := p.routing.MaxWeight - got
+	for _, name := range p.experimentServices() {
+		if w, ok := carried[name]; ok {
+			weightsStatus.Additional = append(weightsStatus.Additional, rolloutsv1alpha1.WeightDestination{
+				Weight: w, ServiceName: name, PodTemplateHash: p.experimentHash(name),
+			})
+			stable -= w
+		}
+	}
+	weightsStatus.Stable = rolloutsv1alpha1.WeightDestination{Weight: stable, ServiceName: p.routing.StableService, PodTemplateHash: stableHash}
+	p.status.Canary.Weights = weightsStatus
+}
+
+// carriesExactly reports whether the experiment Services the routes carry
+// are the destinations, at their weights.
+func carriesExactly(carried map[string]int32, destinations []traffic.Destination) bool {
+	if len(carried) != len(destinations) {
+		return false
+	}
+	for _, d := range destinations {
+		if w, ok := carried[d.Service]; !ok || w != d.Weight {
+			return false
+		}
+	}
+	return true
 }
 
 // routedCounts is the canary's and the stable's size at a weight with

@@ -256,9 +256,14 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 	if canary.CanaryService != "" && canary.CanaryService == canary.StableService {
 		return field.Invalid(path.Child("stableService"), canary.StableService, "must differ from canaryService")
 	}
+	// The canary's weight at each step: that of the last setWeight.
+	var canaryWeight int32
 	for i, step := range canary.Steps {
 		if err := validateStep(step, routing != nil, maxWeight, path.Child("steps").Index(i)); err != nil {
 			return err
+		}
+		if step.SetWeight != nil {
+			canaryWeight = *step.SetWeight
 		}
 		if step.SetHeaderRoute != nil && routing != nil {
 			if err := validateHeaderRoute(step.SetHeaderRoute, routing, path.Child("steps").Index(i).Child("setHeaderRoute")); err != nil {
@@ -276,7 +281,8 @@ func validateCanary(ro *rolloutsv1alpha1.Rollout, obs Observation, path *field.P
 			}
 		}
 		if step.Experiment != nil {
-			if err := validateExperimentStep(obs, step.Experiment, path.Child("steps").Index(i).Child("experiment")); err != nil {
+			share := experimentShare{routed: routing != nil, maxWeight: maxWeight, canaryWeight: canaryWeight}
+			if err := validateExperimentStep(obs, step.Experiment, share, path.Child("steps").Index(i).Child("experiment")); err != nil {
 				return err
 			}
 		}

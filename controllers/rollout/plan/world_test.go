@@ -173,7 +173,7 @@ func (w *world) applyQuietly(res Result) {
 		case SetTrafficWeight:
 			w.trafficLog = append(w.trafficLog, a.Weight)
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
-				return traffic.WeightPatch(r, s, a.Weight, a.InProgress)
+				return traffic.WeightPatch(r, s, a.Weights(), a.InProgress)
 			})
 		case SetManagedRoutes:
 			w.patchRoutes(func(s *traffic.Settings, r traffic.Route) []traffic.Op {
