@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -199,6 +200,77 @@ var _ = Describe("A canary routed through Gateway API routes on the simulated cl
 		var hr gatewayv1.HTTPRoute
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
 		Expect(hr.Spec.Rules[0].BackendRefs).To(HaveLen(2), "no backend was added for the experiment")
+	})
+
+	It("sends an experiment template's weight to its Service on both routes during the step, and takes it off after", func(ctx context.Context) {
+		createRoutes(ctx)
+		// The canary Service's port 80 targets the container port named
+		// http; the experiment's Services serve it as 8080.
+		var canarySvc corev1.Service
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-canary"}, &canarySvc)).To(Succeed())
+		canarySvc.Spec.Ports[0].TargetPort = intstr.FromString("http")
+		Expect(k8sClient.Update(ctx, &canarySvc)).To(Succeed())
+		ro := routed(builders.SetWeight(20),
+			rolloutsv1alpha1.CanaryStep{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{
+				Templates: []rolloutsv1alpha1.RolloutExperimentTemplate{
+					{Name: "baseline", SpecRef: rolloutsv1alpha1.StableSpecRef, Weight: ptr.To[int32](10)},
+					{Name: "canary", SpecRef: rolloutsv1alpha1.CanarySpecRef, Weight: ptr.To[int32](10)},
+				},
+				ScaleDownDelaySeconds: ptr.To[int32](0),
+			}},
+			builders.SetWeight(100))
+		ro.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+		ro = deployAndUpdate(ctx, ro)
+
+		// weightedBackends reads the weighted rule of both routes as
+		// "name:port=weight".
+		weightedBackends := func(g Gomega) [][]string {
+			var hr gatewayv1.HTTPRoute
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &hr)).To(Succeed())
+			var gr gatewayv1.GRPCRoute
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-grpc"}, &gr)).To(Succeed())
+			show := func(b gatewayv1.BackendRef) string {
+				return fmt.Sprintf("%s:%d=%d", b.Name, *b.Port, *b.Weight)
+			}
+			var h, gp []string
+			for _, b := range hr.Spec.Rules[0].BackendRefs {
+				h = append(h, show(b.BackendRef))
+			}
+			for _, b := range gr.Spec.Rules[0].BackendRefs {
+				gp = append(gp, show(b.BackendRef))
+			}
+			return [][]string{h, gp}
+		}
+
+		By("while the Experiment runs, each template's Service has its weight, taken from the stable Service's")
+		var exName string
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			exName = ro.Status.Canary.CurrentExperiment
+			g.Expect(exName).NotTo(BeEmpty())
+			want := []string{"web-stable:80=60", "web-canary:80=20", exName + "-baseline:8080=10", exName + "-canary:8080=10"}
+			g.Expect(weightedBackends(g)).To(Equal([][]string{want, want}))
+			g.Expect(ro.Status.Canary.Weights).NotTo(BeNil())
+			g.Expect(ro.Status.Canary.Weights.Stable.Weight).To(Equal(int32(60)))
+			g.Expect(ro.Status.Canary.Weights.Additional).To(ConsistOf(
+				HaveField("ServiceName", exName+"-baseline"), HaveField("ServiceName", exName+"-canary")))
+			g.Expect(*ro.Status.Canary.Weights.Verified).To(BeTrue())
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Expect(routesShow(ctx)(Default)).To(Equal([]string{"HTTPRoute 20/60", "GRPCRoute 20/60"}))
+
+		By("promoted past the step, the Experiment ends and its backends leave the routes")
+		patchStatus(ctx, ro, `{"status":{"currentStepIndex":2}}`)
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ro), ro)).To(Succeed())
+			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+			var ex rolloutsv1alpha1.Experiment
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: exName}, &ex)).To(Succeed())
+			g.Expect(ex.Spec.Terminate).To(BeTrue())
+			want := []string{"web-stable:80=100", "web-canary:80=0"}
+			g.Expect(weightedBackends(g)).To(Equal([][]string{want, want}))
+			g.Expect(ro.Status.Canary.Weights.Additional).To(BeEmpty())
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		Eventually(routesShow(ctx)).WithContext(ctx).Should(Equal([]string{"HTTPRoute 0/100", "GRPCRoute 0/100"}))
 	})
 
 	It("runs the seed's canary with the route's weights at 20, 50 and 100 in turn", func(ctx context.Context) {
