@@ -235,8 +235,8 @@ func WeightPatch(r Route, s *Settings, w Weights, inProgress bool) []Op {
 			ref := *canary.DeepCopy()
 			ref.Name = gatewayv1.ObjectName(d.Service)
 			if ref.Port != nil {
-				if port, ok := d.Ports[int32(*ref.Port)]; ok {
-					ref.Port = new(gatewayv1.PortNumber(port))
+				if port, ok := d.Ports[*ref.Port]; ok {
+					ref.Port = new(port)
 				}
 			}
 			adds = append(adds, Op{Op: "add", Path: backends + "/-",

@@ -184,7 +184,7 @@ func withRefs(r Route, ports map[string]int32) Route {
 		for j, b := range r.Rules[i].Backends {
 			if port, ok := ports[b.Name]; ok {
 				r.Rules[i].Backends[j].ref = gatewayv1.BackendObjectReference{
-					Name: gatewayv1.ObjectName(b.Name), Port: new(gatewayv1.PortNumber(port)),
+					Name: gatewayv1.ObjectName(b.Name), Port: new(port),
 				}
 			}
 		}
