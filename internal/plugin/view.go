@@ -50,7 +50,12 @@ func RenderRollout(v RolloutView) string {
 			if w.Verified != nil && *w.Verified {
 				verified = "verified"
 			}
-			field("  Traffic", fmt.Sprintf("canary %d / stable %d (%s)", w.Canary.Weight, w.Stable.Weight, verified))
+			shares := fmt.Sprintf("canary %d / stable %d", w.Canary.Weight, w.Stable.Weight)
+			// An experiment step's Services, while the routes carry them.
+			for _, d := range w.Additional {
+				shares += fmt.Sprintf(" / %s %d", d.ServiceName, d.Weight)
+			}
+			field("  Traffic", fmt.Sprintf("%s (%s)", shares, verified))
 		}
 	}
 	revisionOf := func(hash string) string {

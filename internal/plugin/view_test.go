@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -56,6 +57,24 @@ func TestRenderPausedCanary(t *testing.T) {
 		ReplicaSets:  []*appsv1.ReplicaSet{rs("aaa", "1", "app:v1", 5), rs("bbb", "2", "app:v2", 1), rs("zzz", "0", "app:v0", 0)},
 		AnalysisRuns: []*rolloutsv1alpha1.AnalysisRun{run},
 	}))
+}
+
+func TestRenderExperimentTraffic(t *testing.T) {
+	ro := builders.Rollout("web").Namespace("shop").Replicas(5).Canary(builders.SetWeight(0),
+		rolloutsv1alpha1.CanaryStep{Experiment: &rolloutsv1alpha1.RolloutExperimentStep{}}).Obj()
+	ro.Status.CurrentStepIndex = ptr.To[int32](1)
+	ro.Status.Canary.Weights = &rolloutsv1alpha1.TrafficWeights{
+		Canary: rolloutsv1alpha1.WeightDestination{Weight: 0}, Stable: rolloutsv1alpha1.WeightDestination{Weight: 80},
+		Additional: []rolloutsv1alpha1.WeightDestination{
+			{ServiceName: "web-bbb-2-1-baseline", Weight: 10}, {ServiceName: "web-bbb-2-1-canary", Weight: 10},
+		},
+		Verified: ptr.To(true),
+	}
+	got := RenderRollout(RolloutView{Rollout: ro})
+	want := "canary 0 / stable 80 / web-bbb-2-1-baseline 10 / web-bbb-2-1-canary 10 (verified)"
+	if !strings.Contains(got, want) {
+		t.Errorf("the traffic line lacks the experiment's Services; want %q in:\n%s", want, got)
+	}
 }
 
 func TestRenderPausedBlueGreen(t *testing.T) {
