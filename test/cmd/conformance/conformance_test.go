@@ -72,7 +72,7 @@ func TestRowsLineUpExpectationsWithOutcomes(t *testing.T) {
 			regressions = append(regressions, r.Test)
 		}
 	}
-	if diff := cmp.Diff([]string{"TestRegresses", "TestVanished"}, regressions); diff != "" {
+	if diff := cmp.Diff([]string{"TestRegresses", "TestVanished", "TestNew"}, regressions); diff != "" {
 		t.Errorf("regressions (-want +got):\n%s", diff)
 	}
 	summary := summarize(got)

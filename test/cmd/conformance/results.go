@@ -62,8 +62,11 @@ type Row struct {
 }
 
 // Regression reports whether the row fails the run: a test expected to
-// pass did not.
-func (r Row) Regression() bool { return r.Expected == Pass && r.Outcome != Passed }
+// pass did not, or a test expected.yaml does not list ran at all (it must
+// be given a verdict, so the table stays whole).
+func (r Row) Regression() bool {
+	return (r.Expected == Pass && r.Outcome != Passed) || r.Expected == ""
+}
 
 // rows lines up every expected test with what happened to it, and adds the
 // tests that reported an outcome without being expected at all.
@@ -156,6 +159,10 @@ func printTable(w io.Writer, rs []Row) {
 	}
 	for _, r := range rs {
 		if r.Regression() {
+			if r.Expected == "" {
+				_, _ = fmt.Fprintf(w, "UNLISTED: %s/%s ran (%s) but expected.yaml gives it no verdict\n", r.Suite, r.Test, r.Outcome)
+				continue
+			}
 			_, _ = fmt.Fprintf(w, "REGRESSION: %s/%s was expected to pass: %s\n", r.Suite, r.Test, r.Outcome)
 		}
 	}
