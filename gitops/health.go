@@ -9,30 +9,6 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 )
 
-// worstFirst orders health from worst to best, as Argo CD orders it: an
-// Application is as healthy as its least healthy object.
-var worstFirst = []gitopsv1alpha1.HealthStatusCode{
-	gitopsv1alpha1.HealthUnknown,
-	gitopsv1alpha1.HealthDegraded,
-	gitopsv1alpha1.HealthMissing,
-	gitopsv1alpha1.HealthProgressing,
-	gitopsv1alpha1.HealthSuspended,
-	gitopsv1alpha1.HealthHealthy,
-}
-
-// Worse reports whether a is worse than b.
-func Worse(a, b gitopsv1alpha1.HealthStatusCode) bool {
-	rank := func(h gitopsv1alpha1.HealthStatusCode) int {
-		for i, w := range worstFirst {
-			if h == w {
-				return i
-			}
-		}
-		return 0
-	}
-	return rank(a) < rank(b)
-}
-
 // HasHealth reports whether objects of a kind have a health worth reading
 // after a sync; the others (ConfigMaps, Services, RBAC...) are healthy once
 // applied, so a sync of many of them reads nothing back.

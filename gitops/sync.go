@@ -53,11 +53,6 @@ func NewSyncer(c client.Client) *Syncer {
 	return &Syncer{Client: c, manager: manager}
 }
 
-// Label marks objects as an Application's.
-func (s *Syncer) Label(objects []*unstructured.Unstructured, app *gitopsv1alpha1.Application) {
-	s.manager.SetOwnerLabels(objects, app.Name, app.Namespace)
-}
-
 // RolloutOwnedFields are the fields the rollout controller sets, which a
 // sync must neither apply nor count as drift: the rules of a route that
 // carries the in-progress label hold the canary's weights and header rules,
@@ -197,4 +192,48 @@ func copyable(objects []*unstructured.Unstructured) error {
 		}
 	}
 	return nil
+}
+
+// Create applies objects the cluster does not hold yet, one request each:
+// with nothing live to compare with, a dry run first would tell nothing.
+// It returns each object's resource version as created, in order, so the
+// watch event of each write can be told from someone else's change.
+// Apply is for objects that may exist.
+func (s *Syncer) Create(ctx context.Context, objects []*unstructured.Unstructured) ([]string, error) {
+	if err := copyable(objects); err != nil {
+		return nil, err
+	}
+	versions := make([]string, 0, len(objects))
+	for _, o := range objects {
+		created := o.DeepCopy()
+		if err := s.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(created),
+			client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			return versions, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+		versions = append(versions, created.GetResourceVersion())
+	}
+	return versions, nil
+}
+
+// Delete deletes objects and waits until they are gone, so a hook of the
+// next run can take the name of the one it replaces.
+func (s *Syncer) Delete(ctx context.Context, refs []gitopsv1alpha1.ObjectRef, timeout time.Duration) error {
+	var deleted []*unstructured.Unstructured
+	for _, ref := range refs {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+		u.SetNamespace(ref.Namespace)
+		u.SetName(ref.Name)
+		err := s.Client.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %s %s: %w", ref.Kind, ref.Name, err)
+		}
+		if err == nil {
+			deleted = append(deleted, u)
+		}
+	}
+	if len(deleted) == 0 {
+		return nil
+	}
+	return s.manager.WaitForTermination(deleted, ssa.WaitOptions{Interval: 500 * time.Millisecond, Timeout: timeout})
 }

@@ -18,7 +18,6 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops"
-	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
@@ -81,20 +80,12 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
-	dir, release, err := fetcher.Checkout(ctx, src.RepoURL, rev, auth)
+	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: fetcher, Mapper: cl.RESTMapper(), App: app, Revision: rev,
+		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote})
 	if err != nil {
-		return "", false, err
-	}
-	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, allowRemote))
-	release()
-	if err != nil {
-		return "", false, err
-	}
-	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, cl.RESTMapper()); err != nil {
 		return "", false, err
 	}
 	syncer := gitops.NewSyncer(cl)
-	syncer.Label(objects, app)
 	diffs, err := syncer.Diff(ctx, objects)
 	if err != nil {
 		return "", false, err

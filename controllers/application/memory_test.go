@@ -1,48 +1,35 @@
 package application
 
 import (
-	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func entries(m *sync.Map) int {
-	n := 0
-	m.Range(func(_, _ any) bool { n++; return true })
-	return n
-}
-
 // What the controller keeps per Application goes with the Application.
 func TestForgetDropsWhatWasKeptForAnApplication(t *testing.T) {
-	r := &Reconciler{owned: &ownedWatches{}}
-	keep := func(key types.NamespacedName, uid types.UID) {
-		r.remember(key, uid)
-		r.failures.Store(uid, 3)
-		r.resolved.Store(uid, resolution{})
-		r.applied.Store(uid, "abc@1")
-		r.requests.Store(uid, "now/")
-		r.owned.changed.Store(key, struct{}{})
-	}
+	var m memories
 	a := types.NamespacedName{Namespace: "team", Name: "a"}
 	b := types.NamespacedName{Namespace: "team", Name: "b"}
-	keep(a, "uid-a")
-	keep(b, "uid-b")
+	m.of(a, "uid-a").synced = "abc@1"
+	m.of(b, "uid-b").synced = "abc@1"
 
-	r.forget(a)
-	for name, m := range map[string]*sync.Map{"failures": &r.failures, "resolved": &r.resolved, "applied": &r.applied,
-		"requests": &r.requests, "uids": &r.uids, "changed": &r.owned.changed} {
-		if n := entries(m); n != 1 {
-			t.Errorf("%s holds %d entries after forgetting a, want b's alone", name, n)
-		}
+	m.forget(a)
+	count := 0
+	m.byUID.Range(func(_, _ any) bool { count++; return true })
+	if count != 1 {
+		t.Errorf("%d memories after forgetting a, want b's alone", count)
 	}
-	if _, ok := r.failures.Load(types.UID("uid-b")); !ok {
-		t.Error("b's entries went too")
+	if got := m.of(b, "uid-b").synced; got != "abc@1" {
+		t.Errorf("b's memory went too: synced %q", got)
 	}
 
-	// b deleted and created again under its name: the old one's entries go.
-	r.remember(b, "uid-b2")
-	if _, ok := r.failures.Load(types.UID("uid-b")); ok {
-		t.Error("the earlier b's failures outlived it")
+	// b deleted and created again under its name: the old one's memory
+	// goes, and the new one starts with nothing trusted.
+	if got := m.of(b, "uid-b2").synced; got != "" {
+		t.Errorf("the new b starts with synced %q", got)
+	}
+	if _, ok := m.byUID.Load(types.UID("uid-b")); ok {
+		t.Error("the earlier b's memory outlived it")
 	}
 }

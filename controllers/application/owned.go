@@ -2,18 +2,20 @@ package application
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -22,30 +24,38 @@ import (
 	"github.com/sluicehq/sluice/gitops"
 )
 
-// The labels that name an applied object's Application.
-const (
-	ownerNameLabel      = gitops.OwnerGroup + "/name"
-	ownerNamespaceLabel = gitops.OwnerGroup + "/namespace"
-)
-
 // ownedWatches watches the kinds Applications applied, by metadata only and
 // only objects labelled as an Application's, and wakes the owning
 // Application on every change or deletion: self-heal in seconds, not at
 // the next poll. A kind is watched from the first sync that applies it.
+//
+// It also notes, per Application, which objects changed and how, so a
+// reconcile re-checks those alone: an object whose spec, labels or
+// annotations changed, or that was deleted, is dirty (a dry run tells
+// whether it drifted); one whose status alone changed only needs its health
+// read again. The controller's own creations are expected by resource
+// version and wake nothing.
 type ownedWatches struct {
 	cache      cache.Cache
 	controller controller.Controller
 	mu         sync.Mutex
 	watched    map[schema.GroupVersionKind]bool
-	// changed holds the Applications one of whose objects changed since
-	// their last apply began.
-	changed sync.Map // types.NamespacedName -> struct{}
+	changes    map[types.NamespacedName]*changes
+	// expected holds the resource versions the controller's own writes
+	// made, by object.
+	expected map[string]string
+}
+
+// changes are what happened to one Application's objects since its last
+// reconcile took them.
+type changes struct {
+	dirty, status map[string]bool // by refKey
 }
 
 // newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
 // when one is given (namespaced mode).
 func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string) (*ownedWatches, error) {
-	owned, err := labels.NewRequirement(ownerNameLabel, selection.Exists, nil)
+	owned, err := labels.NewRequirement(gitops.OwnerNameLabel, selection.Exists, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -64,22 +74,25 @@ func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string
 	if err := mgr.Add(objects); err != nil {
 		return nil, err
 	}
-	return &ownedWatches{cache: objects, controller: c, watched: map[schema.GroupVersionKind]bool{}}, nil
+	return newOwned(objects, c), nil
 }
 
-// watch starts watching the kinds of objects not watched yet.
-func (w *ownedWatches) watch(objects []*unstructured.Unstructured) error {
+func newOwned(c cache.Cache, ctl controller.Controller) *ownedWatches {
+	return &ownedWatches{cache: c, controller: ctl, watched: map[schema.GroupVersionKind]bool{},
+		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}}
+}
+
+// watch starts watching kinds not watched yet.
+func (w *ownedWatches) watch(kinds []schema.GroupVersionKind) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, o := range objects {
-		gvk := o.GroupVersionKind()
+	for _, gvk := range kinds {
 		if w.watched[gvk] {
 			continue
 		}
 		meta := &metav1.PartialObjectMetadata{}
 		meta.SetGroupVersionKind(gvk)
-		if err := w.controller.Watch(source.Kind[client.Object](w.cache, meta,
-			handler.EnqueueRequestsFromMapFunc(w.ownerOf))); err != nil {
+		if err := w.controller.Watch(source.Kind[client.Object](w.cache, meta, w.handler(gvk))); err != nil {
 			return err
 		}
 		w.watched[gvk] = true
@@ -87,20 +100,115 @@ func (w *ownedWatches) watch(objects []*unstructured.Unstructured) error {
 	return nil
 }
 
-// ownerOf maps an applied object to its Application, and notes that the
-// Application's objects changed.
-func (w *ownedWatches) ownerOf(_ context.Context, obj client.Object) []reconcile.Request {
-	l := obj.GetLabels()
-	if l[ownerNameLabel] == "" || l[ownerNamespaceLabel] == "" {
-		return nil
+// handler maps an event on an object of gvk to its Application, noting
+// what changed.
+func (w *ownedWatches) handler(gvk schema.GroupVersionKind) handler.EventHandler {
+	note := func(obj client.Object, statusOnly bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if app, ok := w.noteChange(gvk, obj, statusOnly); ok {
+			q.Add(reconcile.Request{NamespacedName: app})
+		}
 	}
-	app := types.NamespacedName{Namespace: l[ownerNamespaceLabel], Name: l[ownerNameLabel]}
-	w.changed.Store(app, struct{}{})
-	return []reconcile.Request{{NamespacedName: app}}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			note(e.Object, false, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			note(e.ObjectNew, statusOnly(e.ObjectOld, e.ObjectNew), q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			w.forgetExpected(refOfMeta(gvk, e.Object))
+			note(e.Object, false, q)
+		},
+	}
 }
 
-// watching reports whether every kind of objects is watched, so a change
-// to any of them would have been seen.
+// statusOnly reports whether an update left everything but the status as
+// it was. A kind without generations (a ConfigMap) has no status, so any
+// update of it counts.
+func statusOnly(old, updated client.Object) bool {
+	return updated.GetGeneration() != 0 && old.GetGeneration() == updated.GetGeneration() &&
+		maps.Equal(old.GetLabels(), updated.GetLabels()) && maps.Equal(old.GetAnnotations(), updated.GetAnnotations()) &&
+		old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp())
+}
+
+// noteChange records a change to an owned object and names its
+// Application; a change the controller made itself wakes nothing.
+func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object, statusOnly bool) (types.NamespacedName, bool) {
+	l := obj.GetLabels()
+	if l[gitops.OwnerNameLabel] == "" || l[gitops.OwnerNamespaceLabel] == "" {
+		return types.NamespacedName{}, false
+	}
+	app := types.NamespacedName{Namespace: l[gitops.OwnerNamespaceLabel], Name: l[gitops.OwnerNameLabel]}
+	key := refKey(refOfMeta(gvk, obj))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if version, ok := w.expected[key]; ok && version == obj.GetResourceVersion() {
+		delete(w.expected, key)
+		return app, false
+	}
+	c := w.changes[app]
+	if c == nil {
+		c = &changes{dirty: map[string]bool{}, status: map[string]bool{}}
+		w.changes[app] = c
+	}
+	if statusOnly {
+		c.status[key] = true
+	} else {
+		c.dirty[key] = true
+	}
+	return app, true
+}
+
+// expect notes the resource version a write of the controller's made, so
+// the watch event it causes is not taken for someone else's change.
+func (w *ownedWatches) expect(ref gitopsv1alpha1.ObjectRef, version string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.expected[refKey(ref)] = version
+}
+
+func (w *ownedWatches) forgetExpected(ref gitopsv1alpha1.ObjectRef) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.expected, refKey(ref))
+}
+
+// take returns what changed for an Application since the last call, and
+// starts noting afresh.
+func (w *ownedWatches) take(app types.NamespacedName) changes {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.changes[app]
+	delete(w.changes, app)
+	if c == nil {
+		return changes{dirty: map[string]bool{}, status: map[string]bool{}}
+	}
+	return *c
+}
+
+// putBack returns changes a reconcile took and did not handle, because it
+// failed.
+func (w *ownedWatches) putBack(app types.NamespacedName, taken changes) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.changes[app]
+	if c == nil {
+		c = &changes{dirty: map[string]bool{}, status: map[string]bool{}}
+		w.changes[app] = c
+	}
+	maps.Copy(c.dirty, taken.dirty)
+	maps.Copy(c.status, taken.status)
+}
+
+// forget drops what was noted for an Application that is gone.
+func (w *ownedWatches) forget(app types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.changes, app)
+}
+
+// watching reports whether every kind of refs is watched, so a change to
+// any of them would have been seen.
 func (w *ownedWatches) watching(refs []gitopsv1alpha1.ObjectRef) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -112,9 +220,28 @@ func (w *ownedWatches) watching(refs []gitopsv1alpha1.ObjectRef) bool {
 	return true
 }
 
-// takeChanged reports whether the Application's objects changed since the
-// last call, and starts noting afresh.
-func (w *ownedWatches) takeChanged(app types.NamespacedName) bool {
-	_, changed := w.changed.LoadAndDelete(app)
-	return changed
+// exists reports, from the watches' cache, whether the cluster holds an
+// object labelled as an Application's; known is false when the cache
+// cannot tell (a namespace it does not serve, a kind it cannot list).
+func (w *ownedWatches) exists(ctx context.Context, ref gitopsv1alpha1.ObjectRef) (exists, known bool) {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+	err := w.cache.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, m)
+	switch {
+	case err == nil:
+		return true, true
+	case client.IgnoreNotFound(err) == nil:
+		return false, true
+	default:
+		return false, false
+	}
+}
+
+func refOfMeta(gvk schema.GroupVersionKind, obj client.Object) gitopsv1alpha1.ObjectRef {
+	return gitopsv1alpha1.ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// refKey identifies an object whatever the version it was applied at.
+func refKey(r gitopsv1alpha1.ObjectRef) string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
 }

@@ -92,7 +92,7 @@ func (r *Reconciler) identity(ctx context.Context, app *gitopsv1alpha1.Applicati
 
 // parentOf reads the Application that applied app, or nil.
 func (r *Reconciler) parentOf(ctx context.Context, app *gitopsv1alpha1.Application) (*gitopsv1alpha1.Application, error) {
-	key := types.NamespacedName{Namespace: app.Labels[ownerNamespaceLabel], Name: app.Labels[ownerNameLabel]}
+	key := types.NamespacedName{Namespace: app.Labels[gitops.OwnerNamespaceLabel], Name: app.Labels[gitops.OwnerNameLabel]}
 	if key.Name == "" || key.Namespace == "" {
 		return nil, nil
 	}

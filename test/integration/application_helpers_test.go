@@ -16,7 +16,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/gitops"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -94,7 +94,7 @@ func expectSynced(ctx context.Context, key client.ObjectKey, revision string) {
 	Eventually(func(g Gomega) {
 		var app gitopsv1alpha1.Application
 		g.Expect(k8sClient.Get(ctx, key, &app)).To(Succeed())
-		ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+		ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 		g.Expect(ready).NotTo(BeNil(), "no Ready condition yet")
 		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "%s: %s", ready.Reason, ready.Message)
 		g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))

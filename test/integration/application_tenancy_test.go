@@ -18,7 +18,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/gitops"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -67,7 +67,7 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 		var message string
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
 			message = ready.Message

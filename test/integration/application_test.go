@@ -30,7 +30,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/gitops"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -96,7 +96,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		GinkgoHelper()
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
 			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))
@@ -107,7 +107,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		var ready *metav1.Condition
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready = meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			ready = meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
@@ -183,7 +183,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 			g.Expect(app.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusOutOfSync))
-			ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
+			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready.Message).To(ContainSubstring("ConfigMap a"))
 		}).WithContext(ctx).WithTimeout(5 * time.Second).Should(Succeed())
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
@@ -232,7 +232,7 @@ spec:
 		app := newApp(ctx, "wait", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) { app.Spec.Wait = true })
 		ready := failing(ctx, app, "Progressing")
 		Expect(ready.Message).To(ContainSubstring("Deployment web"))
-		Expect(meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReconciling)).To(BeTrue())
+		Expect(meta.IsStatusConditionTrue(app.Status.Conditions, appplan.ConditionReconciling)).To(BeTrue())
 
 		By("the Deployment becoming available, as its controller would report it")
 		var web appsv1.Deployment
@@ -247,8 +247,8 @@ spec:
 		Expect(k8sClient.Status().Update(ctx, &web)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, gitops.ConditionReady)).To(BeTrue())
-			g.Expect(meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReconciling)).To(BeNil())
+			g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, appplan.ConditionReady)).To(BeTrue())
+			g.Expect(meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReconciling)).To(BeNil())
 			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
 		}).WithContext(ctx).Should(Succeed())
 	})

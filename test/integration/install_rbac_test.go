@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	"github.com/sluicehq/sluice/gitops"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/builders"
 	"github.com/sluicehq/sluice/test/framework"
@@ -136,7 +136,7 @@ var _ = Describe("The manager with only the RBAC of config/default", Ordered, fu
 		own := newApplication(ctx, ns, "own-rights", source(ownRights.URL), ns, true, noNamespaceCreation)
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(own), own)).To(Succeed())
-			ready := meta.FindStatusCondition(own.Status.Conditions, gitops.ConditionReady)
+			ready := meta.FindStatusCondition(own.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(ready.Message).To(ContainSubstring("forbidden"))

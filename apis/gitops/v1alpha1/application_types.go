@@ -277,6 +277,111 @@ type ApplicationStatus struct {
 	// once, across restarts of the manager.
 	// +optional
 	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
+
+	// OperationState is the sync under way, or the last one: where it
+	// stands (its phase, wave and hooks) and how often it failed in a row.
+	// It is what a restart of the manager resumes from.
+	// +optional
+	OperationState *OperationState `json:"operationState,omitempty"`
+}
+
+// OperationPhase is where a sync operation stands.
+// +kubebuilder:validation:Enum=Running;Succeeded;Failed
+type OperationPhase string
+
+// The phases of a sync operation, with Argo CD's names.
+const (
+	OperationRunning   OperationPhase = "Running"
+	OperationSucceeded OperationPhase = "Succeeded"
+	OperationFailed    OperationPhase = "Failed"
+)
+
+// SyncPhase is a step of a sync: its hooks run in it, and its objects are
+// applied in the Sync phase, wave by wave.
+// +kubebuilder:validation:Enum=PreSync;Sync;PostSync;SyncFail
+type SyncPhase string
+
+// The phases of a sync, in the order they run; SyncFail runs only when one
+// of the others failed.
+const (
+	SyncPhasePreSync  SyncPhase = "PreSync"
+	SyncPhaseSync     SyncPhase = "Sync"
+	SyncPhasePostSync SyncPhase = "PostSync"
+	SyncPhaseSyncFail SyncPhase = "SyncFail"
+)
+
+// OperationState is one sync operation: of one revision, through its
+// phases and waves, until it succeeds or fails.
+type OperationState struct {
+	// Phase is Running, Succeeded or Failed.
+	Phase OperationPhase `json:"phase"`
+
+	// Revision is the commit being synced.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+
+	// ObservedGeneration is the Application's generation the operation
+	// syncs.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// SyncRequest is the value of the sync request annotation this
+	// operation carries out, when a person asked for it.
+	// +optional
+	SyncRequest string `json:"syncRequest,omitempty"`
+
+	// Prune says whether this operation prunes what left Git.
+	// +optional
+	Prune bool `json:"prune,omitempty"`
+
+	// SyncPhase is the phase under way: PreSync, Sync, PostSync or
+	// SyncFail.
+	// +optional
+	SyncPhase SyncPhase `json:"syncPhase,omitempty"`
+
+	// Wave is the sync wave applied last, in the Sync phase.
+	// +optional
+	Wave int32 `json:"wave,omitempty"`
+
+	// Hooks are the hooks this operation created, with how they ended.
+	// +optional
+	Hooks []HookStatus `json:"hooks,omitempty"`
+
+	// Changed and Pruned count the objects the operation changed and
+	// pruned so far.
+	// +optional
+	Changed int32 `json:"changed,omitempty"`
+	// +optional
+	Pruned int32 `json:"pruned,omitempty"`
+
+	// Message says what the operation does or waits for, or why it
+	// failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// StartedAt is when the operation began; spec.timeout counts from
+	// it.
+	StartedAt metav1.Time `json:"startedAt"`
+
+	// FinishedAt is when it succeeded or failed.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+
+	// RetryCount is how many syncs in a row failed: the retry backoff
+	// and syncPolicy.retry.limit count it.
+	// +optional
+	RetryCount int64 `json:"retryCount,omitempty"`
+}
+
+// HookStatus is a hook a sync created.
+type HookStatus struct {
+	ObjectRef `json:",inline"`
+	// SyncPhase is the phase the hook ran in.
+	SyncPhase SyncPhase `json:"syncPhase"`
+	// Phase is Running, Succeeded or Failed.
+	Phase OperationPhase `json:"phase"`
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // SyncStatus is the sync state against a revision.

@@ -26,7 +26,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/gitops"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/simcluster"
@@ -137,7 +137,7 @@ spec:
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return err
 		}
-		if ready := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady); ready != nil {
+		if ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady); ready != nil {
 			if ready.Status != metav1.ConditionTrue {
 				return fmt.Errorf("the sync failed: %s", ready.Message)
 			}

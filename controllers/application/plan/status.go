@@ -1,4 +1,4 @@
-package gitops
+package plan
 
 import (
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -79,4 +79,28 @@ func AggregateHealth(resources []gitopsv1alpha1.ResourceStatus) gitopsv1alpha1.H
 		}
 	}
 	return out
+}
+
+// worstFirst orders health from worst to best, as Argo CD orders it: an
+// Application is as healthy as its least healthy object.
+var worstFirst = []gitopsv1alpha1.HealthStatusCode{
+	gitopsv1alpha1.HealthUnknown,
+	gitopsv1alpha1.HealthDegraded,
+	gitopsv1alpha1.HealthMissing,
+	gitopsv1alpha1.HealthProgressing,
+	gitopsv1alpha1.HealthSuspended,
+	gitopsv1alpha1.HealthHealthy,
+}
+
+// Worse reports whether a is worse than b.
+func Worse(a, b gitopsv1alpha1.HealthStatusCode) bool {
+	rank := func(h gitopsv1alpha1.HealthStatusCode) int {
+		for i, w := range worstFirst {
+			if h == w {
+				return i
+			}
+		}
+		return 0
+	}
+	return rank(a) < rank(b)
 }

@@ -1,0 +1,386 @@
+package application
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/controllers/application/plan"
+	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/source"
+)
+
+// observed is an observation, and what carrying out its plan needs.
+type observed struct {
+	plan.Observation
+	syncer *gitops.Syncer
+	// desired holds the rendered objects by refKey; missing, the ones
+	// the cluster is known not to hold, which are created without a dry
+	// run.
+	desired map[string]*unstructured.Unstructured
+	missing map[string]bool
+	// hashes are the rendered resources' hashes, kept in memory once
+	// they are in place.
+	hashes map[string]uint64
+	// taken are the watches' notes this reconcile handles.
+	taken changes
+	// syncedAs is "<commit>@<generation>" of this observation.
+	syncedAs string
+}
+
+// observe gathers what the planner needs: the revision, the rendered
+// objects and what the cluster holds of them. It reads no more than what
+// changed: objects whose render and live state are as this process last
+// left them are taken as they are, a change the watches saw is checked
+// with a dry run, and a status change only costs a read of that object.
+func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory) *observed {
+	o := &observed{Observation: plan.Observation{App: app, Now: r.Now(), Request: pendingRequest(app)}}
+	key := client.ObjectKeyFromObject(app)
+	o.taken = r.owned.take(key)
+	if asks := asksOf(app); asks != mem.asks {
+		// A new request (or the first reconcile since the start): nothing
+		// remembered is trusted.
+		mem.distrust()
+		mem.asks = asks
+	}
+	if app.Spec.Suspend {
+		return o
+	}
+	fail := func(reason string, err error) *observed {
+		o.Failure = &plan.Failure{Reason: reason, Message: err.Error()}
+		return o
+	}
+	destination, err := r.Tenancy.destination(app)
+	if err != nil {
+		return fail("NamespaceLocked", err)
+	}
+	// Who the Application acts as takes a read of each Application above
+	// it: made once, and only when needed, so a resync that finds nothing
+	// to do reads no parent.
+	identity := sync.OnceValues(func() (string, error) { return r.identity(ctx, app, 0) })
+	var who string
+	if app.Spec.SecretRef != nil {
+		if who, err = identity(); err != nil {
+			return fail("ServiceAccountRefused", err)
+		}
+	}
+	auth, err := r.auth(ctx, app, who)
+	if err != nil {
+		return fail("CredentialsFailed", err)
+	}
+	rev, err := r.revision(ctx, app, mem, auth)
+	if err != nil {
+		return fail("FetchFailed", err)
+	}
+	o.Revision = rev.Commit
+	o.syncedAs = fmt.Sprintf("%s@%d", rev.Commit, app.Generation)
+	if r.unchanged(app, o, mem) {
+		o.Unchanged = true
+		r.observeHealthOnly(ctx, o)
+		return o
+	}
+	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: r.Mapper, App: app, Revision: rev,
+		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases})
+	if err != nil {
+		var source *gitops.SourceError
+		if errors.As(err, &source) {
+			return fail(source.Reason, source.Err)
+		}
+		return fail("RenderFailed", err)
+	}
+	if err := r.Tenancy.checkLock(app, objects, r.Mapper); err != nil {
+		return fail("NamespaceLocked", fmt.Errorf("revision %s: %w", gitops.Short(rev.Commit), err))
+	}
+	if who, err = identity(); err != nil {
+		return fail("ServiceAccountRefused", err)
+	}
+	if o.syncer, err = r.syncerAs(who); err != nil {
+		return fail("ApplyFailed", err)
+	}
+	options := gitops.ParseSyncOptions(syncOptionsOf(app))
+	if options.CreateNamespace && destination != "" && destination != app.Namespace {
+		// The Application's own namespace exists: creating it would only
+		// ask for a cluster-scoped write that a locked or namespaced
+		// manager, and a tenant's account, do not have.
+		o.CreateNamespace = destination
+	}
+	o.Propagation = metav1.DeletionPropagation(capitalize(options.PropagationPolicy))
+	if err := r.observeObjects(ctx, o, objects, mem); err != nil {
+		return fail("DiffFailed", err)
+	}
+	return o
+}
+
+// unchanged reports whether the objects need neither render nor look: this
+// process synced this revision at this generation, watches every kind
+// the Application owns, and saw nothing but status change since; no sync
+// runs or is asked for.
+func (r *Reconciler) unchanged(app *gitopsv1alpha1.Application, o *observed, mem *memory) bool {
+	op := app.Status.OperationState
+	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && o.Request == nil &&
+		(op == nil || op.Phase != gitopsv1alpha1.OperationRunning) && plan.Synced(app, o.Revision) &&
+		r.owned.watching(app.Status.Inventory)
+}
+
+// observeHealthOnly reads the health of the objects whose status changed,
+// and, while the Application waits for health, of those not healthy yet.
+func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
+	for _, res := range o.App.Status.Resources {
+		if res.Health == nil {
+			continue
+		}
+		waiting := o.App.Spec.Wait && res.Health.Status != gitopsv1alpha1.HealthHealthy
+		if !o.taken.status[refKey(res.ObjectRef)] && !waiting {
+			continue
+		}
+		health := readHealth(ctx, r.APIReader, res.ObjectRef)
+		o.Objects = append(o.Objects, plan.Object{Ref: res.ObjectRef, Exists: true, StatusHealth: true, Health: health, HealthKnown: true})
+	}
+}
+
+// observeObjects turns rendered objects into the planner's, reading and
+// checking only the ones that may have changed.
+func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []*unstructured.Unstructured, mem *memory) error {
+	app := o.App
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, u := range objects {
+		kinds[u.GroupVersionKind()] = true
+	}
+	for _, ref := range app.Status.Inventory {
+		kinds[schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind}] = true
+	}
+	var gvks []schema.GroupVersionKind
+	for k := range kinds {
+		gvks = append(gvks, k)
+	}
+	// Watch what the Application owns, so a change to it is seen at once,
+	// and so the watches' cache can say what exists.
+	if err := r.owned.watch(gvks); err != nil {
+		log.FromContext(ctx).Error(err, "watching the Application's objects; drift is seen at the next interval")
+	}
+	trusted := mem.synced != "" && r.owned.watching(app.Status.Inventory)
+	willSync := plan.WillSync(app, o.Revision, o.Request)
+	running := app.Status.OperationState != nil && app.Status.OperationState.Phase == gitopsv1alpha1.OperationRunning
+	o.desired, o.missing, o.hashes = map[string]*unstructured.Unstructured{}, map[string]bool{}, map[string]uint64{}
+	var diff []*unstructured.Unstructured
+	var read []int
+	for _, u := range objects {
+		role, err := plan.RoleOf(u.GetAnnotations())
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		if role.Skip {
+			continue
+		}
+		if role.Hook != nil && u.GetName() == "" && u.GetGenerateName() != "" {
+			// A hook named by the API server would be a new object on every
+			// look: its name is made from the revision instead, the same
+			// for the whole operation.
+			u.SetName(u.GetGenerateName() + nameSuffix(o.Revision))
+			u.SetGenerateName("")
+		}
+		ref := gitops.RefOf(u)
+		k := refKey(ref)
+		o.desired[k] = u
+		exists, known := r.owned.exists(ctx, ref)
+		obj := plan.Object{Ref: ref, Wave: role.Wave, Hook: role.Hook, Exists: exists || !known,
+			StatusHealth: gitops.HasHealth(ref.Group, ref.Kind)}
+		if known && !exists {
+			o.missing[k] = true
+		}
+		if role.Hook != nil {
+			obj.Drifted = true
+			if exists && running {
+				read = append(read, len(o.Objects))
+			}
+			o.Objects = append(o.Objects, obj)
+			continue
+		}
+		h := hashOf(u)
+		o.hashes[k] = h
+		suspect := !trusted || o.taken.dirty[k] || mem.hashes[k] != h || !known
+		switch {
+		case !obj.Exists:
+			obj.Drifted = true
+		case suspect && willSync:
+			obj.Drifted = true // the apply tells
+		case suspect:
+			diff = append(diff, u)
+		}
+		if obj.Exists && obj.StatusHealth && (suspect || o.taken.status[k] || running || app.Spec.Wait && !healthy(app, ref)) {
+			read = append(read, len(o.Objects))
+		}
+		o.Objects = append(o.Objects, obj)
+	}
+	if len(diff) > 0 {
+		drifted, err := o.syncer.Drifted(ctx, diff)
+		if err != nil {
+			return err
+		}
+		isDrifted := map[string]bool{}
+		for _, ref := range drifted {
+			isDrifted[refKey(ref)] = true
+		}
+		for i := range o.Objects {
+			if isDrifted[refKey(o.Objects[i].Ref)] {
+				o.Objects[i].Drifted = true
+			}
+		}
+	}
+	for _, i := range read {
+		o.Objects[i].Health = readHealth(ctx, r.APIReader, o.Objects[i].Ref)
+		o.Objects[i].HealthKnown = true
+	}
+	var resources []*unstructured.Unstructured
+	for _, obj := range o.Objects {
+		if obj.Hook == nil {
+			resources = append(resources, o.desired[refKey(obj.Ref)])
+		}
+	}
+	for _, ref := range gitops.Stale(app.Status.Inventory, resources) {
+		exists, known := r.owned.exists(ctx, ref)
+		o.Stale = append(o.Stale, plan.StaleObject{Ref: ref, Exists: exists || !known})
+	}
+	return nil
+}
+
+// healthy reports whether the status says an object is healthy.
+func healthy(app *gitopsv1alpha1.Application, ref gitopsv1alpha1.ObjectRef) bool {
+	for _, r := range app.Status.Resources {
+		if r.ObjectRef == ref {
+			return r.Health != nil && r.Health.Status == gitopsv1alpha1.HealthHealthy
+		}
+	}
+	return false
+}
+
+// readHealth reads an object and tells its health.
+func readHealth(ctx context.Context, reader client.Reader, ref gitopsv1alpha1.ObjectRef) gitopsv1alpha1.HealthStatus {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live); err != nil {
+		return gitops.HealthOf(nil)
+	}
+	return gitops.HealthOf(live)
+}
+
+// hashOf is a rendered object's hash, to tell whether a render changed it.
+func hashOf(u *unstructured.Unstructured) uint64 {
+	data, err := json.Marshal(u.Object) // map keys sorted: the same object, the same bytes
+	if err != nil {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(data)
+	return h.Sum64()
+}
+
+// nameSuffix is a hook's name suffix for a revision.
+func nameSuffix(revision string) string {
+	sum := sha256.Sum256([]byte(revision))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// revision is the commit to sync: the running operation's, or what
+// targetRevision names (see resolve).
+func (r *Reconciler) revision(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory, auth transport.AuthMethod) (source.Revision, error) {
+	if op := app.Status.OperationState; op != nil && op.Phase == gitopsv1alpha1.OperationRunning && op.Revision != "" {
+		if last := mem.resolution; last != nil && last.source.Commit == op.Revision {
+			return last.source, nil
+		}
+		return source.Revision{Commit: op.Revision}, nil
+	}
+	return r.resolve(ctx, app, mem, auth)
+}
+
+// resolve asks the remote which commit the source names, unless it was
+// asked within the interval: a reconcile woken by a change to an owned
+// object syncs the revision it has, without a round trip to the remote.
+func (r *Reconciler) resolve(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory, auth transport.AuthMethod) (source.Revision, error) {
+	src := app.Spec.Source
+	if last := mem.resolution; last != nil && last.url == src.RepoURL && last.target == src.TargetRevision &&
+		r.Now().Sub(last.at) < app.Spec.Interval.Duration {
+		return last.source, nil
+	}
+	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, src.TargetRevision, auth)
+	if err != nil {
+		return rev, err
+	}
+	mem.resolution = &resolution{source: rev, url: src.RepoURL, target: src.TargetRevision, at: r.Now()}
+	return rev, nil
+}
+
+// pendingRequest is the sync a person asked for and that was not carried
+// out yet, which a non-automated Application carries out too. Status says
+// which was last carried out, so a restart neither drops nor repeats one.
+func pendingRequest(app *gitopsv1alpha1.Application) *plan.Request {
+	value := app.Annotations[SyncRequestAnnotation]
+	if value == "" || value == app.Status.LastHandledSyncRequest {
+		return nil
+	}
+	return &plan.Request{Value: value, Prune: app.Annotations[PruneRequestAnnotation] == "true"}
+}
+
+// asksOf are the annotations by which a person or a push event asks to
+// look again.
+func asksOf(app *gitopsv1alpha1.Application) string {
+	return app.Annotations[SyncRequestAnnotation] + "/" + app.Annotations[RefreshRequestAnnotation] + "/" +
+		app.Annotations[argoCDRefreshAnnotation]
+}
+
+func syncOptionsOf(app *gitopsv1alpha1.Application) []string {
+	if app.Spec.SyncPolicy == nil {
+		return nil
+	}
+	return app.Spec.SyncPolicy.SyncOptions
+}
+
+// auth reads the Git credentials of spec.secretRef as who the Application
+// acts as (see identity): otherwise a tenant who may not read a Secret
+// could name it and have the manager send it to a repoURL of their
+// choosing.
+func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application, who string) (transport.AuthMethod, error) {
+	if app.Spec.SecretRef == nil {
+		return nil, nil
+	}
+	reader := r.APIReader
+	if who != "" {
+		c, err := r.clientAs(who)
+		if err != nil {
+			return nil, err
+		}
+		reader = c
+	}
+	var secret corev1.Secret
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.SecretRef.Name}, &secret); err != nil {
+		return nil, fmt.Errorf("reading Secret %s: %w", app.Spec.SecretRef.Name, err)
+	}
+	auth, err := source.AuthFromSecret(app.Spec.Source.RepoURL, secret.Data)
+	if err != nil {
+		return nil, fmt.Errorf("the Secret %s: %w", app.Spec.SecretRef.Name, err)
+	}
+	return auth, nil
+}
+
+// capitalize turns a sync option's propagation policy into the API's.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

@@ -1,0 +1,86 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops/render"
+	"github.com/sluicehq/sluice/gitops/source"
+)
+
+// The labels that name an applied object's Application.
+const (
+	OwnerNameLabel      = OwnerGroup + "/name"
+	OwnerNamespaceLabel = OwnerGroup + "/namespace"
+)
+
+// DesiredInput is what an Application's desired objects are made from.
+type DesiredInput struct {
+	Fetcher *source.Fetcher
+	// Mapper tells namespaced kinds from cluster-scoped ones.
+	Mapper meta.RESTMapper
+	App    *gitopsv1alpha1.Application
+	// Revision is the commit to render, as Fetcher.Resolve named it.
+	Revision source.Revision
+	Auth     transport.AuthMethod
+	// Namespace is where namespaced objects that name none go: the
+	// destination's, as tenancy allows it.
+	Namespace string
+	// AllowRemoteBases is the operator's choice, never the tenant's.
+	AllowRemoteBases bool
+}
+
+// Desired is what a revision of an Application asks the cluster to hold:
+// its source checked out and rendered, namespaced objects placed in the
+// destination, every object labelled as the Application's. The controller
+// syncs it and `kubectl sluice app diff` compares it, so both see the same
+// objects.
+func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured, error) {
+	src := in.App.Spec.Source
+	dir, release, err := in.Fetcher.Checkout(ctx, src.RepoURL, in.Revision, in.Auth)
+	if err != nil {
+		return nil, &SourceError{Reason: "FetchFailed", Err: err}
+	}
+	objects, err := render.Render(dir, src.Path, RenderOptions(src, in.AllowRemoteBases))
+	release() // the objects are in memory
+	if err != nil {
+		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+	}
+	if err := PlaceInNamespace(objects, in.Namespace, in.Mapper); err != nil {
+		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+	}
+	LabelOwned(objects, in.App)
+	return objects, nil
+}
+
+// SourceError is a revision that could not be fetched or rendered; Reason
+// is the condition reason a person sees (FetchFailed, RenderFailed).
+type SourceError struct {
+	Reason string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// LabelOwned marks objects as app's, which is how pruning and the
+// controller's watches know them.
+func LabelOwned(objects []*unstructured.Unstructured, app *gitopsv1alpha1.Application) {
+	for _, o := range objects {
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[OwnerNameLabel] = app.Name
+		labels[OwnerNamespaceLabel] = app.Namespace
+		o.SetLabels(labels)
+	}
+}
+
+// Short is a commit as people read it.
+func Short(commit string) string { return commit[:min(len(commit), 12)] }
