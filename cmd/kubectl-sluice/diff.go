@@ -93,9 +93,13 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err := gitops.PlaceInNamespace(objects, app.Spec.Destination.Namespace, cl.RESTMapper()); err != nil {
 		return "", false, err
 	}
+	ignore, err := gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences)
+	if err != nil {
+		return "", false, err
+	}
 	syncer := gitops.NewSyncer(cl)
 	syncer.Label(objects, app)
-	diffs, err := syncer.Diff(ctx, objects)
+	diffs, err := syncer.Diff(ctx, objects, ignore)
 	if err != nil {
 		return "", false, err
 	}

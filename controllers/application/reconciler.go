@@ -445,10 +445,14 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"ApplyFailed", err}
 	}
+	ignore, err := gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences)
+	if err != nil {
+		return &failure{"InvalidSpec", err}
+	}
 	if !automated && !asked {
 		// Without automated sync the Application reports what a sync would
 		// change; a person asks for the sync.
-		return r.reportManual(ctx, app, syncer, objects, rev)
+		return r.reportManual(ctx, app, syncer, objects, rev, ignore)
 	}
 	options := gitops.ParseSyncOptions(policy.SyncOptions)
 	// The Application's own namespace exists: creating it would only ask
@@ -465,9 +469,10 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		// The revision was synced; what changed since is drift in the
 		// cluster, which only selfHeal, or a person asking for a sync,
 		// reverts.
-		return r.reportDrift(ctx, app, syncer, objects)
+		return r.reportDrift(ctx, app, syncer, objects, ignore)
 	}
-	changes, err := syncer.Apply(ctx, objects, timeout)
+	changes, err := syncer.Apply(ctx, objects, gitops.ApplyOptions{Timeout: timeout, Ignore: ignore,
+		RespectIgnoreDifferences: options.RespectIgnoreDifferences})
 	if err != nil {
 		return &failure{"ApplyFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
@@ -563,8 +568,8 @@ func (r *Reconciler) resolve(ctx context.Context, app *gitopsv1alpha1.Applicatio
 // reportDrift marks the objects that drifted from the synced revision
 // OutOfSync, naming them, without changing anything.
 func (r *Reconciler) reportDrift(ctx context.Context, app *gitopsv1alpha1.Application, syncer *gitops.Syncer,
-	objects []*unstructured.Unstructured) error {
-	drifted, err := syncer.Drifted(ctx, objects)
+	objects []*unstructured.Unstructured, ignore *gitops.IgnoreRules) error {
+	drifted, err := syncer.Drifted(ctx, objects, ignore)
 	if err != nil {
 		return &failure{"DiffFailed", err}
 	}
@@ -599,9 +604,9 @@ func (r *Reconciler) reportDrift(ctx context.Context, app *gitopsv1alpha1.Applic
 // reportManual shows, for an Application without automated sync, whether
 // the cluster matches the revision, naming what a sync would change.
 func (r *Reconciler) reportManual(ctx context.Context, app *gitopsv1alpha1.Application, syncer *gitops.Syncer,
-	objects []*unstructured.Unstructured, rev source.Revision) error {
+	objects []*unstructured.Unstructured, rev source.Revision, ignore *gitops.IgnoreRules) error {
 	syncer.Label(objects, app)
-	drifted, err := syncer.Drifted(ctx, objects)
+	drifted, err := syncer.Drifted(ctx, objects, ignore)
 	if err != nil {
 		return &failure{"DiffFailed", err}
 	}
@@ -657,7 +662,7 @@ func (r *Reconciler) createNamespace(ctx context.Context, syncer *gitops.Syncer,
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
-	_, err := syncer.Apply(ctx, []*unstructured.Unstructured{ns}, timeout)
+	_, err := syncer.Apply(ctx, []*unstructured.Unstructured{ns}, gitops.ApplyOptions{Timeout: timeout})
 	return err
 }
 
