@@ -1,7 +1,6 @@
 package gitops
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"regexp"
@@ -261,7 +260,7 @@ func managedPointers(live *unstructured.Unstructured, managers []string) []strin
 			continue
 		}
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(entry.FieldsV1.Raw)); err != nil {
+		if err := set.FromJSON(entry.FieldsV1.GetRawReader()); err != nil {
 			continue // not a field set this version of Kubernetes writes
 		}
 		set.Iterate(func(p fieldpath.Path) {

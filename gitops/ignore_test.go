@@ -43,10 +43,10 @@ spec:
 
 func TestIgnorePointers(t *testing.T) {
 	hpa := metav1.ManagedFieldsEntry{Manager: "hpa-controller", Operation: metav1.ManagedFieldsOperationApply,
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:replicas":{}}}`)}
 	injector := metav1.ManagedFieldsEntry{Manager: "injector", Operation: metav1.ManagedFieldsOperationUpdate,
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(
-			`{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"sidecar\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`)}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(
+			`{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"sidecar\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`)}
 	tests := []struct {
 		name    string
 		spec    []gitopsv1alpha1.ResourceIgnoreDifferences
