@@ -56,6 +56,9 @@ func Stale(previous []gitopsv1alpha1.ObjectRef, current []*unstructured.Unstruct
 type SyncOptions struct {
 	CreateNamespace bool
 	PruneLast       bool
+	// RespectIgnoreDifferences keeps ignoreDifferences' fields as they are
+	// live when a sync writes an object that exists.
+	RespectIgnoreDifferences bool
 	// PropagationPolicy is foreground, background (the default) or orphan.
 	PropagationPolicy string
 }
@@ -71,6 +74,8 @@ func ParseSyncOptions(options []string) SyncOptions {
 			out.CreateNamespace = strings.EqualFold(value, "true")
 		case "PruneLast":
 			out.PruneLast = strings.EqualFold(value, "true")
+		case "RespectIgnoreDifferences":
+			out.RespectIgnoreDifferences = strings.EqualFold(value, "true")
 		case "PrunePropagationPolicy":
 			switch v := strings.ToLower(strings.TrimSpace(value)); v {
 			case "foreground", "background", "orphan":

@@ -3,12 +3,14 @@ package gitops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,22 +84,164 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: rolloutsv1alpha1.ManagedByRolloutsKey},
 }}
 
+// ApplyOptions are how one Apply goes.
+type ApplyOptions struct {
+	// Timeout bounds the wait for definitions (CRDs, namespaces) to be
+	// ready before the objects that need them.
+	Timeout time.Duration
+	// Ignore are the Application's ignoreDifferences: the fields they name
+	// never count as drift, so an object whose only changes are there is
+	// not written.
+	Ignore *IgnoreRules
+	// RespectIgnoreDifferences leaves the ignored fields of an object that
+	// exists as they are live when the object is written for another
+	// reason; without it Git's whole object is applied, as Argo CD does.
+	// An object that is created gets Git's whole object either way.
+	RespectIgnoreDifferences bool
+}
+
 // Apply applies objects in stages and returns what it did to each.
-func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration) (*ssa.ChangeSet, error) {
+func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, o ApplyOptions) (*ssa.ChangeSet, error) {
 	if err := copyable(objects); err != nil {
 		return nil, err
 	}
 	opts := ssa.DefaultApplyOptions()
-	opts.WaitTimeout = timeout
+	opts.WaitTimeout = o.Timeout
 	opts.DriftIgnoreRules = RolloutOwnedFields
-	return s.manager.ApplyAllStaged(ctx, objects, opts)
+	if o.Ignore.Empty() {
+		return s.manager.ApplyAllStaged(ctx, objects, opts)
+	}
+	if o.RespectIgnoreDifferences {
+		// The ssa engine leaves out of the comparison what the rules name
+		// and, writing an object that drifted elsewhere, drops those
+		// fields from it (another applier owns them) or sets them to the
+		// live value: the object's ignored fields stay as they are.
+		rules, err := s.ignoreRules(ctx, objects, o.Ignore)
+		if err != nil {
+			return nil, err
+		}
+		opts.DriftIgnoreRules = append(slices.Clip(RolloutOwnedFields), rules...)
+		return s.manager.ApplyAllStaged(ctx, objects, opts)
+	}
+	// Git's whole object for what drifted outside the ignored fields:
+	// which drifted is told with the rules, and the apply goes without
+	// them, so it writes the ignored fields too.
+	unchanged, write, err := s.untouched(ctx, objects, o.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	changes := ssa.NewChangeSet()
+	if len(write) > 0 {
+		applied, err := s.manager.ApplyAllStaged(ctx, write, opts)
+		if applied != nil {
+			changes.Append(applied.Entries)
+		}
+		if err != nil {
+			return changes, err
+		}
+	}
+	changes.Append(unchanged)
+	return changes, nil
+}
+
+// untouched splits objects into those that did not drift outside their
+// ignored fields, with their change set entries, and those to write. An
+// object whose dry run fails (its CRD or namespace comes in this apply)
+// is written, and the apply tells the rest.
+func (s *Syncer) untouched(ctx context.Context, objects []*unstructured.Unstructured, ignore *IgnoreRules) (
+	[]ssa.ChangeSetEntry, []*unstructured.Unstructured, error) {
+	entries := make([]*ssa.ChangeSetEntry, len(objects))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(driftCheckConcurrency)
+	for i, o := range objects {
+		g.Go(func() error {
+			opts, err := s.diffOptions(gctx, o, ignore)
+			if err != nil {
+				return err
+			}
+			entry, _, _, err := s.manager.Diff(gctx, o.DeepCopy(), opts)
+			if err == nil {
+				entries[i] = entry
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var unchanged []ssa.ChangeSetEntry
+	var write []*unstructured.Unstructured
+	for i, e := range entries {
+		if e != nil && (e.Action == ssa.UnchangedAction || e.Action == ssa.SkippedAction) {
+			unchanged = append(unchanged, *e)
+			continue
+		}
+		write = append(write, objects[i])
+	}
+	return unchanged, write, nil
+}
+
+// ignoreRules are the ssa rules of the objects the Application's
+// ignoreDifferences match, each selecting its object alone.
+func (s *Syncer) ignoreRules(ctx context.Context, objects []*unstructured.Unstructured, ignore *IgnoreRules) ([]jsondiff.IgnoreRule, error) {
+	var rules []jsondiff.IgnoreRule
+	for _, o := range objects {
+		rule, err := s.ruleFor(ctx, o, ignore)
+		if err != nil {
+			return nil, err
+		}
+		if rule != nil {
+			rules = append(rules, *rule)
+		}
+	}
+	return rules, nil
+}
+
+// ruleFor is the ssa rule of one object's ignored fields, reading the
+// object's live state first when they depend on it.
+func (s *Syncer) ruleFor(ctx context.Context, o *unstructured.Unstructured, ignore *IgnoreRules) (*jsondiff.IgnoreRule, error) {
+	if ignore.Empty() {
+		return nil, nil
+	}
+	var live *unstructured.Unstructured
+	if ignore.NeedsLive(o) {
+		live = &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		err := s.Client.Get(ctx, client.ObjectKeyFromObject(o), live)
+		switch {
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			live = nil // created by this apply: nothing live to ignore
+		case err != nil:
+			return nil, fmt.Errorf("reading %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	rule, err := ignore.Rule(o, live)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+	}
+	return rule, nil
+}
+
+// diffOptions are the dry-run options for one object: the rollout
+// controller's fields and the object's ignored ones left out.
+func (s *Syncer) diffOptions(ctx context.Context, o *unstructured.Unstructured, ignore *IgnoreRules) (ssa.DiffOptions, error) {
+	opts := ssa.DefaultDiffOptions()
+	opts.DriftIgnoreRules = RolloutOwnedFields
+	rule, err := s.ruleFor(ctx, o, ignore)
+	if err != nil {
+		return opts, err
+	}
+	if rule != nil {
+		opts.DriftIgnoreRules = append(slices.Clip(RolloutOwnedFields), *rule)
+	}
+	return opts, nil
 }
 
 // Drifted lists the objects whose live state differs from what applying
 // them would make it, without writing anything: the drift a sync with
-// selfHeal off reports.
-func (s *Syncer) Drifted(ctx context.Context, objects []*unstructured.Unstructured) ([]gitopsv1alpha1.ObjectRef, error) {
-	diffs, err := s.Diff(ctx, objects)
+// selfHeal off reports. The fields ignore names are left out.
+func (s *Syncer) Drifted(ctx context.Context, objects []*unstructured.Unstructured, ignore *IgnoreRules) ([]gitopsv1alpha1.ObjectRef, error) {
+	diffs, err := s.Diff(ctx, objects, ignore)
 	if err != nil {
 		return nil, err
 	}
@@ -162,15 +306,18 @@ type ObjectDiff struct {
 }
 
 // Diff tells, with server-side dry runs, what applying objects would do,
-// leaving out the fields the rollout controller owns.
-func (s *Syncer) Diff(ctx context.Context, objects []*unstructured.Unstructured) ([]ObjectDiff, error) {
+// leaving out the fields the rollout controller owns and those ignore
+// names (from the comparison and from Live and Desired).
+func (s *Syncer) Diff(ctx context.Context, objects []*unstructured.Unstructured, ignore *IgnoreRules) ([]ObjectDiff, error) {
 	if err := copyable(objects); err != nil {
 		return nil, err
 	}
-	opts := ssa.DefaultDiffOptions()
-	opts.DriftIgnoreRules = RolloutOwnedFields
 	out := make([]ObjectDiff, 0, len(objects))
 	for _, o := range objects {
+		opts, err := s.diffOptions(ctx, o, ignore)
+		if err != nil {
+			return nil, err
+		}
 		entry, live, desired, err := s.manager.Diff(ctx, o, opts)
 		if err != nil {
 			return nil, err

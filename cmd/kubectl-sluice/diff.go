@@ -85,8 +85,12 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
+	ignore, err := gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences)
+	if err != nil {
+		return "", false, err
+	}
 	syncer := gitops.NewSyncer(cl)
-	diffs, err := syncer.Diff(ctx, objects)
+	diffs, err := syncer.Diff(ctx, objects, ignore)
 	if err != nil {
 		return "", false, err
 	}

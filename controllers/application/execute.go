@@ -29,7 +29,7 @@ func (r *Reconciler) execute(ctx context.Context, o *observed, d plan.Decision) 
 			ns.SetAPIVersion("v1")
 			ns.SetKind("Namespace")
 			ns.SetName(a.Namespace)
-			_, err = o.syncer.Apply(ctx, []*unstructured.Unstructured{ns}, timeout)
+			_, err = o.syncer.Apply(ctx, []*unstructured.Unstructured{ns}, gitops.ApplyOptions{Timeout: timeout})
 		case plan.ApplyObjects:
 			var changed int
 			changed, err = r.apply(ctx, o, a.Objects, timeout)
@@ -73,7 +73,8 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 	}
 	changed := 0
 	if len(update) > 0 {
-		changes, err := o.syncer.Apply(ctx, update, timeout)
+		changes, err := o.syncer.Apply(ctx, update, gitops.ApplyOptions{Timeout: timeout, Ignore: o.ignore,
+			RespectIgnoreDifferences: o.respect})
 		if err != nil {
 			return changed, err
 		}

@@ -41,6 +41,10 @@ type observed struct {
 	taken changes
 	// syncedAs is "<commit>@<generation>" of this observation.
 	syncedAs string
+	// ignore are the Application's ignoreDifferences; respect says to
+	// leave the fields they name as they are live (RespectIgnoreDifferences).
+	ignore  *gitops.IgnoreRules
+	respect bool
 }
 
 // observe gathers what the planner needs: the revision, the rendered
@@ -112,7 +116,11 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 	if o.syncer, err = r.syncerAs(who); err != nil {
 		return fail("ApplyFailed", err)
 	}
+	if o.ignore, err = gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences); err != nil {
+		return fail("InvalidSpec", err)
+	}
 	options := gitops.ParseSyncOptions(syncOptionsOf(app))
+	o.respect = options.RespectIgnoreDifferences
 	if options.CreateNamespace && destination != "" && destination != app.Namespace {
 		// The Application's own namespace exists: creating it would only
 		// ask for a cluster-scoped write that a locked or namespaced
@@ -228,7 +236,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		o.Objects = append(o.Objects, obj)
 	}
 	if len(diff) > 0 {
-		drifted, err := o.syncer.Drifted(ctx, diff)
+		drifted, err := o.syncer.Drifted(ctx, diff, o.ignore)
 		if err != nil {
 			return err
 		}

@@ -56,12 +56,74 @@ type ApplicationSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
+	// IgnoreDifferences names fields that never count as drift: a field
+	// another controller sets (an autoscaler's replicas, an injected
+	// sidecar) neither makes the Application OutOfSync nor is reverted by
+	// selfHeal. A sync that happens for another reason applies Git's whole
+	// object, unless syncOptions has RespectIgnoreDifferences=true.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	IgnoreDifferences []ResourceIgnoreDifferences `json:"ignoreDifferences,omitempty"`
+
 	// Webhook gives the Application a push-event path of its own,
 	// POST /hooks/git/<namespace>/<name>, whose events are checked against
 	// its own secret rather than the manager's shared one, so one tenant's
 	// secret cannot sign events for another's repository.
 	// +optional
 	Webhook *ApplicationWebhook `json:"webhook,omitempty"`
+}
+
+// ResourceIgnoreDifferences is Argo CD's entry of the same name: which
+// objects (group and kind, optionally name and namespace) and which of
+// their fields to leave out of the comparison with Git.
+type ResourceIgnoreDifferences struct {
+	// Group is the object's API group without the version; empty is the
+	// core group. The wildcards * and ? match as in a glob.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Group string `json:"group,omitempty"`
+
+	// Kind is the object's kind; the wildcards * and ? match as in a glob.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Kind string `json:"kind"`
+
+	// Name, when set, narrows the entry to the object of this name.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// Namespace, when set, narrows the entry to objects in this namespace.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// JSONPointers are RFC 6901 pointers to the fields to ignore, such as
+	// /spec/replicas.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.all(p, p.startsWith('/'))",message="each jsonPointer starts with /"
+	// +optional
+	JSONPointers []string `json:"jsonPointers,omitempty"`
+
+	// JQPathExpressions are jq path expressions whose paths, in the live
+	// object and in Git's, are ignored, such as
+	// .spec.template.spec.initContainers[] | select(.name == "istio-init").
+	// Only path-selecting jq is accepted: field and index access, [], ?,
+	// |, ",", //, comparisons, and, or, if, try, and filters such as
+	// select, has, test, startswith; no arithmetic, no object or array
+	// construction, no reduce, foreach or def.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +optional
+	JQPathExpressions []string `json:"jqPathExpressions,omitempty"`
+
+	// ManagedFieldsManagers ignores every field that these field managers
+	// own in the live object's metadata.managedFields.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=128
+	// +optional
+	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
 }
 
 // ApplicationWebhook is an Application's own push-event secret.
