@@ -80,3 +80,24 @@ func AggregateHealth(resources []gitopsv1alpha1.ResourceStatus) gitopsv1alpha1.H
 	}
 	return out
 }
+
+// Settled reports whether an Application that waits for its objects
+// (spec.wait) has waited enough: its objects are Healthy, or Suspended,
+// waiting for a person (a Rollout at a pause step or awaiting promotion,
+// an Inconclusive analysis, a suspended Job). Nothing changes a
+// Suspended object by itself, so waiting on it would leave the
+// Application Progressing until someone acts, as if its sync were stuck.
+func Settled(health gitopsv1alpha1.HealthStatus) bool {
+	return health.Status == gitopsv1alpha1.HealthHealthy || health.Status == gitopsv1alpha1.HealthSuspended
+}
+
+// AppliedMessage is the Ready message of a sync that applied revision
+// (abbreviated): with the health's message when the objects are
+// Suspended, which says what they wait for.
+func AppliedMessage(revision string, health gitopsv1alpha1.HealthStatus) string {
+	message := "revision " + revision + " applied"
+	if health.Status == gitopsv1alpha1.HealthSuspended && health.Message != "" {
+		message += "; suspended: " + health.Message
+	}
+	return message
+}

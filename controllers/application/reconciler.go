@@ -513,7 +513,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Sync",
 			"revision %s: %d objects changed, %d pruned", short(rev.Commit), changed, pruned)
 	}
-	if app.Spec.Wait && app.Status.Health.Status != gitopsv1alpha1.HealthHealthy {
+	if app.Spec.Wait && !gitops.Settled(app.Status.Health) {
 		// Ready waits for the objects; their status changes wake the
 		// Application through the watches.
 		gitops.SetReady(app, false, "Progressing", fmt.Sprintf("revision %s applied; waiting for health: %s",
@@ -521,7 +521,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		gitops.SetReconciling(app, "Progressing", app.Status.Health.Message)
 		return nil
 	}
-	gitops.SetReady(app, true, "Synced", fmt.Sprintf("revision %s applied", short(rev.Commit)), false)
+	gitops.SetReady(app, true, "Synced", gitops.AppliedMessage(short(rev.Commit), app.Status.Health), false)
 	return nil
 }
 
@@ -670,7 +670,7 @@ func (r *Reconciler) resources(ctx context.Context, syncer *gitops.Syncer, objec
 	for _, o := range objects {
 		ref := gitops.RefOf(o)
 		res := gitopsv1alpha1.ResourceStatus{ObjectRef: ref, Status: gitopsv1alpha1.SyncStatusSynced}
-		if gitops.HasHealth(ref.Group, ref.Kind) {
+		if gitops.ReadsLiveHealth(o) {
 			live := &unstructured.Unstructured{}
 			live.SetGroupVersionKind(o.GroupVersionKind())
 			var health gitopsv1alpha1.HealthStatus
