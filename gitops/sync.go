@@ -3,12 +3,14 @@ package gitops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"github.com/fluxcd/pkg/ssa/utils"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,15 +89,94 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: rolloutsv1alpha1.ManagedByRolloutsKey},
 }}
 
-// Apply applies objects in stages and returns what it did to each.
-func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration) (*ssa.ChangeSet, error) {
+// Apply applies objects in stages and returns what it did to each, with
+// the sync options of the Application and of each object
+// (SyncOptions.ForObject): objects that ask for Replace are written whole
+// (replace.go), the others applied server-side; Force recreates an object
+// whose change an immutable field refuses.
+func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, timeout time.Duration,
+	options SyncOptions) (*ssa.ChangeSet, error) {
 	if err := copyable(objects); err != nil {
 		return nil, err
 	}
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = timeout
 	opts.DriftIgnoreRules = RolloutOwnedFields
-	return s.manager.ApplyAllStaged(ctx, objects, opts)
+	var applied, forced []*unstructured.Unstructured
+	var definitions, replaced []*unstructured.Unstructured
+	for _, o := range objects {
+		own := options.ForObject(o.GetAnnotations())
+		switch {
+		case own.Replace && utils.IsClusterDefinition(o):
+			definitions = append(definitions, o)
+		case own.Replace:
+			replaced = append(replaced, o)
+		case own.Force:
+			forced = append(forced, o)
+		default:
+			applied = append(applied, o)
+		}
+	}
+	changes := ssa.NewChangeSet()
+	// Definitions first, as the staged apply orders them, and waited for:
+	// the objects of their kinds and in them come next.
+	if err := s.replaceAll(ctx, definitions, options, changes); err != nil {
+		return changes, err
+	}
+	if len(definitions) > 0 {
+		if err := s.manager.WaitForSet(changes.ToObjMetadataSet(), ssa.WaitOptions{Interval: opts.WaitInterval, Timeout: timeout}); err != nil {
+			return changes, err
+		}
+	}
+	// An object with Force (its own or the Application's) that exists
+	// already is applied with Force before the stages: its kind and
+	// namespace exist, since it does. A new one is only created, in its
+	// stage, where Force has nothing to do.
+	existing, err := s.splitExisting(ctx, forced)
+	if err != nil {
+		return changes, err
+	}
+	if len(existing) > 0 {
+		forceOpts := opts
+		forceOpts.Force = true
+		cs, err := s.manager.ApplyAll(ctx, existing, forceOpts)
+		if err != nil {
+			return changes, err
+		}
+		changes.Append(cs.Entries)
+	}
+	for _, o := range forced {
+		if !slices.Contains(existing, o) {
+			applied = append(applied, o)
+		}
+	}
+	if len(applied) > 0 {
+		cs, err := s.manager.ApplyAllStaged(ctx, applied, opts)
+		if cs != nil {
+			changes.Append(cs.Entries)
+		}
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, s.replaceAll(ctx, replaced, options, changes)
+}
+
+// splitExisting returns the objects that exist in the cluster.
+func (s *Syncer) splitExisting(ctx context.Context, objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	var existing []*unstructured.Unstructured
+	for _, o := range objects {
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		err := s.Client.Get(ctx, client.ObjectKeyFromObject(o), live)
+		switch {
+		case err == nil:
+			existing = append(existing, o)
+		case !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err):
+			return nil, fmt.Errorf("reading %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return existing, nil
 }
 
 // Drifted lists the objects whose live state differs from what applying

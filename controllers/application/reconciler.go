@@ -467,7 +467,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 		// reverts.
 		return r.reportDrift(ctx, app, syncer, objects)
 	}
-	changes, err := syncer.Apply(ctx, objects, timeout)
+	changes, err := syncer.Apply(ctx, objects, timeout, options)
 	if err != nil {
 		return &failure{"ApplyFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
 	}
@@ -657,7 +657,7 @@ func (r *Reconciler) createNamespace(ctx context.Context, syncer *gitops.Syncer,
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
-	_, err := syncer.Apply(ctx, []*unstructured.Unstructured{ns}, timeout)
+	_, err := syncer.Apply(ctx, []*unstructured.Unstructured{ns}, timeout, gitops.SyncOptions{})
 	return err
 }
 
