@@ -545,6 +545,13 @@ func (r *Reconciler) upToDate(app *gitopsv1alpha1.Application, rev source.Revisi
 // object syncs the revision it has, without a round trip to the remote.
 func (r *Reconciler) resolve(ctx context.Context, app *gitopsv1alpha1.Application, auth transport.AuthMethod) (source.Revision, error) {
 	src := app.Spec.Source
+	if commit, asked, err := requestedRevision(app); asked {
+		// A rollback: the commit the request names, not targetRevision's.
+		if err != nil {
+			return source.Revision{}, err
+		}
+		return r.Fetcher.Resolve(ctx, src.RepoURL, commit, auth)
+	}
 	interval := app.Spec.Interval.Duration
 	if v, ok := r.resolved.Load(app.UID); ok {
 		last := v.(resolution)

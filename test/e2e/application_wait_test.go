@@ -9,6 +9,7 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -122,6 +123,27 @@ spec:
 			a := current(ctx, g)
 			g.Expect(a.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy), a.Status.Health.Message)
 			g.Expect(a.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusSynced))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	It("goes back to the first commit with kubectl sluice app rollback, automated sync off, OutOfSync against main after", func(ctx context.Context) {
+		history := run("app", "history", "web", "-n", dest)
+		Expect(history).To(gexec.Exit(0))
+		Expect(history.Out).To(gbytes.Say(`ID\s+DEPLOYED\s+REVISION`))
+		Expect(history.Out).To(gbytes.Say(`0\s+\S+\s+` + second))
+
+		rollback := run("app", "rollback", "web", "-n", dest, "--wait", "--timeout=1m")
+		Expect(rollback).To(gexec.Exit(0))
+		Expect(rollback.Out).To(gbytes.Say("rolling back to " + first))
+		Expect(rollback.Out).To(gbytes.Say("synced revision " + first))
+		Eventually(func(g Gomega) {
+			a := current(ctx, g)
+			g.Expect(a.Spec.SyncPolicy.Automated).To(BeNil(), "automated sync is off")
+			g.Expect(a.Status.History[0].Revision).To(Equal(first))
+			g.Expect(a.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: second}))
+			var ro rolloutsv1alpha1.Rollout
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "web"}, &ro)).To(Succeed())
+			g.Expect(ro.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/web:1.0"))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 	})
 })
