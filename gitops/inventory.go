@@ -61,29 +61,59 @@ type SyncOptions struct {
 	RespectIgnoreDifferences bool
 	// PropagationPolicy is foreground, background (the default) or orphan.
 	PropagationPolicy string
+	// Replace writes objects whole, created or updated as kubectl create
+	// and replace do, instead of applying them server-side: fields the
+	// objects do not set are cleared, whoever set them.
+	Replace bool
+	// Force deletes and recreates an object whose write is refused for
+	// changing an immutable field (a Job's template, a Service's type
+	// change, a selector).
+	Force bool
 }
 
 // ParseSyncOptions reads "Name=value" entries; unknown ones are ignored, as
 // Argo CD ignores them.
 func ParseSyncOptions(options []string) SyncOptions {
 	out := SyncOptions{PropagationPolicy: "background"}
-	for _, o := range options {
-		name, value, _ := strings.Cut(o, "=")
+	out.parse(options)
+	return out
+}
+
+func (o *SyncOptions) parse(options []string) {
+	for _, entry := range options {
+		name, value, _ := strings.Cut(entry, "=")
+		on := strings.EqualFold(strings.TrimSpace(value), "true")
 		switch strings.TrimSpace(name) {
 		case "CreateNamespace":
-			out.CreateNamespace = strings.EqualFold(value, "true")
+			o.CreateNamespace = on
 		case "PruneLast":
-			out.PruneLast = strings.EqualFold(value, "true")
+			o.PruneLast = on
+		case "Replace":
+			o.Replace = on
+		case "Force":
+			o.Force = on
 		case "RespectIgnoreDifferences":
-			out.RespectIgnoreDifferences = strings.EqualFold(value, "true")
+			o.RespectIgnoreDifferences = on
 		case "PrunePropagationPolicy":
 			switch v := strings.ToLower(strings.TrimSpace(value)); v {
 			case "foreground", "background", "orphan":
-				out.PropagationPolicy = v
+				o.PropagationPolicy = v
 			}
 		}
 	}
-	return out
+}
+
+// ForObject is the options for one object: the Application's, with the
+// entries of the object's own argocd.argoproj.io/sync-options annotation
+// (comma-separated, as in Argo CD) taking precedence, so an object can ask
+// for Replace=true or Force=true, or opt out with Replace=false.
+func (o SyncOptions) ForObject(annotations map[string]string) SyncOptions {
+	own, ok := annotations[argoCDSyncOptionsAnno]
+	if !ok {
+		return o
+	}
+	o.parse(strings.Split(own, ","))
+	return o
 }
 
 // Annotations that keep an object from being pruned: Sluice's own, and the

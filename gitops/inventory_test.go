@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -41,13 +42,50 @@ func TestStale(t *testing.T) {
 }
 
 func TestParseSyncOptions(t *testing.T) {
-	got := ParseSyncOptions([]string{"CreateNamespace=true", "PruneLast=true", "PrunePropagationPolicy=foreground", "ServerSideApply=true"})
-	want := SyncOptions{CreateNamespace: true, PruneLast: true, PropagationPolicy: "foreground"}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
+	cases := []struct {
+		reason  string
+		options []string
+		want    SyncOptions
+	}{
+		{"defaults", nil, SyncOptions{PropagationPolicy: "background"}},
+		{"every option Sluice honours; unknown ones ignored",
+			[]string{"CreateNamespace=true", "PruneLast=true", "PrunePropagationPolicy=foreground", "ServerSideApply=true", "Replace=true", "Force=true"},
+			SyncOptions{CreateNamespace: true, PruneLast: true, PropagationPolicy: "foreground", Replace: true, Force: true}},
+		{"values are case-insensitive and trimmed, as Argo CD reads them",
+			[]string{" Replace = TRUE", "Force=True "}, SyncOptions{PropagationPolicy: "background", Replace: true, Force: true}},
+		{"false is off", []string{"Replace=false", "Force=no"}, SyncOptions{PropagationPolicy: "background"}},
+		{"an unknown propagation policy keeps the default", []string{"PrunePropagationPolicy=later"}, SyncOptions{PropagationPolicy: "background"}},
 	}
-	if got := ParseSyncOptions(nil); got != (SyncOptions{PropagationPolicy: "background"}) {
-		t.Errorf("defaults: %+v", got)
+	for _, c := range cases {
+		if diff := cmp.Diff(c.want, ParseSyncOptions(c.options)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.reason, diff)
+		}
+	}
+}
+
+func TestSyncOptionsForObject(t *testing.T) {
+	app := ParseSyncOptions([]string{"CreateNamespace=true"})
+	replaceAll := ParseSyncOptions([]string{"Replace=true"})
+	cases := []struct {
+		reason      string
+		app         SyncOptions
+		annotations map[string]string
+		want        SyncOptions
+	}{
+		{"no annotation: the Application's options", app, nil, app},
+		{"an object asks for Replace and Force, comma-separated as in Argo CD", app,
+			map[string]string{"argocd.argoproj.io/sync-options": "Force=true, Replace=true"},
+			SyncOptions{CreateNamespace: true, PropagationPolicy: "background", Replace: true, Force: true}},
+		{"an object's own entry wins over the Application's", replaceAll,
+			map[string]string{"argocd.argoproj.io/sync-options": "Replace=false"},
+			SyncOptions{PropagationPolicy: "background"}},
+		{"Prune=false is not a write option: the Application's stay", replaceAll,
+			map[string]string{"argocd.argoproj.io/sync-options": "Prune=false"}, replaceAll},
+	}
+	for _, c := range cases {
+		if diff := cmp.Diff(c.want, c.app.ForObject(c.annotations)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.reason, diff)
+		}
 	}
 }
 

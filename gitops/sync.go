@@ -10,6 +10,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
+	"github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -98,9 +99,16 @@ type ApplyOptions struct {
 	// reason; without it Git's whole object is applied, as Argo CD does.
 	// An object that is created gets Git's whole object either way.
 	RespectIgnoreDifferences bool
+	// Options are the Application's sync options; an object's own
+	// (argocd.argoproj.io/sync-options) override them (SyncOptions.ForObject).
+	Options SyncOptions
 }
 
-// Apply applies objects in stages and returns what it did to each.
+// Apply applies objects in stages and returns what it did to each, with
+// the sync options of the Application and of each object: objects that
+// ask for Replace are written whole (replace.go), the others applied
+// server-side; Force recreates an object whose change an immutable field
+// refuses.
 func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured, o ApplyOptions) (*ssa.ChangeSet, error) {
 	if err := copyable(objects); err != nil {
 		return nil, err
@@ -108,6 +116,70 @@ func (s *Syncer) Apply(ctx context.Context, objects []*unstructured.Unstructured
 	opts := ssa.DefaultApplyOptions()
 	opts.WaitTimeout = o.Timeout
 	opts.DriftIgnoreRules = RolloutOwnedFields
+	var applied, forced []*unstructured.Unstructured
+	var definitions, replaced []*unstructured.Unstructured
+	for _, u := range objects {
+		own := o.Options.ForObject(u.GetAnnotations())
+		switch {
+		case own.Replace && utils.IsClusterDefinition(u):
+			definitions = append(definitions, u)
+		case own.Replace:
+			replaced = append(replaced, u)
+		case own.Force:
+			forced = append(forced, u)
+		default:
+			applied = append(applied, u)
+		}
+	}
+	changes := ssa.NewChangeSet()
+	// Definitions first, as the staged apply orders them, and waited for:
+	// the objects of their kinds and in them come next.
+	if err := s.replaceAll(ctx, definitions, o.Options, changes); err != nil {
+		return changes, err
+	}
+	if len(definitions) > 0 {
+		if err := s.manager.WaitForSet(changes.ToObjMetadataSet(), ssa.WaitOptions{Interval: opts.WaitInterval, Timeout: o.Timeout}); err != nil {
+			return changes, err
+		}
+	}
+	// An object with Force (its own or the Application's) that exists
+	// already is applied with Force before the stages: its kind and
+	// namespace exist, since it does. A new one is only created, in its
+	// stage, where Force has nothing to do.
+	existing, err := s.splitExisting(ctx, forced)
+	if err != nil {
+		return changes, err
+	}
+	if len(existing) > 0 {
+		forceOpts := opts
+		forceOpts.Force = true
+		cs, err := s.manager.ApplyAll(ctx, existing, forceOpts)
+		if err != nil {
+			return changes, err
+		}
+		changes.Append(cs.Entries)
+	}
+	for _, u := range forced {
+		if !slices.Contains(existing, u) {
+			applied = append(applied, u)
+		}
+	}
+	if len(applied) > 0 {
+		cs, err := s.applyServerSide(ctx, applied, opts, o)
+		if cs != nil {
+			changes.Append(cs.Entries)
+		}
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, s.replaceAll(ctx, replaced, o.Options, changes)
+}
+
+// applyServerSide applies objects with server-side apply, staged, leaving
+// the Application's ignored fields out of the drift check.
+func (s *Syncer) applyServerSide(ctx context.Context, objects []*unstructured.Unstructured, opts ssa.ApplyOptions,
+	o ApplyOptions) (*ssa.ChangeSet, error) {
 	if o.Ignore.Empty() {
 		return s.manager.ApplyAllStaged(ctx, objects, opts)
 	}
@@ -235,6 +307,23 @@ func (s *Syncer) diffOptions(ctx context.Context, o *unstructured.Unstructured, 
 		opts.DriftIgnoreRules = append(slices.Clip(RolloutOwnedFields), *rule)
 	}
 	return opts, nil
+}
+
+// splitExisting returns the objects that exist in the cluster.
+func (s *Syncer) splitExisting(ctx context.Context, objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	var existing []*unstructured.Unstructured
+	for _, o := range objects {
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		err := s.Client.Get(ctx, client.ObjectKeyFromObject(o), live)
+		switch {
+		case err == nil:
+			existing = append(existing, o)
+		case !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err):
+			return nil, fmt.Errorf("reading %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return existing, nil
 }
 
 // Drifted lists the objects whose live state differs from what applying

@@ -487,13 +487,15 @@ func (c *cli) appCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.out, "%-22s %-42s %-10s %s\n", "DEPLOYED", "REVISION", "RESULT", "MESSAGE")
-			for _, h := range a.Status.History {
-				fmt.Fprintf(c.out, "%-22s %-42s %-10s %s\n", h.DeployedAt.UTC().Format(time.RFC3339), h.Revision, h.Result, h.Message)
+			// ID is what app rollback takes, as argocd app rollback takes
+			// the IDs of argocd app history.
+			fmt.Fprintf(c.out, "%-3s %-22s %-42s %-10s %s\n", "ID", "DEPLOYED", "REVISION", "RESULT", "MESSAGE")
+			for i, h := range a.Status.History {
+				fmt.Fprintf(c.out, "%-3d %-22s %-42s %-10s %s\n", i, h.DeployedAt.UTC().Format(time.RFC3339), h.Revision, h.Result, h.Message)
 			}
 			return nil
 		},
-	}, c.appSyncCommand(), c.appDiffCommand())
+	}, c.appSyncCommand(), c.appRollbackCommand(), c.appDiffCommand())
 	return app
 }
 
@@ -609,10 +611,12 @@ func (c *cli) appSyncCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key := client.ObjectKeyFromObject(a)
 			requested := time.Now().UTC().Truncate(time.Second)
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t"}}}`, application.SyncRequestAnnotation,
-				requested.Format(time.RFC3339Nano), application.PruneRequestAnnotation, prune)
+			request := time.Now().UTC().Format(time.RFC3339Nano)
+			// A sync follows targetRevision: a rollback's revision, if one
+			// is still there, goes.
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t",%q:null}}}`, application.SyncRequestAnnotation,
+				request, application.PruneRequestAnnotation, prune, application.RevisionRequestAnnotation)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
 			}
@@ -620,27 +624,96 @@ func (c *cli) appSyncCommand() *cobra.Command {
 			if !wait {
 				return nil
 			}
-			for {
-				if err := cl.Get(ctx, key, a); err != nil {
-					return err
-				}
-				if synced := a.Status.LastSyncedAt; synced != nil && !synced.Time.Before(requested) {
-					fmt.Fprintf(c.out, "synced revision %s: %s\n", a.Status.Sync.Revision, a.Status.Sync.Status)
-					return nil
-				}
-				if len(a.Status.History) > 0 && a.Status.History[0].Result == "Failed" && !a.Status.History[0].DeployedAt.Time.Before(requested) {
-					return fmt.Errorf("the sync failed: %s", a.Status.History[0].Message)
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("no sync within %s", timeout)
-				case <-time.After(500 * time.Millisecond):
-				}
+			if err := awaitSync(ctx, cl, a, request, requested, timeout); err != nil {
+				return err
 			}
+			fmt.Fprintf(c.out, "synced revision %s: %s\n", a.Status.Sync.Revision, a.Status.Sync.Status)
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has happened")
 	cmd.Flags().BoolVar(&prune, "prune", false, "also delete what left Git, even when the Application's automated sync does not prune")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
+	return cmd
+}
+
+// awaitSync waits until the Application has carried out the sync request
+// of value request (SyncRequestAnnotation), asked at requested, and returns
+// it as it was then; a failed sync since is an error.
+func awaitSync(ctx context.Context, cl client.Client, a *gitopsv1alpha1.Application, request string, requested time.Time,
+	timeout time.Duration) error {
+	key := client.ObjectKeyFromObject(a)
+	for {
+		if err := cl.Get(ctx, key, a); err != nil {
+			return err
+		}
+		if a.Status.LastHandledSyncRequest == request {
+			return nil
+		}
+		if len(a.Status.History) > 0 && a.Status.History[0].Result == "Failed" && !a.Status.History[0].DeployedAt.Time.Before(requested) {
+			return fmt.Errorf("the sync failed: %s", a.Status.History[0].Message)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no sync within %s", timeout)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (c *cli) appRollbackCommand() *cobra.Command {
+	var wait, prune bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "rollback APPLICATION [REVISION]",
+		Short: "Sync an Application back to an earlier revision of its history, turning automated sync off",
+		Long: `Sync an Application back to a commit of its history (kubectl sluice app history):
+REVISION is an ID of that history (0 the newest), or a commit of it (full or
+abbreviated); without it, the last successful sync of another commit than the
+deployed one. Automated sync is turned off first (spec.syncPolicy.automated is
+removed), as Argo CD requires for a rollback, so nothing moves the Application
+forward again: it shows OutOfSync against targetRevision until automated sync
+is turned back on or it is synced by hand.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cl, a, err := c.application(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			revision := ""
+			if len(args) == 2 {
+				revision = args[1]
+			}
+			target, err := plugin.RollbackTarget(a.Status.History, revision)
+			if err != nil {
+				return fmt.Errorf("application %s: %w", args[0], err)
+			}
+			requested := time.Now().UTC().Truncate(time.Second)
+			request := time.Now().UTC().Format(time.RFC3339Nano)
+			// One patch: the request is never seen with automated sync
+			// still on, nor automated sync off without the request.
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:%q,%q:"%t"}},"spec":{"syncPolicy":{"automated":null}}}`,
+				application.SyncRequestAnnotation, request,
+				application.RevisionRequestAnnotation, target.Revision, application.PruneRequestAnnotation, prune)
+			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "application '%s' rolling back to %s (synced %s); automated sync is off\n", args[0],
+				target.Revision, target.DeployedAt.UTC().Format(time.RFC3339))
+			if !wait {
+				return nil
+			}
+			if err := awaitSync(ctx, cl, a, request, requested, timeout); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "synced revision %s\n", target.Revision)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has happened")
+	cmd.Flags().BoolVar(&prune, "prune", false, "also delete what the earlier revision does not have")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }

@@ -73,7 +73,7 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 	}
 	changed := 0
 	if len(update) > 0 {
-		changes, err := o.syncer.Apply(ctx, update, gitops.ApplyOptions{Timeout: timeout, Ignore: o.ignore,
+		changes, err := o.syncer.Apply(ctx, update, gitops.ApplyOptions{Timeout: timeout, Ignore: o.ignore, Options: o.options,
 			RespectIgnoreDifferences: o.respect})
 		if err != nil {
 			return changed, err

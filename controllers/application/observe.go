@@ -45,6 +45,8 @@ type observed struct {
 	// leave the fields they name as they are live (RespectIgnoreDifferences).
 	ignore  *gitops.IgnoreRules
 	respect bool
+	// options are the Application's sync options.
+	options gitops.SyncOptions
 }
 
 // observe gathers what the planner needs: the revision, the rendered
@@ -120,7 +122,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		return fail("InvalidSpec", err)
 	}
 	options := gitops.ParseSyncOptions(syncOptionsOf(app))
-	o.respect = options.RespectIgnoreDifferences
+	o.options, o.respect = options, options.RespectIgnoreDifferences
 	if options.CreateNamespace && destination != "" && destination != app.Namespace {
 		// The Application's own namespace exists: creating it would only
 		// ask for a cluster-scoped write that a locked or namespaced
@@ -183,6 +185,8 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 	}
 	trusted := mem.synced != "" && r.owned.watching(app.Status.Inventory)
 	willSync := plan.WillSync(app, o.Revision, o.Request)
+	automated := plan.Automated(app)
+	selfHeal := automated != nil && automated.SelfHeal
 	running := app.Status.OperationState != nil && app.Status.OperationState.Phase == gitopsv1alpha1.OperationRunning
 	o.desired, o.missing, o.hashes = map[string]*unstructured.Unstructured{}, map[string]bool{}, map[string]uint64{}
 	var diff []*unstructured.Unstructured
@@ -207,7 +211,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		o.desired[k] = u
 		exists, known := r.owned.exists(ctx, ref)
 		obj := plan.Object{Ref: ref, Wave: role.Wave, Hook: role.Hook, Exists: exists || !known,
-			StatusHealth: gitops.HasHealth(ref.Group, ref.Kind)}
+			StatusHealth: gitops.ReadsLiveHealth(u)}
 		if known && !exists {
 			o.missing[k] = true
 		}
@@ -225,8 +229,11 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		switch {
 		case !obj.Exists:
 			obj.Drifted = true
-		case suspect && willSync:
-			obj.Drifted = true // the apply tells
+		case suspect && (willSync || selfHeal && o.options.ForObject(u.GetAnnotations()).Replace):
+			// The apply tells: an object written whole (Replace) drifts in
+			// ways a server-side dry run does not see, such as a field
+			// another manager added.
+			obj.Drifted = true
 		case suspect:
 			diff = append(diff, u)
 		}
@@ -312,6 +319,13 @@ func (r *Reconciler) revision(ctx context.Context, app *gitopsv1alpha1.Applicati
 			return last.source, nil
 		}
 		return source.Revision{Commit: op.Revision}, nil
+	}
+	if commit, asked, err := requestedRevision(app); asked {
+		// A rollback: the commit the request names, not targetRevision's.
+		if err != nil {
+			return source.Revision{}, err
+		}
+		return r.Fetcher.Resolve(ctx, app.Spec.Source.RepoURL, commit, auth)
 	}
 	return r.resolve(ctx, app, mem, auth)
 }

@@ -41,7 +41,8 @@ func Conclude(o Observation, d Decision, out Outcome) Decision {
 		return d
 	}
 	app := &gitopsv1alpha1.Application{Status: *s}
-	if changed > 0 || pruned > 0 || len(s.History) == 0 || s.History[0].Revision != s.Sync.Revision {
+	if changed > 0 || pruned > 0 || len(s.History) == 0 || s.History[0].Revision != s.Sync.Revision ||
+		s.History[0].Result != "Succeeded" {
 		RecordSync(app, gitopsv1alpha1.SyncHistory{Revision: s.Sync.Revision, DeployedAt: metav1.Time{Time: o.Now},
 			Result: "Succeeded", Message: fmt.Sprintf("%d applied, %d pruned", changed, pruned)})
 		d.Events = append(d.Events, Event{Reason: "Synced",

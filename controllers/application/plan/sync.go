@@ -63,12 +63,27 @@ func WillSync(app *gitopsv1alpha1.Application, revision string, request *Request
 }
 
 // Synced reports whether revision was synced at the Application's
-// generation.
+// generation, and no sync of it failed since.
 func Synced(app *gitopsv1alpha1.Application, revision string) bool {
 	s := app.Status
-	return s.Sync.Revision == revision && s.ObservedGeneration == app.Generation && s.LastSyncedAt != nil &&
-		(s.OperationState == nil || s.OperationState.Phase == gitopsv1alpha1.OperationSucceeded ||
-			s.OperationState.Revision == revision && s.OperationState.ObservedGeneration == app.Generation)
+	if op := s.OperationState; op != nil && op.Phase != gitopsv1alpha1.OperationSucceeded &&
+		op.Revision == revision && op.ObservedGeneration == app.Generation {
+		return false
+	}
+	return LastSynced(app) == revision && s.ObservedGeneration == app.Generation && s.LastSyncedAt != nil
+}
+
+// LastSynced is the revision the last successful sync applied. It is not
+// status.sync.revision, which is the revision compared with: without
+// automated sync, the one Git names now, synced or not (a rollback shows
+// OutOfSync against it).
+func LastSynced(app *gitopsv1alpha1.Application) string {
+	for _, h := range app.Status.History {
+		if h.Result == "Succeeded" {
+			return h.Revision
+		}
+	}
+	return ""
 }
 
 // Plan decides the next step for an Application.
@@ -406,8 +421,10 @@ func (p *planner) report(drifted []gitopsv1alpha1.ObjectRef, message string) {
 func (p *planner) ready(message string) {
 	s := &p.app.Status
 	if !p.app.Spec.Wait || settled(s.Health.Status) {
-		if s.Health.Status == gitopsv1alpha1.HealthSuspended {
-			message += "; " + s.Health.Message
+		if s.Health.Status == gitopsv1alpha1.HealthSuspended && s.Health.Message != "" {
+			// Says what the objects wait for: a Rollout at its pause
+			// step, an analysis a person must judge.
+			message += "; suspended: " + s.Health.Message
 		}
 		SetReady(p.app, true, "Synced", message, false)
 		p.d.RequeueAfter = Interval(p.app)
