@@ -85,7 +85,7 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
-	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, allowRemote))
+	objects, err := render.Render(dir, src.Path, gitops.ApplicationRenderOptions(app, app.Spec.Destination.Namespace, allowRemote))
 	release()
 	if err != nil {
 		return "", false, err

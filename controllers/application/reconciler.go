@@ -412,7 +412,7 @@ func (r *Reconciler) sync(ctx context.Context, app *gitopsv1alpha1.Application) 
 	if err != nil {
 		return &failure{"FetchFailed", err}
 	}
-	objects, err := render.Render(dir, src.Path, gitops.RenderOptions(src, r.AllowRemoteBases))
+	objects, err := render.Render(dir, src.Path, gitops.ApplicationRenderOptions(app, destination, r.AllowRemoteBases))
 	release() // the objects are in memory
 	if err != nil {
 		return &failure{"RenderFailed", fmt.Errorf("revision %s: %w", short(rev.Commit), err)}
