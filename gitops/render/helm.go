@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -178,11 +179,14 @@ func renderTemplates(e engine.Engine, ch *chart.Chart, top common.Values) (files
 	files, err = e.Render(ch, top) //nolint:staticcheck // the context only reaches lookup, which has no cluster here
 	if err != nil {
 		// Helm's messages name the template and line:
-		// "execution error at (app/templates/cm.yaml:7:14): ...".
-		return nil, fmt.Errorf("helm template: %w", err)
+		// "execution error at (app/templates/cm.yaml:7:14): ...". Some
+		// run over lines, indented; a condition reads better on one.
+		return nil, fmt.Errorf("helm template: %s", lineBreaks.ReplaceAllString(err.Error(), " "))
 	}
 	return files, nil
 }
+
+var lineBreaks = regexp.MustCompile(`\s*\n\s*`)
 
 // testHookEvents are the helm.sh/hook events of `helm test`. Argo CD maps
 // none of them to a sync hook and applies nothing for them.
