@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,7 +177,8 @@ func renderTemplates(e engine.Engine, ch *chart.Chart, top common.Values) (files
 			err = fmt.Errorf("chart %s cannot be rendered: %v", ch.Name(), r)
 		}
 	}()
-	files, err = e.Render(ch, top) //nolint:staticcheck // the context only reaches lookup, which has no cluster here
+	// The context reaches only lookup, which has no cluster here.
+	files, err = e.RenderWithContext(context.Background(), ch, top)
 	if err != nil {
 		// Helm's messages name the template and line:
 		// "execution error at (app/templates/cm.yaml:7:14): ...". Some

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -183,16 +184,21 @@ var _ = Describe("Applications of Helm charts", Ordered, func() {
 		Expect(session.Out).To(gbytes.Say(`\+  replicas: "7"`))
 	})
 
-	It("reports a template error with the template and line, and applies nothing of that revision", func(ctx context.Context) {
+	It("takes valuesObject; reports a template error with the template and line, and applies nothing of that revision", func(ctx context.Context) {
 		server := startGitServer()
 		repo, first := pushRepo(server, "broken-chart", shopChart)
 		dest := appsNS + "-broken"
 		app := newApplication(ctx, appsNS, "broken", gitopsv1alpha1.ApplicationSource{
 			RepoURL: repo.URL, TargetRevision: "main", Path: "charts/shop",
-			Helm:    &gitopsv1alpha1.HelmSource{ReleaseName: "storefront"},
+			Helm: &gitopsv1alpha1.HelmSource{
+				ReleaseName:  "storefront",
+				ValuesObject: &runtime.RawExtension{Raw: []byte(`{"color": "purple", "cache": {"port": 7000}}`)},
+			},
 		}, dest, true)
 		key := client.ObjectKeyFromObject(app)
 		expectSynced(ctx, key, first)
+		Expect(settings(ctx, dest)()).To(HaveKeyWithValue("color", "purple"), "valuesObject, kept by the API server")
+		Expect(get[corev1.Service](ctx, dest, "storefront-cache").Spec.Ports[0].Port).To(BeEquivalentTo(7000))
 
 		commitFiles(repo, map[string]string{
 			"charts/shop/values.yaml": "greeting: changed\ncolor: blue\nreplicas: 1\nimage:\n  tag: \"1.0\"\n",
