@@ -46,7 +46,7 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 	if err != nil {
 		return nil, &SourceError{Reason: "FetchFailed", Err: err}
 	}
-	objects, err := render.Render(dir, src.Path, RenderOptions(src, in.AllowRemoteBases))
+	objects, err := render.Render(dir, src.Path, ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases))
 	release() // the objects are in memory
 	if err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}

@@ -20,6 +20,38 @@ func RenderOptions(src gitopsv1alpha1.ApplicationSource, allowRemote bool) rende
 	if k := src.Kustomize; k != nil {
 		opts.Images, opts.NamePrefix, opts.NameSuffix, opts.CommonLabels = k.Images, k.NamePrefix, k.NameSuffix, k.CommonLabels
 	}
+	if h := src.Helm; h != nil {
+		opts.Helm = render.HelmOptions{
+			Explicit:                true,
+			ReleaseName:             h.ReleaseName,
+			ValueFiles:              h.ValueFiles,
+			IgnoreMissingValueFiles: h.IgnoreMissingValueFiles,
+			Values:                  h.Values,
+			SkipCrds:                h.SkipCrds,
+			SkipSchemaValidation:    h.SkipSchemaValidation,
+		}
+		// valuesObject replaces values, as in Argo CD. Its JSON is a
+		// YAML document too.
+		if o := h.ValuesObject; o != nil && len(o.Raw) > 0 && string(o.Raw) != "null" {
+			opts.Helm.Values = string(o.Raw)
+		}
+		for _, p := range h.Parameters {
+			opts.Helm.Parameters = append(opts.Helm.Parameters, render.HelmParameter{Name: p.Name, Value: p.Value, ForceString: p.ForceString})
+		}
+	}
+	return opts
+}
+
+// ApplicationRenderOptions are RenderOptions for app, rendering into the
+// destination namespace: a chart renders as the release named by
+// helm.releaseName, or by the Application's name (as in Argo CD), in that
+// namespace.
+func ApplicationRenderOptions(app *gitopsv1alpha1.Application, namespace string, allowRemote bool) render.Options {
+	opts := RenderOptions(app.Spec.Source, allowRemote)
+	if opts.Helm.ReleaseName == "" {
+		opts.Helm.ReleaseName = app.Name
+	}
+	opts.Helm.Namespace = namespace
 	return opts
 }
 

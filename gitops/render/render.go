@@ -1,6 +1,7 @@
 // Package render turns a directory of a Git checkout into the objects to
-// apply: a plain directory of YAML and JSON manifests, or a kustomization
-// built in-process with kustomize. A file that does not parse is an error
+// apply: a plain directory of YAML and JSON manifests, a kustomization
+// built in-process with kustomize, or a Helm chart rendered in-process
+// with Helm's engine. A file that does not parse is an error
 // that names it and the line, and the whole render fails: nothing of a
 // broken revision is applied.
 package render
@@ -40,6 +41,8 @@ type Options struct {
 	// the checkout (Git repositories, HTTP). Off, a reference to one fails
 	// the render: an operator's choice, never a tenant's.
 	AllowRemote bool
+	// Helm renders a chart: a directory with a Chart.yaml.
+	Helm HelmOptions
 }
 
 // Render renders path, relative to root (the checkout), and returns the
@@ -66,9 +69,18 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 		return nil, fmt.Errorf("path %q is not a directory", path)
 	}
 	var found []rendered
-	if name := kustomizationIn(fsys, dir); name != "" {
-		found, err = renderKustomization(root, fsys, dir, filepath.Join(path, name), opts)
-	} else {
+	kustomization := kustomizationIn(fsys, dir)
+	switch {
+	case opts.Helm.Explicit || (kustomization == "" && chartIn(fsys, dir)):
+		// As Argo CD: Helm options make the path a chart; otherwise a
+		// kustomization beside a Chart.yaml wins.
+		if !chartIn(fsys, dir) {
+			return nil, fmt.Errorf("path %q has no Chart.yaml, and spec.source.helm renders a chart", path)
+		}
+		found, err = renderChart(fsys, dir, opts.Helm)
+	case kustomization != "":
+		found, err = renderKustomization(root, fsys, dir, filepath.Join(path, kustomization), opts)
+	default:
 		found, err = renderDirectory(fsys, dir, opts)
 	}
 	if err != nil {

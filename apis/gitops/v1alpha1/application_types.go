@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // InClusterServer is the only destination server Sluice deploys to: the
@@ -158,6 +159,11 @@ type ApplicationSource struct {
 	// Kustomize options for a directory with a kustomization file.
 	// +optional
 	Kustomize *KustomizeSource `json:"kustomize,omitempty"`
+
+	// Helm options for a chart: a directory with a Chart.yaml. Such a
+	// directory is rendered as a chart with or without them.
+	// +optional
+	Helm *HelmSource `json:"helm,omitempty"`
 }
 
 // DirectorySource selects files in a plain directory of manifests.
@@ -197,6 +203,76 @@ type KustomizeSource struct {
 	// CommonLabels are added to every object and selector.
 	// +optional
 	CommonLabels map[string]string `json:"commonLabels,omitempty"`
+}
+
+// HelmSource holds the values and release settings a chart is rendered
+// with, in Argo CD's field names. Values merge from lowest to highest
+// precedence: the chart's values.yaml, ValueFiles in order, Values (or
+// ValuesObject, which replaces it), then Parameters.
+type HelmSource struct {
+	// ValueFiles are values files, relative to the chart's directory (or,
+	// starting with "/", to the repository's root), merged in order: a
+	// later file wins. A file outside the repository is refused.
+	// +optional
+	ValueFiles []string `json:"valueFiles,omitempty"`
+
+	// IgnoreMissingValueFiles skips a value file that does not exist
+	// rather than failing the render.
+	// +optional
+	IgnoreMissingValueFiles bool `json:"ignoreMissingValueFiles,omitempty"`
+
+	// Values is a YAML document of values, over ValueFiles.
+	// +optional
+	Values string `json:"values,omitempty"`
+
+	// ValuesObject is Values as an object; set, it is used instead of
+	// Values.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +optional
+	ValuesObject *runtime.RawExtension `json:"valuesObject,omitempty"`
+
+	// Parameters set single values, over every other source, as
+	// `helm --set` (or `--set-string` with forceString) does.
+	// +optional
+	Parameters []HelmParameter `json:"parameters,omitempty"`
+
+	// ReleaseName is the release's name in templates (.Release.Name);
+	// empty means the Application's name.
+	// +optional
+	ReleaseName string `json:"releaseName,omitempty"`
+
+	// SkipCrds leaves out the custom resource definitions of the charts'
+	// crds/ directories.
+	// +optional
+	SkipCrds bool `json:"skipCrds,omitempty"`
+
+	// SkipSchemaValidation renders without checking the values against
+	// the charts' values.schema.json.
+	// +optional
+	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
+
+	// SkipTests is accepted for compatibility: test hooks
+	// (helm.sh/hook: test) are always left out.
+	// +optional
+	SkipTests bool `json:"skipTests,omitempty"`
+}
+
+// HelmParameter sets one value, as `helm --set name=value` does.
+type HelmParameter struct {
+	// Name is the value's path: "image.tag", "env[0].name".
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+
+	// Value is parsed as --set parses it (numbers, booleans, {a,b}
+	// lists), or kept a string with ForceString.
+	// +optional
+	Value string `json:"value,omitempty"`
+
+	// ForceString keeps Value a string, as --set-string does.
+	// +optional
+	ForceString bool `json:"forceString,omitempty"`
 }
 
 // ApplicationDestination is the cluster and namespace objects are applied to.
