@@ -56,6 +56,7 @@ const Name = "application"
 //
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/finalizers,verbs=update
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
@@ -279,12 +280,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// Read around the cache, so the instance is checked here: an
 	// Application relabelled for another instance since its event is left
 	// to that instance, untouched.
-	if !app.DeletionTimestamp.IsZero() || !instance.Handles(r.InstanceID, &app) {
+	if !instance.Handles(r.InstanceID, &app) {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	if !app.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &app)
+	}
 	defer metrics.Applications.Reconciling(req.NamespacedName).Done(&err)
 	r.remember(req.NamespacedName, app.UID)
+	if result, err := r.ensureFinalizer(ctx, &app); err != nil || !result.IsZero() {
+		return result, err
+	}
 	original := app.DeepCopy()
 	result := r.reconcile(ctx, &app)
 	if !apiequality.Semantic.DeepEqual(original.Status, app.Status) {
