@@ -99,8 +99,9 @@ func (r *Reconciler) finalize(ctx context.Context, app *gitopsv1alpha1.Applicati
 		}
 	}
 	if cascade.Delete {
+		before := slices.Clone(app.Status.Conditions)
 		if result, waiting := r.deleteObjects(ctx, app, cascade.Policy); waiting {
-			return result, r.patchStatusOf(ctx, app, ready)
+			return result, r.patchConditions(ctx, app, before)
 		}
 	}
 	if err := r.removeFinalizers(ctx, app, cascade.Finalizers); err != nil {
@@ -180,11 +181,10 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *gitopsv1alpha1.Appl
 	return ctrl.Result{RequeueAfter: waitRecheck}, true
 }
 
-// patchStatusOf writes an Application's status if it changed from the
-// Ready condition it had (the only part of the status a deletion writes).
-func (r *Reconciler) patchStatusOf(ctx context.Context, app *gitopsv1alpha1.Application, before *metav1.Condition) error {
-	after := meta.FindStatusCondition(app.Status.Conditions, gitops.ConditionReady)
-	if before != nil && after != nil && apiequality.Semantic.DeepEqual(*before, *after) {
+// patchConditions writes an Application's conditions if they changed
+// from before: the only part of the status a deletion writes.
+func (r *Reconciler) patchConditions(ctx context.Context, app *gitopsv1alpha1.Application, before []metav1.Condition) error {
+	if apiequality.Semantic.DeepEqual(before, app.Status.Conditions) {
 		return nil
 	}
 	patch, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": app.Status.Conditions}})
