@@ -101,7 +101,10 @@ func (r *Reconciler) finalize(ctx context.Context, app *gitopsv1alpha1.Applicati
 	if cascade.Delete {
 		before := slices.Clone(app.Status.Conditions)
 		if result, waiting := r.deleteObjects(ctx, app, cascade.Policy); waiting {
-			return result, r.patchConditions(ctx, app, before)
+			if err := r.patchConditions(ctx, app, before); err != nil {
+				return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+			}
+			return result, nil
 		}
 	}
 	if err := r.removeFinalizers(ctx, app, cascade.Finalizers); err != nil {
