@@ -43,11 +43,12 @@ tools: ## Build every tool and control-plane binary that is not cached yet.
 test-tools:
 	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm kubectl-argo-rollouts
 
-# What test-integration runs: envtest's kube-apiserver and etcd, Prometheus
-# for the provider suite (test/promtest), and ginkgo.
+# What test-integration runs: envtest's kube-apiserver and etcd,
+# kube-controller-manager for its garbage collector, Prometheus for the
+# provider suite (test/promtest), and ginkgo.
 .PHONY: integration-tools
 integration-tools:
-	@hack/tools.sh etcd kube-apiserver prometheus ginkgo
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager prometheus ginkgo
 
 .PHONY: generate
 generate: ## Generate deepcopy code for apis/.

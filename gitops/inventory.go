@@ -129,8 +129,14 @@ func PruneDisabled(annotations map[string]string) bool {
 	if annotations[PruneAnnotation] == "disabled" || annotations[fluxPruneAnnotation] == "disabled" {
 		return true
 	}
+	return hasArgoCDSyncOption(annotations, "Prune=false")
+}
+
+// hasArgoCDSyncOption reports whether an object's
+// argocd.argoproj.io/sync-options annotation lists option.
+func hasArgoCDSyncOption(annotations map[string]string, option string) bool {
 	for _, o := range strings.Split(annotations[argoCDSyncOptionsAnno], ",") {
-		if strings.EqualFold(strings.TrimSpace(o), "Prune=false") {
+		if strings.EqualFold(strings.TrimSpace(o), option) {
 			return true
 		}
 	}

@@ -350,26 +350,14 @@ func (s *Syncer) Prune(ctx context.Context, stale []gitopsv1alpha1.ObjectRef, ap
 	policy metav1.DeletionPropagation) (kept []gitopsv1alpha1.ObjectRef, deleted int, err error) {
 	owner := s.manager.GetOwnerLabels(app.Name, app.Namespace)
 	for _, ref := range stale {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
-		err := s.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u)
-		switch {
-		case apierrors.IsNotFound(err):
-			continue
-		case meta.IsNoMatchError(err):
-			// Its kind is gone (the CRD was deleted), and with it every
-			// object of the kind: nothing to prune, and no reason to fail
-			// every sync from now on.
-			continue
-		case err != nil:
-			return kept, deleted, fmt.Errorf("reading %s %s: %w", ref.Kind, ref.Name, err)
+		u, err := s.live(ctx, ref)
+		if err != nil {
+			return kept, deleted, err
 		}
-		labels := u.GetLabels()
-		mine := true
-		for k, v := range owner {
-			mine = mine && labels[k] == v
+		if u == nil {
+			continue
 		}
-		if !mine {
+		if !carries(u.GetLabels(), owner) {
 			continue // someone else's now: not ours to delete, nor to track
 		}
 		if PruneDisabled(u.GetAnnotations()) {
@@ -382,6 +370,25 @@ func (s *Syncer) Prune(ctx context.Context, stale []gitopsv1alpha1.ObjectRef, ap
 		deleted++
 	}
 	return kept, deleted, nil
+}
+
+// live reads the object of an inventory ref, or nil when it is gone.
+func (s *Syncer) live(ctx context.Context, ref gitopsv1alpha1.ObjectRef) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+	err := s.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case meta.IsNoMatchError(err):
+		// Its kind is gone (the CRD was deleted), and with it every
+		// object of the kind: nothing to prune or delete, and no reason
+		// to fail every sync from now on.
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	return u, nil
 }
 
 // ObjectDiff is what applying one object would do to it.

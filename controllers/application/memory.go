@@ -30,6 +30,9 @@ type memory struct {
 	// found in place: an object whose render hashes the same, and which no
 	// watch saw change, needs no look.
 	hashes map[string]uint64
+	// deleteFailures counts the failed passes of a deletion's cascade, for
+	// its backoff.
+	deleteFailures int
 }
 
 // resolution is a revision the remote named, and when.

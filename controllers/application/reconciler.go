@@ -48,6 +48,7 @@ const Name = "application"
 //
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/finalizers,verbs=update
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
@@ -223,12 +224,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// Read around the cache, so the instance is checked here: an
 	// Application relabelled for another instance since its event is left
 	// to that instance, untouched.
-	if !app.DeletionTimestamp.IsZero() || !instance.Handles(r.InstanceID, &app) {
+	if !instance.Handles(r.InstanceID, &app) {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	if !app.DeletionTimestamp.IsZero() {
+		// Never synced again: what it applied is deleted (deletion.go).
+		return r.finalize(ctx, &app)
+	}
 	defer metrics.Applications.Reconciling(req.NamespacedName).Done(&err)
 	mem := r.memories.of(req.NamespacedName, app.UID)
+	if result, err := r.ensureFinalizer(ctx, &app); err != nil || !result.IsZero() {
+		return result, err
+	}
 	// One fetch, render and apply is bounded, by the Application's
 	// timeout (within the manager's bound).
 	ctx, cancel := context.WithTimeout(ctx, plan.Timeout(&app))

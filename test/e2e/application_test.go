@@ -159,8 +159,9 @@ spec:
 		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 		// Its Git server stops with this container: the Application goes
-		// first, so no later spec's manager keeps retrying it.
-		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, app)).To(Succeed()) })
+		// first, so no later spec's manager keeps retrying it, and its
+		// objects with it, before its account's rights do.
+		DeferCleanup(deleteApplication, app)
 		Eventually(func(g Gomega) {
 			ro := rolloutOf(ctx, g)
 			g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)

@@ -9,10 +9,12 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/internal/apiwait"
 	"github.com/sluicehq/sluice/test/framework"
@@ -103,4 +105,15 @@ func deliverer(ctx context.Context, namespace, bindIn string) string {
 	Expect(k8sClient.Create(ctx, binding)).To(Succeed())
 	DeferCleanup(func(ctx context.Context) { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, binding))).To(Succeed()) })
 	return name
+}
+
+// deleteApplication deletes an Application and waits until it is gone: its
+// finalizer deletes its objects first, as the account it syncs as, so a
+// cleanup that takes that account's rights away must come after.
+func deleteApplication(ctx context.Context, app *gitopsv1alpha1.Application) {
+	GinkgoHelper()
+	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, app))).To(Succeed())
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), &gitopsv1alpha1.Application{}))
+	}).WithContext(ctx).WithTimeout(time.Minute).Should(BeTrue(), "Application %s is gone", app.Name)
 }

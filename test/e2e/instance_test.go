@@ -201,7 +201,7 @@ var _ = Describe("Two managers with different instance ids on one cluster", Orde
 			}
 			labelled(app, id)
 			Expect(k8sClient.Create(ctx, app)).To(Succeed())
-			DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, app)).To(Succeed()) })
+			DeferCleanup(deleteApplication, app)
 		}
 
 		for _, id := range owners {
@@ -219,6 +219,7 @@ var _ = Describe("Two managers with different instance ids on one cluster", Orde
 				var app gitopsv1alpha1.Application
 				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: nameOf(id)}, &app)).To(Succeed())
 				g.Expect(app.Status.Conditions).To(BeEmpty(), nameOf(id))
+				g.Expect(app.Finalizers).To(BeEmpty(), "%s: no manager of its instance runs to remove a finalizer", nameOf(id))
 				g.Expect(app.Status.Sync.Status).To(BeEmpty(), nameOf(id))
 				var settings corev1.ConfigMap
 				err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings-" + nameOf(id)}, &settings)

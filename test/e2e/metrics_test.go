@@ -39,7 +39,9 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		repo, cache = gitRepoAndCache("settings")
 		// The Applications outlive the spec that makes them (the dashboard
 		// spec reads their metrics) but go before their Git server does, so
-		// no later container's manager keeps retrying them.
+		// no later container's manager keeps retrying them. They leave
+		// their objects (gitops.sluice.dev/delete-resources: "false"), so
+		// they hold no finalizer once this container's manager stops.
 		DeferCleanup(func(ctx context.Context) {
 			for _, app := range apps {
 				Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, app))).To(Succeed())
@@ -129,8 +131,9 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		commit, err := repo.Commit("main", "settings")
 		Expect(err).NotTo(HaveOccurred())
 		automated := &gitopsv1alpha1.SyncPolicy{Automated: &gitopsv1alpha1.AutomatedSyncPolicy{}}
+		leaveObjects := map[string]string{gitopsv1alpha1.DeleteResourcesAnnotation: "false"}
 		synced := &gitopsv1alpha1.Application{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "settings", Annotations: leaveObjects},
 			Spec: gitopsv1alpha1.ApplicationSpec{
 				Source:             gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "config"},
 				Destination:        gitopsv1alpha1.ApplicationDestination{Namespace: ns},
@@ -140,7 +143,7 @@ var _ = Describe("The manager's metrics on the simulated cluster", Ordered, func
 		}
 		// Nothing listens at port 1: every fetch fails.
 		unreachable := &gitopsv1alpha1.Application{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unreachable"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unreachable", Annotations: leaveObjects},
 			Spec: gitopsv1alpha1.ApplicationSpec{
 				Source:     gitopsv1alpha1.ApplicationSource{RepoURL: "http://127.0.0.1:1/gone.git", TargetRevision: "main"},
 				SyncPolicy: automated,

@@ -86,7 +86,7 @@ var _ = Describe("Sluice installed in namespaced mode", Ordered, func() {
 			},
 		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
-		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, app)).To(Succeed()) })
+		DeferCleanup(deleteApplication, app)
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 			g.Expect(app.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusSynced), "%+v", app.Status.Conditions)

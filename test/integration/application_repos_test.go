@@ -81,11 +81,20 @@ var _ = Describe("Repositories as people write them", Ordered, func() {
 		Expect(k8sClient.Create(ctx, parent)).To(Succeed())
 		children := []string{"my-app", "my-app-staging", "app2", "ingress-nginx", "monitoring"}
 		DeferCleanup(func(ctx context.Context) {
-			// Deleting an Application leaves its objects; the seed's
-			// manifests spec creates Applications of these names.
+			// The seed's manifests spec creates Applications of these
+			// names: they must be gone. They leave their objects, which
+			// include Namespaces that nothing here would finish deleting.
 			for _, name := range append([]string{"applications"}, children...) {
 				app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: name}}
+				err := k8sClient.Patch(ctx, app, client.RawPatch(types.MergePatchType,
+					[]byte(`{"metadata":{"annotations":{"gitops.sluice.dev/delete-resources":"false"}}}`)))
+				Expect(client.IgnoreNotFound(err)).To(Succeed())
 				Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, app))).To(Succeed())
+			}
+			for _, name := range append([]string{"applications"}, children...) {
+				Eventually(func() bool {
+					return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: "argocd", Name: name}, &gitopsv1alpha1.Application{}))
+				}).WithContext(ctx).Should(BeTrue(), "Application %s is gone", name)
 			}
 		})
 		expectSynced(ctx, client.ObjectKey{Namespace: "argocd", Name: "applications"}, first)

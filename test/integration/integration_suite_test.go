@@ -1,9 +1,11 @@
 // Package integration holds the suites that run against a real kube-apiserver
 // and etcd (envtest) with Sluice's CRDs and the Gateway API CRDs installed,
-// but no nodes: nothing turns a ReplicaSet into Pods here.
+// and kube-controller-manager's garbage collector, but no nodes: nothing
+// turns a ReplicaSet into Pods here.
 package integration
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func TestIntegration(t *testing.T) {
 	RunSpecs(t, "Integration")
 }
 
-var _ = BeforeSuite(func() {
+var _ = BeforeSuite(func(ctx context.Context) {
 	binDir, err := simcluster.DefaultBinDir()
 	Expect(err).NotTo(HaveOccurred())
 	crdPaths, err := simcluster.DefaultCRDPaths()
@@ -56,4 +58,5 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	kubeconfig = writeKubeconfig(testEnv, cfg, envtest.User{Name: "integration-admin", Groups: []string{"system:masters"}})
+	startGarbageCollector(ctx, binDir, kubeconfig)
 })
