@@ -85,55 +85,100 @@ func newNamespace(ctx context.Context, prefix string) string {
 }
 
 // writeCounter counts the create, update, patch and delete requests that go
-// through a transport.
+// through a transport and, apart, every request: reads, lists, watches and
+// dry runs too.
 type writeCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
 	last   time.Time
+	// all counts every request, by verb and resource; lastRequest is when
+	// the last one went.
+	all         map[string]int
+	lastRequest time.Time
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		w.mu.Lock()
+		if w.counts == nil {
+			w.counts = map[string]int{}
+		}
+		if w.all == nil {
+			w.all = map[string]int{}
+		}
+		w.all[requestKind(req)]++
+		w.lastRequest = time.Now()
 		if req.Method != http.MethodGet {
-			w.mu.Lock()
-			if w.counts == nil {
-				w.counts = map[string]int{}
-			}
 			w.counts[req.Method+" "+resourceOf(req.URL.Path)]++
 			w.last = time.Now()
-			w.mu.Unlock()
 		}
+		w.mu.Unlock()
 		return rt.RoundTrip(req)
 	})
+}
+
+// requestKind names a request for the counts: its verb (WATCH for a GET
+// that watches), its resource, and whether it was a dry run.
+func requestKind(req *http.Request) string {
+	verb := req.Method
+	query := req.URL.Query()
+	if verb == http.MethodGet && query.Get("watch") == "true" {
+		verb = "WATCH"
+	}
+	kind := verb + " " + resourceOf(req.URL.Path)
+	if query.Has("dryRun") {
+		kind += " (dry run)"
+	}
+	return kind
 }
 
 func (w *writeCounter) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.counts = map[string]int{}
+	w.all = map[string]int{}
 }
 
 func (w *writeCounter) total() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := 0
-	for _, c := range w.counts {
-		n += c
-	}
-	return n
+	return countsTotal(w.counts)
 }
 
 func (w *writeCounter) summary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var parts []string
+	return countsSummary(w.counts)
+}
+
+// requests is how many requests of any kind went since the last reset.
+func (w *writeCounter) requests() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return countsTotal(w.all)
+}
+
+func (w *writeCounter) requestSummary() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return countsSummary(w.all)
+}
+
+func countsTotal(counts map[string]int) int {
 	n := 0
-	for k, c := range w.counts {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, c))
+	for _, c := range counts {
 		n += c
 	}
+	return n
+}
+
+func countsSummary(counts map[string]int) string {
+	var parts []string
+	for k, c := range counts {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c))
+	}
 	sort.Strings(parts)
-	return fmt.Sprintf("%d in all: %s", n, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d in all: %s", countsTotal(counts), strings.Join(parts, ", "))
 }
 
 // waitQuiet waits until no write has been seen for two seconds, so writes a
@@ -144,6 +189,17 @@ func (w *writeCounter) waitQuiet(ctx context.Context) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return time.Since(w.last)
+	}).WithContext(ctx).Should(BeNumerically(">", 2*time.Second))
+}
+
+// waitRequestsQuiet waits until no request of any kind has been seen for
+// two seconds.
+func (w *writeCounter) waitRequestsQuiet(ctx context.Context) {
+	GinkgoHelper()
+	Eventually(func() time.Duration {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return time.Since(w.lastRequest)
 	}).WithContext(ctx).Should(BeNumerically(">", 2*time.Second))
 }
 

@@ -1,0 +1,257 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/controllers/application"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
+	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/gitserver"
+)
+
+// Sync operations against a real API server: hooks in their phases, waves
+// in order, a failing hook, and a wait that times out.
+var _ = Describe("The Application controller's sync waves and hooks", Ordered, ContinueOnFailure, func() {
+	var (
+		server *gitserver.Server
+		appsNS string
+	)
+
+	BeforeAll(func(ctx context.Context) {
+		server = startGitServer()
+		cache := GinkgoT().TempDir()
+		startController("", func(mgr ctrl.Manager) error {
+			return application.Setup(mgr, application.Options{CacheDir: cache})
+		})
+		appsNS = newNamespace(ctx, "waves-apps-")
+	})
+
+	// configMap is a ConfigMap's manifest with annotations.
+	configMap := func(name, value string, annotations ...string) string {
+		GinkgoHelper()
+		Expect(len(annotations)%2).To(BeZero(), "annotations come in key, value pairs")
+		var b strings.Builder
+		fmt.Fprintf(&b, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n", name)
+		if len(annotations) > 0 {
+			b.WriteString("  annotations:\n")
+			for i := 0; i < len(annotations); i += 2 {
+				fmt.Fprintf(&b, "    %s: %q\n", annotations[i], annotations[i+1])
+			}
+		}
+		fmt.Fprintf(&b, "data:\n  value: %q\n", value)
+		return b.String()
+	}
+	wave := func(w string) []string { return []string{appplan.SyncWaveAnnotation, w} }
+	hook := func(phase, policy string) []string {
+		out := []string{appplan.HookAnnotation, phase}
+		if policy != "" {
+			out = append(out, appplan.HookDeletePolicyAnnotation, policy)
+		}
+		return out
+	}
+	readyOf := func(ctx context.Context, app *gitopsv1alpha1.Application) func(g Gomega) *metav1.Condition {
+		return func(g Gomega) *metav1.Condition {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
+			g.Expect(ready).NotTo(BeNil(), "no Ready condition yet")
+			return ready
+		}
+	}
+	exists := func(ctx context.Context, obj client.Object) func() bool {
+		return func() bool {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+			Expect(client.IgnoreNotFound(err)).To(Succeed())
+			return !apierrors.IsNotFound(err)
+		}
+	}
+	cm := func(namespace, name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	}
+
+	It("runs hooks in their phases and waves in order, and keeps the hooks their delete policies ask to keep", func(ctx context.Context) {
+		repo, first := pushRepo(server, "waves", map[string]string{
+			"app/early.yaml":     configMap("early", "1", wave("-1")...),
+			"app/middle.yaml":    configMap("middle", "1"),
+			"app/late.yaml":      configMap("late", "1", wave("1")...),
+			"app/pre-hook.yaml":  configMap("pre-hook", "1", hook("PreSync", "HookSucceeded")...),
+			"app/sync-hook.yaml": configMap("sync-hook", "1", hook("Sync", "")...),
+			"app/post-hook.yaml": configMap("post-hook", "1", hook("PostSync", "BeforeHookCreation")...),
+		})
+		dest := newNamespace(ctx, "waves-")
+		created := watchCreations(ctx, dest)
+		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
+		app := newApplication(ctx, appsNS, "waves", source, dest, true)
+		key := client.ObjectKeyFromObject(app)
+		expectSynced(ctx, key, first)
+
+		Eventually(created.names).WithContext(ctx).Should(Equal(
+			[]string{"pre-hook", "early", "middle", "sync-hook", "late", "post-hook"}),
+			"PreSync hooks, then each wave (resources, then the wave's Sync hooks), then PostSync hooks")
+		Expect(k8sClient.Get(ctx, key, app)).To(Succeed())
+		op := app.Status.OperationState
+		Expect(op).NotTo(BeNil())
+		Expect(op.Phase).To(Equal(gitopsv1alpha1.OperationSucceeded), op.Message)
+		Expect(hookPhases(op)).To(Equal([]string{
+			"PreSync ConfigMap pre-hook Succeeded", "Sync ConfigMap sync-hook Succeeded", "PostSync ConfigMap post-hook Succeeded"}))
+		Expect(inventoryOf(ctx, key)).To(Equal([]string{
+			"ConfigMap " + dest + "/early", "ConfigMap " + dest + "/late", "ConfigMap " + dest + "/middle"}), "hooks are not in the inventory")
+		Eventually(exists(ctx, cm(dest, "pre-hook"))).WithContext(ctx).Should(BeFalse(), "HookSucceeded: deleted once it succeeded")
+		syncHook, postHook := cm(dest, "sync-hook"), cm(dest, "post-hook")
+		Expect(exists(ctx, syncHook)()).To(BeTrue(), "BeforeHookCreation (by default): kept until the next run")
+		Expect(exists(ctx, postHook)()).To(BeTrue(), "BeforeHookCreation: kept until the next run")
+
+		By("a new commit runs the hooks again, replacing the ones kept")
+		created.reset()
+		second := commitFiles(repo, map[string]string{"app/late.yaml": configMap("late", "2", wave("1")...)})
+		expectSynced(ctx, key, second)
+		Eventually(created.names).WithContext(ctx).Should(Equal([]string{"pre-hook", "sync-hook", "post-hook"}),
+			"the resources in place are updated, not created; each hook is created anew")
+		replaced := cm(dest, "sync-hook")
+		Expect(exists(ctx, replaced)()).To(BeTrue())
+		Expect(replaced.UID).NotTo(Equal(syncHook.UID), "BeforeHookCreation deleted the last run's hook first")
+	})
+
+	It("stops at a failing PreSync hook: the Sync phase is not applied, the SyncFail hooks run", func(ctx context.Context) {
+		repo, _ := pushRepo(server, "failing-hook", map[string]string{
+			"app/check.yaml": `apiVersion: v1
+kind: Pod
+metadata:
+  name: pre-check
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  containers: [{name: check, image: registry.example/check:1.0}]
+`,
+			"app/payload.yaml": configMap("payload", "1"),
+			"app/on-fail.yaml": configMap("on-fail", "1", hook("SyncFail", "")...),
+		})
+		dest := newNamespace(ctx, "failing-hook-")
+		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
+		app := newApplication(ctx, appsNS, "failing-hook", source, dest, true)
+
+		By("the hook's Pod failing, as its kubelet would report it")
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "pre-check"}}
+		Eventually(exists(ctx, pod)).WithContext(ctx).Should(BeTrue())
+		Eventually(func(g Gomega) string { return readyOf(ctx, app)(g).Reason }).WithContext(ctx).
+			Should(Equal("Progressing"), "the operation waits for its PreSync hook")
+		pod.Status.Phase = corev1.PodFailed
+		pod.Status.Message = "check exited with 1"
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+
+		Eventually(exists(ctx, cm(dest, "on-fail"))).WithContext(ctx).Should(BeTrue(), func() string {
+			_ = k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)
+			return fmt.Sprintf("the SyncFail hook ran; status: %+v %+v", app.Status.Conditions, app.Status.OperationState)
+		})
+		Expect(exists(ctx, cm(dest, "payload"))()).To(BeFalse(), "the Sync phase was not applied")
+		Eventually(func(g Gomega) {
+			ready := readyOf(ctx, app)(g)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal("HookFailed"), ready.Message)
+			g.Expect(ready.Message).To(ContainSubstring("PreSync hook Pod pre-check"))
+			g.Expect(app.Status.OperationState.Phase).To(Equal(gitopsv1alpha1.OperationFailed))
+		}).WithContext(ctx).Should(Succeed())
+		Expect(exists(ctx, cm(dest, "payload"))()).To(BeFalse(), "the Sync phase was not applied")
+	})
+
+	It("ends a wait for health at spec.timeout, naming what is not healthy", func(ctx context.Context) {
+		repo, _ := pushRepo(server, "timeout", map[string]string{"app/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: registry.example/web:1.0}]
+`})
+		dest := newNamespace(ctx, "timeout-")
+		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
+		app := newApplication(ctx, appsNS, "timeout", source, dest, true, func(app *gitopsv1alpha1.Application) {
+			app.Spec.Wait = true
+			app.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
+		})
+		// No Deployment controller here: the Deployment never becomes
+		// available.
+		Eventually(func(g Gomega) {
+			ready := readyOf(ctx, app)(g)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal("HealthCheckFailed"), ready.Message)
+			g.Expect(ready.Message).To(ContainSubstring("not healthy after 3s"))
+			g.Expect(ready.Message).To(ContainSubstring("Deployment web"))
+		}).WithContext(ctx).Should(Succeed())
+	})
+})
+
+// creations records the names of the ConfigMaps created in a namespace, in
+// the order the API server created them (a watch delivers its events in
+// resourceVersion order).
+type creations struct {
+	mu    sync.Mutex
+	added []string
+}
+
+func (c *creations) names() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.added)
+}
+
+func (c *creations) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.added = nil
+}
+
+// watchCreations watches a namespace's ConfigMaps until the spec ends.
+func watchCreations(ctx context.Context, namespace string) *creations {
+	GinkgoHelper()
+	watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme.New()})
+	Expect(err).NotTo(HaveOccurred())
+	w, err := watcher.Watch(ctx, &corev1.ConfigMapList{}, client.InNamespace(namespace))
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(w.Stop)
+	c := &creations{}
+	go func() {
+		defer GinkgoRecover()
+		for e := range w.ResultChan() {
+			if e.Type != watch.Added {
+				continue
+			}
+			if cm, ok := e.Object.(*corev1.ConfigMap); ok {
+				c.mu.Lock()
+				c.added = append(c.added, cm.Name)
+				c.mu.Unlock()
+			}
+		}
+	}()
+	return c
+}
+
+// hookPhases lists an operation's hooks as "PreSync ConfigMap pre-hook Succeeded".
+func hookPhases(op *gitopsv1alpha1.OperationState) []string {
+	var out []string
+	for _, h := range op.Hooks {
+		out = append(out, fmt.Sprintf("%s %s %s %s", h.SyncPhase, h.Kind, h.Name, h.Phase))
+	}
+	return out
+}
