@@ -84,9 +84,16 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 			}
 		}
 	}
+	for _, u := range create {
+		r.owned.expectCreate(gitops.RefOf(u))
+	}
 	versions, err := o.syncer.Create(ctx, create)
-	for i, v := range versions {
-		r.owned.expect(gitops.RefOf(create[i]), v)
+	for i, u := range create {
+		version := ""
+		if i < len(versions) {
+			version = versions[i]
+		}
+		r.owned.created(gitops.RefOf(u), version)
 	}
 	return changed + len(versions), err
 }

@@ -142,7 +142,7 @@ func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object
 	key := refKey(refOfMeta(gvk, obj))
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if version, ok := w.expected[key]; ok && version == obj.GetResourceVersion() {
+	if version, ok := w.expected[key]; ok && (version == obj.GetResourceVersion() || version == creating) {
 		delete(w.expected, key)
 		return app, false
 	}
@@ -159,12 +159,32 @@ func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object
 	return app, true
 }
 
-// expect notes the resource version a write of the controller's made, so
-// the watch event it causes is not taken for someone else's change.
-func (w *ownedWatches) expect(ref gitopsv1alpha1.ObjectRef, version string) {
+// creating stands for the resource version of an object the controller is
+// creating: its watch event may come before the create returns.
+const creating = "creating"
+
+// expectCreate notes that the controller creates an object, so the watch
+// event of that creation is not taken for someone else's change. The
+// object did not exist, so any event on it meanwhile is the creation's.
+func (w *ownedWatches) expectCreate(ref gitopsv1alpha1.ObjectRef) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.expected[refKey(ref)] = version
+	w.expected[refKey(ref)] = creating
+}
+
+// created records the resource version a creation made, unless its event
+// came already; an empty version (the creation failed) expects nothing.
+func (w *ownedWatches) created(ref gitopsv1alpha1.ObjectRef, version string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := refKey(ref)
+	switch {
+	case w.expected[key] != creating:
+	case version == "":
+		delete(w.expected, key)
+	default:
+		w.expected[key] = version
+	}
 }
 
 func (w *ownedWatches) forgetExpected(ref gitopsv1alpha1.ObjectRef) {

@@ -16,8 +16,12 @@ import (
 func Conclude(o Observation, d Decision, out Outcome) Decision {
 	if f := out.Failure; f != nil {
 		p := &planner{o: o, app: o.App.DeepCopy(), applied: map[gitopsv1alpha1.ObjectRef]bool{}}
-		if op := d.Status.OperationState; op != nil && op.Phase == gitopsv1alpha1.OperationRunning {
-			p.app.Status.OperationState = op.DeepCopy()
+		if op := d.Status.OperationState; op != nil && (op.Phase == gitopsv1alpha1.OperationRunning || d.operationDone) {
+			// The operation (even one this plan would have ended) ran
+			// into the failure: its SyncFail hooks run next.
+			op = op.DeepCopy()
+			op.Phase, op.FinishedAt = gitopsv1alpha1.OperationRunning, nil
+			p.app.Status.OperationState = op
 			p.abort(f.Reason, f.Message)
 			p.d.RequeueAfter = WaitRecheck / 5
 		} else {

@@ -161,12 +161,13 @@ func TestConclude(t *testing.T) {
 			check: wantHistory("new Failed "+applyFailed.Message, "new Succeeded 1 applied, 0 pruned"),
 		},
 		{
-			name:   "the same apply failure again",
-			reason: "a failure that repeats the last is counted, not recorded again",
+			name: "the same apply failure again",
+			reason: "a failed sync is retried as an operation once its backoff is spent; failing again it turns to its " +
+				"SyncFail hooks, and the history gets nothing until it has failed",
 			o: observe(newApp().selfHeal().synced(revNew, cmA.Ref).op(failedOp(revNew, 1, time.Minute)).
 				history(gitopsv1alpha1.SyncHistory{Revision: revNew, Result: "Failed", Message: applyFailed.Message}), cmA.drifted()),
 			out:   Outcome{Failure: applyFailed},
-			want:  summary{Ready: "False ApplyFailed", Op: "Failed (retry 2)", Sync: "Synced new", Requeue: 10 * time.Second},
+			want:  summary{Ready: "False ApplyFailed", Op: "Running/SyncFail", Sync: "Synced new", Requeue: time.Second},
 			check: wantHistory("new Failed " + applyFailed.Message),
 		},
 	}

@@ -446,7 +446,7 @@ func TestPlanHooks(t *testing.T) {
 			reason: "an aborted operation creates its SyncFail hooks and waits for them before it fails",
 			o: observe(app().op(running(gitopsv1alpha1.SyncPhasePreSync, 0, preRunning)),
 				cmA.drifted(), pre.health(gitopsv1alpha1.HealthDegraded, "BackoffLimitExceeded"), onErr),
-			want: summary{Actions: []string{"Apply Job/cleanup"}, Ready: "False Progressing", Op: "Running/SyncFail",
+			want: summary{Actions: []string{"Apply Job/cleanup"}, Ready: "False HookFailed", Op: "Running/SyncFail",
 				Sync: "Synced old", Requeue: recheck},
 			check: wantHooks("PreSync Job/pre Failed", "SyncFail Job/cleanup Running"),
 		},

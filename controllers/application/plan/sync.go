@@ -90,6 +90,9 @@ func LastSynced(app *gitopsv1alpha1.Application) string {
 func Plan(o Observation) Decision {
 	p := &planner{o: o, app: o.App.DeepCopy(), applied: map[gitopsv1alpha1.ObjectRef]bool{}}
 	p.plan()
+	if p.d.RequeueAfter == 0 && !o.App.Spec.Suspend {
+		p.d.RequeueAfter = Interval(p.app) // the next poll of Git
+	}
 	p.d.Status = p.app.Status
 	return p.d
 }
@@ -156,17 +159,19 @@ func (p *planner) resources() []Object {
 // shouldStart says whether a sync operation starts now, or how long until
 // a failed one's retry is due (zero when none is).
 func (p *planner) shouldStart() (bool, time.Duration) {
-	if p.o.Request != nil {
-		return true, 0
-	}
-	if Automated(p.app) == nil || Synced(p.app, p.o.Revision) {
-		return false, 0
-	}
 	op := p.op()
-	if op == nil || op.Phase != gitopsv1alpha1.OperationFailed || op.Revision != p.o.Revision ||
-		op.ObservedGeneration != p.app.Generation || op.FinishedAt == nil {
+	failed := op != nil && op.Phase == gitopsv1alpha1.OperationFailed && op.FinishedAt != nil
+	switch {
+	case p.o.Request != nil:
+		if !failed || op.SyncRequest != p.o.Request.Value {
+			return true, 0 // a new request is carried out at once
+		}
+	case Automated(p.app) == nil || Synced(p.app, p.o.Revision):
+		return false, 0
+	case !failed || op.Revision != p.o.Revision || op.ObservedGeneration != p.app.Generation:
 		return true, 0 // a new revision or spec is tried at once
 	}
+	// The same sync failed before: retried after its backoff.
 	delay, retrying := RetryDelay(p.retryPolicy(), int(op.RetryCount))
 	if !retrying {
 		return false, Interval(p.app) // the limit is spent: Stalled until something changes

@@ -217,6 +217,12 @@ func concludeHook(status *gitopsv1alpha1.HookStatus, hook *Object, justApplied b
 // objects' watches usually wake it first.
 func (p *planner) waitFor(message string) {
 	op := p.op()
+	if op.SyncPhase == gitopsv1alpha1.SyncPhaseSyncFail {
+		// The failure that aborted the operation stays what it says.
+		SetReconciling(p.app, "SyncFailHooks", message)
+		p.d.RequeueAfter = min(WaitRecheck, Interval(p.app))
+		return
+	}
 	op.Message = message
 	SetReady(p.app, false, "Progressing", "sync of revision "+short(op.Revision)+": "+message, false)
 	SetReconciling(p.app, "Progressing", message)
