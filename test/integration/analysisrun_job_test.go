@@ -151,14 +151,15 @@ var _ = Describe("The AnalysisRun controller's job provider", Ordered, func() {
 			elsewhere = namespace.Name
 		})
 
-		// copyElsewhere creates a Job in the other namespace with the name,
-		// labels and controller reference of the run's Job: only its
-		// namespace tells it apart.
+		// copyElsewhere creates a Job in the other namespace with the name
+		// and labels of the run's Job. Not its controller reference: the
+		// suite's garbage collector deletes a Job whose owner is not in its
+		// namespace, as a cluster's does.
 		copyElsewhere := func(ctx context.Context, own *batchv1.Job) *batchv1.Job {
 			GinkgoHelper()
 			job := &batchv1.Job{
 				ObjectMeta: metav1.ObjectMeta{Namespace: elsewhere, Name: own.Name, Labels: own.Labels,
-					Annotations: own.Annotations, OwnerReferences: own.OwnerReferences},
+					Annotations: own.Annotations},
 				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{analysis.JobRunUIDLabel: own.Labels[analysis.JobRunUIDLabel]}},
 					Spec: corev1.PodSpec{

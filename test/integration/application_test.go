@@ -314,8 +314,10 @@ spec:
 			g.Expect(valueOf(ctx, dest, "c")()).To(Equal("<none>"))
 		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
 		// Out of sync, it dry-runs its objects at every poll: not in the
-		// write counts of the specs that follow.
+		// write counts of the specs that follow, nor is its deletion.
 		Expect(k8sClient.Delete(ctx, app)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app) }).WithContext(ctx).
+			Should(Satisfy(apierrors.IsNotFound))
 	})
 
 	It("writes nothing, not even a dry run, while nothing changes", func(ctx context.Context) {
