@@ -131,6 +131,10 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 	}
 	o.Propagation = metav1.DeletionPropagation(capitalize(options.PropagationPolicy))
 	if err := r.observeObjects(ctx, o, objects, mem); err != nil {
+		var render *gitops.SourceError
+		if errors.As(err, &render) {
+			return fail(render.Reason, render.Err)
+		}
 		return fail("DiffFailed", err)
 	}
 	return o
@@ -194,7 +198,8 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 	for _, u := range objects {
 		role, err := plan.RoleOf(u.GetAnnotations())
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+			return &gitops.SourceError{Reason: "RenderFailed",
+				Err: fmt.Errorf("revision %s: %s %s: %w", gitops.Short(o.Revision), u.GetKind(), u.GetName(), err)}
 		}
 		if role.Skip {
 			continue
