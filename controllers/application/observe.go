@@ -155,16 +155,40 @@ func (r *Reconciler) unchanged(app *gitopsv1alpha1.Application, o *observed, mem
 // and, while the Application waits for health, of those not healthy yet.
 func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 	for _, res := range o.App.Status.Resources {
-		if res.Health == nil {
-			continue
-		}
-		waiting := o.App.Spec.Wait && res.Health.Status != gitopsv1alpha1.HealthHealthy
-		if !o.taken.status[refKey(res.ObjectRef)] && !waiting {
+		if res.Health == nil || !o.readsHealth(res.ObjectRef, res.Health) {
 			continue
 		}
 		health := readHealth(ctx, r.APIReader, res.ObjectRef)
 		o.Objects = append(o.Objects, plan.Object{Ref: res.ObjectRef, Exists: true, StatusHealth: true, Health: health, HealthKnown: true})
 	}
+}
+
+// readsHealth says whether an object's health is read in this reconcile:
+// its status changed, or it was just applied and not read since; and, on a
+// reconcile no watch event woke (the interval, a wait's recheck), any
+// object not Healthy yet, in case its change went unseen.
+func (o *observed) readsHealth(ref gitopsv1alpha1.ObjectRef, recorded *gitopsv1alpha1.HealthStatus) bool {
+	woken := len(o.taken.dirty)+len(o.taken.status) > 0
+	switch {
+	case o.taken.status[refKey(ref)]:
+		return true
+	case recorded == nil:
+		return false
+	case recorded.Message == plan.NotReadYet:
+		return true
+	default:
+		return !woken && recorded.Status != gitopsv1alpha1.HealthHealthy
+	}
+}
+
+// recordedHealth is the health status.resources holds for an object.
+func recordedHealth(app *gitopsv1alpha1.Application, ref gitopsv1alpha1.ObjectRef) *gitopsv1alpha1.HealthStatus {
+	for _, r := range app.Status.Resources {
+		if r.ObjectRef == ref {
+			return r.Health
+		}
+	}
+	return nil
 }
 
 // observeObjects turns rendered objects into the planner's, reading and
@@ -242,7 +266,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		case suspect:
 			diff = append(diff, u)
 		}
-		if obj.Exists && obj.StatusHealth && (suspect || o.taken.status[k] || running || app.Spec.Wait && !healthy(app, ref)) {
+		if obj.Exists && obj.StatusHealth && (suspect || running || o.readsHealth(ref, recordedHealth(app, ref))) {
 			read = append(read, len(o.Objects))
 		}
 		o.Objects = append(o.Objects, obj)
@@ -277,16 +301,6 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		o.Stale = append(o.Stale, plan.StaleObject{Ref: ref, Exists: exists || !known})
 	}
 	return nil
-}
-
-// healthy reports whether the status says an object is healthy.
-func healthy(app *gitopsv1alpha1.Application, ref gitopsv1alpha1.ObjectRef) bool {
-	for _, r := range app.Status.Resources {
-		if r.ObjectRef == ref {
-			return r.Health != nil && r.Health.Status == gitopsv1alpha1.HealthHealthy
-		}
-	}
-	return false
 }
 
 // readHealth reads an object and tells its health.

@@ -89,7 +89,7 @@ spec:
 			},
 		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
-		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, app)).To(Succeed()) })
+		DeferCleanup(deleteApplication, app)
 		Eventually(func(g Gomega) {
 			a := current(ctx, g)
 			g.Expect(a.Status.Sync.Revision).To(Equal(first))

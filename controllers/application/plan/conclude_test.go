@@ -85,7 +85,7 @@ func TestConclude(t *testing.T) {
 			o:      observe(newApp().automated().synced(revOld, cmA.Ref), dbDep.wave(-1).drifted(), cmA.drifted()),
 			out:    Outcome{Changed: 1},
 			want: summary{Actions: []string{"Apply Deployment/db"}, Ready: "False Progressing", Op: "Running/Sync wave -1",
-				Sync: "Synced old", Requeue: recheck},
+				Sync: "Synced old", Requeue: readBack},
 			check: all(wantHistory(synced), func(t *testing.T, d Decision) {
 				if d.Status.OperationState.Changed != 1 {
 					t.Errorf("the operation changed %d; want 1", d.Status.OperationState.Changed)

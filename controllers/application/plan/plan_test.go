@@ -103,6 +103,9 @@ var (
 const (
 	interval = DefaultInterval
 	recheck  = WaitRecheck
+	// readBack is the requeue of a plan that applies an object whose
+	// health is in its status: read back soon.
+	readBack = ReadBack
 )
 
 func TestPlanSuspendAndFailures(t *testing.T) {
@@ -350,7 +353,7 @@ func TestPlanNewRevision(t *testing.T) {
 			reason: "the sync is done, but with wait the Application is not Ready until the Deployment's status is read back",
 			o:      observe(newApp().automated().wait().synced(revOld, web.Ref), web.drifted()),
 			want: summary{Actions: []string{"Apply Deployment/web"}, Ready: "False Progressing", Op: "Succeeded",
-				Sync: "Synced new", Requeue: recheck, Finishes: true},
+				Sync: "Synced new", Requeue: readBack, Finishes: true},
 			message: "waiting for health: Deployment web: applied; its status is not read yet",
 			check: func(t *testing.T, d Decision) {
 				if conditionOf(d.Status, ConditionReconciling) != "True Progressing" {
@@ -473,7 +476,7 @@ func TestPlanHooks(t *testing.T) {
 			reason: "hooks take part in waves: wave 1's hook is not created while wave 0 is not settled",
 			o:      observe(app(), web.drifted(), migrate.wave(1)),
 			want: summary{Actions: []string{"Apply Deployment/web"}, Ready: "False Progressing",
-				Op: "Running/Sync wave 0", Sync: "Synced old", Requeue: recheck},
+				Op: "Running/Sync wave 0", Sync: "Synced old", Requeue: readBack},
 			message: "wave 0: waiting for Deployment web (just applied)",
 		},
 		{
@@ -521,7 +524,7 @@ func TestPlanWaves(t *testing.T) {
 			reason: "an object with status health just applied is not settled: the next wave waits",
 			o:      observe(app(), first.drifted(), cmB.drifted()),
 			want: summary{Actions: []string{"Apply Deployment/db"}, Ready: "False Progressing", Op: "Running/Sync wave -1",
-				Sync: "Synced old", Requeue: recheck},
+				Sync: "Synced old", Requeue: readBack},
 			message: "wave -1: waiting for Deployment db (just applied)",
 		},
 		{
@@ -585,14 +588,14 @@ func TestPlanWaves(t *testing.T) {
 			reason: "without PostSync hooks nothing follows the last wave: the operation ends once it is applied",
 			o:      observe(app(), cmA.drifted(), web.wave(1).drifted()),
 			want: summary{Actions: []string{"Apply ConfigMap/a", "Apply Deployment/web"}, Ready: "True Synced",
-				Op: "Succeeded", Sync: "Synced new", Requeue: interval, Finishes: true},
+				Op: "Succeeded", Sync: "Synced new", Requeue: readBack, Finishes: true},
 		},
 		{
 			name:   "the last wave is waited for before PostSync hooks",
 			reason: "PostSync hooks run once everything is healthy",
 			o:      observe(app(), cmA.drifted(), web.wave(1).drifted(), post),
 			want: summary{Actions: []string{"Apply ConfigMap/a", "Apply Deployment/web"}, Ready: "False Progressing",
-				Op: "Running/Sync wave 1", Sync: "Synced old", Requeue: recheck},
+				Op: "Running/Sync wave 1", Sync: "Synced old", Requeue: readBack},
 			message: "wave 1: waiting for Deployment web (just applied)",
 		},
 		{

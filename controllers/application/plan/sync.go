@@ -17,6 +17,8 @@ const (
 	// DefaultInterval is how often the remote is asked for a new revision
 	// when spec.interval is unset.
 	DefaultInterval = 3 * time.Minute
+	// ReadBack is how soon the health of objects just applied is read.
+	ReadBack = time.Second
 	// WaitRecheck is how often an Application waiting for health looks at
 	// its objects, in case no watch event wakes it.
 	WaitRecheck = 5 * time.Second
@@ -93,6 +95,9 @@ func Plan(o Observation) Decision {
 	if p.d.RequeueAfter == 0 && !o.App.Spec.Suspend {
 		p.d.RequeueAfter = Interval(p.app) // the next poll of Git
 	}
+	if p.readBack {
+		p.d.RequeueAfter = min(p.d.RequeueAfter, ReadBack)
+	}
 	p.d.Status = p.app.Status
 	return p.d
 }
@@ -102,8 +107,9 @@ type planner struct {
 	app *gitopsv1alpha1.Application
 	d   Decision
 	// applied holds the objects this plan applies: their health is not
-	// known until read back.
-	applied map[gitopsv1alpha1.ObjectRef]bool
+	// known until read back, which readBack asks for.
+	applied  map[gitopsv1alpha1.ObjectRef]bool
+	readBack bool
 }
 
 func (p *planner) op() *gitopsv1alpha1.OperationState { return p.app.Status.OperationState }
@@ -451,6 +457,10 @@ func (p *planner) ready(message string) {
 	p.d.RequeueAfter = min(WaitRecheck, Interval(p.app))
 }
 
+// NotReadYet is the health message of an object just applied, whose
+// status has not been read since: the next reconcile reads it, soon.
+const NotReadYet = "applied; its status is not read yet"
+
 // settled reports whether a health needs no more waiting for.
 func settled(h gitopsv1alpha1.HealthStatusCode) bool {
 	return h == gitopsv1alpha1.HealthHealthy || h == gitopsv1alpha1.HealthSuspended
@@ -510,7 +520,7 @@ func (p *planner) resourceStatuses(drifted []gitopsv1alpha1.ObjectRef) []gitopsv
 		switch {
 		case !o.StatusHealth:
 		case p.applied[o.Ref] || !o.Exists && !o.HealthKnown:
-			h := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthProgressing, Message: "applied; its status is not read yet"}
+			h := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthProgressing, Message: NotReadYet}
 			if !o.Exists && !p.applied[o.Ref] {
 				h = gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthMissing}
 			}
@@ -543,6 +553,11 @@ func (p *planner) apply(refs []gitopsv1alpha1.ObjectRef) {
 	}
 	for _, r := range refs {
 		p.applied[r] = true
+		if o := find(p.o.Objects, r); o != nil && o.StatusHealth && o.Hook == nil {
+			// Its health is read back soon, whether or not anything
+			// writes its status (a route no controller serves).
+			p.readBack = true
+		}
 	}
 	p.do(Action{Kind: ApplyObjects, Objects: refs})
 }
