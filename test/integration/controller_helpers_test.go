@@ -158,6 +158,20 @@ func (w *writeCounter) requests() int {
 	return countsTotal(w.all)
 }
 
+// requestsOn is how many requests went on one resource (such as
+// "configmaps") since the last reset.
+func (w *writeCounter) requestsOn(resource string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for kind, c := range w.all {
+		if strings.Fields(kind)[1] == resource {
+			n += c
+		}
+	}
+	return n
+}
+
 func (w *writeCounter) requestSummary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
