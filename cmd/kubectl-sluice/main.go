@@ -611,12 +611,11 @@ func (c *cli) appSyncCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			requested := time.Now().UTC().Truncate(time.Second)
-			request := time.Now().UTC().Format(time.RFC3339Nano)
+			request := newSyncRequest()
 			// A sync follows targetRevision: a rollback's revision, if one
 			// is still there, goes.
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t",%q:null}}}`, application.SyncRequestAnnotation,
-				request, application.PruneRequestAnnotation, prune, application.RevisionRequestAnnotation)
+				request.value, application.PruneRequestAnnotation, prune, application.RevisionRequestAnnotation)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
 			}
@@ -624,7 +623,7 @@ func (c *cli) appSyncCommand() *cobra.Command {
 			if !wait {
 				return nil
 			}
-			if err := awaitSync(ctx, cl, a, request, requested, timeout); err != nil {
+			if err := request.await(ctx, cl, a, timeout); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "synced revision %s: %s\n", a.Status.Sync.Revision, a.Status.Sync.Status)
@@ -637,20 +636,31 @@ func (c *cli) appSyncCommand() *cobra.Command {
 	return cmd
 }
 
-// awaitSync waits until the Application has carried out the sync request
-// of value request (SyncRequestAnnotation), asked at requested, and returns
-// it as it was then; a failed sync since is an error.
-func awaitSync(ctx context.Context, cl client.Client, a *gitopsv1alpha1.Application, request string, requested time.Time,
-	timeout time.Duration) error {
+// syncRequest is a request for a sync: the value of SyncRequestAnnotation
+// that asks for it, and when it was asked, to the second, as a sync's
+// history records when it happened.
+type syncRequest struct {
+	value string
+	at    time.Time
+}
+
+func newSyncRequest() syncRequest {
+	now := time.Now().UTC()
+	return syncRequest{value: now.Format(time.RFC3339Nano), at: now.Truncate(time.Second)}
+}
+
+// await waits until the Application has carried out the request, and
+// leaves it in a as it was then; a sync that failed since is an error.
+func (r syncRequest) await(ctx context.Context, cl client.Client, a *gitopsv1alpha1.Application, timeout time.Duration) error {
 	key := client.ObjectKeyFromObject(a)
 	for {
 		if err := cl.Get(ctx, key, a); err != nil {
 			return err
 		}
-		if a.Status.LastHandledSyncRequest == request {
+		if a.Status.LastHandledSyncRequest == r.value {
 			return nil
 		}
-		if len(a.Status.History) > 0 && a.Status.History[0].Result == "Failed" && !a.Status.History[0].DeployedAt.Time.Before(requested) {
+		if len(a.Status.History) > 0 && a.Status.History[0].Result == "Failed" && !a.Status.History[0].DeployedAt.Time.Before(r.at) {
 			return fmt.Errorf("the sync failed: %s", a.Status.History[0].Message)
 		}
 		select {
@@ -690,12 +700,11 @@ is turned back on or it is synced by hand.`,
 			if err != nil {
 				return fmt.Errorf("application %s: %w", args[0], err)
 			}
-			requested := time.Now().UTC().Truncate(time.Second)
-			request := time.Now().UTC().Format(time.RFC3339Nano)
+			request := newSyncRequest()
 			// One patch: the request is never seen with automated sync
 			// still on, nor automated sync off without the request.
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:%q,%q:"%t"}},"spec":{"syncPolicy":{"automated":null}}}`,
-				application.SyncRequestAnnotation, request,
+				application.SyncRequestAnnotation, request.value,
 				application.RevisionRequestAnnotation, target.Revision, application.PruneRequestAnnotation, prune)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
@@ -705,7 +714,7 @@ is turned back on or it is synced by hand.`,
 			if !wait {
 				return nil
 			}
-			if err := awaitSync(ctx, cl, a, request, requested, timeout); err != nil {
+			if err := request.await(ctx, cl, a, timeout); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.out, "synced revision %s\n", target.Revision)

@@ -7,10 +7,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
 )
 
@@ -57,16 +55,10 @@ var _ = Describe("Applications sync side by side", Ordered, func() {
 		server := startGitServer()
 		hole := startBlackHole()
 		DeferCleanup(hole.stop)
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache, Concurrency: 4})
-		})
+		startApplicationController(application.Options{Concurrency: 4})
 		namespace := newNamespace(ctx, "side-by-side-")
 
-		source := func(url string) gitopsv1alpha1.ApplicationSource {
-			return gitopsv1alpha1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "app"}
-		}
-		stuck := newApplication(ctx, namespace, "stuck", source("http://"+hole.listener.Addr().String()+"/slow.git"),
+		stuck := newApplication(ctx, namespace, "stuck", appDir("http://"+hole.listener.Addr().String()+"/slow.git"),
 			namespace+"-stuck", true)
 		// Later specs' controllers would try it again.
 		DeferCleanup(func(ctx context.Context) { Expect(k8sClient.Delete(ctx, stuck)).To(Succeed()) })
@@ -77,7 +69,7 @@ var _ = Describe("Applications sync side by side", Ordered, func() {
 		Expect(repo.Write(map[string]string{"app/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"})).To(Succeed())
 		first, err := repo.Commit("main", "first")
 		Expect(err).NotTo(HaveOccurred())
-		other := newApplication(ctx, namespace, "other", source(repo.URL), namespace+"-other", true)
+		other := newApplication(ctx, namespace, "other", appDir(repo.URL), namespace+"-other", true)
 		// The stuck sync waits for its timeout (5 min); the other does not.
 		expectSynced(ctx, client.ObjectKeyFromObject(other), first)
 	})

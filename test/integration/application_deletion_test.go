@@ -10,16 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -34,26 +31,16 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "deleting-")
 	})
 
-	configMap := func(name, annotations string) string {
-		return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n%sdata:\n  k: v\n", name, annotations)
-	}
+	configMap := func(name string, annotations ...string) string { return configMapManifest(name, "v", annotations...) }
 	// deployed creates an Application of a new repository holding files
 	// under app/, edited by edits, and waits until it synced.
 	deployed := func(ctx context.Context, name string, files map[string]string, edits ...func(*gitopsv1alpha1.Application)) (*gitopsv1alpha1.Application, string) {
 		GinkgoHelper()
-		repo, sha := pushRepo(server, name, files)
-		dest := appsNS + "-" + name
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, name, source, dest, true, edits...)
-		expectSynced(ctx, client.ObjectKeyFromObject(app), sha)
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+		_, app, dest, _ := deployRepo(ctx, server, appsNS, name, files, edits...)
 		return app, dest
 	}
 	withFinalizers := func(finalizers ...string) func(*gitopsv1alpha1.Application) {
@@ -91,19 +78,11 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 		})
 		return dependent
 	}
-	readyOf := func(ctx context.Context, app *gitopsv1alpha1.Application) func(g Gomega) metav1.Condition {
-		return func(g Gomega) metav1.Condition {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
-			return *ready
-		}
-	}
 
 	DescribeTable("deletes its objects with the policy its finalizer names, and goes once they are gone",
 		func(ctx context.Context, name string, foreground bool, expectFinalizers []string, edits ...func(*gitopsv1alpha1.Application)) {
 			app, dest := deployed(ctx, name, map[string]string{
-				"app/a.yaml": configMap("a", ""), "app/b.yaml": configMap("b", ""),
+				"app/a.yaml": configMap("a"), "app/b.yaml": configMap("b"),
 			}, edits...)
 			Expect(app.Finalizers).To(Equal(expectFinalizers))
 			dependent := heldDependent(ctx, cm(dest, "a"))
@@ -138,10 +117,10 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 
 	It("keeps the objects annotated to stay, without its labels, and leaves alone what is no longer its own", func(ctx context.Context) {
 		app, dest := deployed(ctx, "keep", map[string]string{
-			"app/deleted.yaml": configMap("deleted", ""),
-			"app/argocd.yaml":  configMap("argocd", "  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\n"),
-			"app/sluice.yaml":  configMap("sluice", "  annotations:\n    gitops.sluice.dev/prune: disabled\n"),
-			"app/taken.yaml":   configMap("taken", ""),
+			"app/deleted.yaml": configMap("deleted"),
+			"app/argocd.yaml":  configMap("argocd", "argocd.argoproj.io/sync-options", "Delete=false"),
+			"app/sluice.yaml":  configMap("sluice", "gitops.sluice.dev/prune", "disabled"),
+			"app/taken.yaml":   configMap("taken"),
 		})
 		By("someone takes one object over, relabelling it, while the Application is suspended (a deletion goes on all the same)")
 		patchMerge(ctx, app, `{"spec":{"suspend":true}}`)
@@ -163,7 +142,7 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 	})
 
 	It("leaves its objects in place when it opted out, holding no finalizer", func(ctx context.Context) {
-		app, dest := deployed(ctx, "orphans", map[string]string{"app/a.yaml": configMap("a", "")},
+		app, dest := deployed(ctx, "orphans", map[string]string{"app/a.yaml": configMap("a")},
 			func(app *gitopsv1alpha1.Application) {
 				app.Annotations = map[string]string{gitopsv1alpha1.DeleteResourcesAnnotation: "false"}
 			})
@@ -173,7 +152,7 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 		Consistently(gone(ctx, cm(dest, "a"))).WithContext(ctx).WithTimeout(2 * time.Second).Should(BeFalse())
 
 		By("opting out after the finalizer was added takes it off")
-		app, _ = deployed(ctx, "orphans-later", map[string]string{"app/a.yaml": configMap("a", "")})
+		app, _ = deployed(ctx, "orphans-later", map[string]string{"app/a.yaml": configMap("a")})
 		Expect(app.Finalizers).To(ConsistOf(gitopsv1alpha1.ResourcesFinalizer))
 		patchMerge(ctx, app, fmt.Sprintf(`{"metadata":{"annotations":{%q:"false"}}}`, gitopsv1alpha1.DeleteResourcesAnnotation))
 		Eventually(func(g Gomega) []string {
@@ -186,7 +165,7 @@ var _ = Describe("Deleting an Application", Ordered, func() {
 	})
 
 	It("an app of apps deletes its child Application, whose own finalizer deletes the child's objects", func(ctx context.Context) {
-		childRepo, childSHA := pushRepo(server, "child", map[string]string{"app/a.yaml": configMap("a", "")})
+		childRepo, childSHA := pushRepo(server, "child", map[string]string{"app/a.yaml": configMap("a")})
 		childDest := appsNS + "-child"
 		child := fmt.Sprintf(`apiVersion: gitops.sluice.dev/v1alpha1
 kind: Application
@@ -230,7 +209,7 @@ spec:
 		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "no-delete"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "no-delete"},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: appsNS, Name: "no-delete"}}})).To(Succeed())
-		app, _ := deployed(ctx, "forbidden", map[string]string{"app/a.yaml": configMap("a", "")},
+		app, _ := deployed(ctx, "forbidden", map[string]string{"app/a.yaml": configMap("a")},
 			func(app *gitopsv1alpha1.Application) {
 				app.Spec.ServiceAccountName = "no-delete"
 				app.Spec.SyncPolicy.SyncOptions = nil

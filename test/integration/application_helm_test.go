@@ -2,25 +2,20 @@ package integration
 
 import (
 	"context"
-	"os/exec"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 )
 
 // A chart as a team commits one: values for each environment, a subchart
@@ -104,10 +99,7 @@ var _ = Describe("Applications of Helm charts", Ordered, func() {
 	var appsNS string
 
 	BeforeAll(func(ctx context.Context) {
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "helm-")
 	})
 
@@ -166,20 +158,12 @@ var _ = Describe("Applications of Helm charts", Ordered, func() {
 		Expect(settings(ctx, dest)()).To(HaveKeyWithValue("color", "green"))
 
 		By("kubectl sluice app diff renders the chart as the controller does: no difference")
-		plugin, err := gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
-		Expect(err).NotTo(HaveOccurred())
-		session, err := gexec.Start(exec.Command(plugin, "app", "diff", "shop", "-n", appsNS, "--kubeconfig", kubeconfig),
-			GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		session := appDiff(appsNS, "shop", 0)
 		Expect(session.Out).To(gbytes.Say("revision " + second))
 
 		By("and shows what a sync would change, values included (automated sync off, so the change waits for it)")
 		patchMerge(ctx, app, `{"spec":{"syncPolicy":{"automated":null},"source":{"helm":{"parameters":[{"name":"replicas","value":"7"},{"name":"image.tag","value":"2.0","forceString":true}]}}}}`)
-		session, err = gexec.Start(exec.Command(plugin, "app", "diff", "shop", "-n", appsNS, "--kubeconfig", kubeconfig),
-			GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(1))
+		session = appDiff(appsNS, "shop", 1)
 		Expect(session.Out).To(gbytes.Say("ConfigMap " + dest + "/storefront-settings"))
 		Expect(session.Out).To(gbytes.Say(`\+  replicas: "7"`))
 	})
@@ -206,10 +190,7 @@ var _ = Describe("Applications of Helm charts", Ordered, func() {
 				"  name: needs\ndata:\n  owner: {{ required \"owner is required\" .Values.owner }}\n",
 		})
 		Eventually(func(g Gomega) {
-			var app gitopsv1alpha1.Application
-			g.Expect(k8sClient.Get(ctx, key, &app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
+			ready := readyOf(ctx, app)(g)
 			g.Expect(ready.Reason).To(Equal("RenderFailed"), ready.Message)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(ready.Message).To(ContainSubstring("shop/templates/needs.yaml:6:"))

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -19,6 +23,17 @@ import (
 	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
+
+// startApplicationController runs the Application controller in this
+// process, as startController does, until the container that started it
+// ends; with a cache directory of its own unless opts names one.
+func startApplicationController(opts application.Options) *writeCounter {
+	GinkgoHelper()
+	if opts.CacheDir == "" {
+		opts.CacheDir = GinkgoT().TempDir()
+	}
+	return startController("", func(mgr ctrl.Manager) error { return application.Setup(mgr, opts) })
+}
 
 // startGitServer serves Git repositories on loopback until the container
 // that started it ends.
@@ -62,6 +77,28 @@ func commitFiles(repo *gitserver.Repo, files map[string]string, remove ...string
 	return sha
 }
 
+// appDir is the source most specs sync: a repository's app directory on
+// main.
+func appDir(repoURL string) gitopsv1alpha1.ApplicationSource {
+	return gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"}
+}
+
+// deployRepo pushes files to a new repository called name, creates an
+// Application of the same name in namespace for its app directory (as
+// newApplication does, edited by edits) with destination namespace-name,
+// and waits until it synced. It returns the repository, the Application
+// as it is then, the destination and the commit synced.
+func deployRepo(ctx context.Context, server *gitserver.Server, namespace, name string, files map[string]string,
+	edits ...func(*gitopsv1alpha1.Application)) (*gitserver.Repo, *gitopsv1alpha1.Application, string, string) {
+	GinkgoHelper()
+	repo, first := pushRepo(server, name, files)
+	dest := namespace + "-" + name
+	app := newApplication(ctx, namespace, name, appDir(repo.URL), dest, true, edits...)
+	expectSynced(ctx, client.ObjectKeyFromObject(app), first)
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+	return repo, app, dest, first
+}
+
 // newApplication creates an Application in namespace that syncs source
 // into destination every second, automated with selfHeal, creating the
 // namespace; edits change it first.
@@ -101,6 +138,17 @@ func expectSynced(ctx context.Context, key client.ObjectKey, revision string) {
 	}).WithContext(ctx).Should(Succeed(), "Application %s", key)
 }
 
+// readyOf reads an Application's Ready condition, refreshing app, for
+// Eventually to poll.
+func readyOf(ctx context.Context, app *gitopsv1alpha1.Application) func(Gomega) *metav1.Condition {
+	return func(g Gomega) *metav1.Condition {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+		ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
+		g.Expect(ready).NotTo(BeNil(), "no Ready condition yet")
+		return ready
+	}
+}
+
 // requestSync asks for a sync now, as a push webhook does.
 func requestSync(ctx context.Context, key client.ObjectKey) {
 	GinkgoHelper()
@@ -136,4 +184,57 @@ func get[T any, PT interface {
 func patchMerge(ctx context.Context, obj client.Object, patch string) {
 	GinkgoHelper()
 	Expect(k8sClient.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
+}
+
+// configMapManifest is a ConfigMap's manifest holding value under the key
+// "value", with annotations given as key, value pairs.
+func configMapManifest(name, value string, annotations ...string) string {
+	GinkgoHelper()
+	Expect(len(annotations)%2).To(BeZero(), "annotations come in key, value pairs")
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n", name)
+	if len(annotations) > 0 {
+		b.WriteString("  annotations:\n")
+		for i := 0; i < len(annotations); i += 2 {
+			fmt.Fprintf(&b, "    %s: %q\n", annotations[i], annotations[i+1])
+		}
+	}
+	fmt.Fprintf(&b, "data:\n  value: %q\n", value)
+	return b.String()
+}
+
+// deploymentManifest is a Deployment's manifest: replicas of one container
+// "web" running image, selected by the label app: name.
+func deploymentManifest(name, image string, replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  replicas: %[3]d
+  selector: {matchLabels: {app: %[1]s}}
+  template:
+    metadata: {labels: {app: %[1]s}}
+    spec:
+      containers: [{name: web, image: %[2]s}]
+`, name, image, replicas)
+}
+
+// pluginBinary is kubectl-sluice built for this process, once.
+var pluginBinary string
+
+// appDiff runs kubectl sluice app diff on an Application as the suite's
+// administrator and waits until it exits with code.
+func appDiff(namespace, name string, code int) *gexec.Session {
+	GinkgoHelper()
+	if pluginBinary == "" {
+		var err error
+		pluginBinary, err = gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
+		Expect(err).NotTo(HaveOccurred())
+	}
+	session, err := gexec.Start(exec.Command(pluginBinary, "app", "diff", name, "-n", namespace, "--kubeconfig", kubeconfig),
+		GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(code))
+	return session
 }

@@ -2,22 +2,18 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/test/gitserver"
@@ -34,39 +30,18 @@ var _ = Describe("Application ignoreDifferences", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "ignore-")
 	})
 
-	deployment := func(name, image string) string {
-		return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: %[1]s}}
-  template:
-    metadata: {labels: {app: %[1]s}}
-    spec:
-      containers: [{name: web, image: %[2]s}]
-`, name, image)
-	}
-	// newApp syncs a repository's app directory with selfHeal, hourly so
-	// only the watches and commits asked for bring a sync.
+	deployment := func(name, image string) string { return deploymentManifest(name, image, 2) }
+	// newApp syncs a repository's app directory with selfHeal, and waits
+	// for its first sync.
 	newApp := func(ctx context.Context, name string, files map[string]string,
 		edit func(*gitopsv1alpha1.Application)) (*gitserver.Repo, client.ObjectKey, string, string) {
 		GinkgoHelper()
-		repo, first := pushRepo(server, name, files)
-		dest := appsNS + "-" + name
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, name, source, dest, true, edit)
-		key := client.ObjectKeyFromObject(app)
-		expectSynced(ctx, key, first)
-		return repo, key, dest, first
+		repo, app, dest, first := deployRepo(ctx, server, appsNS, name, files, edit)
+		return repo, client.ObjectKeyFromObject(app), dest, first
 	}
 	// autoscale sets replicas as an autoscaler does: a server-side apply
 	// of that one field with a field manager of its own.
@@ -195,16 +170,10 @@ spec:
 
 	It("refuses a jq expression outside the path subset, naming the field", func(ctx context.Context) {
 		repo, _ := pushRepo(server, "badjq", map[string]string{"app/web.yaml": deployment("web", "web:1")})
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "badjq", source, appsNS+"-badjq", true,
+		app := newApplication(ctx, appsNS, "badjq", appDir(repo.URL), appsNS+"-badjq", true,
 			ignoring(gitopsv1alpha1.ResourceIgnoreDifferences{Group: "apps", Kind: "Deployment", JQPathExpressions: []string{`"x" * 1000000000`}}))
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal("InvalidSpec"))
-			g.Expect(ready.Message).To(ContainSubstring("spec.ignoreDifferences[0].jqPathExpressions[0]"))
-		}).WithContext(ctx).Should(Succeed())
+		Eventually(readyOf(ctx, app)).WithContext(ctx).Should(And(HaveField("Reason", "InvalidSpec"),
+			HaveField("Message", ContainSubstring("spec.ignoreDifferences[0].jqPathExpressions[0]"))))
 	})
 })
 

@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -43,10 +42,7 @@ var _ = Describe("Repositories as people write them", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "repos-")
 	})
 

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -31,10 +30,7 @@ var _ = Describe("The Application controller's requests", Ordered, ContinueOnFai
 
 	BeforeAll(func(ctx context.Context) {
 		server := startGitServer()
-		cache := GinkgoT().TempDir()
-		requests = startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		requests = startApplicationController(application.Options{})
 		// Five files of a hundred ConfigMaps each.
 		files := map[string]string{}
 		for f := range 5 {
@@ -47,12 +43,11 @@ var _ = Describe("The Application controller's requests", Ordered, ContinueOnFai
 		repo, _ := pushRepo(server, "many", files)
 		appsNS := newNamespace(ctx, "requests-apps-")
 		dest = newNamespace(ctx, "requests-")
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
 		// Give the manager's own watches time to settle, so the counts
 		// below are the sync's.
 		requests.waitRequestsQuiet(ctx)
 		requests.reset()
-		app = newApplication(ctx, appsNS, "many", source, dest, true, func(app *gitopsv1alpha1.Application) {
+		app = newApplication(ctx, appsNS, "many", appDir(repo.URL), dest, true, func(app *gitopsv1alpha1.Application) {
 			// No poll during the spec: what the manager does is what the
 			// change asks of it.
 			app.Spec.Interval = metav1.Duration{Duration: time.Hour}

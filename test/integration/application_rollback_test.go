@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -20,22 +19,16 @@ import (
 var _ = Describe("A rollback to an earlier revision", Ordered, func() {
 	It("syncs the earlier commit, keeps it through later polls, and moves forward once automated sync is back", func(ctx context.Context) {
 		server := startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS := newNamespace(ctx, "rollback-")
-		configMap := func(value string) string {
-			return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  value: %q\n", value)
-		}
+		configMap := func(value string) string { return configMapManifest("settings", value) }
 		valueOf := func(g Gomega) string {
 			var cm corev1.ConfigMap
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: appsNS + "-web", Name: "settings"}, &cm)).To(Succeed())
 			return cm.Data["value"]
 		}
 		repo, first := pushRepo(server, "rollback", map[string]string{"app/settings.yaml": configMap("1")})
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "web", source, appsNS+"-web", true) // polls every second
+		app := newApplication(ctx, appsNS, "web", appDir(repo.URL), appsNS+"-web", true) // polls every second
 		key := client.ObjectKeyFromObject(app)
 		expectSynced(ctx, key, first)
 		second := commitFiles(repo, map[string]string{"app/settings.yaml": configMap("2")})

@@ -38,18 +38,7 @@ var _ = Describe("An Application delivering a Rollout with a workloadRef", Order
 
 		repo, err := server.Create("workload")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(repo.Write(map[string]string{"app/app.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: registry.example/web:1.0}]
----
+		Expect(repo.Write(map[string]string{"app/app.yaml": deploymentManifest("web", "registry.example/web:1.0", 2) + `---
 apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata:
@@ -80,10 +69,7 @@ spec:
 var _ = Describe("An Application delivering a route whose weights a Rollout holds", Ordered, func() {
 	It("leaves the rules alone while the route carries Sluice's in-progress mark, whatever the label is called", func(ctx context.Context) {
 		server := startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		ns := newNamespaceWithFakeKubelet("route-")
 
 		repo, err := server.Create("route")
@@ -135,7 +121,7 @@ func selfHealingEverySecond(ns, repoURL string) *gitopsv1alpha1.Application {
 	return &gitopsv1alpha1.Application{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 		Spec: gitopsv1alpha1.ApplicationSpec{
-			Source:      gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"},
+			Source:      appDir(repoURL),
 			Destination: gitopsv1alpha1.ApplicationDestination{Namespace: ns},
 			SyncPolicy:  &gitopsv1alpha1.SyncPolicy{Automated: &gitopsv1alpha1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}},
 			Interval:    metav1.Duration{Duration: time.Second},

@@ -10,14 +10,10 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -31,10 +27,7 @@ var _ = Describe("The sync options Replace and Force", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "options-")
 	})
 
@@ -53,14 +46,6 @@ metadata:
       restartPolicy: Never
       containers: [{name: migrate, image: %q}]
 `, annotations, image)
-	}
-	readyOrFailing := func(ctx context.Context, app *gitopsv1alpha1.Application) func(Gomega) *metav1.Condition {
-		return func(g Gomega) *metav1.Condition {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
-			return ready
-		}
 	}
 
 	It("with Force=true on an object, deletes and recreates a Job whose immutable template changed; without, the sync fails naming it", func(ctx context.Context) {
@@ -88,23 +73,17 @@ metadata:
 		expectSynced(ctx, client.ObjectKeyFromObject(plain), first)
 		kept := get[batchv1.Job](ctx, plainDest, "migrate")
 		patchMerge(ctx, plain, fmt.Sprintf(`{"spec":{"source":{"targetRevision":%q}}}`, second))
-		Eventually(func(g Gomega) {
-			ready := readyOrFailing(ctx, plain)(g)
-			g.Expect(ready.Reason).To(Equal("ApplyFailed"))
-			g.Expect(ready.Message).To(ContainSubstring("field is immutable"))
-		}).WithContext(ctx).Should(Succeed())
+		Eventually(readyOf(ctx, plain)).WithContext(ctx).Should(And(HaveField("Reason", "ApplyFailed"),
+			HaveField("Message", ContainSubstring("field is immutable"))))
 		Expect(get[batchv1.Job](ctx, plainDest, "migrate").UID).To(Equal(kept.UID))
 	})
 
 	It("with Replace=true on the Application, writes objects whole: a field set outside Git is cleared, and a resync writes nothing", func(ctx context.Context) {
 		configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast\n"
-		repo, first := pushRepo(server, "replace", map[string]string{"app/settings.yaml": configMap})
-		dest := appsNS + "-replace"
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "replace", source, dest, true, func(app *gitopsv1alpha1.Application) {
-			app.Spec.SyncPolicy.SyncOptions = append(app.Spec.SyncPolicy.SyncOptions, "Replace=true")
-		})
-		expectSynced(ctx, client.ObjectKeyFromObject(app), first)
+		repo, app, dest, _ := deployRepo(ctx, server, appsNS, "replace", map[string]string{"app/settings.yaml": configMap},
+			func(app *gitopsv1alpha1.Application) {
+				app.Spec.SyncPolicy.SyncOptions = append(app.Spec.SyncPolicy.SyncOptions, "Replace=true")
+			})
 		Expect(get[corev1.ConfigMap](ctx, dest, "settings").Data).To(Equal(map[string]string{"mode": "fast"}))
 
 		By("a key added by hand, which a server-side apply would leave to its own manager")

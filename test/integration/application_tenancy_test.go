@@ -11,14 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
 
@@ -32,12 +29,9 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache, Tenancy: application.Tenancy{
-				DefaultServiceAccount: "tenant", NamespaceLock: true, LockExempt: []string{"platform-apps"},
-			}})
-		})
+		startApplicationController(application.Options{Tenancy: application.Tenancy{
+			DefaultServiceAccount: "tenant", NamespaceLock: true, LockExempt: []string{"platform-apps"},
+		}})
 		tenant = newNamespace(ctx, "tenant-")
 		// The tenant's account may do anything in its own namespace, and
 		// nothing elsewhere: what a platform team gives a team.
@@ -57,8 +51,7 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 	}
 	tenantApp := func(ctx context.Context, namespace, name, repoURL, destination string, edits ...func(*gitopsv1alpha1.Application)) *gitopsv1alpha1.Application {
 		GinkgoHelper()
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"}
-		return newApplication(ctx, namespace, name, source, destination, true, append([]func(*gitopsv1alpha1.Application){
+		return newApplication(ctx, namespace, name, appDir(repoURL), destination, true, append([]func(*gitopsv1alpha1.Application){
 			func(app *gitopsv1alpha1.Application) { app.Spec.SyncPolicy.SyncOptions = nil },
 		}, edits...)...)
 	}
@@ -66,9 +59,7 @@ var _ = Describe("Applications of tenants under the lockdown", Ordered, func() {
 		GinkgoHelper()
 		var message string
 		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
+			ready := readyOf(ctx, app)(g)
 			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
 			message = ready.Message
 		}).WithContext(ctx).Should(Succeed())

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +15,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -24,7 +22,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -46,18 +43,13 @@ var _ = Describe("The Application controller", Ordered, func() {
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
 		hookAddr := freeLoopbackAddress()
 		hookURL = "http://" + hookAddr + "/hooks/git"
-		writes = startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache, WebhookAddress: hookAddr, WebhookSecret: []byte("hook-secret")})
-		})
+		writes = startApplicationController(application.Options{WebhookAddress: hookAddr, WebhookSecret: []byte("hook-secret")})
 		appsNS = newNamespace(ctx, "apps-")
 	})
 
-	configMap := func(name, value string) string {
-		return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  value: %q\n", name, value)
-	}
+	configMap := func(name, value string) string { return configMapManifest(name, value) }
 	// newRepo makes a repository with files committed to main.
 	newRepo := func(name string, files map[string]string) (*gitserver.Repo, string) {
 		GinkgoHelper()
@@ -68,8 +60,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 	// by edits first.
 	newApp := func(ctx context.Context, name, repoURL, destination string, prune bool, edits ...func(*gitopsv1alpha1.Application)) *gitopsv1alpha1.Application {
 		GinkgoHelper()
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repoURL, TargetRevision: "main", Path: "app"}
-		return newApplication(ctx, appsNS, name, source, destination, prune, edits...)
+		return newApplication(ctx, appsNS, name, appDir(repoURL), destination, prune, edits...)
 	}
 	// pushEvent posts GitHub's push event for a repository to the receiver,
 	// signed with the shared secret unless a signature is given.
@@ -106,9 +97,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		GinkgoHelper()
 		var ready *metav1.Condition
 		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready = meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
+			ready = readyOf(ctx, app)(g)
 			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 		}).WithContext(ctx).Should(Succeed())
@@ -189,12 +178,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Consistently(valueOf(ctx, dest, "a")).WithContext(ctx).WithTimeout(2 * time.Second).Should(Equal("edited by hand"))
 
 		By("kubectl sluice app diff: the change a sync would make, exit 1")
-		plugin, err := gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
-		Expect(err).NotTo(HaveOccurred())
-		session, err := gexec.Start(exec.Command(plugin, "app", "diff", "drift", "-n", appsNS, "--kubeconfig", kubeconfig),
-			GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(1))
+		session := appDiff(appsNS, "drift", 1)
 		Expect(session.Out).To(gbytes.Say("--- live ConfigMap " + dest + "/a"))
 		Expect(session.Out).To(gbytes.Say(`-  value: edited by hand`))
 		Expect(session.Out).To(gbytes.Say(`\+  value: "1"`))
@@ -216,18 +200,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 	})
 
 	It("with wait, holds Ready until the objects are healthy", func(ctx context.Context) {
-		repo, _ := newRepo("wait", map[string]string{"app/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: registry.example/web:1.0}]
-`})
+		repo, _ := newRepo("wait", map[string]string{"app/web.yaml": deploymentManifest("web", "registry.example/web:1.0", 1)})
 		dest := appsNS + "-wait"
 		app := newApp(ctx, "wait", repo.URL, dest, true, func(app *gitopsv1alpha1.Application) { app.Spec.Wait = true })
 		ready := failing(ctx, app, "Progressing")

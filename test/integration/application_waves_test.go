@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,10 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -35,28 +32,11 @@ var _ = Describe("The Application controller's sync waves and hooks", Ordered, C
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache})
-		})
+		startApplicationController(application.Options{})
 		appsNS = newNamespace(ctx, "waves-apps-")
 	})
 
-	// configMap is a ConfigMap's manifest with annotations.
-	configMap := func(name, value string, annotations ...string) string {
-		GinkgoHelper()
-		Expect(len(annotations)%2).To(BeZero(), "annotations come in key, value pairs")
-		var b strings.Builder
-		fmt.Fprintf(&b, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n", name)
-		if len(annotations) > 0 {
-			b.WriteString("  annotations:\n")
-			for i := 0; i < len(annotations); i += 2 {
-				fmt.Fprintf(&b, "    %s: %q\n", annotations[i], annotations[i+1])
-			}
-		}
-		fmt.Fprintf(&b, "data:\n  value: %q\n", value)
-		return b.String()
-	}
+	configMap := configMapManifest
 	wave := func(w string) []string { return []string{appplan.SyncWaveAnnotation, w} }
 	hook := func(phase, policy string) []string {
 		out := []string{appplan.HookAnnotation, phase}
@@ -64,14 +44,6 @@ var _ = Describe("The Application controller's sync waves and hooks", Ordered, C
 			out = append(out, appplan.HookDeletePolicyAnnotation, policy)
 		}
 		return out
-	}
-	readyOf := func(ctx context.Context, app *gitopsv1alpha1.Application) func(g Gomega) *metav1.Condition {
-		return func(g Gomega) *metav1.Condition {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
-			g.Expect(ready).NotTo(BeNil(), "no Ready condition yet")
-			return ready
-		}
 	}
 	exists := func(ctx context.Context, obj client.Object) func() bool {
 		return func() bool {
@@ -95,8 +67,7 @@ var _ = Describe("The Application controller's sync waves and hooks", Ordered, C
 		})
 		dest := newNamespace(ctx, "waves-")
 		created := watchCreations(ctx, dest)
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "waves", source, dest, true)
+		app := newApplication(ctx, appsNS, "waves", appDir(repo.URL), dest, true)
 		key := client.ObjectKeyFromObject(app)
 		expectSynced(ctx, key, first)
 
@@ -144,8 +115,7 @@ spec:
 			"app/on-fail.yaml": configMap("on-fail", "1", hook("SyncFail", "")...),
 		})
 		dest := newNamespace(ctx, "failing-hook-")
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "failing-hook", source, dest, true)
+		app := newApplication(ctx, appsNS, "failing-hook", appDir(repo.URL), dest, true)
 
 		By("the hook's Pod failing, as its kubelet would report it")
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "pre-check"}}
@@ -172,21 +142,9 @@ spec:
 	})
 
 	It("ends a wait for health at spec.timeout, naming what is not healthy", func(ctx context.Context) {
-		repo, _ := pushRepo(server, "timeout", map[string]string{"app/web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: registry.example/web:1.0}]
-`})
+		repo, _ := pushRepo(server, "timeout", map[string]string{"app/web.yaml": deploymentManifest("web", "registry.example/web:1.0", 1)})
 		dest := newNamespace(ctx, "timeout-")
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, appsNS, "timeout", source, dest, true, func(app *gitopsv1alpha1.Application) {
+		app := newApplication(ctx, appsNS, "timeout", appDir(repo.URL), dest, true, func(app *gitopsv1alpha1.Application) {
 			app.Spec.Wait = true
 			app.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
 		})

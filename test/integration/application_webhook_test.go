@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -34,17 +33,14 @@ var _ = Describe("The push-event receiver with a secret per Application", Ordere
 
 	BeforeAll(func(ctx context.Context) {
 		server = startGitServer()
-		cache := GinkgoT().TempDir()
 		address := freeLoopbackAddress()
 		hooks = "http://" + address + "/hooks/git"
-		startController("", func(mgr ctrl.Manager) error {
-			return application.Setup(mgr, application.Options{CacheDir: cache, WebhookAddress: address})
-		})
+		startApplicationController(application.Options{WebhookAddress: address})
 		tenants = newNamespace(ctx, "hooked-")
 	})
 
 	configMap := func(value string) map[string]string {
-		return map[string]string{"app/a.yaml": fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  value: %q\n", value)}
+		return map[string]string{"app/a.yaml": configMapManifest("a", value)}
 	}
 	// newTenant makes a tenant's repository, its webhook Secret holding
 	// token, and its Application, polled hourly so that only an event
@@ -57,8 +53,7 @@ var _ = Describe("The push-event receiver with a secret per Application", Ordere
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tenants, Name: name + "-webhook"},
 			StringData: map[string]string{application.WebhookTokenKey: token + "\n"}}
 		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
-		source := gitopsv1alpha1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "main", Path: "app"}
-		app := newApplication(ctx, tenants, name, source, tenants+"-"+name, false, func(app *gitopsv1alpha1.Application) {
+		app := newApplication(ctx, tenants, name, appDir(repo.URL), tenants+"-"+name, false, func(app *gitopsv1alpha1.Application) {
 			app.Spec.Interval = metav1.Duration{Duration: time.Hour}
 			app.Spec.Webhook = &gitopsv1alpha1.ApplicationWebhook{SecretRef: corev1.LocalObjectReference{Name: secret.Name}}
 		})

@@ -173,16 +173,7 @@ func TestConclude(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Conclude(tc.o, Plan(tc.o), tc.out)
-			if diff := cmp.Diff(tc.want, summarize(d)); diff != "" {
-				t.Errorf("%s\nConclude (-want +got):\n%s", tc.reason, diff)
-			}
-			if got := readyMessage(d.Status); !strings.Contains(got, tc.message) {
-				t.Errorf("%s\nReady message %q does not say %q", tc.reason, got, tc.message)
-			}
-			if tc.check != nil {
-				tc.check(t, d)
-			}
+			expectDecision(t, "Conclude", tc.reason, Conclude(tc.o, Plan(tc.o), tc.out), tc.want, tc.message, tc.check)
 		})
 	}
 }

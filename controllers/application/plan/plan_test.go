@@ -66,24 +66,31 @@ func runPlanCases(t *testing.T, cases []planCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.reason == "" {
-				t.Fatal("a case says why it decides so")
-			}
 			before := tc.o.App.DeepCopy()
-			d := Plan(tc.o)
-			if diff := cmp.Diff(tc.want, summarize(d)); diff != "" {
-				t.Errorf("%s\nPlan (-want +got):\n%s", tc.reason, diff)
-			}
-			if got := readyMessage(d.Status); !strings.Contains(got, tc.message) {
-				t.Errorf("%s\nReady message %q does not say %q", tc.reason, got, tc.message)
-			}
-			if tc.check != nil {
-				tc.check(t, d)
-			}
+			expectDecision(t, "Plan", tc.reason, Plan(tc.o), tc.want, tc.message, tc.check)
 			if diff := cmp.Diff(before, tc.o.App); diff != "" {
 				t.Errorf("Plan changed the Application it observed (-before +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+// expectDecision checks what step (Plan, Conclude) decided against what a
+// case wants, and why: the summary, words of the Ready message, and the
+// case's own check.
+func expectDecision(t *testing.T, step, reason string, d Decision, want summary, message string, check func(*testing.T, Decision)) {
+	t.Helper()
+	if reason == "" {
+		t.Fatal("a case says why it decides so")
+	}
+	if diff := cmp.Diff(want, summarize(d)); diff != "" {
+		t.Errorf("%s\n%s (-want +got):\n%s", reason, step, diff)
+	}
+	if got := readyMessage(d.Status); !strings.Contains(got, message) {
+		t.Errorf("%s\nReady message %q does not say %q", reason, got, message)
+	}
+	if check != nil {
+		check(t, d)
 	}
 }
 
