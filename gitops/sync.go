@@ -439,23 +439,29 @@ func copyable(objects []*unstructured.Unstructured) error {
 
 // Create applies objects the cluster does not hold yet, one request each:
 // with nothing live to compare with, a dry run first would tell nothing.
-// It returns each object's resource version as created, in order, so the
-// watch event of each write can be told from someone else's change.
-// Apply is for objects that may exist.
+// The requests go side by side (definitions, which others may need, go
+// through Apply first). It returns each object's resource version as
+// created, in order (empty for one that failed), so the watch event of
+// each write can be told from someone else's change.
 func (s *Syncer) Create(ctx context.Context, objects []*unstructured.Unstructured) ([]string, error) {
 	if err := copyable(objects); err != nil {
 		return nil, err
 	}
-	versions := make([]string, 0, len(objects))
-	for _, o := range objects {
-		created := o.DeepCopy()
-		if err := s.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(created),
-			client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-			return versions, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
-		}
-		versions = append(versions, created.GetResourceVersion())
+	versions := make([]string, len(objects))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(driftCheckConcurrency)
+	for i, o := range objects {
+		g.Go(func() error {
+			created := o.DeepCopy()
+			if err := s.Client.Apply(gctx, client.ApplyConfigurationFromUnstructured(created),
+				client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+				return fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+			}
+			versions[i] = created.GetResourceVersion()
+			return nil
+		})
 	}
-	return versions, nil
+	return versions, g.Wait()
 }
 
 // Delete deletes objects and waits until they are gone, so a hook of the

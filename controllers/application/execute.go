@@ -94,6 +94,9 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 			version = versions[i]
 		}
 		r.owned.created(gitops.RefOf(u), version)
+		if version != "" {
+			changed++
+		}
 	}
-	return changed + len(versions), err
+	return changed, err
 }
