@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/source"
 )
@@ -85,6 +86,9 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
+	if objects, err = resourcesOf(objects); err != nil {
+		return "", false, err
+	}
 	ignore, err := gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences)
 	if err != nil {
 		return "", false, err
@@ -126,6 +130,23 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 		b.WriteString("no differences\n")
 	}
 	return b.String(), differs, nil
+}
+
+// resourcesOf leaves out the hooks and skipped objects of a render: a
+// sync creates hooks anew in their phases and never compares them, so a
+// hook deleted once it succeeded is no difference.
+func resourcesOf(objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, o := range objects {
+		role, err := appplan.RoleOf(o.GetAnnotations())
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+		if role.Hook == nil && !role.Skip {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // asYAML is an object as YAML without the fields that always differ.

@@ -722,6 +722,17 @@ func TestPlanSteadyAndRequests(t *testing.T) {
 			want: summary{Actions: []string{"Apply ConfigMap/a"}, Ready: "True Synced", Op: "Succeeded",
 				Sync: "Synced new", Requeue: interval, Finishes: true},
 		},
+		{
+			name: "a request that failed waits for its backoff",
+			reason: "the same request is not carried out again before its backoff, or a failing sync a person " +
+				"asked for would be retried at every event",
+			o: with(observe(newApp().synced(revOld, cmA.Ref).op(func() *gitopsv1alpha1.OperationState {
+				op := failedOp(revNew, 3, time.Second)
+				op.SyncRequest = "r3"
+				return op
+			}()), cmA.drifted()), requested("r3", false)),
+			want: summary{Ready: "True Synced", Op: "Failed (retry 3)", Sync: "Synced old", Requeue: 19 * time.Second},
+		},
 	})
 }
 

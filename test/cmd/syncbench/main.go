@@ -17,12 +17,15 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/go-logr/logr"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
@@ -48,6 +51,8 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	// The manager's logs would drown the numbers.
+	ctrl.SetLogger(logr.Discard())
 	work, err := os.MkdirTemp("", "sluice-syncbench-")
 	if err != nil {
 		return err
@@ -152,6 +157,30 @@ spec:
 	elapsed := time.Since(start)
 	fmt.Printf("   synced in %.2f s; API requests: %s\n", elapsed.Seconds(), counter.summary())
 
+	fmt.Println("== settling: until every Deployment is available and the Application Healthy")
+	counter.reset()
+	start = time.Now()
+	for {
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return err
+		}
+		available, err := availableDeployments(ctx, cl, "bench")
+		if err != nil {
+			return err
+		}
+		if available == deployments && app.Status.Health.Status == gitopsv1alpha1.HealthHealthy {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d Deployments available, the Application %s: %w", available, deployments,
+				app.Status.Health.Status, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fmt.Printf("   settled in %.2f s; API requests: %s, %.1f per Deployment\n", time.Since(start).Seconds(),
+		counter.summary(), float64(counter.total())/deployments)
+
 	fmt.Println("== a minute of resyncs at a 10 s interval, nothing changing")
 	time.Sleep(3 * time.Second) // let the first sync's own watch events settle
 	counter.reset()
@@ -162,6 +191,23 @@ spec:
 	}
 	fmt.Printf("   API requests in 60 s: %s\n", counter.summary())
 	return nil
+}
+
+// availableDeployments counts the Deployments of namespace whose every
+// replica of the current spec is available.
+func availableDeployments(ctx context.Context, cl client.Client, namespace string) (int, error) {
+	var list appsv1.DeploymentList
+	if err := cl.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range list.Items {
+		if d.Status.ObservedGeneration == d.Generation && d.Spec.Replicas != nil &&
+			d.Status.AvailableReplicas == *d.Spec.Replicas && d.Status.UpdatedReplicas == *d.Spec.Replicas {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // requests counts API requests by verb and resource.
@@ -193,6 +239,16 @@ func (r *requests) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.counts = map[string]int{}
+}
+
+func (r *requests) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.counts {
+		n += c
+	}
+	return n
 }
 
 func (r *requests) summary() string {
