@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -156,6 +157,106 @@ spec:
 			g.Expect(ready.Reason).To(Equal("HealthCheckFailed"), ready.Message)
 			g.Expect(ready.Message).To(ContainSubstring("not healthy after 3s"))
 			g.Expect(ready.Message).To(ContainSubstring("Deployment web"))
+		}).WithContext(ctx).Should(Succeed())
+	})
+})
+
+// The health of a custom resource, whose kind Sluice has no rule for, is
+// kstatus' reading of its status, and a change of its status alone is
+// seen: a Ready condition False is Progressing, True Healthy, and a
+// Stalled condition Degraded.
+var _ = Describe("The health of a custom resource an Application applies", Ordered, func() {
+	const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.health.example.com
+spec:
+  group: health.example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`
+	const gadget = `apiVersion: health.example.com/v1
+kind: Gadget
+metadata:
+  name: lamp
+  annotations:
+    argocd.argoproj.io/sync-wave: "1"
+spec:
+  size: 2
+`
+
+	It("follows kstatus as the resource's status changes, and alone", func(ctx context.Context) {
+		server := startGitServer()
+		startApplicationController(application.Options{})
+		appsNS := newNamespace(ctx, "crhealth-apps-")
+		dest := newNamespace(ctx, "crhealth-")
+		repo, first := pushRepo(server, "gadgets", map[string]string{"app/crd.yaml": crd, "app/gadget.yaml": gadget})
+		app := newApplication(ctx, appsNS, "gadgets", appDir(repo.URL), dest, true)
+		expectSynced(ctx, client.ObjectKeyFromObject(app), first)
+		DeferCleanup(func(ctx context.Context) {
+			Expect(k8sClient.Delete(ctx, app)).To(Succeed())
+			Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app) }).WithContext(ctx).
+				Should(Satisfy(apierrors.IsNotFound))
+		})
+
+		setConditions := func(conditions ...map[string]any) {
+			GinkgoHelper()
+			live := &unstructured.Unstructured{}
+			live.SetAPIVersion("health.example.com/v1")
+			live.SetKind("Gadget")
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "lamp"}, live)).To(Succeed())
+			list := make([]any, 0, len(conditions))
+			for _, c := range conditions {
+				list = append(list, c)
+			}
+			Expect(unstructured.SetNestedSlice(live.Object, list, "status", "conditions")).To(Succeed())
+			Expect(k8sClient.Status().Update(ctx, live)).To(Succeed())
+		}
+		gadgetHealth := func(g Gomega) gitopsv1alpha1.HealthStatus {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
+			for _, r := range app.Status.Resources {
+				if r.Kind == "Gadget" {
+					g.Expect(r.Health).NotTo(BeNil(), "a custom resource's health is read")
+					return *r.Health
+				}
+			}
+			g.Expect(app.Status.Resources).To(ContainElement(HaveField("Kind", "Gadget")))
+			return gitopsv1alpha1.HealthStatus{}
+		}
+		condition := func(kind, status, reason string) map[string]any {
+			return map[string]any{"type": kind, "status": status, "reason": reason, "message": reason,
+				"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}
+		}
+
+		By("a status that says it is not ready yet: Progressing")
+		setConditions(condition("Ready", "False", "Warming"))
+		Eventually(func(g Gomega) {
+			g.Expect(gadgetHealth(g).Status).To(Equal(gitopsv1alpha1.HealthProgressing))
+			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthProgressing), "the Application is as healthy as its least")
+		}).WithContext(ctx).Should(Succeed())
+
+		By("ready: Healthy")
+		setConditions(condition("Ready", "True", "Lit"))
+		Eventually(func(g Gomega) {
+			g.Expect(gadgetHealth(g).Status).To(Equal(gitopsv1alpha1.HealthHealthy))
+			g.Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("stalled: Degraded, with its message")
+		setConditions(condition("Ready", "False", "Broken"), condition("Stalled", "True", "Broken"))
+		Eventually(func(g Gomega) {
+			h := gadgetHealth(g)
+			g.Expect(h.Status).To(Equal(gitopsv1alpha1.HealthDegraded))
+			g.Expect(h.Message).To(ContainSubstring("Broken"))
 		}).WithContext(ctx).Should(Succeed())
 	})
 })
