@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -122,7 +123,26 @@ func newApplication(ctx context.Context, namespace, name string, source gitopsv1
 		edit(app)
 	}
 	Expect(k8sClient.Create(ctx, app)).To(Succeed())
+	DeferCleanup(forgetApplication, app)
 	return app
+}
+
+// forgetApplication removes an Application a spec left behind, leaving
+// its objects: otherwise the managers of later specs, which serve every
+// namespace, would go on syncing it, and retrying it once its Git server
+// is gone, in the midst of their request counts. Its finalizers go first,
+// so no manager needs to be running.
+func forgetApplication(ctx context.Context, app *gitopsv1alpha1.Application) {
+	GinkgoHelper()
+	key := client.ObjectKeyFromObject(app)
+	live := &gitopsv1alpha1.Application{}
+	if err := k8sClient.Get(ctx, key, live); apierrors.IsNotFound(err) {
+		return
+	}
+	err := k8sClient.Patch(ctx, live, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`)))
+	Expect(client.IgnoreNotFound(err)).To(Succeed())
+	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, live))).To(Succeed())
+	Eventually(func() error { return k8sClient.Get(ctx, key, live) }).WithContext(ctx).Should(Satisfy(apierrors.IsNotFound))
 }
 
 // expectSynced waits until an Application has synced revision and is Ready.

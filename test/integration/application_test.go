@@ -497,6 +497,7 @@ spec:
 			},
 		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		DeferCleanup(forgetApplication, app)
 		ready := failing(ctx, app, "ApplyFailed")
 		Expect(ready.Message).To(ContainSubstring("forbidden"))
 		Expect(valueOf(ctx, dest, "a")()).To(Equal("<none>"))
