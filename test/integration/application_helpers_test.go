@@ -123,15 +123,14 @@ func newApplication(ctx context.Context, namespace, name string, source gitopsv1
 		edit(app)
 	}
 	Expect(k8sClient.Create(ctx, app)).To(Succeed())
-	DeferCleanup(forgetApplication, app)
 	return app
 }
 
-// forgetApplication removes an Application a spec left behind, leaving
+// forgetApplication removes an Application a spec leaves failing, leaving
 // its objects: otherwise the managers of later specs, which serve every
-// namespace, would go on syncing it, and retrying it once its Git server
-// is gone, in the midst of their request counts. Its finalizers go first,
-// so no manager needs to be running.
+// namespace, would go on retrying it, each retry a status write in the
+// midst of their counts. Its finalizers go first, so no manager needs to
+// be running.
 func forgetApplication(ctx context.Context, app *gitopsv1alpha1.Application) {
 	GinkgoHelper()
 	key := client.ObjectKeyFromObject(app)

@@ -47,6 +47,9 @@ var _ = Describe("The Application controller's requests", Ordered, ContinueOnFai
 		// below are the sync's.
 		requests.waitRequestsQuiet(ctx)
 		requests.reset()
+		// This spec's namespaces only: the manager serves every namespace,
+		// Applications earlier specs left behind included.
+		requests.only(inNamespaces(appsNS, dest))
 		app = newApplication(ctx, appsNS, "many", appDir(repo.URL), dest, true, func(app *gitopsv1alpha1.Application) {
 			// No poll during the spec: what the manager does is what the
 			// change asks of it.

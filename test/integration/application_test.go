@@ -299,6 +299,13 @@ var _ = Describe("The Application controller", Ordered, func() {
 		})
 		app := newApp(ctx, "quiet", repo.URL, appsNS+"-quiet", true)
 		synced(ctx, app, first)
+		// Its own requests: an Application an earlier spec left failing is
+		// retried by this manager too.
+		writes.only(func(path string) bool {
+			return strings.HasSuffix(path, "/namespaces/"+appsNS+"/applications/quiet/status") ||
+				inNamespaces(appsNS + "-quiet")(path)
+		})
+		DeferCleanup(writes.only, func(string) bool { return true })
 		writes.waitQuiet(ctx)
 		writes.reset()
 		// Resyncs every second: each asks the remote, and nothing else.

@@ -95,6 +95,8 @@ type writeCounter struct {
 	// the last one went.
 	all         map[string]int
 	lastRequest time.Time
+	// scope, when set, says which requests count.
+	scope func(path string) bool
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -105,6 +107,10 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		}
 		if w.all == nil {
 			w.all = map[string]int{}
+		}
+		if w.scope != nil && !w.scope(req.URL.Path) {
+			w.mu.Unlock()
+			return rt.RoundTrip(req)
 		}
 		w.all[requestKind(req)]++
 		w.lastRequest = time.Now()
@@ -130,6 +136,28 @@ func requestKind(req *http.Request) string {
 		kind += " (dry run)"
 	}
 	return kind
+}
+
+// only counts, from now on, the requests whose path scope accepts: those
+// of one spec's objects, when Applications other specs left behind go on
+// being synced by the same manager.
+func (w *writeCounter) only(scope func(path string) bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.scope = scope
+}
+
+// inNamespaces accepts the paths of objects in namespaces, and of the
+// namespaces themselves.
+func inNamespaces(namespaces ...string) func(string) bool {
+	return func(path string) bool {
+		for _, ns := range namespaces {
+			if strings.Contains(path+"/", "/namespaces/"+ns+"/") {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func (w *writeCounter) reset() {
