@@ -303,7 +303,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		// retried by this manager too.
 		writes.only(func(path string) bool {
 			return strings.HasSuffix(path, "/namespaces/"+appsNS+"/applications/quiet/status") ||
-				inNamespaces(appsNS + "-quiet")(path)
+				inNamespaces(appsNS+"-quiet")(path)
 		})
 		DeferCleanup(writes.only, func(string) bool { return true })
 		writes.waitQuiet(ctx)
