@@ -73,13 +73,18 @@ manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/, and copy th
 	# Helm release (1 MiB in all) or a client-side kubectl apply (256 KiB).
 	$(CONTROLLER_GEN) crd:crdVersions=v1,maxDescLen=0 paths=$(ARGO_TYPES) output:crd:dir=config/crd/bases
 	go run ./hack/crdpatch config/crd/bases
+	# Argo CD's Application kind, served by the same engine and type on a
+	# cluster without Argo CD: optional, never in config/crd's default set,
+	# since a cluster running Argo CD has its own.
+	go run ./hack/crdpatch argocd-application config/crd/bases/gitops.sluice.dev_applications.yaml config/crd/argocd/argoproj.io_applications.yaml
 	$(CONTROLLER_GEN) rbac:roleName=sluice-manager,fileName=manager_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers output:rbac:dir=config/rbac
 	for c in $(RBAC_CONTROLLERS); do \
 		$(CONTROLLER_GEN) rbac:roleName=sluice-$$c,fileName=$${c}_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers/$$c/... output:rbac:dir=config/rbac; \
 	done
-	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/rbac
-	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/rbac
+	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/rbac
+	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/rbac
 	cp config/crd/bases/*.yaml $(CHART_FILES)/crds/
+	cp config/crd/argocd/*.yaml $(CHART_FILES)/crds-argocd/
 	cp config/rbac/*_role.yaml config/rbac/application_write_all.yaml $(CHART_FILES)/rbac/
 
 .PHONY: verify

@@ -12,6 +12,7 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -65,9 +66,19 @@ type Options struct {
 	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
 	WebhookSecret  []byte
+	// Kinds are the kinds of other projects the manager serves.
+	Kinds Kinds
 	// UnreadableRollouts is filled by the cache's tolerant Rollout
 	// informer (see rollout.TolerantInformers), when the manager has one.
 	UnreadableRollouts *rollout.Unreadable
+}
+
+// Kinds are the kinds another project also serves that this manager
+// serves, decided at start (the manager's --argocd-applications).
+type Kinds struct {
+	// ArgoCDApplications serves Argo CD's Application (argoproj.io) with
+	// the Application controller.
+	ArgoCDApplications bool
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -139,7 +150,7 @@ func (r Registry) describe() string {
 // runs Experiments, and the Rollout controller reads those of its experiment
 // steps. All see the same objects, since what a Rollout or an Experiment
 // creates carries its instance label.
-func CacheSelectors(instanceID string, selected []string) map[client.Object]cache.ByObject {
+func CacheSelectors(instanceID string, selected []string, kinds Kinds) map[client.Object]cache.ByObject {
 	selectors := map[client.Object]cache.ByObject{}
 	mine := cache.ByObject{Label: instance.Selector(instanceID)}
 	if slices.Contains(selected, rollout.Name) {
@@ -158,6 +169,11 @@ func CacheSelectors(instanceID string, selected []string) map[client.Object]cach
 	}
 	if slices.Contains(selected, application.Name) {
 		selectors[&gitopsv1alpha1.Application{}] = mine
+		if kinds.ArgoCDApplications {
+			argoCD := &unstructured.Unstructured{}
+			argoCD.SetGroupVersionKind(application.ArgoCDApplication)
+			selectors[argoCD] = mine
+		}
 	}
 	return selectors
 }
@@ -167,7 +183,7 @@ func CacheSelectors(instanceID string, selected []string) map[client.Object]cach
 // starts, so it may be installed together with its CRDs. Optional ones, such
 // as Gateway API's routes, are not here: a controller picks them up when
 // they appear.
-func RequiredResources(selected []string, namespaced bool) []schema.GroupVersionResource {
+func RequiredResources(selected []string, namespaced bool, kinds Kinds) []schema.GroupVersionResource {
 	argo := rolloutsv1alpha1.SchemeGroupVersion
 	var required []schema.GroupVersionResource
 	add := func(gv schema.GroupVersion, resources ...string) {
@@ -194,6 +210,9 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 			add(argo, "analysisruns")
 		case application.Name:
 			add(gitopsv1alpha1.GroupVersion, "applications")
+			if kinds.ArgoCDApplications {
+				add(application.ArgoCDApplication.GroupVersion(), "applications")
+			}
 		}
 	}
 	return required
@@ -214,6 +233,7 @@ var Default = Registry{
 		return application.Setup(mgr, application.Options{
 			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+			ArgoCDApplications: o.Kinds.ArgoCDApplications,
 		})
 	},
 }

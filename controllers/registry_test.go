@@ -60,7 +60,7 @@ var _ = Describe("The controller registry", func() {
 	It("asks to wait only for the CRDs the selected controllers need", func() {
 		names := func(selected []string, namespaced bool) []string {
 			var out []string
-			for _, r := range controllers.RequiredResources(selected, namespaced) {
+			for _, r := range controllers.RequiredResources(selected, namespaced, controllers.Kinds{}) {
 				out = append(out, r.Resource+"."+r.Group)
 			}
 			return out
@@ -71,19 +71,22 @@ var _ = Describe("The controller registry", func() {
 		Expect(names([]string{"rollout"}, true)).NotTo(ContainElement("clusteranalysistemplates.argoproj.io"),
 			"namespaced mode reads nothing cluster-scoped")
 		Expect(names([]string{"application"}, false)).To(Equal([]string{"applications.gitops.sluice.dev"}))
+		argoCD := controllers.RequiredResources([]string{"application"}, false, controllers.Kinds{ArgoCDApplications: true})
+		Expect(argoCD).To(ContainElement(HaveField("Group", "argoproj.io")),
+			"serving Argo CD's Application waits for its CRD too")
 		Expect(names([]string{"experiment"}, true)).To(Equal([]string{
 			"experiments.argoproj.io", "analysisruns.argoproj.io", "analysistemplates.argoproj.io"}))
 	})
 
 	It("caches by selector only the kinds of the selected controllers", func() {
-		Expect(kinds(controllers.CacheSelectors("", []string{"application"}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors("", []string{"application"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"Application": "!argo-rollouts.argoproj.io/controller-instance-id",
 		}), "naming Rollouts would make the manager look up a CRD it does not need")
-		Expect(kinds(controllers.CacheSelectors("", []string{"analysisrun"}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors("", []string{"analysisrun"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
 			"Job":         "analysisrun.argoproj.io/uid",
 		}))
-		Expect(kinds(controllers.CacheSelectors("", []string{"experiment"}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors("", []string{"experiment"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"Experiment":  "!argo-rollouts.argoproj.io/controller-instance-id",
 			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
 			"ReplicaSet":  "rollouts-pod-template-hash",
@@ -91,7 +94,7 @@ var _ = Describe("The controller registry", func() {
 	})
 
 	It("caches only the instance's Rollouts, Experiments, AnalysisRuns and Applications", func() {
-		Expect(kinds(controllers.CacheSelectors("blue", controllers.Default.Names()))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors("blue", controllers.Default.Names(), controllers.Kinds{}))).To(Equal(map[string]string{
 			"Rollout":     "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"Experiment":  "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"AnalysisRun": "argo-rollouts.argoproj.io/controller-instance-id=blue",

@@ -7,13 +7,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
-// The labels that name an applied object's Application.
+// The labels that name an applied object's Application (Sluice's own;
+// other doors have their own Owner).
 const (
 	OwnerNameLabel      = OwnerGroup + "/name"
 	OwnerNamespaceLabel = OwnerGroup + "/namespace"
@@ -25,6 +27,9 @@ type DesiredInput struct {
 	// Mapper tells namespaced kinds from cluster-scoped ones.
 	Mapper meta.RESTMapper
 	App    *gitopsv1alpha1.Application
+	// Owner is the pair of labels the objects get: the door's the
+	// Application came in by.
+	Owner Owner
 	// Revision is the commit to render, as Fetcher.Resolve named it.
 	Revision source.Revision
 	Auth     transport.AuthMethod
@@ -54,7 +59,7 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 	if err := PlaceInNamespace(objects, in.Namespace, in.Mapper); err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
 	}
-	LabelOwned(objects, in.App)
+	in.Owner.Label(objects, types.NamespacedName{Namespace: in.App.Namespace, Name: in.App.Name})
 	return objects, nil
 }
 
@@ -67,20 +72,6 @@ type SourceError struct {
 
 func (e *SourceError) Error() string { return e.Err.Error() }
 func (e *SourceError) Unwrap() error { return e.Err }
-
-// LabelOwned marks objects as app's, which is how pruning and the
-// controller's watches know them.
-func LabelOwned(objects []*unstructured.Unstructured, app *gitopsv1alpha1.Application) {
-	for _, o := range objects {
-		labels := o.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[OwnerNameLabel] = app.Name
-		labels[OwnerNamespaceLabel] = app.Namespace
-		o.SetLabels(labels)
-	}
-}
 
 // Short is a commit as people read it.
 func Short(commit string) string { return commit[:min(len(commit), 12)] }

@@ -44,12 +44,12 @@ type Syncer struct {
 	manager *ssa.ResourceManager
 }
 
-// NewSyncer makes a Syncer over a client.
-func NewSyncer(c client.Client) *Syncer {
+// NewSyncer makes a Syncer over a client, for objects labelled as owner's.
+func NewSyncer(c client.Client, owner Owner) *Syncer {
 	// The poller waits for definitions (CRDs, namespaces) to be ready before
 	// the objects that need them are applied.
 	poller := polling.NewStatusPoller(c, c.RESTMapper(), polling.Options{})
-	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: OwnerGroup})
+	manager := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: owner.Group})
 	// Drift checks (a read and a dry-run apply per object) run side by side;
 	// the writes that follow stay in order.
 	manager.SetConcurrency(driftCheckConcurrency)

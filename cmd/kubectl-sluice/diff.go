@@ -82,7 +82,7 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 		return "", false, err
 	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: fetcher, Mapper: cl.RESTMapper(), App: app, Revision: rev,
-		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote})
+		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote, Owner: gitops.ApplicationOwner})
 	if err != nil {
 		return "", false, err
 	}
@@ -93,7 +93,7 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
-	syncer := gitops.NewSyncer(cl)
+	syncer := gitops.NewSyncer(cl, gitops.ApplicationOwner)
 	diffs, err := syncer.Diff(ctx, objects, ignore)
 	if err != nil {
 		return "", false, err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,9 @@ const prometheusAddressEnv = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
 const outOfClusterLeaseNamespace = "kube-system"
 
 type options struct {
+	// argoCDApplications is the flag; kinds what it resolved to.
+	argoCDApplications kindSwitch
+	kinds              controllers.Kinds
 	metricsAddr             string
 	metricsSecure           bool
 	metricsCertDir          string
@@ -150,6 +154,9 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Address the receiver of Git push events listens on, such as :9292 (POST /hooks/git/<namespace>/<name> for an Application with spec.webhook); empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
 		"File holding the operator's shared push-event secret (GitHub's signing secret, GitLab's token), which serves POST /hooks/git for every Application; without it, only Applications' own paths are served.")
+	o.argoCDApplications = kindAuto
+	fs.Var(&o.argoCDApplications, "argocd-applications",
+		"Serve Argo CD's Application kind (argoproj.io) with the Application controller: on, off, or auto: when its CRD is installed and is not Argo CD's own (labelled app.kubernetes.io/part-of: argocd).")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -206,7 +213,12 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	metrics.InstrumentConfig(cfg) // before anything is made from it
-	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced)); err != nil {
+	if slices.Contains(selected, application.Name) {
+		if o.kinds.ArgoCDApplications, err = o.argoCDApplications.serves(ctx, cfg, argoCDApplicationsCRD, "argocd"); err != nil {
+			return err
+		}
+	}
+	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced, o.kinds)); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while waiting, as asked: a clean exit
 		}
@@ -239,13 +251,13 @@ func run(ctx context.Context, o options) error {
 		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
-		UnreadableRollouts: unreadable,
+		UnreadableRollouts: unreadable, Kinds: o.kinds,
 	}); err != nil {
 		return err
 	}
 
 	log.Info("starting the manager", "host", cfg.Host, "controllers", selected, "namespace", watchNamespace,
-		"instanceID", o.instanceID, "leaderElection", o.leaderElect)
+		"instanceID", o.instanceID, "leaderElection", o.leaderElect, "argoCDApplications", o.kinds.ArgoCDApplications)
 	return mgr.Start(ctx)
 }
 
@@ -276,7 +288,7 @@ func managerOptions(o options, selected []string, watchNamespace string) manager
 			// No reconciler reads managedFields; dropping them roughly halves
 			// the memory each cached object costs.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject:         controllers.CacheSelectors(o.instanceID, selected),
+			ByObject:         controllers.CacheSelectors(o.instanceID, selected, o.kinds),
 		},
 	}
 	if watchNamespace != "" {

@@ -46,9 +46,14 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, app *gitopsv1alpha1.Ap
 	if drop := gitops.FinalizerToDrop(app.Finalizers, app.Annotations); drop != "" {
 		err = client.IgnoreNotFound(r.removeFinalizers(ctx, app, []string{drop}))
 	} else if add := gitops.FinalizerToAdd(app.Finalizers, app.Annotations); add != "" {
-		original := app.DeepCopy()
-		app.Finalizers = append(app.Finalizers, add)
-		err = r.Client.Patch(ctx, app, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))
+		// The resourceVersion read makes the patch fail if the
+		// Application changed since.
+		finalizers := append(slices.Clone(app.Finalizers), add)
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": app.ResourceVersion}})
+		err = r.Client.Patch(ctx, r.door.object(app), client.RawPatch(types.MergePatchType, patch))
+		if err == nil {
+			app.Finalizers = finalizers
+		}
 	}
 	switch {
 	case lostRace(err):
@@ -94,10 +99,10 @@ func (r *Reconciler) finalize(ctx context.Context, app *gitopsv1alpha1.Applicati
 		// backoff of its retries.
 		r.memories.of(key, app.UID).deleteFailures = 0
 		if cascade.Delete {
-			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, reasonDeleting, "Delete",
+			r.Recorder.Eventf(r.door.object(app), nil, corev1.EventTypeNormal, reasonDeleting, "Delete",
 				"deleting %d objects with %s propagation", len(app.Status.Inventory), strings.ToLower(string(cascade.Policy)))
 		} else {
-			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, reasonDeleting, "Delete",
+			r.Recorder.Eventf(r.door.object(app), nil, corev1.EventTypeNormal, reasonDeleting, "Delete",
 				"leaving its objects in place (%s: \"false\")", gitopsv1alpha1.DeleteResourcesAnnotation)
 		}
 	}
@@ -143,7 +148,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *gitopsv1alpha1.Appl
 		delay, _ := appplan.RetryDelay(retry, n)
 		message := err.Error()
 		if ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady); ready == nil || ready.Message != message {
-			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, reasonDeleteFailed, "Delete", "%s", message)
+			r.Recorder.Eventf(r.door.object(app), nil, corev1.EventTypeWarning, reasonDeleteFailed, "Delete", "%s", message)
 		}
 		log.FromContext(ctx).Info("deleting the Application's objects failed", "error", message, "retryAfter", delay)
 		appplan.SetReady(app, false, reasonDeleteFailed, message, false)
@@ -192,7 +197,7 @@ func (r *Reconciler) patchConditions(ctx context.Context, app *gitopsv1alpha1.Ap
 	if err != nil {
 		return err
 	}
-	err = r.Client.Status().Patch(ctx, app, client.RawPatch(types.MergePatchType, patch))
+	err = r.Client.Status().Patch(ctx, r.door.object(app), client.RawPatch(types.MergePatchType, patch))
 	return client.IgnoreNotFound(err)
 }
 
@@ -221,5 +226,5 @@ func (r *Reconciler) removeFinalizers(ctx context.Context, app *gitopsv1alpha1.A
 	if err != nil {
 		return err
 	}
-	return r.Client.Patch(ctx, app, client.RawPatch(types.JSONPatchType, patch))
+	return r.Client.Patch(ctx, r.door.object(app), client.RawPatch(types.JSONPatchType, patch))
 }

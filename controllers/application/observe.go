@@ -101,7 +101,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		return o
 	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: r.Mapper, App: app, Revision: rev,
-		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases})
+		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Owner: r.door.owner()})
 	if err != nil {
 		var source *gitops.SourceError
 		if errors.As(err, &source) {

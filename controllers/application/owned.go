@@ -44,6 +44,9 @@ type ownedWatches struct {
 	// expected holds the resource versions the controller's own writes
 	// made, by object.
 	expected map[string]string
+	// owner is the door's pair of labels, which name an object's
+	// Application.
+	owner gitops.Owner
 }
 
 // changes are what happened to one Application's objects since its last
@@ -54,8 +57,8 @@ type changes struct {
 
 // newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
 // when one is given (namespaced mode).
-func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string) (*ownedWatches, error) {
-	owned, err := labels.NewRequirement(gitops.OwnerNameLabel, selection.Exists, nil)
+func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string, owner gitops.Owner) (*ownedWatches, error) {
+	owned, err := labels.NewRequirement(owner.NameLabel(), selection.Exists, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +77,12 @@ func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string
 	if err := mgr.Add(objects); err != nil {
 		return nil, err
 	}
-	return newOwned(objects, c), nil
+	return newOwned(objects, c, owner), nil
 }
 
-func newOwned(c cache.Cache, ctl controller.Controller) *ownedWatches {
+func newOwned(c cache.Cache, ctl controller.Controller, owner gitops.Owner) *ownedWatches {
 	return &ownedWatches{cache: c, controller: ctl, watched: map[schema.GroupVersionKind]bool{},
-		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}}
+		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}, owner: owner}
 }
 
 // watch starts watching kinds not watched yet.
@@ -134,11 +137,10 @@ func statusOnly(old, updated client.Object) bool {
 // noteChange records a change to an owned object and names its
 // Application; a change the controller made itself wakes nothing.
 func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object, statusOnly bool) (types.NamespacedName, bool) {
-	l := obj.GetLabels()
-	if l[gitops.OwnerNameLabel] == "" || l[gitops.OwnerNamespaceLabel] == "" {
+	app, ok := w.owner.Of(obj.GetLabels())
+	if !ok {
 		return types.NamespacedName{}, false
 	}
-	app := types.NamespacedName{Namespace: l[gitops.OwnerNamespaceLabel], Name: l[gitops.OwnerNameLabel]}
 	key := refKey(refOfMeta(gvk, obj))
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -49,6 +49,9 @@ const Name = "application"
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=gitops.sluice.dev,resources=applications/finalizers,verbs=update
+// +kubebuilder:rbac:groups=argoproj.io,resources=applications,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=applications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=applications/finalizers,verbs=update
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
@@ -96,6 +99,8 @@ type Reconciler struct {
 	Recorder   recorder.EventRecorder
 	Now        func() time.Time
 
+	// door is the API the Applications come in by (door.go).
+	door     door
 	memories memories
 	owned    *ownedWatches
 }
@@ -131,24 +136,48 @@ type Options struct {
 	// operator's) is set, POST /hooks/git for every Application.
 	WebhookAddress string
 	WebhookSecret  []byte
+	// ArgoCDApplications serves Argo CD's Application kind
+	// (argoproj.io/v1alpha1) too, through the same engine, for a cluster
+	// where Argo CD does not run: the manager decides (--argocd-applications).
+	ArgoCDApplications bool
 }
 
-// Setup registers the Application controller, and the push-event receiver
-// when an address is given.
+// Setup registers the Application controller, the controller of Argo CD's
+// Application kind when asked, and the push-event receiver when an address
+// is given.
 func Setup(mgr ctrl.Manager, o Options) error {
-	cacheDir := o.CacheDir
+	r, err := setupDoor(mgr, o, sluiceDoor{})
+	if err != nil {
+		return err
+	}
+	metrics.Applications.Register(mgr.GetCache(), mgr.Elected())
+	if o.ArgoCDApplications {
+		if _, err := setupDoor(mgr, o, argoCDDoor{}); err != nil {
+			return err
+		}
+	}
+	if o.WebhookAddress == "" {
+		return nil
+	}
+	return mgr.Add(webhookServer(o.WebhookAddress, r.webhookReceiver(o.WebhookSecret, mgr.GetLogger().WithName("webhook"))))
+}
+
+// setupDoor registers the controller of one door: the engine, with the
+// door's kind, owner labels and watches.
+func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 	r := &Reconciler{
 		Client:           mgr.GetClient(),
 		APIReader:        mgr.GetAPIReader(),
 		Config:           mgr.GetConfig(),
 		Mapper:           mgr.GetRESTMapper(),
-		Fetcher:          &source.Fetcher{CacheDir: cacheDir, MaxSize: o.GitMaxSize},
+		Fetcher:          &source.Fetcher{CacheDir: o.CacheDir, MaxSize: o.GitMaxSize},
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
 		Namespace:        o.Namespace,
 		InstanceID:       o.InstanceID,
-		Recorder:         mgr.GetEventRecorder("sluice-application"),
+		Recorder:         mgr.GetEventRecorder("sluice-" + d.name()),
 		Now:              time.Now,
+		door:             d,
 	}
 	// An Application's own status writes do not wake it: only a change of
 	// its spec, of a sync request (an annotation), or of what it owns
@@ -156,20 +185,16 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	// Only this instance's Applications: the manager's cache holds no
 	// other (controllers.CacheSelectors), and the predicate says so again.
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
-	c, err := ctrl.NewControllerManagedBy(mgr).Named(Name).
-		For(&gitopsv1alpha1.Application{}, builder.WithPredicates(instance.Predicate(o.InstanceID), changed)).
+	c, err := ctrl.NewControllerManagedBy(mgr).Named(d.name()).
+		For(d.watched(), builder.WithPredicates(instance.Predicate(o.InstanceID), changed)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).Build(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace); err != nil {
-		return err
+	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace, d.owner()); err != nil {
+		return nil, err
 	}
-	metrics.Applications.Register(mgr.GetCache(), mgr.Elected())
-	if o.WebhookAddress == "" {
-		return nil
-	}
-	return mgr.Add(webhookServer(o.WebhookAddress, r.webhookReceiver(o.WebhookSecret, mgr.GetLogger().WithName("webhook"))))
+	return r, nil
 }
 
 // RequestRefresh asks every Application of a repository, named by any of
@@ -177,19 +202,19 @@ func Setup(mgr ctrl.Manager, o Options) error {
 // event brings a commit in at once, and syncs only what automated sync
 // would. Only a person's sync request syncs an Application without it.
 func (r *Reconciler) RequestRefresh(ctx context.Context, repoURLs []string) (int, error) {
-	var apps gitopsv1alpha1.ApplicationList
-	if err := r.Client.List(ctx, &apps); err != nil {
+	apps, err := r.door.list(ctx, r.Client)
+	if err != nil {
 		return 0, err
 	}
 	asked := 0
 	now := r.Now().UTC().Format(time.RFC3339Nano)
-	for i := range apps.Items {
-		app := &apps.Items[i]
+	for i := range apps {
+		app := &apps[i]
 		if !slices.ContainsFunc(repoURLs, func(u string) bool { return webhook.SameRepository(u, app.Spec.Source.RepoURL) }) {
 			continue
 		}
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, RefreshRequestAnnotation, now)
-		if err := r.Client.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch))); client.IgnoreNotFound(err) != nil {
+		if err := r.Client.Patch(ctx, r.door.object(app), client.RawPatch(types.MergePatchType, []byte(patch))); client.IgnoreNotFound(err) != nil {
 			return asked, err
 		}
 		asked++
@@ -214,8 +239,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// Read around the cache: a reconcile woken by the objects the last sync
 	// applied must see the status that sync wrote, and the cache may not
 	// have it yet. One read per sync is cheap next to a sync.
-	var app gitopsv1alpha1.Application
-	if err := r.APIReader.Get(ctx, req.NamespacedName, &app); err != nil {
+	app, err := r.door.get(ctx, r.APIReader, req.NamespacedName)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
 		}
@@ -224,25 +249,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// Read around the cache, so the instance is checked here: an
 	// Application relabelled for another instance since its event is left
 	// to that instance, untouched.
-	if !instance.Handles(r.InstanceID, &app) {
+	if !instance.Handles(r.InstanceID, app) {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if !app.DeletionTimestamp.IsZero() {
 		// Never synced again: what it applied is deleted (deletion.go).
-		return r.finalize(ctx, &app)
+		return r.finalize(ctx, app)
 	}
 	defer metrics.Applications.Reconciling(req.NamespacedName).Done(&err)
 	mem := r.memories.of(req.NamespacedName, app.UID)
-	if result, err := r.ensureFinalizer(ctx, &app); err != nil || !result.IsZero() {
+	if result, err := r.ensureFinalizer(ctx, app); err != nil || !result.IsZero() {
 		return result, err
 	}
 	// One fetch, render and apply is bounded, by the Application's
 	// timeout (within the manager's bound).
-	ctx, cancel := context.WithTimeout(ctx, plan.Timeout(&app))
+	ctx, cancel := context.WithTimeout(ctx, plan.Timeout(app))
 	defer cancel()
 
-	o := r.observe(ctx, &app, mem)
+	o := r.observe(ctx, app, mem)
 	decision := plan.Plan(o.Observation)
 	outcome := r.execute(ctx, o, decision)
 	decision = plan.Conclude(o.Observation, decision, outcome)
@@ -250,23 +275,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	for _, e := range decision.Events {
 		if e.Warning {
 			log.FromContext(ctx).Info("sync failed", "reason", e.Reason, "error", e.Message)
-			metrics.Applications.SyncFailed(&app, e.Reason)
-			r.Recorder.Eventf(&app, nil, corev1.EventTypeWarning, e.Reason, "Sync", "%s", e.Message)
+			metrics.Applications.SyncFailed(app, e.Reason)
+			r.Recorder.Eventf(r.door.object(app), nil, corev1.EventTypeWarning, e.Reason, "Sync", "%s", e.Message)
 		} else {
-			r.Recorder.Eventf(&app, nil, corev1.EventTypeNormal, e.Reason, "Sync", "%s", e.Message)
+			r.Recorder.Eventf(r.door.object(app), nil, corev1.EventTypeNormal, e.Reason, "Sync", "%s", e.Message)
 		}
 	}
 	if !apiequality.Semantic.DeepEqual(app.Status, decision.Status) {
 		original := app.DeepCopy()
 		app.Status = decision.Status
-		if err := r.Client.Status().Patch(ctx, &app, client.MergeFrom(original)); err != nil {
+		if err := r.writeStatus(ctx, original, app); err != nil {
 			// What was taken from the watches is looked at again.
 			mem.distrust()
 			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
 		}
-		metrics.Applications.Recorded(original, &app)
+		metrics.Applications.Recorded(original, app)
 	}
 	return ctrl.Result{RequeueAfter: decision.RequeueAfter}, nil
+}
+
+// writeStatus records app's status, changed from original's, through the
+// door it came in by.
+func (r *Reconciler) writeStatus(ctx context.Context, original, app *gitopsv1alpha1.Application) error {
+	patch, err := r.door.statusPatch(original, app)
+	if err != nil || patch == nil {
+		return err
+	}
+	return r.Client.Status().Patch(ctx, r.door.object(app), patch)
 }
 
 // remember keeps in memory what this reconcile left in place, so the next

@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -92,20 +91,20 @@ func (r *Reconciler) identity(ctx context.Context, app *gitopsv1alpha1.Applicati
 
 // parentOf reads the Application that applied app, or nil.
 func (r *Reconciler) parentOf(ctx context.Context, app *gitopsv1alpha1.Application) (*gitopsv1alpha1.Application, error) {
-	key := types.NamespacedName{Namespace: app.Labels[gitops.OwnerNamespaceLabel], Name: app.Labels[gitops.OwnerNameLabel]}
-	if key.Name == "" || key.Namespace == "" {
+	key, ok := r.door.owner().Of(app.Labels)
+	if !ok {
 		return nil, nil
 	}
-	var parent gitopsv1alpha1.Application
-	if err := r.APIReader.Get(ctx, key, &parent); err != nil {
+	parent, err := r.door.get(ctx, r.APIReader, key)
+	if err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
-	me := gitopsv1alpha1.ObjectRef{Group: gitopsv1alpha1.GroupVersion.Group, Version: gitopsv1alpha1.GroupVersion.Version,
-		Kind: "Application", Namespace: app.Namespace, Name: app.Name}
+	gvk := r.door.gvk()
+	me := gitopsv1alpha1.ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: app.Namespace, Name: app.Name}
 	if !slices.Contains(parent.Status.Inventory, me) {
 		return nil, nil
 	}
-	return &parent, nil
+	return parent, nil
 }
 
 // clientAs makes a client acting as user ("" for the manager): uncached,
@@ -171,5 +170,5 @@ func (r *Reconciler) syncerAs(user string) (*gitops.Syncer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gitops.NewSyncer(c), nil
+	return gitops.NewSyncer(c, r.door.owner()), nil
 }

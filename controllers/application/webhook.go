@@ -71,14 +71,14 @@ func (r *Reconciler) webhookOf(ctx context.Context, namespace, name string) (web
 		// and the manager may not read there.
 		return webhook.ApplicationHook{}, fmt.Errorf("%w: %s is not the namespace this manager serves", webhook.ErrNoWebhook, namespace)
 	}
-	var app gitopsv1alpha1.Application
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &app); err != nil {
+	app, err := r.door.get(ctx, r.APIReader, types.NamespacedName{Namespace: namespace, Name: name})
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return webhook.ApplicationHook{}, fmt.Errorf("%w: no Application %s/%s", webhook.ErrNoWebhook, namespace, name)
 		}
 		return webhook.ApplicationHook{}, err
 	}
-	if !instance.Handles(r.InstanceID, &app) {
+	if !instance.Handles(r.InstanceID, app) {
 		// Another instance's: its own receiver serves it.
 		return webhook.ApplicationHook{}, fmt.Errorf("%w: %s/%s belongs to another controller instance", webhook.ErrNoWebhook, namespace, name)
 	}
@@ -108,7 +108,7 @@ func (r *Reconciler) webhookOf(ctx context.Context, namespace, name string) (web
 func (r *Reconciler) refreshApplication(ctx context.Context, namespace, name string) error {
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, RefreshRequestAnnotation, r.Now().UTC().Format(time.RFC3339Nano))
 	app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
-	return r.Client.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(patch)))
+	return r.Client.Patch(ctx, r.door.object(app), client.RawPatch(types.MergePatchType, []byte(patch)))
 }
 
 // webhookServer serves the push-event receiver for as long as the manager

@@ -50,7 +50,7 @@ func secretOf(name string, data map[string]string) *corev1.Secret {
 // clock at now.
 func webhookReconciler(now time.Time, objects ...client.Object) *Reconciler {
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(objects...).Build()
-	return &Reconciler{Client: c, APIReader: c, Now: func() time.Time { return now }}
+	return &Reconciler{Client: c, APIReader: c, Now: func() time.Time { return now }, door: sluiceDoor{}}
 }
 
 func TestWebhookOf(t *testing.T) {

@@ -1,8 +1,10 @@
 // Command crdpatch rewrites the argoproj.io CRDs that controller-gen wrote
 // into a directory, applying the relaxations in internal/crds. `make
-// manifests` runs it right after controller-gen.
+// manifests` runs it right after controller-gen, and again to make the CRD
+// of Argo CD's Application kind from Sluice's Application CRD.
 //
 //	go run ./hack/crdpatch config/crd/bases
+//	go run ./hack/crdpatch argocd-application SLUICE_CRD OUT
 package main
 
 import (
@@ -17,6 +19,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "argocd-application" {
+		if err := deriveArgoCDApplication(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "crdpatch:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: crdpatch DIR")
 		os.Exit(2)
@@ -54,4 +63,25 @@ func patchFile(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, out, 0o644)
+}
+
+// deriveArgoCDApplication writes to out the CRD of Argo CD's Application
+// kind made from Sluice's Application CRD in path.
+func deriveArgoCDApplication(path, out string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	derived, err := crds.Marshal(crds.ArgoCDApplication(&crd))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(out, derived, 0o644)
 }

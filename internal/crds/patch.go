@@ -191,3 +191,16 @@ func Marshal(crd *apiextensionsv1.CustomResourceDefinition) ([]byte, error) {
 	}
 	return yaml.Marshal(obj)
 }
+
+// ArgoCDApplication makes the CRD of Argo CD's Application kind
+// (applications.argoproj.io) from Sluice's Application CRD: one Go type,
+// one schema, served under a second group for manifests written for Argo
+// CD. The names are Argo CD's (shortNames app and apps, category argo).
+func ArgoCDApplication(sluice *apiextensionsv1.CustomResourceDefinition) *apiextensionsv1.CustomResourceDefinition {
+	crd := sluice.DeepCopy()
+	crd.Spec.Group = Group
+	crd.Name = crd.Spec.Names.Plural + "." + Group
+	crd.Spec.Names.Categories = []string{"argo"}
+	crd.Spec.Names.ShortNames = []string{"app", "apps"}
+	return crd
+}

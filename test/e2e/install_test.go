@@ -46,7 +46,7 @@ func installChart(ctx context.Context) {
 		"--namespace", chartNamespace, "--create-namespace")
 	disco, err := discovery.NewDiscoveryClientForConfig(cluster.Config)
 	Expect(err).NotTo(HaveOccurred())
-	required := controllers.RequiredResources(controllers.Default.Names(), false)
+	required := controllers.RequiredResources(controllers.Default.Names(), false, controllers.Kinds{})
 	Eventually(func() ([]string, error) {
 		missing, err := apiwait.Missing(disco, required)
 		return strings.Fields(apiwait.Describe(missing)), err

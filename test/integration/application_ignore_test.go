@@ -104,8 +104,8 @@ var _ = Describe("Application ignoreDifferences", Ordered, func() {
 		objects := []*unstructured.Unstructured{mustObject(deployment("web", "web:1"), dest)}
 		ignore, err := gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences)
 		Expect(err).NotTo(HaveOccurred())
-		syncer := gitops.NewSyncer(k8sClient)
-		gitops.LabelOwned(objects, &app)
+		syncer := gitops.NewSyncer(k8sClient, gitops.ApplicationOwner)
+		gitops.ApplicationOwner.Label(objects, client.ObjectKeyFromObject(&app))
 		diffs, err := syncer.Diff(ctx, objects, ignore)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(diffs).To(HaveLen(1))

@@ -26,7 +26,7 @@ var _ = Describe("The Syncer", func() {
 		// does after a restart: its mapper has never heard of the kind.
 		c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 		Expect(err).NotTo(HaveOccurred())
-		syncer := gitops.NewSyncer(c)
+		syncer := gitops.NewSyncer(c, gitops.ApplicationOwner)
 
 		stale := []gitopsv1alpha1.ObjectRef{
 			{Group: "shop.example.com", Version: "v1", Kind: "Gadget", Namespace: namespace, Name: "gone-with-its-crd"},
