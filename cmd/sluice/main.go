@@ -52,8 +52,8 @@ const outOfClusterLeaseNamespace = "kube-system"
 
 type options struct {
 	// argoCDApplications is the flag; kinds what it resolved to.
-	argoCDApplications kindSwitch
-	kinds              controllers.Kinds
+	argoCDApplications      kindSwitch
+	kinds                   controllers.Kinds
 	metricsAddr             string
 	metricsSecure           bool
 	metricsCertDir          string

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -42,6 +44,29 @@ type door interface {
 	// statusPatch is the patch of the object's status that records app's
 	// status, from what it was in original; nil when nothing changed.
 	statusPatch(original, app *gitopsv1alpha1.Application) (client.Patch, error)
+}
+
+// notRunnable is a door's reason not to run the engine now: the source or
+// a dependency is not ready, or the spec asks for what is not served. The
+// Application's status says so, and the reconcile looks again after retry
+// (never, when stalled: only a change of the spec helps).
+type notRunnable struct {
+	reason, message string
+	stalled         bool
+	retry           time.Duration
+}
+
+func (n *notRunnable) Error() string { return n.message }
+
+// notRunnablePatcher is a door whose get may hold the engine back
+// (*notRunnable): it writes why in its kind's status.
+type notRunnablePatcher interface {
+	notRunnablePatch(app *gitopsv1alpha1.Application, blocked *notRunnable, now time.Time) (client.Patch, error)
+}
+
+// watcher is a door that is woken by other kinds than its own.
+type watcher interface {
+	watches(b *builder.Builder, reader client.Reader) *builder.Builder
 }
 
 // sluiceDoor is Sluice's own Application, typed.

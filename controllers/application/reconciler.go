@@ -7,6 +7,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -156,6 +157,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			return err
 		}
 	}
+
 	if o.WebhookAddress == "" {
 		return nil
 	}
@@ -185,9 +187,13 @@ func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 	// Only this instance's Applications: the manager's cache holds no
 	// other (controllers.CacheSelectors), and the predicate says so again.
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
-	c, err := ctrl.NewControllerManagedBy(mgr).Named(d.name()).
+	b := ctrl.NewControllerManagedBy(mgr).Named(d.name()).
 		For(d.watched(), builder.WithPredicates(instance.Predicate(o.InstanceID), changed)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).Build(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)})
+	if w, ok := d.(watcher); ok {
+		b = w.watches(b, mgr.GetClient())
+	}
+	c, err := b.Build(r)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +246,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// applied must see the status that sync wrote, and the cache may not
 	// have it yet. One read per sync is cheap next to a sync.
 	app, err := r.door.get(ctx, r.APIReader, req.NamespacedName)
+	var blocked *notRunnable
+	if errors.As(err, &blocked) {
+		err = nil
+	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
@@ -256,6 +266,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !app.DeletionTimestamp.IsZero() {
 		// Never synced again: what it applied is deleted (deletion.go).
 		return r.finalize(ctx, app)
+	}
+	if blocked != nil {
+		return r.holdBack(ctx, app, blocked)
 	}
 	defer metrics.Applications.Reconciling(req.NamespacedName).Done(&err)
 	mem := r.memories.of(req.NamespacedName, app.UID)
@@ -292,6 +305,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		metrics.Applications.Recorded(original, app)
 	}
 	return ctrl.Result{RequeueAfter: decision.RequeueAfter}, nil
+}
+
+// holdBack records why the engine does not run for app now (a door's
+// reason: its source or a dependency is not ready, or its spec asks for
+// what is not served), and looks again after the door's retry.
+func (r *Reconciler) holdBack(ctx context.Context, app *gitopsv1alpha1.Application, blocked *notRunnable) (ctrl.Result, error) {
+	if d, ok := r.door.(notRunnablePatcher); ok {
+		patch, err := d.notRunnablePatch(app, blocked, r.Now())
+		if err == nil && patch != nil {
+			err = r.Client.Status().Patch(ctx, r.door.object(app), patch)
+		}
+		if err != nil {
+			return ctrl.Result{}, fmt.Errorf("patching the status: %w", err)
+		}
+	}
+	log.FromContext(ctx).V(1).Info("not synced", "reason", blocked.reason, "message", blocked.message)
+	if blocked.stalled {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: blocked.retry}, nil
 }
 
 // writeStatus records app's status, changed from original's, through the

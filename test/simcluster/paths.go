@@ -38,10 +38,10 @@ func DefaultCRDPaths() ([]string, error) {
 	}
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
+		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 		// Argo CD's Application kind, served by Sluice on a cluster without
 		// Argo CD, as the chart's crds.argoCDApplications installs it.
 		filepath.Join(root, "config", "crd", "argocd"),
-		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 	}, nil
 }
 
