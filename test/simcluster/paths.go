@@ -25,7 +25,7 @@ func DefaultBinDir() (string, error) {
 	return filepath.Join(root, "bin"), nil
 }
 
-// DefaultCRDPaths are Sluice's generated CRDs and the Gateway API
+// DefaultCRDPaths are Sluice's generated CRDs, Flux's two (config/crd/flux), and the Gateway API
 // standard-channel CRDs of the gateway-api module the project builds with.
 func DefaultCRDPaths() ([]string, error) {
 	root, err := repo.Root()
@@ -38,6 +38,7 @@ func DefaultCRDPaths() ([]string, error) {
 	}
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
+		filepath.Join(root, "config", "crd", "flux"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
 	}, nil
 }
