@@ -19,6 +19,11 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 
 # Argo Rollouts' API types, imported from the module at the version go.mod pins.
 ARGO_TYPES := github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1
+# Flux's GitRepository and Kustomization types, likewise. Their CRDs go to
+# config/crd/flux and the chart's files/crds-flux, installed only on demand:
+# a cluster that runs Flux has them already.
+FLUX_TYPES := github.com/fluxcd/source-controller/api/v1;github.com/fluxcd/kustomize-controller/api/v1
+FLUX_CRDS := source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml
 
 # Test tiers, run in this order by `make test`. Unit suites are every package
 # outside test/integration and test/e2e. Each tier writes a JSON report that
@@ -77,14 +82,19 @@ manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/, and copy th
 	# cluster without Argo CD: optional, never in config/crd's default set,
 	# since a cluster running Argo CD has its own.
 	go run ./hack/crdpatch argocd-application config/crd/bases/gitops.sluice.dev_applications.yaml config/crd/argocd/argoproj.io_applications.yaml
+	# Flux's package source/v1 holds more kinds than Sluice serves: keep two.
+	rm -rf $(BIN)/flux-crds config/crd/flux/*_*.yaml
+	$(CONTROLLER_GEN) crd:crdVersions=v1 paths="$(FLUX_TYPES)" output:crd:dir=$(BIN)/flux-crds
+	for f in $(FLUX_CRDS); do cp $(BIN)/flux-crds/$$f config/crd/flux/; done
 	$(CONTROLLER_GEN) rbac:roleName=sluice-manager,fileName=manager_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers output:rbac:dir=config/rbac
 	for c in $(RBAC_CONTROLLERS); do \
 		$(CONTROLLER_GEN) rbac:roleName=sluice-$$c,fileName=$${c}_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers/$$c/... output:rbac:dir=config/rbac; \
 	done
-	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/rbac
-	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/rbac
+	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/crds-flux $(CHART_FILES)/rbac
+	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/crds-flux $(CHART_FILES)/rbac
 	cp config/crd/bases/*.yaml $(CHART_FILES)/crds/
 	cp config/crd/argocd/*.yaml $(CHART_FILES)/crds-argocd/
+	cp config/crd/flux/*_*.yaml $(CHART_FILES)/crds-flux/
 	cp config/rbac/*_role.yaml config/rbac/application_write_all.yaml $(CHART_FILES)/rbac/
 
 .PHONY: verify

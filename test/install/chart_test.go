@@ -261,6 +261,25 @@ var _ = Describe("the chart's other toggles", func() {
 		}
 	})
 
+	It("installs Flux's two CRDs only with flux.crds.install, and passes --flux only when not auto", func() {
+		names := func(m manifest) []string {
+			var out []string
+			for _, crd := range m.ofKind("CustomResourceDefinition") {
+				out = append(out, crd.GetName())
+			}
+			return out
+		}
+		Expect(names(render(defaults))).NotTo(ContainElement(HaveSuffix(".toolkit.fluxcd.io")))
+		Expect(argsOf(render(defaults))).NotTo(ContainElement(HavePrefix("--flux")))
+		m := render(fluxCRDs)
+		Expect(names(m)).To(ContainElements("gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"))
+		Expect(names(m)).To(HaveLen(8))
+		for _, crd := range m.ofKind("CustomResourceDefinition") {
+			Expect(crd.GetLabels()).NotTo(HaveKey("app.kubernetes.io/part-of"), "auto tells Flux's own CRDs by that label")
+		}
+		Expect(argsOf(render(fluxOn))).To(ContainElement("--flux=on"))
+	})
+
 	It("grants and binds the Application controller's write on every kind with application.writeAll", func() {
 		m := render(writeAll)
 		Expect(rolesWritingEverything(m)).To(ConsistOf("ClusterRole/sluice-application-write-all"))

@@ -23,6 +23,8 @@ metrics: {secure: false}`
 	twoReplicas        = `replicas: 2`
 	noCRDs             = `crds: {install: false}`
 	crdsNotKept        = `crds: {keep: false}`
+	fluxCRDs           = `flux: {crds: {install: true}}`
+	fluxOn             = `flux: {serve: on}`
 	writeAll           = `application: {writeAll: true}`
 	namespacedWriteAll = `
 namespaced: true
@@ -100,6 +102,8 @@ func toggleEntries() []TableEntry {
 		Entry("two replicas", twoReplicas),
 		Entry("CRDs not installed", noCRDs),
 		Entry("CRDs not kept", crdsNotKept),
+		Entry("Flux's CRDs", fluxCRDs),
+		Entry("Flux served always", fluxOn),
 		Entry("application.writeAll", writeAll),
 		Entry("namespaced, application.writeAll", namespacedWriteAll),
 		Entry("application.writeAll with the application controller off", writeAllWithoutApplication),

@@ -25,7 +25,7 @@ func DefaultBinDir() (string, error) {
 	return filepath.Join(root, "bin"), nil
 }
 
-// DefaultCRDPaths are Sluice's generated CRDs and the Gateway API
+// DefaultCRDPaths are Sluice's generated CRDs, Flux's two (config/crd/flux), and the Gateway API
 // standard-channel CRDs of the gateway-api module the project builds with.
 func DefaultCRDPaths() ([]string, error) {
 	root, err := repo.Root()
@@ -39,6 +39,9 @@ func DefaultCRDPaths() ([]string, error) {
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
+		// Flux's GitRepository and Kustomization, served by Sluice on a
+		// cluster without Flux, as the chart's flux.crds.install installs them.
+		filepath.Join(root, "config", "crd", "flux"),
 		// Argo CD's Application kind, served by Sluice on a cluster without
 		// Argo CD, as the chart's crds.argoCDApplications installs it.
 		filepath.Join(root, "config", "crd", "argocd"),

@@ -158,3 +158,12 @@ subjects:
   name: {{ include "sluice.serviceAccountName" $root }}
   namespace: {{ $root.Release.Namespace }}
 {{- end }}
+
+{{/*
+flux.serve as --flux takes it: YAML reads an unquoted on or off as a
+boolean, so true and false count as on and off.
+*/}}
+{{- define "sluice.fluxServe" -}}
+{{- $serve := toString .Values.flux.serve }}
+{{- if eq $serve "true" }}on{{ else if eq $serve "false" }}off{{ else }}{{ $serve }}{{ end }}
+{{- end }}
