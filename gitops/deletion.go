@@ -25,7 +25,7 @@ var argoCDFinalizers = []string{
 
 // handlesFinalizer reports whether Sluice acts on a finalizer.
 func handlesFinalizer(f string) bool {
-	return f == gitopsv1alpha1.ResourcesFinalizer || slices.Contains(argoCDFinalizers, f)
+	return f == gitopsv1alpha1.ResourcesFinalizer || f == gitopsv1alpha1.FluxFinalizer || slices.Contains(argoCDFinalizers, f)
 }
 
 // OptedOutOfDeletion reports whether an Application's annotations say its
@@ -87,6 +87,10 @@ func PlanCascade(finalizers []string, annotations map[string]string, syncOptions
 	}
 	out.Delete = true
 	out.Policy = metav1.DeletePropagationForeground
+	if slices.Contains(finalizers, gitopsv1alpha1.FluxFinalizer) {
+		out.Policy = metav1.DeletePropagationBackground
+		return out
+	}
 	if i := slices.IndexFunc(finalizers, func(f string) bool { return slices.Contains(argoCDFinalizers, f) }); i >= 0 {
 		if finalizers[i] == gitopsv1alpha1.ArgoCDBackgroundFinalizer {
 			out.Policy = metav1.DeletePropagationBackground

@@ -53,6 +53,10 @@ const Name = "application"
 // +kubebuilder:rbac:groups=argoproj.io,resources=applications,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=applications/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=applications/finalizers,verbs=update
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=gitrepositories,verbs=get;list;watch
 // +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 
@@ -141,6 +145,10 @@ type Options struct {
 	// (argoproj.io/v1alpha1) too, through the same engine, for a cluster
 	// where Argo CD does not run: the manager decides (--argocd-applications).
 	ArgoCDApplications bool
+	// Kustomizations serves Flux's Kustomization kind, with the
+	// GitRepositories they name, through the same engine, for a cluster
+	// where Flux does not run (--flux).
+	Kustomizations bool
 }
 
 // Setup registers the Application controller, the controller of Argo CD's
@@ -154,6 +162,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	metrics.Applications.Register(mgr.GetCache(), mgr.Elected())
 	if o.ArgoCDApplications {
 		if _, err := setupDoor(mgr, o, argoCDDoor{}); err != nil {
+			return err
+		}
+	}
+	if o.Kustomizations {
+		if _, err := setupDoor(mgr, o, newKustomizationDoor()); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,10 @@ const (
 	// ArgoCDBackgroundFinalizer deletes the objects with background
 	// propagation.
 	ArgoCDBackgroundFinalizer = "resources-finalizer.argocd.argoproj.io/background"
+	// FluxFinalizer is the finalizer Flux's controllers put on a
+	// Kustomization: a Kustomization moved over from Flux is deleted as it
+	// was there, its objects with background propagation when it prunes.
+	FluxFinalizer = "finalizers.fluxcd.io"
 )
 
 // DeleteResourcesAnnotation "false" on an Application leaves its objects
