@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/experiment"
+	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 )
@@ -65,6 +68,10 @@ type Options struct {
 	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
 	WebhookSecret  []byte
+	// Flux serves Flux's GitRepository and Kustomization with the
+	// Application engine (--flux, decided at start-up): the GitRepository
+	// controller runs beside the Application controller.
+	Flux bool
 	// UnreadableRollouts is filled by the cache's tolerant Rollout
 	// informer (see rollout.TolerantInformers), when the manager has one.
 	UnreadableRollouts *rollout.Unreadable
@@ -168,6 +175,12 @@ func CacheSelectors(instanceID string, selected []string) map[client.Object]cach
 // as Gateway API's routes, are not here: a controller picks them up when
 // they appear.
 func RequiredResources(selected []string, namespaced bool) []schema.GroupVersionResource {
+	return RequiredResourcesWithFlux(selected, namespaced, false)
+}
+
+// RequiredResourcesWithFlux is RequiredResources, with Flux's GitRepository
+// and Kustomization when the Application controller serves them.
+func RequiredResourcesWithFlux(selected []string, namespaced, flux bool) []schema.GroupVersionResource {
 	argo := rolloutsv1alpha1.SchemeGroupVersion
 	var required []schema.GroupVersionResource
 	add := func(gv schema.GroupVersion, resources ...string) {
@@ -194,6 +207,10 @@ func RequiredResources(selected []string, namespaced bool) []schema.GroupVersion
 			add(argo, "analysisruns")
 		case application.Name:
 			add(gitopsv1alpha1.GroupVersion, "applications")
+			if flux {
+				add(sourcev1.GroupVersion, "gitrepositories")
+				add(kustomizev1.GroupVersion, "kustomizations")
+			}
 		}
 	}
 	return required
@@ -211,9 +228,15 @@ var Default = Registry{
 		return experiment.Setup(mgr, experiment.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
 	application.Name: func(mgr ctrl.Manager, o Options) error {
-		return application.Setup(mgr, application.Options{
+		if err := application.Setup(mgr, application.Options{
 			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
-		})
+		}); err != nil {
+			return err
+		}
+		if !o.Flux {
+			return nil
+		}
+		return fluxsource.Setup(mgr, o.InstanceID)
 	},
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -72,6 +75,7 @@ type options struct {
 	tenancy                 application.Tenancy
 	webhookAddr             string
 	webhookSecretFile       string
+	flux                    fluxsource.Mode
 	zap                     zap.Options
 	showVersion             bool
 }
@@ -150,6 +154,13 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Address the receiver of Git push events listens on, such as :9292 (POST /hooks/git/<namespace>/<name> for an Application with spec.webhook); empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
 		"File holding the operator's shared push-event secret (GitHub's signing secret, GitLab's token), which serves POST /hooks/git for every Application; without it, only Applications' own paths are served.")
+	o.flux = fluxsource.ModeAuto
+	fs.Func("flux", "Serve Flux's GitRepository and Kustomization with the Application controller: auto (default) when their CRDs are installed and are not Flux's own (labelled app.kubernetes.io/part-of: flux), on, or off.",
+		func(s string) error {
+			m, err := fluxsource.ParseMode(s)
+			o.flux = m
+			return err
+		})
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -206,7 +217,19 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	metrics.InstrumentConfig(cfg) // before anything is made from it
-	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced)); err != nil {
+	serveFlux := false
+	if slices.Contains(selected, application.Name) {
+		c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+		if err != nil {
+			return fmt.Errorf("a client for --flux: %w", err)
+		}
+		var why string
+		if serveFlux, why, err = fluxsource.Detect(ctx, c, o.flux, o.namespaced); err != nil {
+			return err
+		}
+		log.Info("Flux's GitRepository and Kustomization", "served", serveFlux, "because", why)
+	}
+	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResourcesWithFlux(selected, o.namespaced, serveFlux)); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while waiting, as asked: a clean exit
 		}
@@ -239,7 +262,7 @@ func run(ctx context.Context, o options) error {
 		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
-		UnreadableRollouts: unreadable,
+		UnreadableRollouts: unreadable, Flux: serveFlux,
 	}); err != nil {
 		return err
 	}
