@@ -87,8 +87,11 @@ manifests: ## Generate CRDs (ours and Argo's) and RBAC into config/, and copy th
 	$(CONTROLLER_GEN) crd:crdVersions=v1 paths="$(FLUX_TYPES)" output:crd:dir=$(BIN)/flux-crds
 	for f in $(FLUX_CRDS); do cp $(BIN)/flux-crds/$$f config/crd/flux/; done
 	$(CONTROLLER_GEN) rbac:roleName=sluice-manager,fileName=manager_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers output:rbac:dir=config/rbac
+	# The application role also holds the GitRepository controller's rules:
+	# it runs beside the Application controller (--flux).
 	for c in $(RBAC_CONTROLLERS); do \
-		$(CONTROLLER_GEN) rbac:roleName=sluice-$$c,fileName=$${c}_role.yaml,headerFile=hack/rbac.header.yaml paths=./controllers/$$c/... output:rbac:dir=config/rbac; \
+		paths="./controllers/$$c/..."; [ $$c != application ] || paths="$$paths;./controllers/fluxsource/..."; \
+		$(CONTROLLER_GEN) rbac:roleName=sluice-$$c,fileName=$${c}_role.yaml,headerFile=hack/rbac.header.yaml paths="$$paths" output:rbac:dir=config/rbac; \
 	done
 	rm -rf $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/crds-flux $(CHART_FILES)/rbac
 	mkdir -p $(CHART_FILES)/crds $(CHART_FILES)/crds-argocd $(CHART_FILES)/crds-flux $(CHART_FILES)/rbac

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/analysisrun"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/experiment"
+	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 )
@@ -79,6 +82,10 @@ type Kinds struct {
 	// ArgoCDApplications serves Argo CD's Application (argoproj.io) with
 	// the Application controller.
 	ArgoCDApplications bool
+	// Flux serves Flux's GitRepository and Kustomization (--flux): the
+	// GitRepository controller runs beside the Application controller,
+	// which serves Kustomizations.
+	Flux bool
 }
 
 // SetupFunc registers one reconciler with a manager.
@@ -174,6 +181,10 @@ func CacheSelectors(instanceID string, selected []string, kinds Kinds) map[clien
 			argoCD.SetGroupVersionKind(application.ArgoCDApplication)
 			selectors[argoCD] = mine
 		}
+		if kinds.Flux {
+			selectors[&kustomizev1.Kustomization{}] = mine
+			selectors[&sourcev1.GitRepository{}] = mine
+		}
 	}
 	return selectors
 }
@@ -213,6 +224,10 @@ func RequiredResources(selected []string, namespaced bool, kinds Kinds) []schema
 			if kinds.ArgoCDApplications {
 				add(application.ArgoCDApplication.GroupVersion(), "applications")
 			}
+			if kinds.Flux {
+				add(sourcev1.GroupVersion, "gitrepositories")
+				add(kustomizev1.GroupVersion, "kustomizations")
+			}
 		}
 	}
 	return required
@@ -230,10 +245,16 @@ var Default = Registry{
 		return experiment.Setup(mgr, experiment.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
 	},
 	application.Name: func(mgr ctrl.Manager, o Options) error {
-		return application.Setup(mgr, application.Options{
+		if err := application.Setup(mgr, application.Options{
 			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
-			ArgoCDApplications: o.Kinds.ArgoCDApplications,
-		})
+			ArgoCDApplications: o.Kinds.ArgoCDApplications, Kustomizations: o.Kinds.Flux,
+		}); err != nil {
+			return err
+		}
+		if !o.Kinds.Flux {
+			return nil
+		}
+		return fluxsource.Setup(mgr, o.InstanceID)
 	},
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -76,6 +78,7 @@ type options struct {
 	tenancy                 application.Tenancy
 	webhookAddr             string
 	webhookSecretFile       string
+	flux                    fluxsource.Mode
 	zap                     zap.Options
 	showVersion             bool
 }
@@ -157,6 +160,13 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	o.argoCDApplications = kindAuto
 	fs.Var(&o.argoCDApplications, "argocd-applications",
 		"Serve Argo CD's Application kind (argoproj.io) with the Application controller: on, off, or auto: when its CRD is installed and is not Argo CD's own (labelled app.kubernetes.io/part-of: argocd).")
+	o.flux = fluxsource.ModeAuto
+	fs.Func("flux", "Serve Flux's GitRepository and Kustomization with the Application controller: auto (default) when their CRDs are installed and are not Flux's own (labelled app.kubernetes.io/part-of: flux), on, or off.",
+		func(s string) error {
+			m, err := fluxsource.ParseMode(s)
+			o.flux = m
+			return err
+		})
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -217,6 +227,15 @@ func run(ctx context.Context, o options) error {
 		if o.kinds.ArgoCDApplications, err = o.argoCDApplications.serves(ctx, cfg, argoCDApplicationsCRD, "argocd"); err != nil {
 			return err
 		}
+		c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+		if err != nil {
+			return fmt.Errorf("a client for --flux: %w", err)
+		}
+		var why string
+		if o.kinds.Flux, why, err = fluxsource.Detect(ctx, c, o.flux, o.namespaced); err != nil {
+			return err
+		}
+		log.Info("Flux's GitRepository and Kustomization", "served", o.kinds.Flux, "because", why)
 	}
 	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced, o.kinds)); err != nil {
 		if ctx.Err() != nil {

@@ -13,14 +13,15 @@ import (
 // through ref (refs/heads/main; empty for a commit no ref names), at now:
 // Ready=True (Succeeded), no Reconciling or Stalled, artifact.revision in
 // Flux's form, and the generation and reconcile request it handled. The
-// artifact has no URL or digest: Sluice serves no tarballs; the
-// Kustomizations that use the repository fetch the commit themselves.
+// artifact's url and path are empty, as Sluice serves no tarballs (the
+// Kustomizations that use the repository fetch the commit themselves), and
+// its digest, which the CRD requires, is the commit's: sha1:<sha>.
 // The artifact's time and the conditions' keep their time when nothing
 // changed, so a poll that finds the same commit writes nothing.
 func GitRepositoryStatus(repo *sourcev1.GitRepository, ref, commit string, now metav1.Time) sourcev1.GitRepositoryStatus {
 	out := sourcev1.GitRepositoryStatus{ObservedGeneration: repo.Generation}
 	revision := Revision(ref, commit)
-	artifact := &meta.Artifact{Revision: revision, LastUpdateTime: now}
+	artifact := &meta.Artifact{Revision: revision, Digest: "sha1:" + commit, LastUpdateTime: now}
 	if prev := repo.Status.Artifact; prev != nil && prev.Revision == revision {
 		artifact.LastUpdateTime = prev.LastUpdateTime
 	}

@@ -390,7 +390,7 @@ func TestGitRepositoryStatus(t *testing.T) {
 	want := sourcev1.GitRepositoryStatus{
 		ObservedGeneration: 1,
 		Conditions:         []metav1.Condition{ready("main@sha1:"+sha1, t0)},
-		Artifact:           &meta.Artifact{Revision: "main@sha1:" + sha1, LastUpdateTime: t0},
+		Artifact:           &meta.Artifact{Revision: "main@sha1:" + sha1, Digest: "sha1:" + sha1, LastUpdateTime: t0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("a first resolution: Ready, artifact.revision in Flux's form (-want +got):\n%s", diff)
@@ -416,7 +416,7 @@ func TestGitRepositoryStatus(t *testing.T) {
 	failure := GitRepositoryFailure(same, "", "listing the refs of https://github.com/org/my-app: authentication required", false, later)
 	wantFailure := sourcev1.GitRepositoryStatus{
 		ObservedGeneration: 1,
-		Artifact:           &meta.Artifact{Revision: "main@sha1:" + sha1, LastUpdateTime: t0},
+		Artifact:           &meta.Artifact{Revision: "main@sha1:" + sha1, Digest: "sha1:" + sha1, LastUpdateTime: t0},
 		Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: sourcev1.GitOperationFailedReason,
 			Message: "listing the refs of https://github.com/org/my-app: authentication required", ObservedGeneration: 1, LastTransitionTime: later}},
 	}

@@ -52,7 +52,7 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 		HealthProbeBindAddress: "0",
 		// Several specs start a controller of the same name in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true})},
+		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true})},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(setup(mgr)).To(Succeed())

@@ -24,7 +24,7 @@ import (
 // examples/seed must be accepted by the CRDs as written.
 var _ = Describe("The seed's manifests", func() {
 	BeforeEach(func(ctx context.Context) {
-		for _, ns := range []string{"argocd", "production"} {
+		for _, ns := range []string{"argocd", "production", "flux-system"} {
 			err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 			if !apierrors.IsAlreadyExists(err) {
 				Expect(err).NotTo(HaveOccurred())
@@ -50,6 +50,8 @@ var _ = Describe("The seed's manifests", func() {
 		Entry("the automated sync policy with retry", "application-sync-policy.yaml"),
 		Entry("the canary Rollout", "rollout-canary.yaml"),
 		Entry("the blue-green Rollout", "rollout-bluegreen.yaml"),
+		Entry("Flux's GitRepository", "flux-gitrepository.yaml"),
+		Entry("Flux's Kustomization", "flux-kustomization.yaml"),
 	)
 
 	It("rejects an Application aimed at another cluster, saying which servers work", func(ctx context.Context) {
