@@ -37,7 +37,7 @@ var _ = Describe("Flux's Kustomization kind", Ordered, func() {
 			if err := fluxsource.Setup(mgr, ""); err != nil {
 				return err
 			}
-			return application.Setup(mgr, application.Options{Kustomizations: true})
+			return application.Setup(mgr, application.Options{Kustomizations: true, CacheDir: GinkgoT().TempDir()})
 		})
 	})
 
