@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,9 +30,9 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
-	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
+	"github.com/sluicehq/sluice/internal/kinds"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
@@ -53,8 +54,9 @@ const prometheusAddressEnv = "ARGO_ROLLOUTS_PROMETHEUS_ADDRESS"
 const outOfClusterLeaseNamespace = "kube-system"
 
 type options struct {
-	// argoCDApplications is the flag; kinds what it resolved to.
-	argoCDApplications      kindSwitch
+	// argoCDApplications and flux are the flags; kinds what they resolved
+	// to.
+	argoCDApplications      kinds.Mode
 	kinds                   controllers.Kinds
 	metricsAddr             string
 	metricsSecure           bool
@@ -78,7 +80,7 @@ type options struct {
 	tenancy                 application.Tenancy
 	webhookAddr             string
 	webhookSecretFile       string
-	flux                    fluxsource.Mode
+	flux                    kinds.Mode
 	zap                     zap.Options
 	showVersion             bool
 }
@@ -157,14 +159,15 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Address the receiver of Git push events listens on, such as :9292 (POST /hooks/git/<namespace>/<name> for an Application with spec.webhook); empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
 		"File holding the operator's shared push-event secret (GitHub's signing secret, GitLab's token), which serves POST /hooks/git for every Application; without it, only Applications' own paths are served.")
-	o.argoCDApplications = kindAuto
-	fs.Var(&o.argoCDApplications, "argocd-applications",
-		"Serve Argo CD's Application kind (argoproj.io) with the Application controller: on, off, or auto: when its CRD is installed and is not Argo CD's own (labelled app.kubernetes.io/part-of: argocd).")
-	o.flux = fluxsource.ModeAuto
+	o.argoCDApplications, o.flux = kinds.ModeAuto, kinds.ModeAuto
+	fs.Func("argocd-applications", "Serve Argo CD's Application kind (argoproj.io) with the Application controller: auto (default) when its CRD is installed and is not Argo CD's own (labelled app.kubernetes.io/part-of: argocd), on, or off.",
+		func(s string) (err error) {
+			o.argoCDApplications, err = kinds.ParseMode(s)
+			return err
+		})
 	fs.Func("flux", "Serve Flux's GitRepository and Kustomization with the Application controller: auto (default) when their CRDs are installed and are not Flux's own (labelled app.kubernetes.io/part-of: flux), on, or off.",
-		func(s string) error {
-			m, err := fluxsource.ParseMode(s)
-			o.flux = m
+		func(s string) (err error) {
+			o.flux, err = kinds.ParseMode(s)
 			return err
 		})
 	fs.StringVar(&o.controllers, "controllers", "*",
@@ -174,6 +177,31 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	_ = fs.Parse(args)
 	o.leaderElectionID = leaderElectionID(fs, o.instanceID)
 	return o
+}
+
+// foreignKinds decides which kinds of Argo CD and Flux the Application
+// controller serves (--argocd-applications, --flux), and logs why.
+func foreignKinds(ctx context.Context, cfg *rest.Config, o options) (controllers.Kinds, error) {
+	var out controllers.Kinds
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return out, err
+	}
+	for _, k := range []struct {
+		kind  kinds.Foreign
+		mode  kinds.Mode
+		serve *bool
+	}{
+		{kinds.ArgoCDApplications, o.argoCDApplications, &out.ArgoCDApplications},
+		{kinds.Flux, o.flux, &out.Flux},
+	} {
+		var why string
+		if *k.serve, why, err = k.kind.Detect(ctx, c, k.mode, o.namespaced); err != nil {
+			return out, err
+		}
+		ctrl.Log.WithName("setup").Info("kinds of another project", "flag", k.kind.Flag, "served", *k.serve, "because", why)
+	}
+	return out, nil
 }
 
 // defaultLeaderElectionID names the leader-election Lease of a manager
@@ -224,18 +252,9 @@ func run(ctx context.Context, o options) error {
 	}
 	metrics.InstrumentConfig(cfg) // before anything is made from it
 	if slices.Contains(selected, application.Name) {
-		if o.kinds.ArgoCDApplications, err = o.argoCDApplications.serves(ctx, cfg, argoCDApplicationsCRD, "argocd"); err != nil {
+		if o.kinds, err = foreignKinds(ctx, cfg, o); err != nil {
 			return err
 		}
-		c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
-		if err != nil {
-			return fmt.Errorf("a client for --flux: %w", err)
-		}
-		var why string
-		if o.kinds.Flux, why, err = fluxsource.Detect(ctx, c, o.flux, o.namespaced); err != nil {
-			return err
-		}
-		log.Info("Flux's GitRepository and Kustomization", "served", o.kinds.Flux, "because", why)
 	}
 	if err := waitForResources(ctx, cfg, o.probeAddr, controllers.RequiredResources(selected, o.namespaced, o.kinds)); err != nil {
 		if ctx.Err() != nil {
@@ -276,7 +295,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	log.Info("starting the manager", "host", cfg.Host, "controllers", selected, "namespace", watchNamespace,
-		"instanceID", o.instanceID, "leaderElection", o.leaderElect, "argoCDApplications", o.kinds.ArgoCDApplications)
+		"instanceID", o.instanceID, "leaderElection", o.leaderElect)
 	return mgr.Start(ctx)
 }
 

@@ -1,4 +1,4 @@
-package fluxsource
+package kinds
 
 import (
 	"testing"
@@ -8,6 +8,7 @@ import (
 )
 
 func TestDecide(t *testing.T) {
+	CRDs := Flux.CRDs
 	crd := func(name string, labels map[string]string) *apiextensionsv1.CustomResourceDefinition {
 		return &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 	}
@@ -36,7 +37,7 @@ func TestDecide(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, why := Decide(tc.mode, tc.namespaced, tc.crds)
+			got, why := Flux.Decide(tc.mode, tc.namespaced, tc.crds)
 			if got != tc.want || why == "" {
 				t.Errorf("%s: Decide = %v (%s), want %v", tc.reason, got, why, tc.want)
 			}
@@ -49,5 +50,26 @@ func TestDecide(t *testing.T) {
 	}
 	if _, err := ParseMode("yes"); err == nil || err.Error() != `"yes": want auto, on or off` {
 		t.Errorf("ParseMode(yes): %v", err)
+	}
+}
+
+func TestDecideArgoCDApplications(t *testing.T) {
+	crd := func(labels map[string]string) map[string]*apiextensionsv1.CustomResourceDefinition {
+		name := ArgoCDApplications.CRDs[0]
+		return map[string]*apiextensionsv1.CustomResourceDefinition{name: {ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}}
+	}
+	for _, tc := range []struct {
+		reason string
+		crds   map[string]*apiextensionsv1.CustomResourceDefinition
+		want   bool
+	}{
+		{"Sluice's CRD (config/crd/argocd, the chart's crds.argoCDApplications): serve", crd(nil), true},
+		{"Argo CD's own CRD: Argo CD's controller runs, Sluice stays out", crd(map[string]string{"app.kubernetes.io/part-of": "argocd"}), false},
+		{"a Flux label means nothing to Argo CD's kind", crd(map[string]string{"app.kubernetes.io/part-of": "flux"}), true},
+		{"no CRD: nothing to serve", nil, false},
+	} {
+		if got, why := ArgoCDApplications.Decide(ModeAuto, false, tc.crds); got != tc.want {
+			t.Errorf("%s: Decide = %v (%s), want %v", tc.reason, got, why, tc.want)
+		}
 	}
 }
