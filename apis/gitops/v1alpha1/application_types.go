@@ -72,6 +72,75 @@ type ApplicationSpec struct {
 	// secret cannot sign events for another's repository.
 	// +optional
 	Webhook *ApplicationWebhook `json:"webhook,omitempty"`
+
+	// PostBuild substitutes variables (${var}, ${var:=default}) in the
+	// rendered objects, after the build, for every kind of source, as
+	// Flux's Kustomization does. An object annotated
+	// kustomize.toolkit.fluxcd.io/substitute: disabled is left as it is.
+	// +optional
+	PostBuild *PostBuild `json:"postBuild,omitempty"`
+
+	// HealthChecks are objects outside the revision whose health also
+	// counts in the Application's health, and in spec.wait; one that does
+	// not exist is Missing. Flux's field of the same name.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	HealthChecks []HealthCheckRef `json:"healthChecks,omitempty"`
+}
+
+// PostBuild is Flux's post-build variable substitution.
+type PostBuild struct {
+	// Substitute holds variables and their values; it overrides
+	// SubstituteFrom. A name matches ^[_[:alpha:]][_[:alpha:][:digit:]]*$.
+	// +optional
+	Substitute map[string]string `json:"substitute,omitempty"`
+
+	// SubstituteFrom names ConfigMaps and Secrets of the Application's
+	// namespace whose data are variables, read as the Application's
+	// service account; a later entry overrides an earlier one.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	SubstituteFrom []SubstituteReference `json:"substituteFrom,omitempty"`
+}
+
+// SubstituteReference names a ConfigMap or a Secret of variables.
+type SubstituteReference struct {
+	// Kind is ConfigMap or Secret.
+	// +kubebuilder:validation:Enum=ConfigMap;Secret
+	Kind string `json:"kind"`
+
+	// Name is the object's name, in the Application's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Optional lets the sync go on without the object when it does not
+	// exist; otherwise a missing one fails the sync.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
+}
+
+// HealthCheckRef names an object whose health counts in the
+// Application's, as Flux's healthChecks entries do.
+type HealthCheckRef struct {
+	// APIVersion is the object's group/version, such as apps/v1.
+	// +kubebuilder:validation:MinLength=1
+	APIVersion string `json:"apiVersion"`
+
+	// Kind is the object's kind.
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind"`
+
+	// Name is the object's name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Namespace is the object's namespace; empty is the Application's
+	// destination namespace for a namespaced kind.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // ResourceIgnoreDifferences is Argo CD's entry of the same name: which
@@ -203,6 +272,70 @@ type KustomizeSource struct {
 	// CommonLabels are added to every object and selector.
 	// +optional
 	CommonLabels map[string]string `json:"commonLabels,omitempty"`
+
+	// Namespace is set on every namespaced object, as a kustomization's
+	// namespace: field sets it.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// CommonAnnotations are added to every object (and its templates).
+	// +optional
+	CommonAnnotations map[string]string `json:"commonAnnotations,omitempty"`
+
+	// Patches are applied as a kustomization's patches: field applies
+	// them: a strategic merge patch or a JSON 6902 patch, inline or in a
+	// file of the repository, on the objects Target selects.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Patches []KustomizePatch `json:"patches,omitempty"`
+}
+
+// KustomizePatch is one patch, with Argo CD's (and kustomize's) fields.
+// +kubebuilder:validation:XValidation:rule="(has(self.path) && size(self.path) > 0) != (has(self.patch) && size(self.patch) > 0)",message="a patch has either path or patch"
+type KustomizePatch struct {
+	// Path is a file holding the patch, relative to the rendered path
+	// (or, starting with "/", to the repository's root); a file outside
+	// the repository is refused.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// Patch is the patch itself: a strategic merge patch (an object) or a
+	// JSON 6902 patch (a list of operations), in YAML or JSON.
+	// +optional
+	Patch string `json:"patch,omitempty"`
+
+	// Target selects the objects to patch; without it, a strategic merge
+	// patch applies to the object it names.
+	// +optional
+	Target *KustomizeSelector `json:"target,omitempty"`
+
+	// Options are kustomize's patch options: allowNameChange,
+	// allowKindChange.
+	// +optional
+	Options map[string]bool `json:"options,omitempty"`
+}
+
+// KustomizeSelector selects objects, as a kustomize patch target does.
+// Name and Namespace are regular expressions matched whole.
+type KustomizeSelector struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	// +optional
+	Version string `json:"version,omitempty"`
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// LabelSelector is a label selector, such as app=web,tier!=db.
+	// +optional
+	LabelSelector string `json:"labelSelector,omitempty"`
+	// AnnotationSelector is a selector over annotations, in the same form.
+	// +optional
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
 }
 
 // HelmSource holds the values and release settings a chart is rendered
@@ -295,7 +428,9 @@ type SyncPolicy struct {
 	Automated *AutomatedSyncPolicy `json:"automated,omitempty"`
 
 	// SyncOptions as Argo CD spells them, such as CreateNamespace=true,
-	// PruneLast=true and PrunePropagationPolicy=foreground.
+	// PruneLast=true, PrunePropagationPolicy=foreground and Force=true
+	// (an object whose apply is refused for an immutable field is deleted
+	// and created again).
 	// +optional
 	SyncOptions []string `json:"syncOptions,omitempty"`
 
