@@ -116,6 +116,12 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 	if vars != nil {
 		o.syncedAs += "@" + gitops.Fingerprint(vars)
 	}
+	if len(app.Spec.HealthChecks) > 0 {
+		if who, err = identity(); err != nil {
+			return fail("ServiceAccountRefused", err)
+		}
+		o.Checks = r.readChecks(ctx, app, destination, who)
+	}
 	if r.unchanged(app, o, mem) {
 		o.Unchanged = true
 		r.observeHealthOnly(ctx, o)
@@ -437,24 +443,6 @@ func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application, 
 		return nil, fmt.Errorf("the Secret %s: %w", app.Spec.SecretRef.Name, err)
 	}
 	return auth, nil
-}
-
-// postBuildVariables reads spec.postBuild's variables as who the
-// Application acts as (see auth): a tenant cannot have a Secret it may
-// not read substituted into objects it can then read.
-func (r *Reconciler) postBuildVariables(ctx context.Context, app *gitopsv1alpha1.Application, who string) (*render.Variables, error) {
-	if app.Spec.PostBuild == nil {
-		return nil, nil
-	}
-	reader := client.Reader(r.APIReader)
-	if who != "" {
-		c, err := r.clientAs(who)
-		if err != nil {
-			return nil, err
-		}
-		reader = c
-	}
-	return gitops.ReadPostBuild(ctx, reader, app)
 }
 
 // capitalize turns a sync option's propagation policy into the API's.
