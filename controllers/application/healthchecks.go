@@ -26,7 +26,7 @@ func (r *Reconciler) readChecks(ctx context.Context, app *gitopsv1alpha1.Applica
 		return plan.Check{Ref: ref, Health: gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthUnknown,
 			Message: fmt.Sprintf(format, args...)}}
 	}
-	reader := client.Reader(r.APIReader)
+	reader := r.APIReader
 	var readerErr error
 	if who != "" {
 		c, err := r.clientAs(who)
@@ -86,7 +86,7 @@ func (r *Reconciler) postBuildVariables(ctx context.Context, app *gitopsv1alpha1
 	if app.Spec.PostBuild == nil {
 		return nil, nil
 	}
-	reader := client.Reader(r.APIReader)
+	reader := r.APIReader
 	if who != "" {
 		c, err := r.clientAs(who)
 		if err != nil {
