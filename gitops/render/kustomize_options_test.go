@@ -82,6 +82,7 @@ func TestKustomizeOptions(t *testing.T) {
 		"plain/sub/settings.yaml":  configMap("settings"),
 		"plain/sub/ignored.yaml":   configMap("ignored"),
 		"plain/replicas.patch":     replicasPatch,
+		"empty/README.md":          "no manifests here",
 	})
 	untouched := []string{"ConfigMap /settings", "Deployment /api replicas=1 map[tier:backend]", "Deployment /web replicas=1"}
 	tests := []struct {
@@ -127,6 +128,7 @@ func TestKustomizeOptions(t *testing.T) {
 			Options{Recurse: true, Exclude: "ignored.yaml", CommonAnnotations: map[string]string{"owner": "shop"}},
 			[]string{"ConfigMap /settings map[owner:shop]", "Deployment /api replicas=1 map[owner:shop tier:backend] template map[owner:shop]",
 				"Deployment /web replicas=1 map[owner:shop] template map[owner:shop]"}},
+		{"a plain directory with no manifests renders none, options or not", "empty", Options{Namespace: "shop"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
@@ -138,6 +140,21 @@ func TestKustomizeOptions(t *testing.T) {
 				t.Errorf("objects (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Images, names and labels apply to a plain directory too, as Flux applies
+// them to the kustomization it generates.
+func TestKustomizeImagesOnAPlainDirectory(t *testing.T) {
+	root := tree(t, map[string]string{"plain/web.yaml": webDeployment})
+	objects, err := Render(root, "plain", Options{Images: []string{"registry.example/web:2.0"}, NamePrefix: "prod-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	containers, _, _ := unstructuredSlice(objects[0].Object, "spec", "template", "spec", "containers")
+	got := objects[0].GetName() + " " + containers[0].(map[string]any)["image"].(string)
+	if want := "prod-web registry.example/web:2.0"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

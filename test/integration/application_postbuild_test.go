@@ -168,6 +168,23 @@ var _ = Describe("Application postBuild, healthChecks and Force", Ordered, func(
 		Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthHealthy))
 	})
 
+	It("refuses, in the API server, a patch with both path and patch, and a substituteFrom of another kind", func(ctx context.Context) {
+		app := func(name string, edit func(*gitopsv1alpha1.Application)) *gitopsv1alpha1.Application {
+			a := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: name},
+				Spec: gitopsv1alpha1.ApplicationSpec{Source: appDir("https://git.example/none.git")}}
+			edit(a)
+			return a
+		}
+		both := app("both", func(a *gitopsv1alpha1.Application) {
+			a.Spec.Source.Kustomize = &gitopsv1alpha1.KustomizeSource{Patches: []gitopsv1alpha1.KustomizePatch{{Path: "p.yaml", Patch: "x: y"}}}
+		})
+		Expect(k8sClient.Create(ctx, both)).To(MatchError(ContainSubstring("a patch has either path or patch")))
+		kind := app("kind", func(a *gitopsv1alpha1.Application) {
+			a.Spec.PostBuild = &gitopsv1alpha1.PostBuild{SubstituteFrom: []gitopsv1alpha1.SubstituteReference{{Kind: "Pod", Name: "x"}}}
+		})
+		Expect(k8sClient.Create(ctx, kind)).To(MatchError(ContainSubstring(`supported values: "ConfigMap", "Secret"`)))
+	})
+
 	It("with Force=true on the Application, recreates a Job whose immutable template changed", func(ctx context.Context) {
 		job := func(image string) string {
 			return fmt.Sprintf("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n"+
