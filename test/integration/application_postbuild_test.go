@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -10,6 +12,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -128,6 +132,30 @@ var _ = Describe("Application postBuild, healthChecks and Force", Ordered, func(
 			"the logs":        linesWith(text, token),
 		}).To(HaveEach(BeEmpty()), "the lines that carry the Secret's value")
 		Expect(dest).NotTo(BeEmpty())
+	})
+
+	It("reads substituteFrom as the Application's service account: a Secret it may not read fails the sync", func(ctx context.Context) {
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "private-vars"},
+			StringData: map[string]string{"region": "not-for-this-tenant"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "configmaps-only"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "configmaps-only"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"*"}}}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: appsNS, Name: "configmaps-only"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "configmaps-only"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: appsNS, Name: "configmaps-only"}}})).To(Succeed())
+		repo, _ := pushRepo(server, "as-tenant", map[string]string{"app/settings.yaml": strings.Replace(settings, "settings", "tenant-settings", 1)})
+		app := newApplication(ctx, appsNS, "as-tenant", appDir(repo.URL), appsNS, true, func(app *gitopsv1alpha1.Application) {
+			app.Spec.ServiceAccountName = "configmaps-only"
+			app.Spec.SyncPolicy.SyncOptions = nil
+			substituteFrom(gitopsv1alpha1.SubstituteReference{Kind: "Secret", Name: "private-vars"})(app)
+		})
+		DeferCleanup(forgetApplication, app)
+		Eventually(readyOf(ctx, app)).WithContext(ctx).Should(And(HaveField("Reason", "SubstituteFailed"),
+			HaveField("Message", And(ContainSubstring("spec.postBuild.substituteFrom[0]: reading Secret private-vars"),
+				ContainSubstring("forbidden")))))
+		Consistently(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: appsNS, Name: "tenant-settings"}, &corev1.ConfigMap{})
+		}).WithContext(ctx).WithTimeout(2*time.Second).Should(Satisfy(apierrors.IsNotFound), "nothing was applied")
 	})
 
 	It("counts healthChecks' objects in the Application's health, and waits for them", func(ctx context.Context) {
