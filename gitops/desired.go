@@ -38,6 +38,9 @@ type DesiredInput struct {
 	Namespace string
 	// AllowRemoteBases is the operator's choice, never the tenant's.
 	AllowRemoteBases bool
+	// Variables are spec.postBuild's, as ReadPostBuild read them; nil
+	// without postBuild.
+	Variables *render.Variables
 }
 
 // Desired is what a revision of an Application asks the cluster to hold:
@@ -55,6 +58,11 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 	release() // the objects are in memory
 	if err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+	}
+	if in.Variables != nil {
+		if objects, err = render.Substitute(objects, *in.Variables); err != nil {
+			return nil, &SourceError{Reason: "SubstituteFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+		}
 	}
 	if err := PlaceInNamespace(objects, in.Namespace, in.Mapper); err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}

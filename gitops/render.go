@@ -19,6 +19,15 @@ func RenderOptions(src gitopsv1alpha1.ApplicationSource, allowRemote bool) rende
 	}
 	if k := src.Kustomize; k != nil {
 		opts.Images, opts.NamePrefix, opts.NameSuffix, opts.CommonLabels = k.Images, k.NamePrefix, k.NameSuffix, k.CommonLabels
+		opts.Namespace, opts.CommonAnnotations = k.Namespace, k.CommonAnnotations
+		for _, p := range k.Patches {
+			patch := render.Patch{Path: p.Path, Patch: p.Patch, Options: p.Options}
+			if t := p.Target; t != nil {
+				patch.Target = &render.PatchTarget{Group: t.Group, Version: t.Version, Kind: t.Kind, Name: t.Name,
+					Namespace: t.Namespace, LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector}
+			}
+			opts.Patches = append(opts.Patches, patch)
+		}
 	}
 	if h := src.Helm; h != nil {
 		opts.Helm = render.HelmOptions{

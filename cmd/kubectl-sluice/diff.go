@@ -81,8 +81,12 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
+	vars, err := gitops.ReadPostBuild(ctx, cl, app)
+	if err != nil {
+		return "", false, err
+	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: fetcher, Mapper: cl.RESTMapper(), App: app, Revision: rev,
-		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote, Owner: gitops.ApplicationOwner})
+		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote, Variables: vars, Owner: gitops.ApplicationOwner})
 	if err != nil {
 		return "", false, err
 	}

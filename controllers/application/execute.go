@@ -12,6 +12,7 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/render"
 )
 
 // execute carries out a plan's actions in order, stopping at the first that
@@ -46,7 +47,7 @@ func (r *Reconciler) execute(ctx context.Context, o *observed, d plan.Decision) 
 			out.Pruned += pruned
 		}
 		if err != nil {
-			out.Failure = &plan.Failure{Reason: reason, Message: fmt.Sprintf("revision %s: %s", revision, err)}
+			out.Failure = &plan.Failure{Reason: reason, Message: render.Redact(fmt.Sprintf("revision %s: %s", revision, err), o.sensitive)}
 			return out
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
@@ -47,6 +48,9 @@ type observed struct {
 	respect bool
 	// options are the Application's sync options.
 	options gitops.SyncOptions
+	// sensitive are the values of postBuild's variables that came from a
+	// Secret: no failure message shows them.
+	sensitive []string
 }
 
 // observe gathers what the planner needs: the revision, the rendered
@@ -68,7 +72,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		return o
 	}
 	fail := func(reason string, err error) *observed {
-		o.Failure = &plan.Failure{Reason: reason, Message: err.Error()}
+		o.Failure = &plan.Failure{Reason: reason, Message: render.Redact(err.Error(), o.sensitive)}
 		return o
 	}
 	destination, err := r.Tenancy.destination(app)
@@ -94,14 +98,37 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		return fail("FetchFailed", err)
 	}
 	o.Revision = rev.Commit
+	// postBuild's variables are read at every look, as Flux reads them at
+	// every interval: a change of their ConfigMap or Secret renders again.
+	if pb := app.Spec.PostBuild; pb != nil && len(pb.SubstituteFrom) > 0 {
+		if who, err = identity(); err != nil {
+			return fail("ServiceAccountRefused", err)
+		}
+	}
+	vars, err := r.postBuildVariables(ctx, app, who)
+	if err != nil {
+		return fail("SubstituteFailed", err)
+	}
+	if vars != nil {
+		o.sensitive = vars.Sensitive
+	}
 	o.syncedAs = fmt.Sprintf("%s@%d", rev.Commit, app.Generation)
+	if vars != nil {
+		o.syncedAs += "@" + gitops.Fingerprint(vars)
+	}
+	if len(app.Spec.HealthChecks) > 0 {
+		if who, err = identity(); err != nil {
+			return fail("ServiceAccountRefused", err)
+		}
+		o.Checks = r.readChecks(ctx, app, destination, who)
+	}
 	if r.unchanged(app, o, mem) {
 		o.Unchanged = true
 		r.observeHealthOnly(ctx, o)
 		return o
 	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: r.Mapper, App: app, Revision: rev,
-		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Owner: r.door.owner()})
+		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Variables: vars, Owner: r.door.owner()})
 	if err != nil {
 		var source *gitops.SourceError
 		if errors.As(err, &source) {

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -54,13 +56,14 @@ func renderKustomization(root string, checkout fs.FS, dir, file string, opts Opt
 	}
 	target := filepath.Join(root, dir)
 	var allowed []string
-	if len(opts.Images) > 0 || opts.NamePrefix != "" || opts.NameSuffix != "" || len(opts.CommonLabels) > 0 {
-		wrapper, err := os.MkdirTemp("", "sluice-kustomize-")
-		if err != nil {
+	var wrapper string
+	if opts.kustomizes() {
+		var err error
+		if wrapper, err = os.MkdirTemp("", "sluice-kustomize-"); err != nil {
 			return nil, err
 		}
 		defer func() { _ = os.RemoveAll(wrapper) }()
-		if err := writeWrapper(wrapper, target, opts); err != nil {
+		if err := writeWrapper(wrapper, target, checkout, dir, opts); err != nil {
 			return nil, err
 		}
 		allowed = append(allowed, wrapper)
@@ -80,20 +83,96 @@ func renderKustomization(root string, checkout fs.FS, dir, file string, opts Opt
 	if err != nil {
 		// The checkout's location on the manager's disk means nothing to
 		// the tenant, and is not theirs to know.
-		msg := strings.ReplaceAll(err.Error(), root+string(filepath.Separator), "")
+		msg := err.Error()
+		if wrapper != "" {
+			msg = strings.ReplaceAll(msg, wrapper, "spec.source.kustomize")
+		}
+		msg = strings.ReplaceAll(msg, root+string(filepath.Separator), "")
 		msg = strings.ReplaceAll(msg, root, "the repository")
 		return nil, fmt.Errorf("kustomize build of %s: %s", file, msg)
 	}
+	return objectsOf(resources, file)
+}
+
+// kustomizeDirectory applies the kustomize options to the objects of a
+// plain directory, as Flux does with the kustomization it generates for
+// one: the objects (chosen by directory's recurse, include and exclude)
+// are the resources of a kustomization of the options, built in a
+// temporary directory that holds nothing of the checkout but them and
+// the patches, already read through the checkout's confinement.
+func kustomizeDirectory(checkout fs.FS, dir, path string, found []rendered, opts Options) ([]rendered, error) {
+	wrapper, err := os.MkdirTemp("", "sluice-kustomize-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(wrapper) }()
+	var resources bytes.Buffer
+	for _, r := range found {
+		data, err := json.Marshal(r.object.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.origin, err)
+		}
+		resources.WriteString("---\n")
+		resources.Write(data)
+		resources.WriteString("\n")
+	}
+	if err := os.WriteFile(filepath.Join(wrapper, directoryResources), resources.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeWrapper(wrapper, filepath.Join(wrapper, directoryResources), checkout, dir, opts); err != nil {
+		return nil, err
+	}
+	fSys, err := securefs.MakeFsOnDiskSecure(wrapper)
+	if err != nil {
+		return nil, err
+	}
+	origin := "spec.source.kustomize on " + path
+	built, err := build(fSys, wrapper)
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), wrapper+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, wrapper, "spec.source.kustomize")
+		return nil, fmt.Errorf("%s: %s", origin, msg)
+	}
+	return objectsOf(built, origin)
+}
+
+// directoryResources is the file of a plain directory's objects in the
+// kustomization kustomizeDirectory writes.
+const directoryResources = "resources.yaml"
+
+// objectsOf are a build's objects, each from origin.
+func objectsOf(resources resmap.ResMap, origin string) ([]rendered, error) {
 	var objects []rendered
 	for _, res := range resources.Resources() {
 		// Map holds Go ints: Render normalizes them.
 		m, err := res.Map()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, fmt.Errorf("%s: %w", origin, err)
 		}
-		objects = append(objects, rendered{origin: file, object: &unstructured.Unstructured{Object: m}})
+		objects = append(objects, rendered{origin: origin, object: &unstructured.Unstructured{Object: m}})
 	}
 	return objects, nil
+}
+
+// kustomizes reports whether any kustomize option is set.
+func (o Options) kustomizes() bool {
+	return len(o.Images) > 0 || o.NamePrefix != "" || o.NameSuffix != "" || len(o.CommonLabels) > 0 ||
+		o.kustomizeOnlyField() != ""
+}
+
+// kustomizeOnlyField names the first option set that a Helm chart does not
+// take, or "". (Images and the name and label options predate the check
+// and are left out of a chart's render without an error.)
+func (o Options) kustomizeOnlyField() string {
+	switch {
+	case o.Namespace != "":
+		return "namespace"
+	case len(o.CommonAnnotations) > 0:
+		return "commonAnnotations"
+	case len(o.Patches) > 0:
+		return "patches"
+	}
+	return ""
 }
 
 // build runs kustomize on target, root-only. Kustomize panics on some
@@ -111,18 +190,22 @@ func build(fSys filesys.FileSystem, target string) (resources resmap.ResMap, err
 }
 
 // writeWrapper writes into wrapper a kustomization of the render-time
-// settings that takes target as its resource.
-func writeWrapper(wrapper, target string, opts Options) error {
+// settings that takes target as its resource. A patch's file is read from
+// dir of checkout and written inline, so kustomize reads nothing of the
+// checkout for it.
+func writeWrapper(wrapper, target string, checkout fs.FS, dir string, opts Options) error {
 	// Kustomize takes resources by relative path only.
 	rel, err := filepath.Rel(wrapper, target)
 	if err != nil {
 		return err
 	}
 	k := kustypes.Kustomization{
-		TypeMeta:   kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind},
-		Resources:  []string{rel},
-		NamePrefix: opts.NamePrefix,
-		NameSuffix: opts.NameSuffix,
+		TypeMeta:          kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind},
+		Resources:         []string{rel},
+		NamePrefix:        opts.NamePrefix,
+		NameSuffix:        opts.NameSuffix,
+		Namespace:         opts.Namespace,
+		CommonAnnotations: opts.CommonAnnotations,
 	}
 	if len(opts.CommonLabels) > 0 {
 		// commonLabels' meaning, without its deprecated field: on every
@@ -135,6 +218,13 @@ func writeWrapper(wrapper, target string, opts Options) error {
 			return err
 		}
 		k.Images = append(k.Images, img)
+	}
+	for i, p := range opts.Patches {
+		patch, err := kustomizePatch(checkout, dir, p)
+		if err != nil {
+			return fmt.Errorf("spec.source.kustomize.patches[%d]: %w", i, err)
+		}
+		k.Patches = append(k.Patches, patch)
 	}
 	data, err := yaml.Marshal(k)
 	if err != nil {

@@ -33,10 +33,15 @@ type Options struct {
 	// to the directory, with {a,b} alternatives, as Argo CD matches them.
 	Recurse          bool
 	Include, Exclude string
-	// Kustomize adjusts a kustomization at render time.
+	// Kustomize adjusts a kustomization at render time. Set on a plain
+	// directory, its manifests become the resources of a kustomization of
+	// these settings (see kustomize.go).
 	Images                 []string
 	NamePrefix, NameSuffix string
 	CommonLabels           map[string]string
+	Namespace              string
+	CommonAnnotations      map[string]string
+	Patches                []Patch
 	// AllowRemote lets a kustomization load bases and files from outside
 	// the checkout (Git repositories, HTTP). Off, a reference to one fails
 	// the render: an operator's choice, never a tenant's.
@@ -77,11 +82,18 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 		if !chartIn(fsys, dir) {
 			return nil, fmt.Errorf("path %q has no Chart.yaml, and spec.source.helm renders a chart", path)
 		}
+		if field := opts.kustomizeOnlyField(); field != "" {
+			return nil, fmt.Errorf("path %q is a Helm chart, and spec.source.kustomize.%s applies to kustomize "+
+				"and plain directories only (as in Argo CD)", path, field)
+		}
 		found, err = renderChart(fsys, dir, opts.Helm)
 	case kustomization != "":
 		found, err = renderKustomization(root, fsys, dir, filepath.Join(path, kustomization), opts)
 	default:
 		found, err = renderDirectory(fsys, dir, opts)
+		if err == nil && opts.kustomizes() {
+			found, err = kustomizeDirectory(fsys, dir, path, found, opts)
+		}
 	}
 	if err != nil {
 		return nil, err

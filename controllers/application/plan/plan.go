@@ -47,7 +47,17 @@ type Observation struct {
 	CreateNamespace string
 	// Propagation is how a prune deletes (PrunePropagationPolicy).
 	Propagation metav1.DeletionPropagation
-	Now         time.Time
+	// Checks are the objects of spec.healthChecks, read at every
+	// reconcile: not the Application's, their health counts in its own.
+	Checks []Check
+	Now    time.Time
+}
+
+// Check is an object of spec.healthChecks and its health as read: Missing
+// when it does not exist.
+type Check struct {
+	Ref    gitopsv1alpha1.ObjectRef
+	Health gitopsv1alpha1.HealthStatus
 }
 
 // Request is a sync a person asked for (kubectl sluice app sync or

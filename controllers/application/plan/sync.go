@@ -415,7 +415,7 @@ func (p *planner) reportManual(drifted []gitopsv1alpha1.ObjectRef) {
 func (p *planner) report(drifted []gitopsv1alpha1.ObjectRef, message string) {
 	s := &p.app.Status
 	s.Resources = p.resourceStatuses(drifted)
-	s.Health = AggregateHealth(s.Resources)
+	s.Health = p.health(s.Resources)
 	// Stale objects left in place show OutOfSync one by one; the
 	// Application is out of sync when a rendered object is.
 	s.Sync.Status = gitopsv1alpha1.SyncStatusSynced
@@ -457,6 +457,23 @@ func (p *planner) ready(message string) {
 	p.d.RequeueAfter = min(WaitRecheck, Interval(p.app))
 }
 
+// health is the Application's health: its least healthy object's or
+// health check's.
+func (p *planner) health(resources []gitopsv1alpha1.ResourceStatus) gitopsv1alpha1.HealthStatus {
+	out := AggregateHealth(resources)
+	for _, c := range p.o.Checks {
+		if Worse(c.Health.Status, out.Status) {
+			out = c.Health
+			if out.Message == "" {
+				out.Message = "health check " + c.Ref.Kind + " " + c.Ref.Name + " is " + string(c.Health.Status)
+			} else {
+				out.Message = "health check " + c.Ref.Kind + " " + c.Ref.Name + ": " + out.Message
+			}
+		}
+	}
+	return out
+}
+
 // NotReadYet is the health message of an object just applied, whose
 // status has not been read since: the next reconcile reads it, soon.
 const NotReadYet = "applied; its status is not read yet"
@@ -481,7 +498,7 @@ func (p *planner) settle() {
 			s.Resources[i].Health = &h
 		}
 	}
-	s.Health = AggregateHealth(s.Resources)
+	s.Health = p.health(s.Resources)
 	p.d.RequeueAfter = Interval(p.app)
 	if p.app.Spec.Wait {
 		ready := readyCondition(p.app)
