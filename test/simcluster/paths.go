@@ -25,8 +25,9 @@ func DefaultBinDir() (string, error) {
 	return filepath.Join(root, "bin"), nil
 }
 
-// DefaultCRDPaths are Sluice's generated CRDs, Flux's two (config/crd/flux), and the Gateway API
-// standard-channel CRDs of the gateway-api module the project builds with.
+// DefaultCRDPaths are Sluice's generated CRDs, the Gateway API
+// standard-channel CRDs of the gateway-api module the project builds with,
+// and, last, Flux's two (config/crd/flux).
 func DefaultCRDPaths() ([]string, error) {
 	root, err := repo.Root()
 	if err != nil {
@@ -38,8 +39,8 @@ func DefaultCRDPaths() ([]string, error) {
 	}
 	return []string{
 		filepath.Join(root, "config", "crd", "bases"),
-		filepath.Join(root, "config", "crd", "flux"),
 		filepath.Join(gatewayAPI, "config", "crd", "standard"),
+		filepath.Join(root, "config", "crd", "flux"),
 	}, nil
 }
 
