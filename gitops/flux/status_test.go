@@ -194,6 +194,23 @@ func TestKustomizationStatus(t *testing.T) {
 				LastAppliedRevision:    "main@sha1:" + sha1, LastAttemptedRevision: "main@sha1:" + sha1,
 			},
 		},
+		"suspended": {
+			reason: "a suspended Kustomization's status stays as Flux left it",
+			ks: newKS().with(func(s *kustomizev1.KustomizationSpec) { s.Suspend = true }).status(func(s *kustomizev1.KustomizationStatus) {
+				s.LastAppliedRevision = "main@sha1:" + sha2
+				s.Conditions = []metav1.Condition{cond("Ready", metav1.ConditionTrue, meta.ReconciliationSucceededReason, "as before")}
+			}).obj(),
+			repo: newRepo().obj(),
+			app: func() gitopsv1alpha1.ApplicationStatus {
+				st := *synced.DeepCopy()
+				st.Conditions = []metav1.Condition{cond("Ready", metav1.ConditionFalse, "Suspended", "syncing is suspended")}
+				return st
+			}(),
+			want: kustomizev1.KustomizationStatus{
+				LastAppliedRevision: "main@sha1:" + sha2,
+				Conditions:          []metav1.Condition{cond("Ready", metav1.ConditionTrue, meta.ReconciliationSucceededReason, "as before")},
+			},
+		},
 		"nothing yet": {
 			reason: "before the engine's first reconcile there is nothing to say",
 			ks:     newKS().obj(), repo: newRepo().obj(), app: gitopsv1alpha1.ApplicationStatus{},
