@@ -106,7 +106,7 @@ func revisionOf(repo *sourcev1.GitRepository, commit string) string {
 // Application(ks, repo) returned, with the status the engine produced).
 // Ready, Reconciling and Stalled follow the engine's conditions with
 // Flux's reasons; Healthy is there when ks waits or checks health, as in
-// Flux.
+// Flux. A suspended Kustomization keeps the status it had, as in Flux.
 func KustomizationStatus(ks *kustomizev1.Kustomization, repo *sourcev1.GitRepository, app *gitopsv1alpha1.Application) kustomizev1.KustomizationStatus {
 	st := app.Status
 	out := kustomizev1.KustomizationStatus{
@@ -125,6 +125,10 @@ func KustomizationStatus(ks *kustomizev1.Kustomization, repo *sourcev1.GitReposi
 	ready := apimeta.FindStatusCondition(st.Conditions, "Ready")
 	if ready == nil {
 		return out
+	}
+	if ready.Reason == "Suspended" {
+		// Flux leaves a suspended Kustomization's status as it was.
+		return *ks.Status.DeepCopy()
 	}
 	reason := fluxReason(ready.Reason)
 	status := ready.Status

@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +192,23 @@ func TestKustomizationStatus(t *testing.T) {
 				ReconcileRequestStatus: meta.ReconcileRequestStatus{LastHandledReconcileAt: "2026-01-02T03:04:05Z"},
 				Conditions:             []metav1.Condition{cond("Ready", metav1.ConditionTrue, meta.ReconciliationSucceededReason, "synced revision 111111111111")},
 				LastAppliedRevision:    "main@sha1:" + sha1, LastAttemptedRevision: "main@sha1:" + sha1,
+			},
+		},
+		"suspended": {
+			reason: "a suspended Kustomization's status stays as Flux left it",
+			ks: newKS().with(func(s *kustomizev1.KustomizationSpec) { s.Suspend = true }).status(func(s *kustomizev1.KustomizationStatus) {
+				s.LastAppliedRevision = "main@sha1:" + sha2
+				s.Conditions = []metav1.Condition{cond("Ready", metav1.ConditionTrue, meta.ReconciliationSucceededReason, "as before")}
+			}).obj(),
+			repo: newRepo().obj(),
+			app: func() gitopsv1alpha1.ApplicationStatus {
+				st := *synced.DeepCopy()
+				st.Conditions = []metav1.Condition{cond("Ready", metav1.ConditionFalse, "Suspended", "syncing is suspended")}
+				return st
+			}(),
+			want: kustomizev1.KustomizationStatus{
+				LastAppliedRevision: "main@sha1:" + sha2,
+				Conditions:          []metav1.Condition{cond("Ready", metav1.ConditionTrue, meta.ReconciliationSucceededReason, "as before")},
 			},
 		},
 		"nothing yet": {
@@ -426,5 +444,43 @@ func TestGitRepositoryStatus(t *testing.T) {
 	stalled := GitRepositoryFailure(fresh, InvalidSpecReason, "GitRepository spec.include: not served", true, later)
 	if len(stalled.Conditions) != 2 || stalled.Conditions[1].Type != "Stalled" || stalled.Artifact != nil || stalled.ObservedGeneration != 0 {
 		t.Errorf("a refused spec: Stalled, no artifact, nothing observed: %+v", stalled)
+	}
+}
+
+func TestRevisionForms(t *testing.T) {
+	cases := map[string]struct {
+		reason      string
+		ref, commit string
+		want        string
+	}{
+		"branch":    {reason: "a branch's short name", ref: "refs/heads/main", commit: sha1, want: "main@sha1:" + sha1},
+		"slash":     {reason: "a branch with a slash keeps it", ref: "refs/heads/release/1.x", commit: sha1, want: "release/1.x@sha1:" + sha1},
+		"tag":       {reason: "a tag's short name", ref: "refs/tags/v1.0.0", commit: sha1, want: "v1.0.0@sha1:" + sha1},
+		"other ref": {reason: "any other ref whole, as Flux names spec.ref.name", ref: "refs/pull/42/head", commit: sha1, want: "refs/pull/42/head@sha1:" + sha1},
+		"no ref":    {reason: "a commit no ref names", commit: sha1, want: "sha1:" + sha1},
+		"HEAD":      {reason: "HEAD names nothing", ref: "HEAD", commit: sha1, want: "sha1:" + sha1},
+		"no commit": {reason: "nothing resolved, nothing to say", ref: "refs/heads/main"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Revision(tc.ref, tc.commit)
+			if got != tc.want {
+				t.Errorf("%s: Revision(%q) = %q, want %q", tc.reason, tc.ref, got, tc.want)
+			}
+			if tc.commit != "" && CommitOf(got) != tc.commit {
+				t.Errorf("%s: CommitOf(%q) = %q", tc.reason, got, CommitOf(got))
+			}
+		})
+	}
+	for in, want := range map[string]string{
+		"main/" + sha2:        sha2, // Flux's form before v2.0
+		strings.ToUpper(sha2): sha2,
+		"main@sha256:" + sha2: "",
+		"main@sha1:abc":       "",
+		"":                    "",
+	} {
+		if got := CommitOf(in); got != want {
+			t.Errorf("CommitOf(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

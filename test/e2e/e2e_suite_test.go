@@ -41,7 +41,8 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(os.RemoveAll, stateDir)
 
-	// Only Gateway API's CRDs: Sluice's own come with its chart, below.
+	// Gateway API's CRDs and Flux's two (which the chart leaves out by
+	// default): Sluice's own come with its chart, below.
 	crds, err := simcluster.DefaultCRDPaths()
 	Expect(err).NotTo(HaveOccurred())
 	cluster, err = simcluster.Start(ctx, simcluster.Options{StateDir: stateDir, Progress: GinkgoWriter, CRDPaths: crds[1:]})

@@ -7,6 +7,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -133,5 +134,31 @@ var _ = Describe("Flux's GitRepository", func() {
 				HaveField("Message", "GitRepository spec.recurseSubmodules: not served by Sluice: submodules")))
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, "Stalled")).To(And(Not(BeNil()), HaveField("Status", metav1.ConditionTrue)))
 		}).Should(Succeed())
+	})
+})
+
+// --flux=auto reads the CRDs of the API server: Sluice's generated ones are
+// served, Flux's own (labelled as Flux's installation labels them) are left
+// to Flux.
+var _ = Describe("--flux=auto", func() {
+	It("serves Flux's kinds when their CRDs are Sluice's, and leaves them to Flux when they are Flux's", func(ctx context.Context) {
+		serve, why, err := fluxsource.Detect(ctx, k8sClient, fluxsource.ModeAuto, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(serve).To(BeTrue(), why)
+
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "kustomizations.kustomize.toolkit.fluxcd.io"}, crd)).To(Succeed())
+		patchMerge(ctx, crd, `{"metadata":{"labels":{"app.kubernetes.io/part-of":"flux"}}}`)
+		DeferCleanup(func(ctx context.Context) {
+			patchMerge(ctx, crd, `{"metadata":{"labels":{"app.kubernetes.io/part-of":null}}}`)
+		})
+		serve, why, err = fluxsource.Detect(ctx, k8sClient, fluxsource.ModeAuto, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(serve).To(BeFalse())
+		Expect(why).To(ContainSubstring("is Flux's"))
+
+		serve, _, err = fluxsource.Detect(ctx, k8sClient, fluxsource.ModeOn, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(serve).To(BeTrue(), "on serves them whoever installed the CRDs")
 	})
 })

@@ -25,8 +25,10 @@ func DefaultBinDir() (string, error) {
 	return filepath.Join(root, "bin"), nil
 }
 
-// DefaultCRDPaths are Sluice's generated CRDs, Flux's two (config/crd/flux), and the Gateway API
-// standard-channel CRDs of the gateway-api module the project builds with.
+// DefaultCRDPaths are Sluice's generated CRDs, the Gateway API
+// standard-channel CRDs of the gateway-api module the project builds with,
+// and, last, Flux's two kinds and Argo CD's Application (config/crd/flux,
+// config/crd/argocd), which the manager serves on a cluster without them.
 func DefaultCRDPaths() ([]string, error) {
 	root, err := repo.Root()
 	if err != nil {
