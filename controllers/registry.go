@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -61,6 +62,10 @@ type Options struct {
 	ApplicationConcurrency int
 	// Tenancy bounds what Applications may reach.
 	Tenancy application.Tenancy
+	// ClusterNamespace is where cluster Secrets are read; ClusterTimeout
+	// bounds a registered cluster's answer (application.Options).
+	ClusterNamespace string
+	ClusterTimeout   time.Duration
 	// WebhookAddress, when set, serves the receiver of Git push events;
 	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
@@ -214,6 +219,7 @@ var Default = Registry{
 		return application.Setup(mgr, application.Options{
 			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
+			ClusterNamespace: o.ClusterNamespace, ClusterTimeout: o.ClusterTimeout,
 		})
 	},
 }

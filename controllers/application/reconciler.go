@@ -98,6 +98,7 @@ type Reconciler struct {
 
 	memories memories
 	owned    *ownedWatches
+	clusters *clusters
 }
 
 // Options configure the Application controller.
@@ -131,6 +132,11 @@ type Options struct {
 	// operator's) is set, POST /hooks/git for every Application.
 	WebhookAddress string
 	WebhookSecret  []byte
+	// ClusterNamespace is where cluster Secrets are read (clusters.go):
+	// the manager's own namespace; empty, no cluster but the manager's.
+	// ClusterTimeout bounds a registered cluster's answer.
+	ClusterNamespace string
+	ClusterTimeout   time.Duration
 }
 
 // Setup registers the Application controller, and the push-event receiver
@@ -163,6 +169,10 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace); err != nil {
+		return err
+	}
+	r.clusters = newClusters(o.ClusterNamespace, o.ClusterTimeout, mgr.GetAPIReader(), mgr.GetScheme())
+	if err := mgr.Add(r.clusters); err != nil {
 		return err
 	}
 	metrics.Applications.Register(mgr.GetCache(), mgr.Elected())
@@ -204,6 +214,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.memories.forget(key)
 	if r.owned != nil {
 		r.owned.forget(key)
+	}
+	if r.clusters != nil {
+		r.clusters.forget(key)
 	}
 	metrics.Applications.Forget(key)
 }
@@ -275,7 +288,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 // kept for the next look.
 func (r *Reconciler) remember(o *observed, d plan.Decision, out plan.Outcome, mem *memory) {
 	if o.Failure != nil || out.Failure != nil {
-		r.owned.putBack(client.ObjectKeyFromObject(o.App), o.taken)
+		if o.watches != nil {
+			o.watches.putBack(client.ObjectKeyFromObject(o.App), o.taken)
+		}
 		mem.distrust()
 		return
 	}

@@ -25,7 +25,7 @@ import (
 const (
 	// SecretTypeLabel marks a Secret Argo CD reads; SecretTypeCluster is
 	// its value on a cluster Secret.
-	SecretTypeLabel   = "argocd.argoproj.io/secret-type"
+	SecretTypeLabel   = "argocd.argoproj.io/secret-type" //nolint:gosec // a label key, not a credential
 	SecretTypeCluster = "cluster"
 	// InClusterServer and InClusterName name the cluster Sluice runs in.
 	InClusterServer = "https://kubernetes.default.svc"
