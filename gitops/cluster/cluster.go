@@ -19,6 +19,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 )
 
 // Argo CD's names for a cluster Secret and the cluster Sluice runs in.
@@ -28,7 +30,7 @@ const (
 	SecretTypeLabel   = "argocd.argoproj.io/secret-type" //nolint:gosec // a label key, not a credential
 	SecretTypeCluster = "cluster"
 	// InClusterServer and InClusterName name the cluster Sluice runs in.
-	InClusterServer = "https://kubernetes.default.svc"
+	InClusterServer = gitopsv1alpha1.InClusterServer
 	InClusterName   = "in-cluster"
 )
 

@@ -6,8 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// InClusterServer is the only destination server Sluice deploys to: the
-// cluster it runs in. Argo CD manifests name it explicitly, so it is accepted.
+// InClusterServer is the destination server of the cluster Sluice runs in,
+// as Argo CD names it; other clusters are registered by cluster Secrets.
 const InClusterServer = "https://kubernetes.default.svc"
 
 // ApplicationSpec says which Git path to sync into the cluster, and how.
