@@ -78,7 +78,9 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 	// them, and one that cannot be reached fails fast (clusters.go).
 	t, reason, err := r.targetOf(ctx, app)
 	if err != nil {
-		return fail(reason, err)
+		fail(reason, err)
+		o.Failure.LiveUnknown = reason == ReasonClusterUnreachable
+		return o
 	}
 	o.target, o.watches = t, t.watches
 	o.taken = t.watches.take(key)

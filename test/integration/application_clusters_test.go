@@ -142,6 +142,7 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		message := failsWith(ctx, app, application.ReasonClusterUnreachable)
 		Expect(message).To(ContainSubstring("cluster down (" + dead + ") did not answer"))
 		Expect(message).NotTo(ContainSubstring("not-shown-anywhere"))
+		Expect(app.Status.Health.Status).To(Equal(gitopsv1alpha1.HealthUnknown), "its objects cannot be read")
 
 		By("an Application on the manager's cluster syncs meanwhile")
 		local, localFirst := pushRepo(server, "local-app", map[string]string{"app/cm.yaml": configMapManifest("local", "l")})
