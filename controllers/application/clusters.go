@@ -62,6 +62,9 @@ type remote struct {
 	probe   rest.Interface
 	watches *ownedWatches
 	stop    context.CancelFunc
+	// kubeconfig says it was made from a kubeconfig Secret, not a cluster
+	// Secret.
+	kubeconfig bool
 }
 
 // clusters holds the handles of registered clusters, by Secret.
@@ -126,6 +129,12 @@ func (r *Reconciler) targetOf(ctx context.Context, app *gitopsv1alpha1.Applicati
 	if err != nil {
 		return nil, ReasonClusterRefused, err
 	}
+	return r.reach(ctx, h)
+}
+
+// reach asks a cluster for its version, bounded by the timeout, and makes
+// the target of a cluster that answers.
+func (r *Reconciler) reach(ctx context.Context, h *remote) (*target, string, error) {
 	probe, cancel := context.WithTimeout(ctx, r.clusters.timeout)
 	defer cancel()
 	if err := h.probe.Get().AbsPath("/version").Do(probe).Error(); err != nil {
@@ -133,6 +142,28 @@ func (r *Reconciler) targetOf(ctx context.Context, app *gitopsv1alpha1.Applicati
 			h.cluster.Name, h.cluster.Server, r.clusters.timeout, unreachable(err))
 	}
 	return &target{remote: h, watches: h.watches, reader: h.client, mapper: h.mapper}, "", nil
+}
+
+// kubeconfigTarget is where an object whose kubeConfig.secretRef names a
+// kubeconfig Secret applies, as Flux's Kustomization does: the Secret is
+// read in the object's own namespace (key "" for value or value.yaml), and
+// its cluster is reached as a registered one is, with one client and watch
+// cache per Secret, replaced when the Secret changes. A failure is the
+// Ready reason and message to report.
+func (r *Reconciler) kubeconfigTarget(ctx context.Context, namespace, name, key string) (*target, string, error) {
+	var s corev1.Secret
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &s); err != nil {
+		return nil, ReasonClusterRefused, fmt.Errorf("kubeConfig.secretRef %s: %w", name, err)
+	}
+	found, err := cluster.FromKubeconfigSecret(&s, key)
+	if err != nil {
+		return nil, ReasonClusterRefused, err
+	}
+	h, err := r.clusters.handle(ctx, found, r.owned)
+	if err != nil {
+		return nil, ReasonClusterRefused, err
+	}
+	return r.reach(ctx, h)
 }
 
 // unreachable says why a cluster did not answer, briefly.
@@ -181,7 +212,7 @@ func (c *clusters) resolve(ctx context.Context, app *gitopsv1alpha1.Application,
 	}
 	c.mu.Lock()
 	for key, h := range c.handles {
-		if !present[key] {
+		if strings.HasPrefix(key, c.namespace+"/") && !h.kubeconfig && !present[key] {
 			h.stop()
 			delete(c.handles, key)
 		}
@@ -230,6 +261,7 @@ func (c *clusters) handle(ctx context.Context, found *cluster.Cluster, local *ow
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s (%s): %w", found.Name, found.Server, err)
 	}
+	h.kubeconfig = found.Kubeconfig
 	c.handles[found.Secret] = h
 	return h, nil
 }

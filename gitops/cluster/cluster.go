@@ -60,6 +60,9 @@ type Cluster struct {
 	// Version changes whenever anything above does: a handle made from
 	// an older version is replaced.
 	Version string
+	// Kubeconfig says it was read from a kubeconfig Secret
+	// (FromKubeconfigSecret), not a cluster Secret.
+	Kubeconfig bool
 }
 
 // IsInCluster reports whether a destination's server and name mean the

@@ -118,7 +118,7 @@ func FromKubeconfigSecret(s *corev1.Secret, key string) (*Cluster, error) {
 		return nil, fmt.Errorf("%s: key %s: %w", where, found, err)
 	}
 	return &Cluster{Name: name, Server: cfg.Host, Secret: s.Namespace + "/" + s.Name, Config: cfg,
-		Version: versionOf(map[string][]byte{found: data}, "")}, nil
+		Version: versionOf(map[string][]byte{found: data}, ""), Kubeconfig: true}, nil
 }
 
 func joinOr(keys []string) string {
