@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -159,6 +161,15 @@ var _ = Describe("One Sluice and a second cluster", Ordered, func() {
 		Expect(onSecond(ctx, "menu")()).To(Equal("soup"))
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "menu"}, &corev1.ConfigMap{}))).
 			To(BeTrue(), "nothing of it on the first cluster")
+
+		By("kubectl sluice app list names the destination")
+		plugin, err := gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
+		Expect(err).NotTo(HaveOccurred())
+		list, err := gexec.Start(exec.Command(plugin, "app", "list", "--kubeconfig="+cluster.KubeconfigPath, "-n", chartNamespace),
+			GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(list).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		Expect(string(list.Out.Contents())).To(MatchRegexp(`(?m)^NAME +DESTINATION +SYNC +HEALTH +REVISION\n(.*\n)*to-second +second/shop +Synced +Healthy +` + first))
 
 		By("a change made on the second cluster is undone")
 		changed := time.Now()

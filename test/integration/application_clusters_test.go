@@ -108,6 +108,15 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 			Should(Satisfy(apierrors.IsNotFound))
 	})
 
+	It("takes a destination by server or by name, not both", func(ctx context.Context) {
+		both := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: managerNS, Name: "both"},
+			Spec: gitopsv1alpha1.ApplicationSpec{Source: appDir("https://git.example/x.git"),
+				Destination: gitopsv1alpha1.ApplicationDestination{Server: remoteCfg.Host, Name: "remote"}}}
+		err := k8sClient.Create(ctx, both)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("destination names a cluster by server or by name, not both"))
+	})
+
 	It("refuses a cluster to another namespace's Applications until its Secret lists that namespace", func(ctx context.Context) {
 		tenant := newNamespace(ctx, "tenant-")
 		repo, first := pushRepo(server, "tenant-remote", map[string]string{"app/cm.yaml": configMapManifest("tenant", "t")})
