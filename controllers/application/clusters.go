@@ -337,8 +337,13 @@ func checkCluster(t *target, objects []*unstructured.Unstructured) error {
 }
 
 // deletionTarget is where a deleted Application's objects are: its
-// destination's cluster, reached as for a sync.
+// destination's cluster, reached as for a sync. One that applied nothing
+// (its destination refused from the start, say) needs no cluster, and is
+// not held by one it could never use.
 func (r *Reconciler) deletionTarget(ctx context.Context, app *gitopsv1alpha1.Application) (*target, error) {
+	if len(app.Status.Inventory) == 0 {
+		return &target{watches: r.owned, reader: r.APIReader, mapper: r.Mapper}, nil
+	}
 	t, _, err := r.targetOf(ctx, app)
 	return t, err
 }

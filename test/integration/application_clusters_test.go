@@ -129,6 +129,14 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		Consistently(func() error { _, err := onRemote(ctx, "tenant-web", "tenant")(); return err }).WithContext(ctx).
 			WithTimeout(time.Second).Should(Satisfy(apierrors.IsNotFound))
 
+		By("an Application refused from the start is deleted at once: it applied nothing anywhere")
+		refused := newApplication(ctx, tenant, "refused", appDir(repo.URL), "tenant-web", true,
+			func(a *gitopsv1alpha1.Application) { a.Spec.Destination.Name = "remote" })
+		failsWith(ctx, refused, application.ReasonClusterRefused)
+		Expect(k8sClient.Delete(ctx, refused)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(refused), refused) }).WithContext(ctx).
+			Should(Satisfy(apierrors.IsNotFound))
+
 		By("the Secret lists the namespace: the Application syncs, without a restart")
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: managerNS, Name: "remote"}}
 		patchMerge(ctx, secret, fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, cluster.AllowedNamespacesAnnotation, tenant))
