@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -65,6 +66,10 @@ type Options struct {
 	ApplicationConcurrency int
 	// Tenancy bounds what Applications may reach.
 	Tenancy application.Tenancy
+	// ClusterNamespace is where cluster Secrets are read; ClusterTimeout
+	// bounds a registered cluster's answer (application.Options).
+	ClusterNamespace string
+	ClusterTimeout   time.Duration
 	// WebhookAddress, when set, serves the receiver of Git push events;
 	// WebhookSecret is the operator's optional secret for POST /hooks/git.
 	WebhookAddress string
@@ -249,6 +254,7 @@ var Default = Registry{
 			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 			ArgoCDApplications: o.Kinds.ArgoCDApplications, Kustomizations: o.Kinds.Flux,
+			ClusterNamespace: o.ClusterNamespace, ClusterTimeout: o.ClusterTimeout,
 		}); err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
@@ -59,6 +60,10 @@ func (c *cli) appDiffCommand() *cobra.Command {
 // the controller would, and compares it with the cluster by server-side
 // dry runs.
 func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.Application, allowRemote bool) (string, bool, error) {
+	if d := app.Spec.Destination; !cluster.IsInCluster(d.Server, d.Name) {
+		return "", false, fmt.Errorf("application %s is applied to cluster %s, and app diff compares with the cluster kubectl reaches: "+
+			"not supported for another cluster yet", app.Name, cluster.Describe(d.Server, d.Name, ""))
+	}
 	src := app.Spec.Source
 	var data map[string][]byte
 	if ref := app.Spec.SecretRef; ref != nil {

@@ -26,6 +26,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/internal/plugin"
 	"github.com/sluicehq/sluice/internal/scheme"
@@ -472,9 +473,11 @@ func (c *cli) appCommand() *cobra.Command {
 			if err := cl.List(cmd.Context(), &apps, client.InNamespace(ns)); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.out, "%-24s %-10s %-12s %s\n", "NAME", "SYNC", "HEALTH", "REVISION")
+			fmt.Fprintf(c.out, "%-24s %-32s %-10s %-12s %s\n", "NAME", "DESTINATION", "SYNC", "HEALTH", "REVISION")
 			for _, a := range apps.Items {
-				fmt.Fprintf(c.out, "%-24s %-10s %-12s %s\n", a.Name, a.Status.Sync.Status, a.Status.Health.Status, a.Status.Sync.Revision)
+				d := a.Spec.Destination
+				fmt.Fprintf(c.out, "%-24s %-32s %-10s %-12s %s\n", a.Name, cluster.Describe(d.Server, d.Name, d.Namespace),
+					a.Status.Sync.Status, a.Status.Health.Status, a.Status.Sync.Revision)
 			}
 			return nil
 		},

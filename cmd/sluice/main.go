@@ -79,6 +79,8 @@ type options struct {
 	applicationConcurrency  int
 	tenancy                 application.Tenancy
 	webhookAddr             string
+	clusterNamespace        string
+	clusterTimeout          time.Duration
 	webhookSecretFile       string
 	flux                    kinds.Mode
 	zap                     zap.Options
@@ -155,6 +157,10 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"Comma-separated namespaces whose Applications --namespace-lock does not bind (the platform team's).")
 	fs.IntVar(&o.applicationConcurrency, "application-concurrency", 4,
 		"How many Applications sync at once: one slow repository does not hold up the others.")
+	fs.StringVar(&o.clusterNamespace, "cluster-secret-namespace", "",
+		"Namespace whose Secrets labelled argocd.argoproj.io/secret-type=cluster register the clusters Applications may be applied to (default: $POD_NAMESPACE, or the pod's own namespace; none outside a pod). Never a tenant's namespace: its Applications may use every registered cluster.")
+	fs.DurationVar(&o.clusterTimeout, "cluster-timeout", 3*time.Second,
+		"How long a registered cluster may take to answer before its Applications are marked ClusterUnreachable.")
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "",
 		"Address the receiver of Git push events listens on, such as :9292 (POST /hooks/git/<namespace>/<name> for an Application with spec.webhook); empty turns it off.")
 	fs.StringVar(&o.webhookSecretFile, "webhook-secret-file", "",
@@ -290,6 +296,7 @@ func run(ctx context.Context, o options) error {
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
 		UnreadableRollouts: unreadable, Kinds: o.kinds,
+		ClusterNamespace: ownNamespace(o.clusterNamespace), ClusterTimeout: o.clusterTimeout,
 	}); err != nil {
 		return err
 	}

@@ -158,7 +158,11 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *gitopsv1alpha1.Appl
 	if err != nil {
 		return fail(err)
 	}
-	syncer, err := r.syncerAs(who)
+	t, err := r.deletionTarget(ctx, app) // its destination cluster (clusters.go)
+	if err != nil {
+		return fail(err)
+	}
+	syncer, err := r.syncerFor(t, who)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +182,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *gitopsv1alpha1.Appl
 	}
 	// Their deletion wakes the Application through the owned watches;
 	// the recheck is for a kind not watched.
-	if err := r.owned.watch(kinds); err != nil {
+	if err := t.watches.watch(kinds); err != nil {
 		log.FromContext(ctx).Error(err, "watching the objects being deleted; looking again in a while")
 	}
 	message := fmt.Sprintf("deleting its objects (%s propagation): waiting for %s", strings.ToLower(string(policy)), strings.Join(names, ", "))

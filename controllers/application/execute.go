@@ -86,7 +86,7 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 		}
 	}
 	for _, u := range create {
-		r.owned.expectCreate(gitops.RefOf(u))
+		o.watches.expectCreate(gitops.RefOf(u))
 	}
 	versions, err := o.syncer.Create(ctx, create)
 	for i, u := range create {
@@ -94,7 +94,7 @@ func (r *Reconciler) apply(ctx context.Context, o *observed, refs []gitopsv1alph
 		if i < len(versions) {
 			version = versions[i]
 		}
-		r.owned.created(gitops.RefOf(u), version)
+		o.watches.created(gitops.RefOf(u), version)
 		if version != "" {
 			changed++
 		}

@@ -30,6 +30,10 @@ import (
 type observed struct {
 	plan.Observation
 	syncer *gitops.Syncer
+	// target is the cluster the objects go to; watches are its owned
+	// watches (target.watches), nil when none was resolved.
+	target  *target
+	watches *ownedWatches
 	// desired holds the rendered objects by refKey; missing, the ones
 	// the cluster is known not to hold, which are created without a dry
 	// run.
@@ -61,7 +65,6 @@ type observed struct {
 func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory) *observed {
 	o := &observed{Observation: plan.Observation{App: app, Now: r.Now(), Request: pendingRequest(app)}}
 	key := client.ObjectKeyFromObject(app)
-	o.taken = r.owned.take(key)
 	if asks := asksOf(app); asks != mem.asks {
 		// A new request (or the first reconcile since the start): nothing
 		// remembered is trusted.
@@ -75,6 +78,16 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		o.Failure = &plan.Failure{Reason: reason, Message: render.Redact(err.Error(), o.sensitive)}
 		return o
 	}
+	// The destination cluster first: what its watches saw is taken from
+	// them, and one that cannot be reached fails fast (clusters.go).
+	t, reason, err := r.targetOf(ctx, app)
+	if err != nil {
+		fail(reason, err)
+		o.Failure.LiveUnknown = reason == ReasonClusterUnreachable
+		return o
+	}
+	o.target, o.watches = t, t.watches
+	o.taken = t.watches.take(key)
 	destination, err := r.Tenancy.destination(app)
 	if err != nil {
 		return fail("NamespaceLocked", err)
@@ -127,7 +140,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		r.observeHealthOnly(ctx, o)
 		return o
 	}
-	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: r.Mapper, App: app, Revision: rev,
+	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: t.mapper, App: app, Revision: rev,
 		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Variables: vars, Owner: r.door.owner()})
 	if err != nil {
 		var source *gitops.SourceError
@@ -136,13 +149,16 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		}
 		return fail("RenderFailed", err)
 	}
-	if err := r.Tenancy.checkLock(app, objects, r.Mapper); err != nil {
+	if err := r.Tenancy.checkLock(app, objects, t.mapper); err != nil {
 		return fail("NamespaceLocked", fmt.Errorf("revision %s: %w", gitops.Short(rev.Commit), err))
+	}
+	if err := checkCluster(t, objects); err != nil {
+		return fail(ReasonClusterRefused, fmt.Errorf("revision %s: %w", gitops.Short(rev.Commit), err))
 	}
 	if who, err = identity(); err != nil {
 		return fail("ServiceAccountRefused", err)
 	}
-	if o.syncer, err = r.syncerAs(who); err != nil {
+	if o.syncer, err = r.syncerFor(t, who); err != nil {
 		return fail("ApplyFailed", err)
 	}
 	if o.ignore, err = gitops.CompileIgnoreDifferences(app.Spec.IgnoreDifferences); err != nil {
@@ -150,10 +166,11 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 	}
 	options := gitops.ParseSyncOptions(syncOptionsOf(app))
 	o.options, o.respect = options, options.RespectIgnoreDifferences
-	if options.CreateNamespace && destination != "" && destination != app.Namespace {
-		// The Application's own namespace exists: creating it would only
-		// ask for a cluster-scoped write that a locked or namespaced
-		// manager, and a tenant's account, do not have.
+	if options.CreateNamespace && destination != "" && (destination != app.Namespace || t.remote != nil) {
+		// The Application's own namespace exists (on the manager's
+		// cluster): creating it would only ask for a cluster-scoped write
+		// that a locked or namespaced manager, and a tenant's account, do
+		// not have.
 		o.CreateNamespace = destination
 	}
 	o.Propagation = metav1.DeletionPropagation(capitalize(options.PropagationPolicy))
@@ -175,7 +192,7 @@ func (r *Reconciler) unchanged(app *gitopsv1alpha1.Application, o *observed, mem
 	op := app.Status.OperationState
 	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && o.Request == nil &&
 		(op == nil || op.Phase != gitopsv1alpha1.OperationRunning) && plan.Synced(app, o.Revision) &&
-		r.owned.watching(app.Status.Inventory)
+		o.watches.watching(app.Status.Inventory)
 }
 
 // observeHealthOnly reads the health of the objects whose status changed,
@@ -185,7 +202,7 @@ func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 		if res.Health == nil || !o.readsHealth(res.ObjectRef, res.Health) {
 			continue
 		}
-		health := readHealth(ctx, r.APIReader, res.ObjectRef)
+		health := readHealth(ctx, o.target.reader, res.ObjectRef)
 		o.Objects = append(o.Objects, plan.Object{Ref: res.ObjectRef, Exists: true, StatusHealth: true, Health: health, HealthKnown: true})
 	}
 }
@@ -235,10 +252,10 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 	}
 	// Watch what the Application owns, so a change to it is seen at once,
 	// and so the watches' cache can say what exists.
-	if err := r.owned.watch(gvks); err != nil {
+	if err := o.watches.watch(gvks); err != nil {
 		log.FromContext(ctx).Error(err, "watching the Application's objects; drift is seen at the next interval")
 	}
-	trusted := mem.synced != "" && r.owned.watching(app.Status.Inventory)
+	trusted := mem.synced != "" && o.watches.watching(app.Status.Inventory)
 	willSync := plan.WillSync(app, o.Revision, o.Request)
 	automated := plan.Automated(app)
 	selfHeal := automated != nil && automated.SelfHeal
@@ -265,7 +282,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		ref := gitops.RefOf(u)
 		k := refKey(ref)
 		o.desired[k] = u
-		exists, known := r.owned.exists(ctx, ref)
+		exists, known := o.watches.exists(ctx, ref)
 		obj := plan.Object{Ref: ref, Wave: role.Wave, Hook: role.Hook, Exists: exists || !known,
 			StatusHealth: gitops.ReadsLiveHealth(u)}
 		if known && !exists {
@@ -314,7 +331,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 	}
 	for _, i := range read {
-		o.Objects[i].Health = readHealth(ctx, r.APIReader, o.Objects[i].Ref)
+		o.Objects[i].Health = readHealth(ctx, o.target.reader, o.Objects[i].Ref)
 		o.Objects[i].HealthKnown = true
 	}
 	var resources []*unstructured.Unstructured
@@ -324,7 +341,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 	}
 	for _, ref := range gitops.Stale(app.Status.Inventory, resources) {
-		exists, known := r.owned.exists(ctx, ref)
+		exists, known := o.watches.exists(ctx, ref)
 		o.Stale = append(o.Stale, plan.StaleObject{Ref: ref, Exists: exists || !known})
 	}
 	return nil

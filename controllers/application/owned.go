@@ -3,13 +3,18 @@ package application
 import (
 	"context"
 	"maps"
+	"net/http"
 	"sync"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -47,6 +53,10 @@ type ownedWatches struct {
 	// owner is the door's pair of labels, which name an object's
 	// Application.
 	owner gitops.Owner
+	// readTimeout, when set, bounds a read from the cache: a registered
+	// cluster's cache waits for a kind's first list, which an unreachable
+	// cluster never gives.
+	readTimeout time.Duration
 }
 
 // changes are what happened to one Application's objects since its last
@@ -58,17 +68,13 @@ type changes struct {
 // newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
 // when one is given (namespaced mode).
 func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string, owner gitops.Owner) (*ownedWatches, error) {
-	owned, err := labels.NewRequirement(owner.NameLabel(), selection.Exists, nil)
+	var namespaces []string
+	if namespace != "" {
+		namespaces = []string{namespace}
+	}
+	opts, err := ownedCacheOptions(mgr.GetScheme(), mgr.GetRESTMapper(), namespaces, owner)
 	if err != nil {
 		return nil, err
-	}
-	opts := cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultLabelSelector: labels.NewSelector().Add(*owned),
-		DefaultTransform:     cache.TransformStripManagedFields(),
-	}
-	if namespace != "" {
-		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
 	}
 	objects, err := cache.New(mgr.GetConfig(), opts)
 	if err != nil {
@@ -78,6 +84,52 @@ func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string
 		return nil, err
 	}
 	return newOwned(objects, c, owner), nil
+}
+
+// ownedCacheOptions are the options of a watches' cache: metadata of
+// objects labelled as owner's, in namespaces when given.
+func ownedCacheOptions(scheme *runtime.Scheme, mapper meta.RESTMapper, namespaces []string, owner gitops.Owner) (cache.Options, error) {
+	owned, err := labels.NewRequirement(owner.NameLabel(), selection.Exists, nil)
+	if err != nil {
+		return cache.Options{}, err
+	}
+	opts := cache.Options{
+		Scheme: scheme, Mapper: mapper,
+		DefaultLabelSelector: labels.NewSelector().Add(*owned),
+		DefaultTransform:     cache.TransformStripManagedFields(),
+	}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts, nil
+}
+
+// newRemoteWatches makes the watches of a registered cluster (clusters.go):
+// a cache of its own, started now and stopped with ctx, whose events wake
+// Applications through the same controller. A read from it waits for a
+// kind's first list no longer than the cluster's timeout.
+func newRemoteWatches(ctx context.Context, cfg *rest.Config, httpClient *http.Client, scheme *runtime.Scheme, mapper meta.RESTMapper,
+	c controller.Controller, namespaces []string, timeout time.Duration, owner gitops.Owner) (*ownedWatches, error) {
+	opts, err := ownedCacheOptions(scheme, mapper, namespaces, owner)
+	if err != nil {
+		return nil, err
+	}
+	opts.HTTPClient = httpClient
+	objects, err := cache.New(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := objects.Start(ctx); err != nil {
+			log.FromContext(ctx).Error(err, "the watches of a registered cluster stopped", "server", cfg.Host)
+		}
+	}()
+	w := newOwned(objects, c, owner)
+	w.readTimeout = timeout
+	return w, nil
 }
 
 func newOwned(c cache.Cache, ctl controller.Controller, owner gitops.Owner) *ownedWatches {
@@ -246,6 +298,11 @@ func (w *ownedWatches) watching(refs []gitopsv1alpha1.ObjectRef) bool {
 // object labelled as an Application's; known is false when the cache
 // cannot tell (a namespace it does not serve, a kind it cannot list).
 func (w *ownedWatches) exists(ctx context.Context, ref gitopsv1alpha1.ObjectRef) (exists, known bool) {
+	if w.readTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.readTimeout)
+		defer cancel()
+	}
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
 	err := w.cache.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, m)

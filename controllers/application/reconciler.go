@@ -108,6 +108,7 @@ type Reconciler struct {
 	door     door
 	memories memories
 	owned    *ownedWatches
+	clusters *clusters
 }
 
 // Options configure the Application controller.
@@ -149,6 +150,11 @@ type Options struct {
 	// GitRepositories they name, through the same engine, for a cluster
 	// where Flux does not run (--flux).
 	Kustomizations bool
+	// ClusterNamespace is where cluster Secrets are read (clusters.go):
+	// the manager's own namespace; empty, no cluster but the manager's.
+	// ClusterTimeout bounds a registered cluster's answer.
+	ClusterNamespace string
+	ClusterTimeout   time.Duration
 }
 
 // Setup registers the Application controller, the controller of Argo CD's
@@ -213,6 +219,10 @@ func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace, d.owner()); err != nil {
 		return nil, err
 	}
+	r.clusters = newClusters(o.ClusterNamespace, o.ClusterTimeout, mgr.GetAPIReader(), mgr.GetScheme())
+	if err := mgr.Add(r.clusters); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -248,6 +258,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.memories.forget(key)
 	if r.owned != nil {
 		r.owned.forget(key)
+	}
+	if r.clusters != nil {
+		r.clusters.forget(key)
 	}
 	metrics.Applications.Forget(key)
 }
@@ -356,7 +369,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, original, app *gitopsv1alp
 // kept for the next look.
 func (r *Reconciler) remember(o *observed, d plan.Decision, out plan.Outcome, mem *memory) {
 	if o.Failure != nil || out.Failure != nil {
-		r.owned.putBack(client.ObjectKeyFromObject(o.App), o.taken)
+		if o.watches != nil {
+			o.watches.putBack(client.ObjectKeyFromObject(o.App), o.taken)
+		}
 		mem.distrust()
 		return
 	}

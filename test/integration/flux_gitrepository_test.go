@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/fluxsource"
+	"github.com/sluicehq/sluice/internal/kinds"
 )
 
 // Flux's GitRepository, served by Sluice: the seed's YAML, pointed at the
@@ -140,9 +141,9 @@ var _ = Describe("Flux's GitRepository", func() {
 // --flux=auto reads the CRDs of the API server: Sluice's generated ones are
 // served, Flux's own (labelled as Flux's installation labels them) are left
 // to Flux.
-var _ = Describe("--flux=auto", func() {
+var _ = Describe("--flux=auto and --argocd-applications=auto", func() {
 	It("serves Flux's kinds when their CRDs are Sluice's, and leaves them to Flux when they are Flux's", func(ctx context.Context) {
-		serve, why, err := fluxsource.Detect(ctx, k8sClient, fluxsource.ModeAuto, false)
+		serve, why, err := kinds.Flux.Detect(ctx, k8sClient, kinds.ModeAuto, false)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(serve).To(BeTrue(), why)
 
@@ -152,13 +153,29 @@ var _ = Describe("--flux=auto", func() {
 		DeferCleanup(func(ctx context.Context) {
 			patchMerge(ctx, crd, `{"metadata":{"labels":{"app.kubernetes.io/part-of":null}}}`)
 		})
-		serve, why, err = fluxsource.Detect(ctx, k8sClient, fluxsource.ModeAuto, false)
+		serve, why, err = kinds.Flux.Detect(ctx, k8sClient, kinds.ModeAuto, false)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(serve).To(BeFalse())
-		Expect(why).To(ContainSubstring("is Flux's"))
+		Expect(why).To(ContainSubstring("app.kubernetes.io/part-of: flux"))
 
-		serve, _, err = fluxsource.Detect(ctx, k8sClient, fluxsource.ModeOn, false)
+		serve, _, err = kinds.Flux.Detect(ctx, k8sClient, kinds.ModeOn, false)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(serve).To(BeTrue(), "on serves them whoever installed the CRDs")
+	})
+
+	It("decides for Argo CD's Application kind alike", func(ctx context.Context) {
+		serve, why, err := kinds.ArgoCDApplications.Detect(ctx, k8sClient, kinds.ModeAuto, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(serve).To(BeTrue(), why)
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "applications.argoproj.io"}, crd)).To(Succeed())
+		patchMerge(ctx, crd, `{"metadata":{"labels":{"app.kubernetes.io/part-of":"argocd"}}}`)
+		DeferCleanup(func(ctx context.Context) {
+			patchMerge(ctx, crd, `{"metadata":{"labels":{"app.kubernetes.io/part-of":null}}}`)
+		})
+		serve, why, err = kinds.ArgoCDApplications.Detect(ctx, k8sClient, kinds.ModeAuto, false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(serve).To(BeFalse(), "Argo CD's own CRD: Argo CD serves it")
+		Expect(why).To(ContainSubstring("app.kubernetes.io/part-of: argocd"))
 	})
 })

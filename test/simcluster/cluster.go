@@ -59,6 +59,10 @@ type Options struct {
 	CRDPaths []string
 	// Progress receives one line per start-up step. Nil discards them.
 	Progress io.Writer
+	// ControlPlaneOnly starts etcd and kube-apiserver alone: no
+	// controllers, scheduler, kwok or nodes, and no CRDs unless CRDPaths
+	// names some. Enough for a second cluster that only receives objects.
+	ControlPlaneOnly bool
 }
 
 // Cluster is a running simulated cluster.
@@ -112,6 +116,10 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := c.startAPIServer(o); err != nil {
 		return nil, err
 	}
+	if o.ControlPlaneOnly {
+		c.logf("control plane ready: KUBECONFIG=%s", c.KubeconfigPath)
+		return c, nil
+	}
 	if err := c.startComponents(o); err != nil {
 		return nil, err
 	}
@@ -136,7 +144,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Nodes == 0 {
 		o.Nodes = 3
 	}
-	if o.CRDPaths == nil {
+	if o.CRDPaths == nil && !o.ControlPlaneOnly {
 		paths, err := DefaultCRDPaths()
 		if err != nil {
 			return o, err
@@ -146,7 +154,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+	binaries := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+	if o.ControlPlaneOnly {
+		binaries = binaries[:2]
+	}
+	for _, name := range binaries {
 		if _, err := os.Stat(filepath.Join(o.BinDir, name)); err != nil {
 			return o, fmt.Errorf("simcluster: %s not found in %s; run `make tools` first", name, o.BinDir)
 		}
@@ -349,6 +361,30 @@ func fakeNode(name string) *corev1.Node {
 		},
 		Status: corev1.NodeStatus{Allocatable: capacity, Capacity: capacity},
 	}
+}
+
+// StopAPIServer kills kube-apiserver alone, as a crash of the control
+// plane would (a graceful stop waits up to a minute for the watches clients
+// hold open): etcd keeps the cluster's state, and StartAPIServer brings it
+// back on the same address with the same certificates, so clients made
+// before reach it again.
+func (c *Cluster) StopAPIServer() error {
+	if c.env == nil {
+		return errors.New("simcluster: not running")
+	}
+	c.logf("killing kube-apiserver")
+	killComponents(c.StateDir, func(name string) bool { return name == "kube-apiserver" })
+	return c.env.ControlPlane.APIServer.Stop()
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer and
+// returns once it answers its health check.
+func (c *Cluster) StartAPIServer() error {
+	if c.env == nil {
+		return errors.New("simcluster: not running")
+	}
+	c.logf("starting kube-apiserver again")
+	return c.env.ControlPlane.APIServer.Start()
 }
 
 // Stop stops every component, then kube-apiserver and etcd, and releases the

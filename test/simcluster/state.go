@@ -73,6 +73,12 @@ func Holder(dir string) int {
 // and kube-apiserver do not die with it). Every component is started with a
 // path inside dir on its command line, which is how they are recognised.
 func reapStrays(dir string) {
+	killComponents(dir, isComponent)
+}
+
+// killComponents kills, with SIGKILL, the processes whose command line
+// names a path under dir and whose binary's name is one kill takes.
+func killComponents(dir string, kill func(name string) bool) {
 	needle := []byte(filepath.Clean(dir) + string(filepath.Separator))
 	self := os.Getpid()
 	entries, err := os.ReadDir("/proc")
@@ -89,7 +95,7 @@ func reapStrays(dir string) {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || !isComponent(filepath.Base(exe)) {
+		if err != nil || !kill(filepath.Base(exe)) {
 			continue
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)

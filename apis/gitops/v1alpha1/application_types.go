@@ -6,8 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// InClusterServer is the only destination server Sluice deploys to: the
-// cluster it runs in. Argo CD manifests name it explicitly, so it is accepted.
+// InClusterServer is the destination server of the cluster Sluice runs in,
+// as Argo CD names it; other clusters are registered by cluster Secrets.
 const InClusterServer = "https://kubernetes.default.svc"
 
 // ApplicationSpec says which Git path to sync into the cluster, and how.
@@ -409,12 +409,19 @@ type HelmParameter struct {
 }
 
 // ApplicationDestination is the cluster and namespace objects are applied to.
-// +kubebuilder:validation:XValidation:rule="!has(self.server) || size(self.server) == 0 || self.server == 'https://kubernetes.default.svc'",message="only the in-cluster server https://kubernetes.default.svc is supported"
+// +kubebuilder:validation:XValidation:rule="!has(self.server) || !has(self.name) || size(self.server) == 0 || size(self.name) == 0",message="destination names a cluster by server or by name, not both"
 type ApplicationDestination struct {
-	// Server must be empty or the in-cluster address; it is accepted for
-	// compatibility with Argo CD manifests.
+	// Server is the API server URL of the cluster objects go to: empty or
+	// https://kubernetes.default.svc for the cluster Sluice runs in, else
+	// the server of a cluster registered by an Argo CD cluster Secret (see
+	// "Several clusters" in docs/applications.md).
 	// +optional
 	Server string `json:"server,omitempty"`
+
+	// Name is the name of a registered cluster (the cluster Secret's name
+	// key), or in-cluster; an alternative to Server, as in Argo CD.
+	// +optional
+	Name string `json:"name,omitempty"`
 
 	// Namespace is given to namespaced objects that name none.
 	// +optional

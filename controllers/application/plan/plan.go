@@ -74,6 +74,9 @@ type Request struct {
 type Failure struct {
 	Reason  string
 	Message string
+	// LiveUnknown says the live objects cannot be read (their cluster does
+	// not answer): their health is Unknown, not the last one seen.
+	LiveUnknown bool
 }
 
 // Object is one rendered object as the planner sees it.

@@ -151,6 +151,22 @@ func TestPlanSuspendAndFailures(t *testing.T) {
 			},
 		},
 		{
+			name:   "the cluster does not answer",
+			reason: "objects that cannot be read have no known health: Unknown, not the last health seen, beside the failure",
+			o: with(observe(newApp().automated().synced(revOld, cmA.Ref)),
+				func(o *Observation) {
+					o.Failure = &Failure{Reason: "ClusterUnreachable", Message: "cluster prod did not answer", LiveUnknown: true}
+				}),
+			want: summary{Ready: "False ClusterUnreachable", Op: "Failed (retry 1)", Sync: "Synced old",
+				Requeue: 5 * time.Second, Events: []string{"Warning ClusterUnreachable"}},
+			check: func(t *testing.T, d Decision) {
+				want := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthUnknown, Message: "cluster prod did not answer"}
+				if diff := cmp.Diff(want, d.Status.Health); diff != "" {
+					t.Errorf("health (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
 			name:   "the same failure again",
 			reason: "a repeated failure is counted but neither a new history entry nor a new event; the backoff doubles",
 			o: with(observe(newApp().automated().synced(revOld, cmA.Ref).

@@ -121,6 +121,9 @@ func (p *planner) plan() {
 		return
 	case p.o.Failure != nil:
 		p.fail(p.o.Failure.Reason, p.o.Failure.Message)
+		if p.o.Failure.LiveUnknown {
+			p.app.Status.Health = gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthUnknown, Message: p.o.Failure.Message}
+		}
 		return
 	case p.o.Unchanged:
 		p.settle()
