@@ -239,12 +239,11 @@ func (d *kustomizationDoor) object(app *gitopsv1alpha1.Application) client.Objec
 // statusPatch writes the engine's status as Flux writes a Kustomization's,
 // and keeps the engine's whole status for the next reconcile.
 func (d *kustomizationDoor) statusPatch(_, app *gitopsv1alpha1.Application) (client.Patch, error) {
-	key := client.ObjectKeyFromObject(app)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	seen := d.seen[key]
-	if seen == nil || seen.ks.UID != app.UID {
-		return nil, fmt.Errorf("no read of Kustomization %s to write its status from", key)
+	seen, err := d.seenOf(app)
+	if err != nil {
+		return nil, err
 	}
 	engine := app.Status.DeepCopy()
 	var next kustomizev1.KustomizationStatus
@@ -261,15 +260,23 @@ func (d *kustomizationDoor) statusPatch(_, app *gitopsv1alpha1.Application) (cli
 
 // notRunnablePatch writes why the engine did not run, in Flux's words.
 func (d *kustomizationDoor) notRunnablePatch(app *gitopsv1alpha1.Application, blocked *notRunnable, now time.Time) (client.Patch, error) {
-	key := client.ObjectKeyFromObject(app)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	seen := d.seen[key]
-	if seen == nil || seen.ks.UID != app.UID {
-		return nil, fmt.Errorf("no read of Kustomization %s to write its status from", key)
+	seen, err := d.seenOf(app)
+	if err != nil {
+		return nil, err
 	}
 	next := flux.NotReadyStatus(seen.ks, blocked.reason, blocked.message, blocked.stalled, metav1.NewTime(now))
 	return d.patchTo(seen, next, seen.engine)
+}
+
+// seenOf is what the reconcile of app read; d.mu is held.
+func (d *kustomizationDoor) seenOf(app *gitopsv1alpha1.Application) (*seenKustomization, error) {
+	seen := d.seen[client.ObjectKeyFromObject(app)]
+	if seen == nil || seen.ks.UID != app.UID {
+		return nil, fmt.Errorf("no read of Kustomization %s/%s to write its status from", app.Namespace, app.Name)
+	}
+	return seen, nil
 }
 
 // patchTo is the merge patch from seen's status to next; the status is

@@ -26,12 +26,7 @@ func (r *Reconciler) readChecks(ctx context.Context, app *gitopsv1alpha1.Applica
 		return plan.Check{Ref: ref, Health: gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthUnknown,
 			Message: fmt.Sprintf(format, args...)}}
 	}
-	reader := r.APIReader
-	var readerErr error
-	if who != "" {
-		c, err := r.clientAs(who)
-		reader, readerErr = c, err
-	}
+	reader, readerErr := r.readerAs(who)
 	checks := make([]plan.Check, 0, len(app.Spec.HealthChecks))
 	for i, hc := range app.Spec.HealthChecks {
 		gv, err := schema.ParseGroupVersion(hc.APIVersion)
@@ -86,13 +81,9 @@ func (r *Reconciler) postBuildVariables(ctx context.Context, app *gitopsv1alpha1
 	if app.Spec.PostBuild == nil {
 		return nil, nil
 	}
-	reader := r.APIReader
-	if who != "" {
-		c, err := r.clientAs(who)
-		if err != nil {
-			return nil, err
-		}
-		reader = c
+	reader, err := r.readerAs(who)
+	if err != nil {
+		return nil, err
 	}
 	return gitops.ReadPostBuild(ctx, reader, app)
 }

@@ -443,13 +443,9 @@ func (r *Reconciler) auth(ctx context.Context, app *gitopsv1alpha1.Application, 
 	if app.Spec.SecretRef == nil {
 		return nil, nil
 	}
-	reader := r.APIReader
-	if who != "" {
-		c, err := r.clientAs(who)
-		if err != nil {
-			return nil, err
-		}
-		reader = c
+	reader, err := r.readerAs(who)
+	if err != nil {
+		return nil, err
 	}
 	var secret corev1.Secret
 	if err := reader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Spec.SecretRef.Name}, &secret); err != nil {

@@ -117,6 +117,16 @@ func (r *Reconciler) clientAs(user string) (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Mapper})
 }
 
+// readerAs is what reads as user: the API reader for the manager (""),
+// else a client impersonating user, so a tenant reads only what its
+// service account may.
+func (r *Reconciler) readerAs(user string) (client.Reader, error) {
+	if user == "" {
+		return r.APIReader, nil
+	}
+	return r.clientAs(user)
+}
+
 // locked reports whether the namespace lock binds an Application.
 func (t Tenancy) locked(app *gitopsv1alpha1.Application) bool {
 	return t.NamespaceLock && !slices.Contains(t.LockExempt, app.Namespace)

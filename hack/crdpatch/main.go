@@ -47,36 +47,41 @@ func main() {
 }
 
 func patchFile(path string) error {
-	data, err := os.ReadFile(path)
+	crd, err := readCRD(path)
 	if err != nil {
 		return err
 	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
+	if err := crds.Patch(crd); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := crds.Patch(&crd); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	out, err := crds.Marshal(&crd)
+	out, err := crds.Marshal(crd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, out, 0o644)
 }
 
-// deriveArgoCDApplication writes to out the CRD of Argo CD's Application
-// kind made from Sluice's Application CRD in path.
-func deriveArgoCDApplication(path, out string) error {
+// readCRD reads the CRD of a file, refusing fields a CRD has not.
+func readCRD(path string) (*apiextensionsv1.CustomResourceDefinition, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var crd apiextensionsv1.CustomResourceDefinition
 	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	derived, err := crds.Marshal(crds.ArgoCDApplication(&crd))
+	return &crd, nil
+}
+
+// deriveArgoCDApplication writes to out the CRD of Argo CD's Application
+// kind made from Sluice's Application CRD in path.
+func deriveArgoCDApplication(path, out string) error {
+	crd, err := readCRD(path)
+	if err != nil {
+		return err
+	}
+	derived, err := crds.Marshal(crds.ArgoCDApplication(crd))
 	if err != nil {
 		return err
 	}

@@ -134,11 +134,7 @@ var _ = Describe("Argo CD's Application kind", Ordered, func() {
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 
 		By("a change made by hand is healed through the argoproj.io door's watches")
-		patchMerge(ctx, settings, `{"data":{"value":"by hand"}}`)
-		Eventually(func(g Gomega) string {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(settings), settings)).To(Succeed())
-			return settings.Data["value"]
-		}).WithContext(ctx).Should(Equal("a"))
+		expectHealed(ctx, settings, "a")
 
 		By("deleting the argoproj.io Application deletes its objects only")
 		removed(ctx, argo)

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -256,4 +257,15 @@ func appDiff(namespace, name string, code int) *gexec.Session {
 	Expect(err).NotTo(HaveOccurred())
 	Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(code))
 	return session
+}
+
+// expectHealed changes a ConfigMap's value by hand and waits until a sync
+// puts want back.
+func expectHealed(ctx context.Context, cm *corev1.ConfigMap, want string) {
+	GinkgoHelper()
+	patchMerge(ctx, cm, `{"data":{"value":"by hand"}}`)
+	Eventually(func(g Gomega) string {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+		return cm.Data["value"]
+	}).WithContext(ctx).Should(Equal(want))
 }

@@ -128,11 +128,7 @@ var _ = Describe("Flux's Kustomization kind", Ordered, func() {
 		Expect(settings.Data).To(HaveKeyWithValue("value", "two"))
 
 		By("drift made by hand is corrected")
-		patchMerge(ctx, settings, `{"data":{"value":"by hand"}}`)
-		Eventually(func(g Gomega) string {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(settings), settings)).To(Succeed())
-			return settings.Data["value"]
-		}).WithContext(ctx).Should(Equal("two"))
+		expectHealed(ctx, settings, "two")
 
 		By("deleting the Kustomization, which prunes, deletes what it applied")
 		removed(ctx, ks)
