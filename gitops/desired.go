@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops/decrypt"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 )
@@ -33,6 +35,9 @@ type DesiredInput struct {
 	Namespace string
 	// AllowRemoteBases is the operator's choice, never the tenant's.
 	AllowRemoteBases bool
+	// Keys decrypt SOPS-encrypted objects: spec.decryption's Secret's.
+	// Nil, an encrypted object fails the render.
+	Keys *decrypt.Keys
 }
 
 // Desired is what a revision of an Application asks the cluster to hold:
@@ -46,8 +51,16 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 	if err != nil {
 		return nil, &SourceError{Reason: "FetchFailed", Err: err}
 	}
-	objects, err := render.Render(dir, src.Path, ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases))
+	opts := ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases)
+	if in.Keys != nil {
+		opts.Decrypt = in.Keys.Document
+	}
+	objects, err := render.Render(dir, src.Path, opts)
 	release() // the objects are in memory
+	var undecrypted *render.DecryptError
+	if errors.As(err, &undecrypted) {
+		return nil, &SourceError{Reason: "DecryptionFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+	}
 	if err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
 	}
