@@ -118,9 +118,9 @@ func TestDocument(t *testing.T) {
 			wantErr: "its MAC does not decrypt",
 		},
 		{
-			reason: "an unencrypted value changed after encryption breaks the MAC",
-			secret: map[string][]byte{"identity.agekey": ageIdentity},
-			doc:    strings.Replace(byAge, "name: db", "name: prefix-db", 1),
+			reason:  "an unencrypted value changed after encryption breaks the MAC",
+			secret:  map[string][]byte{"identity.agekey": ageIdentity},
+			doc:     strings.Replace(byAge, "name: db", "name: prefix-db", 1),
 			wantErr: "MAC mismatch",
 		},
 		{
