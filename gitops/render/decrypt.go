@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sluicehq/sluice/gitops/decrypt"
@@ -58,3 +59,13 @@ type DecryptError struct{ Err error }
 
 func (e *DecryptError) Error() string { return e.Err.Error() }
 func (e *DecryptError) Unwrap() error { return e.Err }
+
+// documentOfResource is a kustomization's output object as YAML in its
+// fields' order: kustomize's own AsYAML goes through JSON, which sorts
+// them, and a SOPS MAC is computed in the order the file has.
+func documentOfResource(res *resource.Resource) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		s, err := res.RNode.String()
+		return []byte(s), err
+	}
+}

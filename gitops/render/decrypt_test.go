@@ -14,6 +14,7 @@ const encryptedSecret = `apiVersion: v1
 kind: Secret
 metadata:
   name: db
+type: Opaque
 stringData:
   password: hunter2-plaintext
 `

@@ -91,7 +91,7 @@ func renderKustomization(root string, checkout fs.FS, dir, file string, opts Opt
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		objects = append(objects, rendered{origin: file, object: &unstructured.Unstructured{Object: m}, source: res.AsYAML})
+		objects = append(objects, rendered{origin: file, object: &unstructured.Unstructured{Object: m}, source: documentOfResource(res)})
 	}
 	return objects, nil
 }
