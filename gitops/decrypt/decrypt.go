@@ -87,7 +87,7 @@ func KeysFromSecret(secret string, data map[string][]byte) (*Keys, error) {
 		case PGPKeySuffix:
 			entities, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data[name]))
 			if err != nil {
-				return nil, fmt.Errorf("the Secret %s: %s is not an armored PGP key: %v", secret, name, err)
+				return nil, fmt.Errorf("the Secret %s: %s is not an armored PGP key: %w", secret, name, err)
 			}
 			for _, e := range entities {
 				if e.PrivateKey == nil {
