@@ -227,3 +227,25 @@ func TestIsEncrypted(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDocument is the cost of decrypting one age-encrypted Secret:
+// the age unwrap (an X25519 exchange) dominates.
+func BenchmarkDocument(b *testing.B) {
+	recipient, identity, err := sopstest.AgeKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := sopstest.Encrypt([]byte(secretYAML), sopstest.Options{Age: []string{recipient}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := decrypt.KeysFromSecret("sops-keys", map[string][]byte{"a.agekey": identity})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := keys.Document(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
