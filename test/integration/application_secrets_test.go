@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ var _ = Describe("Applications with secrets in Git", Ordered, func() {
 	// Distinctive letters and digits, so no encoding hides them from a
 	// substring search.
 	const password = "sluiceSopsCanary4d2f8a"
+	// encoded is the password as a Secret's data holds it.
+	encoded := base64.StdEncoding.EncodeToString([]byte(password))
 	var (
 		server    *gitserver.Server
 		ns        string
@@ -56,15 +59,15 @@ var _ = Describe("Applications with secrets in Git", Ordered, func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 		status, err := json.Marshal(app.Status)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(string(status)).NotTo(ContainSubstring(password))
+		Expect(string(status)).NotTo(Or(ContainSubstring(password), ContainSubstring(encoded)))
 		for _, namespace := range []string{ns, dest} {
 			var events eventsv1.EventList
 			Expect(k8sClient.List(ctx, &events, client.InNamespace(namespace))).To(Succeed())
 			text, err := json.Marshal(events.Items)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(string(text)).NotTo(ContainSubstring(password))
+			Expect(string(text)).NotTo(Or(ContainSubstring(password), ContainSubstring(encoded)))
 		}
-		Expect(logs.String()).NotTo(ContainSubstring(password))
+		Expect(logs.String()).NotTo(Or(ContainSubstring(password), ContainSubstring(encoded)))
 		Expect(logs.String()).NotTo(ContainSubstring("AGE-SECRET-KEY"))
 	}
 
@@ -137,6 +140,23 @@ var _ = Describe("Applications with secrets in Git", Ordered, func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "new"}, &corev1.ConfigMap{})).To(Satisfy(apierrors.IsNotFound))
 		Expect(get[corev1.Secret](ctx, dest, "db").Data).To(HaveKeyWithValue("password", []byte(password)))
 		expectNoLeak(ctx, app, dest)
+	})
+
+	It("kubectl sluice app diff decrypts with the keys the user may read, and masks the decrypted Secret's values", func(ctx context.Context) {
+		dest := ns + "-diff"
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: dest}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: dest, Name: "db"},
+			Data: map[string][]byte{"password": []byte("sluiceLiveValue1b3e")}})).To(Succeed())
+		repo, _ := pushRepo(server, "diffed", map[string]string{"app/db.enc.yaml": encryptedSecret("db", recipient)})
+		app := newApplication(ctx, ns, "diffed", appDir(repo.URL), dest, false, withDecryption,
+			func(app *gitopsv1alpha1.Application) { app.Spec.SyncPolicy.Automated = nil })
+		DeferCleanup(forgetApplication, app)
+		session := appDiff(ns, "diffed", 1)
+		out := string(session.Out.Contents())
+		Expect(out).To(ContainSubstring("git Secret " + dest + "/db"))
+		Expect(out).To(ContainSubstring("*** (after)"))
+		Expect(out).NotTo(Or(ContainSubstring(password), ContainSubstring(encoded)))
+		Expect(out).NotTo(Or(ContainSubstring("sluiceLiveValue1b3e"), ContainSubstring(base64.StdEncoding.EncodeToString([]byte("sluiceLiveValue1b3e")))))
 	})
 
 	It("refuses a provider other than sops with a clear error", func(ctx context.Context) {
