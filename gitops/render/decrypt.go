@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -46,8 +47,12 @@ func decryptRendered(r rendered, open func(doc []byte) (map[string]any, error)) 
 	return nil
 }
 
-// objectName is kind namespace/name, or kind name, of a rendered object.
+// objectName is kind namespace/name, or kind name, of a rendered object;
+// one whose kind or name is encrypted too is named for what it is.
 func objectName(u *unstructured.Unstructured) string {
+	if strings.HasPrefix(u.GetKind(), "ENC[") || strings.HasPrefix(u.GetName(), "ENC[") {
+		return "an object whose kind or name is encrypted"
+	}
 	if ns := u.GetNamespace(); ns != "" {
 		return fmt.Sprintf("%s %s/%s", u.GetKind(), ns, u.GetName())
 	}

@@ -32,6 +32,10 @@ func TestRenderDecrypts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	whole, err := sopstest.Encrypt([]byte(encryptedSecret), sopstest.Options{Age: []string{recipient}, EncryptedRegex: "."})
+	if err != nil {
+		t.Fatal(err)
+	}
 	keys, err := decrypt.KeysFromSecret("sops-keys", map[string][]byte{"a.agekey": identity})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +71,18 @@ func TestRenderDecrypts(t *testing.T) {
 				"app/cm.yaml": configMap("settings")},
 			keys: keys,
 			want: []string{"Secret/db hunter2-plaintext", "ConfigMap/settings "},
+		},
+		{
+			reason: "a document encrypted whole, kind and name too, decrypts in a plain directory",
+			files:  map[string]string{"app/secret.enc.yaml": string(whole)},
+			keys:   keys,
+			want:   []string{"Secret/db hunter2-plaintext"},
+		},
+		{
+			reason:  "a document encrypted whole that does not decrypt is named by its file",
+			files:   map[string]string{"app/secret.enc.yaml": string(whole)},
+			keys:    wrong,
+			wantErr: "secret.enc.yaml: an object whose kind or name is encrypted cannot be decrypted",
 		},
 		{
 			reason: "nothing encrypted: objects pass through untouched without keys",
