@@ -159,6 +159,20 @@ var _ = Describe("Applications with secrets in Git", Ordered, func() {
 		Expect(out).NotTo(Or(ContainSubstring("sluiceLiveValue1b3e"), ContainSubstring(base64.StdEncoding.EncodeToString([]byte("sluiceLiveValue1b3e")))))
 	})
 
+	It("fails with DecryptionFailed naming the Secret when the key Secret is missing", func(ctx context.Context) {
+		repo, _ := pushRepo(server, "keyless", map[string]string{"app/db.enc.yaml": encryptedSecret("db", recipient)})
+		app := newApplication(ctx, ns, "keyless", appDir(repo.URL), ns+"-keyless", true, func(app *gitopsv1alpha1.Application) {
+			app.Spec.Decryption = &gitopsv1alpha1.Decryption{Provider: "sops", SecretRef: &corev1.LocalObjectReference{Name: "no-such-keys"}}
+		})
+		DeferCleanup(forgetApplication, app)
+		Eventually(func(g Gomega) {
+			ready := readyOf(ctx, app)(g)
+			g.Expect(ready.Reason).To(Equal("DecryptionFailed"))
+			g.Expect(ready.Message).To(ContainSubstring("spec.decryption.secretRef: reading Secret no-such-keys"))
+		}).WithContext(ctx).Should(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns + "-keyless", Name: "db"}, &corev1.Secret{})).To(Satisfy(apierrors.IsNotFound))
+	})
+
 	It("refuses a provider other than sops with a clear error", func(ctx context.Context) {
 		app := &gitopsv1alpha1.Application{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"},
