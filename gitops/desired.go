@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops/decrypt"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
 )
@@ -41,6 +43,9 @@ type DesiredInput struct {
 	// Variables are spec.postBuild's, as ReadPostBuild read them; nil
 	// without postBuild.
 	Variables *render.Variables
+	// Keys decrypt SOPS-encrypted objects: spec.decryption's Secret's.
+	// Nil, an encrypted object fails the render.
+	Keys *decrypt.Keys
 }
 
 // Desired is what a revision of an Application asks the cluster to hold:
@@ -54,8 +59,16 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 	if err != nil {
 		return nil, &SourceError{Reason: "FetchFailed", Err: err}
 	}
-	objects, err := render.Render(dir, src.Path, ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases))
+	opts := ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases)
+	if in.Keys != nil {
+		opts.Decrypt = in.Keys.Document
+	}
+	objects, err := render.Render(dir, src.Path, opts)
 	release() // the objects are in memory
+	var undecrypted *render.DecryptError
+	if errors.As(err, &undecrypted) {
+		return nil, &SourceError{Reason: "DecryptionFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
+	}
 	if err != nil {
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
 	}

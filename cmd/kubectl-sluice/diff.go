@@ -20,6 +20,7 @@ import (
 	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/cluster"
+	"github.com/sluicehq/sluice/gitops/decrypt"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
@@ -90,8 +91,12 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 	if err != nil {
 		return "", false, err
 	}
+	keys, err := decryptionKeys(ctx, cl, app)
+	if err != nil {
+		return "", false, err
+	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: fetcher, Mapper: cl.RESTMapper(), App: app, Revision: rev,
-		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote, Variables: vars, Owner: gitops.ApplicationOwner})
+		Auth: auth, Namespace: app.Spec.Destination.Namespace, AllowRemoteBases: allowRemote, Variables: vars, Keys: keys, Owner: gitops.ApplicationOwner})
 	if err != nil {
 		return "", false, err
 	}
@@ -139,6 +144,27 @@ func diffApplication(ctx context.Context, cl client.Client, app *gitopsv1alpha1.
 		b.WriteString("no differences\n")
 	}
 	return b.String(), differs, nil
+}
+
+// decryptionKeys reads spec.decryption's keys as the person running the
+// command, who must be allowed to read the Secret. The decrypted Secrets'
+// values are masked in the diff, as every Secret's are.
+func decryptionKeys(ctx context.Context, cl client.Client, app *gitopsv1alpha1.Application) (*decrypt.Keys, error) {
+	d := app.Spec.Decryption
+	if d == nil {
+		return nil, nil
+	}
+	if d.Provider != decrypt.Provider {
+		return nil, fmt.Errorf("spec.decryption.provider %q is not supported: the only provider is %s", d.Provider, decrypt.Provider)
+	}
+	if d.SecretRef == nil {
+		return nil, errors.New("spec.decryption.secretRef.name is required")
+	}
+	var secret corev1.Secret
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: d.SecretRef.Name}, &secret); err != nil {
+		return nil, fmt.Errorf("reading the decryption keys: %w", err)
+	}
+	return decrypt.KeysFromSecret(d.SecretRef.Name, secret.Data)
 }
 
 // resourcesOf leaves out the hooks and skipped objects of a render: a

@@ -140,8 +140,13 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		r.observeHealthOnly(ctx, o)
 		return o
 	}
+	keys, failure := r.decryptionKeys(ctx, app, identity)
+	if failure != nil {
+		o.Failure = failure
+		return o
+	}
 	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: t.mapper, App: app, Revision: rev,
-		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Variables: vars, Owner: r.door.owner()})
+		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Variables: vars, Keys: keys, Owner: r.door.owner()})
 	if err != nil {
 		var source *gitops.SourceError
 		if errors.As(err, &source) {

@@ -136,13 +136,11 @@ func renderWithValues(ch *chart.Chart, values map[string]any, opts HelmOptions, 
 	var objects []rendered
 	if !opts.SkipCrds {
 		for _, crd := range ch.CRDObjects() {
-			found, err := Decode(crd.Filename, crd.File.Data)
+			found, err := decodeDocuments(crd.Filename, crd.File.Data)
 			if err != nil {
 				return nil, err
 			}
-			for _, o := range found {
-				objects = append(objects, rendered{origin: crd.Filename, object: o})
-			}
+			objects = append(objects, found...)
 		}
 	}
 	names := make([]string, 0, len(files))
@@ -154,15 +152,15 @@ func renderWithValues(ch *chart.Chart, values map[string]any, opts HelmOptions, 
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		found, err := Decode(name, []byte(files[name]))
+		found, err := decodeDocuments(name, []byte(files[name]))
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range found {
-			if isTestHook(o) {
+		for _, r := range found {
+			if isTestHook(r.object) {
 				continue
 			}
-			objects = append(objects, rendered{origin: name, object: o})
+			objects = append(objects, r)
 		}
 	}
 	return objects, nil

@@ -149,7 +149,7 @@ func objectsOf(resources resmap.ResMap, origin string) ([]rendered, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", origin, err)
 		}
-		objects = append(objects, rendered{origin: origin, object: &unstructured.Unstructured{Object: m}})
+		objects = append(objects, rendered{origin: origin, object: &unstructured.Unstructured{Object: m}, source: documentOfResource(res)})
 	}
 	return objects, nil
 }

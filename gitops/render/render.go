@@ -48,6 +48,9 @@ type Options struct {
 	AllowRemote bool
 	// Helm renders a chart: a directory with a Chart.yaml.
 	Helm HelmOptions
+	// Decrypt opens a SOPS-encrypted object, given its document as
+	// written. Nil, an encrypted object fails the render.
+	Decrypt func(doc []byte) (map[string]any, error)
 }
 
 // Render renders path, relative to root (the checkout), and returns the
@@ -100,6 +103,9 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 	}
 	objects := make([]*unstructured.Unstructured, 0, len(found))
 	for _, r := range found {
+		if err := decryptRendered(r, opts.Decrypt); err != nil {
+			return nil, err
+		}
 		if err := normalize(r.origin, r.object); err != nil {
 			return nil, err
 		}
@@ -113,6 +119,10 @@ func Render(root, path string, opts Options) ([]*unstructured.Unstructured, erro
 type rendered struct {
 	origin string
 	object *unstructured.Unstructured
+	// source is the object's document as it was produced, in its
+	// order, which a SOPS MAC depends on; nil when it has none of its
+	// own (an item of a List).
+	source func() ([]byte, error)
 }
 
 func notFound(err error) error {
@@ -189,13 +199,11 @@ func renderDirectory(checkout fs.FS, dir string, opts Options) ([]rendered, erro
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rel, err)
 		}
-		found, err := Decode(rel, data)
+		found, err := decodeDocuments(rel, data)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range found {
-			objects = append(objects, rendered{origin: rel, object: o})
-		}
+		objects = append(objects, found...)
 	}
 	return objects, nil
 }
@@ -216,8 +224,21 @@ var lineInError = regexp.MustCompile(`line (\d+)`)
 // and, for YAML, the line in the file. Numbers come out as float64: Render
 // normalizes them.
 func Decode(name string, data []byte) ([]*unstructured.Unstructured, error) {
+	found, err := decodeDocuments(name, data)
+	if err != nil {
+		return nil, err
+	}
+	objects := make([]*unstructured.Unstructured, 0, len(found))
+	for _, r := range found {
+		objects = append(objects, r.object)
+	}
+	return objects, nil
+}
+
+// decodeDocuments is Decode, keeping each object's document.
+func decodeDocuments(name string, data []byte) ([]rendered, error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var objects []*unstructured.Unstructured
+	var objects []rendered
 	line := 1 // where the current document starts in the file
 	for {
 		doc, err := reader.Read()
@@ -254,15 +275,19 @@ func Decode(name string, data []byte) ([]*unstructured.Unstructured, error) {
 				return nil, fmt.Errorf("%s:%d: %w", name, start, err)
 			}
 			for i := range list.Items {
-				objects = append(objects, &list.Items[i])
+				objects = append(objects, rendered{origin: name, object: &list.Items[i]})
 			}
 			continue
 		}
 		if u.GetName() == "" {
 			return nil, fmt.Errorf("%s:%d: %s has no metadata.name", name, start, u.GetKind())
 		}
-		objects = append(objects, u)
+		objects = append(objects, rendered{origin: name, object: u, source: documentOf(doc)})
 	}
+}
+
+func documentOf(doc []byte) func() ([]byte, error) {
+	return func() ([]byte, error) { return doc, nil }
 }
 
 // stripComments drops comment lines, so a document of comments only counts

@@ -51,6 +51,12 @@ type ApplicationSpec struct {
 	// +optional
 	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
 
+	// Decryption decrypts the SOPS-encrypted manifests of the source at
+	// render time, in memory, with the age and PGP keys of a Secret in the
+	// Application's namespace: Flux's Kustomization field of the same name.
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
+
 	// ServiceAccountName is the account, in the Application's namespace, that
 	// objects are applied as, so an Application can write only where its
 	// account may.
@@ -141,6 +147,20 @@ type HealthCheckRef struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+}
+
+// Decryption says how encrypted manifests are decrypted, in the shape of
+// Flux's Kustomization spec.decryption.
+type Decryption struct {
+	// Provider is sops, the only provider.
+	// +kubebuilder:validation:Enum=sops
+	Provider string `json:"provider"`
+
+	// SecretRef names a Secret in the Application's namespace, read as the
+	// Application's service account reads it: its entries whose keys end
+	// in .agekey hold age identities, those ending in .asc armored PGP
+	// private keys (without a passphrase).
+	SecretRef *corev1.LocalObjectReference `json:"secretRef"`
 }
 
 // ResourceIgnoreDifferences is Argo CD's entry of the same name: which
