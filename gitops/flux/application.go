@@ -121,6 +121,10 @@ func Application(ks *kustomizev1.Kustomization, repo *sourcev1.GitRepository) (*
 				gitopsv1alpha1.SubstituteReference{Kind: from.Kind, Name: from.Name, Optional: from.Optional})
 		}
 	}
+	if d := ks.Spec.Decryption; d != nil {
+		app.Spec.Decryption = &gitopsv1alpha1.Decryption{Provider: d.Provider,
+			SecretRef: &corev1.LocalObjectReference{Name: d.SecretRef.Name}}
+	}
 	for _, hc := range ks.Spec.HealthChecks {
 		app.Spec.HealthChecks = append(app.Spec.HealthChecks, gitopsv1alpha1.HealthCheckRef{
 			APIVersion: hc.APIVersion, Kind: hc.Kind, Name: hc.Name, Namespace: hc.Namespace,

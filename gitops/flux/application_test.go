@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -46,6 +47,15 @@ func TestApplication(t *testing.T) {
 			reason: "prune: false keeps what left Git; sync stays automated with self-heal",
 			ks:     newKS().with(func(s *kustomizev1.KustomizationSpec) { s.Prune = false }).obj(), repo: newRepo().obj(),
 			want: wantApp(func(a *gitopsv1alpha1.Application) { a.Spec.SyncPolicy.Automated.Prune = false }),
+		},
+		"decryption": {
+			reason: "SOPS with the keys of a Secret of the Kustomization's namespace: the engine's spec.decryption",
+			ks: newKS().with(func(s *kustomizev1.KustomizationSpec) {
+				s.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: "sops-age"}}
+			}).obj(), repo: newRepo().obj(),
+			want: wantApp(func(a *gitopsv1alpha1.Application) {
+				a.Spec.Decryption = &gitopsv1alpha1.Decryption{Provider: "sops", SecretRef: &corev1.LocalObjectReference{Name: "sops-age"}}
+			}),
 		},
 		"timing": {
 			reason: "timeout, retryInterval, wait and suspend carry over; the repository's interval is how often the remote is asked",
@@ -256,9 +266,9 @@ func TestApplicationRefused(t *testing.T) {
 		"common labels": {reason: "Sluice's commonLabels change selectors, Flux's do not", ks: ks(func(s *kustomizev1.KustomizationSpec) {
 			s.CommonMetadata = &kustomizev1.CommonMetadata{Labels: map[string]string{"team": "web"}}
 		}), err: "spec.commonMetadata.labels: not served by Sluice: Sluice's commonLabels also change selectors, which Flux's do not", notServed: true},
-		"decryption": {reason: "no SOPS in this tree", ks: ks(func(s *kustomizev1.KustomizationSpec) {
-			s.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: "sops-age"}}
-		}), err: "spec.decryption: not served by Sluice: SOPS decryption", notServed: true},
+		"decryption without a Secret": {reason: "keys come from a Secret, never the manager's own", ks: ks(func(s *kustomizev1.KustomizationSpec) {
+			s.Decryption = &kustomizev1.Decryption{Provider: "sops"}
+		}), err: "spec.decryption without secretRef: not served by Sluice: keys come from a Secret of the Kustomization's namespace only, never the manager's", notServed: true},
 		"kubeconfig": {reason: "only the cluster Sluice runs in", ks: ks(func(s *kustomizev1.KustomizationSpec) {
 			s.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "remote"}}
 		}), err: "spec.kubeConfig: not served by Sluice: only the cluster Sluice runs in is a destination", notServed: true},

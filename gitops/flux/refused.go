@@ -34,8 +34,10 @@ func refused(ks *kustomizev1.Kustomization, repo *sourcev1.GitRepository) error 
 		return fmt.Errorf("spec.sourceRef names GitRepository %s, not %s/%s", ref.Name, repo.Namespace, repo.Name)
 	case s.CommonMetadata != nil && len(s.CommonMetadata.Labels) > 0:
 		return notServed("spec.commonMetadata.labels", "Sluice's commonLabels also change selectors, which Flux's do not")
-	case s.Decryption != nil:
-		return notServed("spec.decryption", "SOPS decryption")
+	case s.Decryption != nil && s.Decryption.Provider != "sops":
+		return notServed("spec.decryption.provider", fmt.Sprintf("%q; only sops is", s.Decryption.Provider))
+	case s.Decryption != nil && (s.Decryption.SecretRef == nil || s.Decryption.SecretRef.Name == ""):
+		return notServed("spec.decryption without secretRef", "keys come from a Secret of the Kustomization's namespace only, never the manager's")
 	case s.KubeConfig != nil:
 		return notServed("spec.kubeConfig", "only the cluster Sluice runs in is a destination")
 	case s.PostBuild != nil && s.PostBuild.SubstituteStrategy != "" && s.PostBuild.SubstituteStrategy != kustomizev1.SubstituteStrategyWithVariables:

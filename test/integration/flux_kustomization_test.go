@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -22,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/gitops/decrypt/sopstest"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
@@ -164,6 +167,34 @@ var _ = Describe("Flux's Kustomization kind", Ordered, func() {
 		Eventually(ready(ctx, client.ObjectKeyFromObject(apps))).WithContext(ctx).Should(HaveField("Status", metav1.ConditionTrue))
 		removed(ctx, apps)
 		removed(ctx, infra)
+	})
+
+	It("decrypts SOPS-encrypted manifests with the keys decryption.secretRef names", func(ctx context.Context) {
+		ns := newNamespace(ctx, "flux-sops-")
+		recipient, identity, err := sopstest.AgeKey()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sops-age"},
+			Data: map[string][]byte{"age.agekey": identity}})).To(Succeed())
+		const password = "flux-sops-plaintext"
+		plain := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: " + ns + "\ntype: Opaque\nstringData:\n  password: " + password + "\n"
+		encrypted, err := sopstest.Encrypt([]byte(plain), sopstest.Options{Age: []string{recipient}})
+		Expect(err).NotTo(HaveOccurred())
+		repository, _ := pushRepo(server, "flux-sops", map[string]string{"deploy/db.enc.yaml": string(encrypted)})
+		Expect(k8sClient.Create(ctx, gitRepository(ns, "repo", repository.URL))).To(Succeed())
+		ks := kustomization(ns, "secrets", "repo", "./deploy")
+		ks.Spec.TargetNamespace = ""
+		ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &fluxmeta.LocalObjectReference{Name: "sops-age"}}
+		Expect(k8sClient.Create(ctx, ks)).To(Succeed())
+
+		Eventually(func(g Gomega) []byte {
+			var secret corev1.Secret
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "db"}, &secret)).To(Succeed())
+			return secret.Data["password"]
+		}).WithContext(ctx).Should(Equal([]byte(password)))
+		Eventually(ready(ctx, client.ObjectKeyFromObject(ks))).WithContext(ctx).Should(HaveField("Status", metav1.ConditionTrue))
+		got := kustomizationOf(ctx, client.ObjectKeyFromObject(ks))(Default)
+		Expect(fmt.Sprint(got.Status)).NotTo(ContainSubstring(password))
+		removed(ctx, ks)
 	})
 
 	It("says which source is missing, and refuses what it does not serve", func(ctx context.Context) {
