@@ -121,6 +121,11 @@ func (c *clusters) forget(app types.NamespacedName) {
 // Ready reason and message to report: the cluster is refused, or cannot be
 // reached within the timeout.
 func (r *Reconciler) targetOf(ctx context.Context, app *gitopsv1alpha1.Application) (*target, string, error) {
+	if d, ok := r.door.(kubeconfigDoor); ok {
+		if name, key, ok := d.kubeconfig(app); ok {
+			return r.kubeconfigTarget(ctx, app.Namespace, name, key)
+		}
+	}
 	dest := app.Spec.Destination
 	if cluster.IsInCluster(dest.Server, dest.Name) {
 		return &target{watches: r.owned, reader: r.APIReader, mapper: r.Mapper}, "", nil

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
@@ -54,7 +55,7 @@ func TestDestinationRefusals(t *testing.T) {
 		builder = builder.WithObjects(o)
 	}
 	reader := builder.Build()
-	r := &Reconciler{APIReader: reader, owned: &ownedWatches{}}
+	r := &Reconciler{APIReader: reader, owned: &ownedWatches{owner: gitops.ApplicationOwner}, door: sluiceDoor{}}
 	r.clusters = newClusters("sluice-system", 500*time.Millisecond, reader, scheme.New())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

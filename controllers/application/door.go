@@ -64,6 +64,15 @@ type notRunnablePatcher interface {
 	notRunnablePatch(app *gitopsv1alpha1.Application, blocked *notRunnable, now time.Time) (client.Patch, error)
 }
 
+// kubeconfigDoor is a door whose objects may name their cluster by a
+// kubeconfig Secret of their namespace, as Flux's kubeConfig.secretRef
+// does, rather than by a registered cluster (clusters.go).
+type kubeconfigDoor interface {
+	// kubeconfig is the Secret's name and key ("" for value or
+	// value.yaml) app names, if it names one.
+	kubeconfig(app *gitopsv1alpha1.Application) (name, key string, ok bool)
+}
+
 // watcher is a door that is woken by other kinds than its own.
 type watcher interface {
 	watches(b *builder.Builder, reader client.Reader) *builder.Builder

@@ -270,6 +270,19 @@ func (d *kustomizationDoor) notRunnablePatch(app *gitopsv1alpha1.Application, bl
 	return d.patchTo(seen, next, seen.engine)
 }
 
+// kubeconfig is the kubeconfig Secret a Kustomization's
+// kubeConfig.secretRef names: its objects go to that cluster.
+func (d *kustomizationDoor) kubeconfig(app *gitopsv1alpha1.Application) (name, key string, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	seen, err := d.seenOf(app)
+	if err != nil || seen.ks.Spec.KubeConfig == nil || seen.ks.Spec.KubeConfig.SecretRef == nil {
+		return "", "", false
+	}
+	ref := seen.ks.Spec.KubeConfig.SecretRef
+	return ref.Name, ref.Key, true
+}
+
 // seenOf is what the reconcile of app read; d.mu is held.
 func (d *kustomizationDoor) seenOf(app *gitopsv1alpha1.Application) (*seenKustomization, error) {
 	seen := d.seen[client.ObjectKeyFromObject(app)]

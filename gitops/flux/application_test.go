@@ -269,9 +269,9 @@ func TestApplicationRefused(t *testing.T) {
 		"decryption without a Secret": {reason: "keys come from a Secret, never the manager's own", ks: ks(func(s *kustomizev1.KustomizationSpec) {
 			s.Decryption = &kustomizev1.Decryption{Provider: "sops"}
 		}), err: "spec.decryption without secretRef: not served by Sluice: keys come from a Secret of the Kustomization's namespace only, never the manager's", notServed: true},
-		"kubeconfig": {reason: "only the cluster Sluice runs in", ks: ks(func(s *kustomizev1.KustomizationSpec) {
-			s.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "remote"}}
-		}), err: "spec.kubeConfig: not served by Sluice: only the cluster Sluice runs in is a destination", notServed: true},
+		"kubeconfig from a ConfigMap": {reason: "a provider's workload identity acts as the manager: a kubeconfig Secret only", ks: ks(func(s *kustomizev1.KustomizationSpec) {
+			s.KubeConfig = &meta.KubeConfigReference{ConfigMapRef: &meta.LocalObjectReference{Name: "remote"}}
+		}), err: "spec.kubeConfig.configMapRef: not served by Sluice: a remote cluster is reached with a kubeconfig Secret (secretRef) only", notServed: true},
 		"substitute always": {reason: "only the default strategy", ks: ks(func(s *kustomizev1.KustomizationSpec) {
 			s.PostBuild = &kustomizev1.PostBuild{SubstituteStrategy: kustomizev1.SubstituteStrategyAlways}
 		}), err: `spec.postBuild.substituteStrategy: not served by Sluice: "Always"; only WithVariables is`, notServed: true},

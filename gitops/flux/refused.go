@@ -38,8 +38,8 @@ func refused(ks *kustomizev1.Kustomization, repo *sourcev1.GitRepository) error 
 		return notServed("spec.decryption.provider", fmt.Sprintf("%q; only sops is", s.Decryption.Provider))
 	case s.Decryption != nil && (s.Decryption.SecretRef == nil || s.Decryption.SecretRef.Name == ""):
 		return notServed("spec.decryption without secretRef", "keys come from a Secret of the Kustomization's namespace only, never the manager's")
-	case s.KubeConfig != nil:
-		return notServed("spec.kubeConfig", "only the cluster Sluice runs in is a destination")
+	case s.KubeConfig != nil && (s.KubeConfig.SecretRef == nil || s.KubeConfig.SecretRef.Name == ""):
+		return notServed("spec.kubeConfig.configMapRef", "a remote cluster is reached with a kubeconfig Secret (secretRef) only")
 	case s.PostBuild != nil && s.PostBuild.SubstituteStrategy != "" && s.PostBuild.SubstituteStrategy != kustomizev1.SubstituteStrategyWithVariables:
 		return notServed("spec.postBuild.substituteStrategy", fmt.Sprintf("%q; only WithVariables is", s.PostBuild.SubstituteStrategy))
 	case s.DeletionPolicy != "" && s.DeletionPolicy != kustomizev1.DeletionPolicyMirrorPrune:

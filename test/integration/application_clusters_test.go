@@ -7,17 +7,20 @@ import (
 	"fmt"
 	"time"
 
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/controllers/application"
+	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/gitserver"
@@ -32,6 +35,9 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		remote    client.Client
 		remoteCfg *rest.Config
 		managerNS string // where cluster Secrets are read
+		// kubeconfig reaches the second API server, for a Flux
+		// Kustomization's kubeConfig.secretRef.
+		kubeconfig []byte
 	)
 
 	BeforeAll(func(ctx context.Context) {
@@ -47,6 +53,8 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		user, err := env.AddUser(envtest.User{Name: "sluice-remote", Groups: []string{"system:masters"}}, admin)
 		Expect(err).NotTo(HaveOccurred())
 		remoteCfg = user.Config()
+		kubeconfig, err = user.KubeConfig()
+		Expect(err).NotTo(HaveOccurred())
 		remote, err = client.New(remoteCfg, client.Options{Scheme: scheme.New()})
 		Expect(err).NotTo(HaveOccurred())
 		// A real cluster's garbage collector, which finishes foreground
@@ -54,7 +62,8 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		startGarbageCollector(ctx, binDir, writeKubeconfig(env, admin, envtest.User{Name: "remote-gc", Groups: []string{"system:masters"}}))
 
 		managerNS = newNamespace(ctx, "sluice-system-")
-		startApplicationController(application.Options{ClusterNamespace: managerNS, Concurrency: 2})
+		startApplicationController(application.Options{ClusterNamespace: managerNS, Concurrency: 2, Kustomizations: true})
+		startController("", func(mgr ctrl.Manager) error { return fluxsource.Setup(mgr, "") })
 		registerCluster(ctx, managerNS, "remote", "remote", remoteCfg)
 	})
 
@@ -75,6 +84,31 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 		}).WithContext(ctx).Should(Succeed())
 		return message
 	}
+
+	It("applies a Flux Kustomization to the cluster its kubeConfig.secretRef reaches, and heals it there", func(ctx context.Context) {
+		ns := newNamespace(ctx, "flux-remote-")
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "edge-kubeconfig"},
+			Data: map[string][]byte{"value": kubeconfig}})).To(Succeed())
+		repository, _ := pushRepo(server, "flux-remote", map[string]string{"deploy/settings.yaml": configMapManifest("edge", "one")})
+		Expect(k8sClient.Create(ctx, gitRepository(ns, "repo", repository.URL))).To(Succeed())
+		ks := kustomization(ns, "edge", "repo", "./deploy")
+		ks.Spec.TargetNamespace = "edge"
+		ks.Spec.KubeConfig = &fluxmeta.KubeConfigReference{SecretRef: &fluxmeta.SecretKeyReference{Name: "edge-kubeconfig"}}
+		Expect(remote.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "edge"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, ks)).To(Succeed())
+
+		Eventually(onRemote(ctx, "edge", "edge")).WithContext(ctx).Should(HaveField("Data", HaveKeyWithValue("value", "one")))
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "edge"}, &corev1.ConfigMap{})).
+			To(Satisfy(apierrors.IsNotFound), "nothing is applied to the manager's cluster")
+		cm, err := onRemote(ctx, "edge", "edge")()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(remote.Patch(ctx, cm, client.RawPatch("application/merge-patch+json", []byte(`{"data":{"value":"drifted"}}`)))).To(Succeed())
+		Eventually(onRemote(ctx, "edge", "edge")).WithContext(ctx).Should(HaveField("Data", HaveKeyWithValue("value", "one")))
+
+		Expect(k8sClient.Delete(ctx, ks)).To(Succeed())
+		Eventually(func() error { _, err := onRemote(ctx, "edge", "edge")(); return err }).WithContext(ctx).Should(Satisfy(apierrors.IsNotFound),
+			"deleting a Kustomization that prunes deletes its objects there")
+	})
 
 	It("applies, self-heals, prunes and deletes on the registered cluster", func(ctx context.Context) {
 		repo, first := pushRepo(server, "remote-app", map[string]string{
