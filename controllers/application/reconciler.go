@@ -68,7 +68,7 @@ const Name = "application"
 // reconcile asks the remote again and checks every object, whatever the
 // interval, and syncs only what automated sync would.
 const (
-	SyncRequestAnnotation    = "gitops.sluice.dev/requested-at"
+	SyncRequestAnnotation    = gitopsv1alpha1.SyncRequestAnnotation
 	RefreshRequestAnnotation = "gitops.sluice.dev/refresh-requested-at"
 	// PruneRequestAnnotation "true" with a sync request also prunes, for an
 	// Application whose automated sync does not (kubectl sluice app sync

@@ -24,11 +24,6 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 )
 
-// syncRequestAnnotation is the engine's sync request (a new value syncs
-// once and is recorded in status.lastHandledSyncRequest): what Flux's
-// reconcile.fluxcd.io/requestedAt (`flux reconcile ks`) becomes.
-const syncRequestAnnotation = "gitops.sluice.dev/requested-at"
-
 // defaultBranch is the branch a GitRepository without a ref follows, as
 // source-controller defaults it (not the remote's HEAD).
 const defaultBranch = "master"
@@ -106,7 +101,7 @@ func Application(ks *kustomizev1.Kustomization, repo *sourcev1.GitRepository) (*
 		if app.Annotations == nil {
 			app.Annotations = map[string]string{}
 		}
-		app.Annotations[syncRequestAnnotation] = value
+		app.Annotations[gitopsv1alpha1.SyncRequestAnnotation] = value
 	}
 
 	kustomize, err := kustomizeOf(ks)

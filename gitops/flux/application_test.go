@@ -175,7 +175,7 @@ func TestApplication(t *testing.T) {
 			repo:   newRepo().obj(),
 			want: wantApp(func(a *gitopsv1alpha1.Application) {
 				a.Annotations = map[string]string{meta.ReconcileRequestAnnotation: "2026-01-02T03:04:05Z", "owner": "web",
-					syncRequestAnnotation: "2026-01-02T03:04:05Z"}
+					gitopsv1alpha1.SyncRequestAnnotation: "2026-01-02T03:04:05Z"}
 			}),
 		},
 		"source ref in the same namespace, named": {
