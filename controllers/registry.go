@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/experiment"
 	"github.com/sluicehq/sluice/controllers/fluxsource"
+	"github.com/sluicehq/sluice/controllers/notifications"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 )
@@ -76,6 +77,9 @@ type Options struct {
 	WebhookSecret  []byte
 	// Kinds are the kinds of other projects the manager serves.
 	Kinds Kinds
+	// Notifications, when not nil, sends the notifications Rollouts and
+	// Applications are subscribed to.
+	Notifications *notifications.Hub
 	// UnreadableRollouts is filled by the cache's tolerant Rollout
 	// informer (see rollout.TolerantInformers), when the manager has one.
 	UnreadableRollouts *rollout.Unreadable
@@ -241,7 +245,8 @@ func RequiredResources(selected []string, namespaced bool, kinds Kinds) []schema
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
-		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace, Unreadable: o.UnreadableRollouts})
+		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace, Unreadable: o.UnreadableRollouts,
+			Notifications: o.Notifications})
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error {
 		return analysisrun.Setup(mgr, analysisrun.Options{InstanceID: o.InstanceID, PrometheusAddress: o.PrometheusAddress})
@@ -258,9 +263,33 @@ var Default = Registry{
 		}); err != nil {
 			return err
 		}
+		if err := watchApplicationNotifications(o); err != nil {
+			return err
+		}
 		if !o.Kinds.Flux {
 			return nil
 		}
 		return fluxsource.Setup(mgr, o.InstanceID)
 	},
+}
+
+// watchApplicationNotifications runs the triggers of the Application kinds
+// the Application controller serves, when notifications are on. Flux's
+// Kustomizations have Flux's own notifications, which Sluice does not
+// serve.
+func watchApplicationNotifications(o Options) error {
+	if err := o.Notifications.WatchApplications(notifications.ApplicationOptions{
+		Name: "notifications-application", Kind: gitopsv1alpha1.GroupVersion.WithKind("Application"),
+		Object: func() client.Object { return &gitopsv1alpha1.Application{} },
+	}); err != nil || !o.Kinds.ArgoCDApplications {
+		return err
+	}
+	return o.Notifications.WatchApplications(notifications.ApplicationOptions{
+		Name: "notifications-application-argocd", Kind: application.ArgoCDApplication,
+		Object: func() client.Object {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(application.ArgoCDApplication)
+			return u
+		},
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
@@ -30,12 +31,14 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/application"
+	notifhub "github.com/sluicehq/sluice/controllers/notifications"
 	"github.com/sluicehq/sluice/controllers/rollout"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/kinds"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
+	"github.com/sluicehq/sluice/notifications"
 )
 
 // namespaceFile holds the pod's namespace when Sluice runs in a cluster.
@@ -83,6 +86,8 @@ type options struct {
 	clusterTimeout          time.Duration
 	webhookSecretFile       string
 	flux                    kinds.Mode
+	notifications           bool
+	notificationsNamespace  string
 	zap                     zap.Options
 	showVersion             bool
 }
@@ -94,6 +99,10 @@ func main() {
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	// The notifications engine logs each configuration reload and
+	// evaluation through logrus at info; Sluice reports what matters
+	// (failed sends, unreadable configuration) in its own log and events.
+	logrus.SetLevel(logrus.WarnLevel)
 	if err := run(ctrl.SetupSignalHandler(), opts); err != nil {
 		// Plain text, not a log line: most of these are start-up mistakes
 		// (a bad flag value, no kubeconfig) that a person reads at once.
@@ -176,6 +185,10 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 			o.flux, err = kinds.ParseMode(s)
 			return err
 		})
+	fs.BoolVar(&o.notifications, "notifications", true,
+		"Send the notifications Rollouts and Applications subscribe to (notifications.argoproj.io/subscribe.* annotations), configured by Argo Rollouts' argo-rollouts-notification-configmap and -secret and by sluice-notifications-cm and sluice-notifications-secret.")
+	fs.StringVar(&o.notificationsNamespace, "notifications-namespace", "",
+		"Namespace of the notifications' ConfigMaps and Secrets (default: $POD_NAMESPACE, or the pod's own namespace, or "+notifications.DefaultNamespace+" outside a pod, as Argo Rollouts).")
 	fs.StringVar(&o.controllers, "controllers", "*",
 		"Comma-separated controllers to run, or * for all ("+strings.Join(controllers.Default.Names(), ", ")+").")
 	o.zap.BindFlags(fs)
@@ -290,12 +303,22 @@ func run(ctx context.Context, o options) error {
 		}
 		webhookSecret = []byte(strings.TrimSpace(string(data)))
 	}
+	var hub *notifhub.Hub
+	if o.notifications {
+		ns := ownNamespace(o.notificationsNamespace)
+		if ns == "" {
+			ns = notifications.DefaultNamespace
+		}
+		if hub, err = notifhub.New(mgr, notifhub.Options{Namespace: ns}); err != nil {
+			return err
+		}
+	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
 		InstanceID: o.instanceID, Namespace: watchNamespace, PrometheusAddress: o.prometheusAddress,
 		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
-		UnreadableRollouts: unreadable, Kinds: o.kinds,
+		UnreadableRollouts: unreadable, Kinds: o.kinds, Notifications: hub,
 		ClusterNamespace: ownNamespace(o.clusterNamespace), ClusterTimeout: o.clusterTimeout,
 	}); err != nil {
 		return err

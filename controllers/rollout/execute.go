@@ -36,6 +36,13 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 			return fmt.Errorf("%s: %w", action, err)
 		}
 	}
+	// Events are recorded on the Rollout as it was before the status
+	// write, as Argo Rollouts records them: its notification templates
+	// read the status the event's change started from.
+	regarding := ro
+	if writeStatus && len(result.Events) > 0 {
+		regarding = ro.DeepCopy()
+	}
 	if writeStatus {
 		if debug := logger.V(1); debug.Enabled() {
 			debug.Info("writing status", "diff", cmp.Diff(ro.Status, result.Status))
@@ -50,7 +57,7 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 		}
 	}
 	for _, e := range result.Events {
-		writes.Event(r.Recorder, ro, e.Warning, e.Reason, e.Message)
+		writes.Event(r.Recorder, regarding, e.Warning, e.Reason, e.Message)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/sluicehq/sluice/controllers/notifications"
 	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -80,6 +81,9 @@ type Options struct {
 	// Unreadable names the fields of cached Rollouts that did not decode
 	// (see TolerantInformers); nil when the cache reads Rollouts typed.
 	Unreadable *Unreadable
+	// Notifications, when not nil, runs Argo Rollouts' notification
+	// triggers on the controller's events.
+	Notifications *notifications.Hub
 }
 
 // Setup registers the Rollout controller.
@@ -87,10 +91,14 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := indexOwners(context.Background(), mgr, opts.Namespace == ""); err != nil {
 		return err
 	}
+	events, err := opts.Notifications.RolloutEvents(metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")))
+	if err != nil {
+		return err
+	}
 	r := &Reconciler{
 		Client:     mgr.GetClient(),
 		APIReader:  mgr.GetAPIReader(),
-		Recorder:   metrics.Rollouts.CountEvents(mgr.GetEventRecorder("sluice-rollout")),
+		Recorder:   events,
 		Now:        time.Now,
 		Router:     gatewayapi.Router{Client: mgr.GetClient()},
 		namespace:  opts.Namespace,

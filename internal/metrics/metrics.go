@@ -63,6 +63,7 @@ func Families() []Family {
 		analysisRunReconcile, analysisRunReconcileError,
 		k8sRequests,
 		applicationInfo, applicationSyncs, applicationSyncFailures, applicationReconcile,
+		notificationSendSuccess, notificationSendError, notificationSendPerformance, notificationDeliveries,
 	}
 }
 

@@ -1,0 +1,103 @@
+package notifications
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/argoproj/notifications-engine/pkg/api"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Source is one configuration of notifications (a ConfigMap and a Secret
+// of the manager's namespace), kept current by watches on those two
+// objects alone, and the engine's API built from it.
+type Source struct {
+	api.Factory
+	settings  api.Settings
+	namespace string
+	secrets   cache.SharedIndexInformer
+	informers []informers.SharedInformerFactory
+}
+
+// NewSource watches settings' ConfigMap and Secret in namespace. Nothing
+// else of the namespace is read: each watch selects its object by name.
+func NewSource(clientset kubernetes.Interface, namespace string, settings api.Settings) *Source {
+	byName := func(name string) informers.SharedInformerFactory {
+		return informers.NewSharedInformerFactoryWithOptions(clientset, 10*time.Minute,
+			informers.WithNamespace(namespace),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+			}))
+	}
+	cms, secrets := byName(settings.ConfigMapName), byName(settings.SecretName)
+	s := &Source{
+		settings:  settings,
+		namespace: namespace,
+		secrets:   secrets.Core().V1().Secrets().Informer(),
+		informers: []informers.SharedInformerFactory{cms, secrets},
+	}
+	s.Factory = api.NewFactory(settings, namespace, s.secrets, cms.Core().V1().ConfigMaps().Informer())
+	return s
+}
+
+// Start runs the watches until ctx ends, returning once both objects (or
+// their absence) are known.
+func (s *Source) Start(ctx context.Context) error {
+	for _, f := range s.informers {
+		f.Start(ctx.Done())
+	}
+	for _, f := range s.informers {
+		for typ, synced := range f.WaitForCacheSync(ctx.Done()) {
+			if !synced {
+				return fmt.Errorf("watching the notifications %v of %s: %w", typ, s.namespace, ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
+// Namespace is where the configuration is read from.
+func (s *Source) Namespace() string { return s.namespace }
+
+// Settings are the names and variables of this configuration.
+func (s *Source) Settings() api.Settings { return s.settings }
+
+// Redact replaces in text every value of the configuration's Secret, so
+// an error a service returns (which may quote its URL or token) can go to
+// an event or a log.
+func (s *Source) Redact(text string) string {
+	obj, found, err := s.secrets.GetIndexer().GetByKey(s.namespace + "/" + s.settings.SecretName)
+	if err != nil || !found {
+		return text
+	}
+	secret, ok := obj.(*corev1.Secret)
+	if !ok {
+		return text
+	}
+	return redact(text, secret.Data)
+}
+
+// redact replaces every value of data found in text, the longest first
+// (so a value that contains another is replaced whole); values shorter
+// than four bytes are left, as they would hide ordinary words.
+func redact(text string, data map[string][]byte) string {
+	values := make([]string, 0, len(data))
+	for _, v := range data {
+		if value := strings.TrimSpace(string(v)); len(value) >= 4 {
+			values = append(values, value)
+		}
+	}
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		text = strings.ReplaceAll(text, v, "******")
+	}
+	return text
+}
