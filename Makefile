@@ -63,7 +63,7 @@ generate: ## Generate deepcopy code for apis/.
 # The controllers whose RBAC markers `make manifests` turns into a role each
 # (config/rbac/<name>_role.yaml, ClusterRole sluice-<name>): the names
 # --controllers takes.
-RBAC_CONTROLLERS := rollout experiment analysisrun application
+RBAC_CONTROLLERS := rollout experiment analysisrun application notifications
 # The chart's copies of the CRDs and roles, so it renders the very rules and
 # schemas config/ holds; Helm reads files only from inside a chart.
 CHART_FILES := charts/sluice/files
