@@ -29,9 +29,9 @@ import (
 // installation's configuration carries over unchanged.
 const (
 	RolloutConfigMap     = "argo-rollouts-notification-configmap"
-	RolloutSecret        = "argo-rollouts-notification-secret"
+	RolloutSecret        = "argo-rollouts-notification-secret" //nolint:gosec // a name, not a credential
 	ApplicationConfigMap = "sluice-notifications-cm"
-	ApplicationSecret    = "sluice-notifications-secret"
+	ApplicationSecret    = "sluice-notifications-secret" //nolint:gosec // a name, not a credential
 )
 
 // DefaultNamespace is where the configuration is read from when the

@@ -76,7 +76,6 @@ type Sender struct {
 	recorder recorder.EventRecorder
 	opts     SenderOptions
 	queue    workqueue.TypedRateLimitingInterface[*Delivery]
-	started  sync.Once
 }
 
 // NewSender sends with source's services; failed sends are recorded with

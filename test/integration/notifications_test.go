@@ -242,7 +242,7 @@ slack:
 	})
 
 	subscribed := func(name string, steps []rolloutsv1alpha1.CanaryStep, triggers ...string) *rolloutsv1alpha1.Rollout {
-		return builders.Rollout(name).Namespace(ns).Replicas(2).Image(name+":v1").Canary(steps...).Edit(func(ro *rolloutsv1alpha1.Rollout) {
+		return builders.Rollout(name).Namespace(ns).Replicas(2).Image(name + ":v1").Canary(steps...).Edit(func(ro *rolloutsv1alpha1.Rollout) {
 			ro.Annotations = map[string]string{}
 			for _, t := range triggers {
 				ro.Annotations["notifications.argoproj.io/subscribe."+t] = ""
