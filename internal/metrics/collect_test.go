@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
@@ -237,6 +238,8 @@ var _ = Describe("Families", func() {
 		Rollouts.CountEvents(events.NewFakeRecorder(1)).Eventf(withConditions(), nil, corev1.EventTypeNormal, "RolloutUpdated", "Update", "")
 		Applications.Recorded(&gitopsv1alpha1.Application{}, app)
 		Applications.SyncFailed(app, "FetchFailed")
+		Notifications.Delivered("shop", "families", "on-rollout-completed", "slack", corev1.EventTypeNormal, "RolloutCompleted", true, time.Millisecond)
+		Notifications.Delivered("shop", "families", "on-rollout-completed", "slack", corev1.EventTypeNormal, "RolloutCompleted", false, time.Millisecond)
 		server := httptest.NewServer(http.NotFoundHandler())
 		DeferCleanup(server.Close)
 		cfg := &rest.Config{Host: server.URL}
@@ -252,6 +255,7 @@ var _ = Describe("Families", func() {
 		registry.MustRegister(Rollouts.collectors()...)
 		registry.MustRegister(AnalysisRuns.collectors()...)
 		registry.MustRegister(Applications.collectors()...)
+		registry.MustRegister(Notifications.collectors()...)
 		gathered, err := registry.Gather()
 		Expect(err).NotTo(HaveOccurred())
 		served := map[string]Family{}

@@ -42,7 +42,11 @@ var Notifications = &NotificationMetrics{
 // Register serves the notification families; the notifications
 // controller calls it from its Setup.
 func (m *NotificationMetrics) Register() {
-	register(m.success, m.failure, m.deliveries, m.duration)
+	register(m.collectors()...)
+}
+
+func (m *NotificationMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.success, m.failure, m.deliveries, m.duration}
 }
 
 // Delivered counts one send. eventType and reason are the event that ran
