@@ -142,19 +142,20 @@ func startNotifyingManager(configNamespace string) (stop func()) {
 	GinkgoHelper()
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
 	selected := []string{rollout.Name, application.Name}
+	kinds := controllers.Kinds{ArgoCDApplications: true}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.New(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                  cache.Options{ByObject: controllers.CacheSelectors("", selected, controllers.Kinds{})},
+		Cache:                  cache.Options{ByObject: controllers.CacheSelectors("", selected, kinds)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	hub, err := notifications.New(mgr, notifications.Options{Namespace: configNamespace,
 		Sender: notify.SenderOptions{RetryBase: 100 * time.Millisecond, RetryMax: time.Second}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controllers.Default.Setup(mgr, selected, controllers.Options{
-		Notifications: hub, GitCacheDir: GinkgoT().TempDir(), GitMaxSize: 1 << 30, ApplicationConcurrency: 2,
+		Notifications: hub, GitCacheDir: GinkgoT().TempDir(), GitMaxSize: 1 << 30, ApplicationConcurrency: 2, Kinds: kinds,
 	})).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -391,6 +392,35 @@ slack:
 		var parsed []map[string]any
 		Expect(json.Unmarshal([]byte(blocks[0]), &parsed)).To(Succeed())
 		Expect(parsed[0]["text"]).To(HaveKeyWithValue("text", "*notified* failed to sync "+sha[:7]))
+	})
+
+	It("sends Argo CD's Application kind's notifications the same way", func(ctx context.Context) {
+		server := startGitServer()
+		repo, sha := pushRepo(server, "argocd-notified", map[string]string{
+			"app/broken.yaml": "kind: ConfigMap\nmetadata: {name: [\n",
+		})
+		app := argoCDApplicationManifest(ns, "argocd-notified", repo.URL, "app", ns+"-argocd-notified")
+		app.SetAnnotations(map[string]string{"notifications.argoproj.io/subscribe.on-sync-failed.hooks": ""})
+		Expect(k8sClient.Create(ctx, app)).To(Succeed())
+		DeferCleanup(func(ctx context.Context) {
+			Expect(client.IgnoreNotFound(k8sClient.Patch(ctx, app, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))))).To(Succeed())
+			Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, app))).To(Succeed())
+		})
+
+		mine := func() []map[string]string {
+			var out []map[string]string
+			for _, body := range hooks.bodies("/applications") {
+				var got map[string]string
+				Expect(json.Unmarshal([]byte(body), &got)).To(Succeed())
+				if got["app"] == "argocd-notified" {
+					out = append(out, got)
+				}
+			}
+			return out
+		}
+		Eventually(mine).WithContext(ctx).Should(HaveLen(1))
+		Expect(mine()[0]).To(HaveKeyWithValue("revision", sha))
+		Consistently(mine).WithContext(ctx).WithTimeout(2 * time.Second).Should(HaveLen(1))
 	})
 
 	It("sends nothing twice after the manager restarts", func(ctx context.Context) {
