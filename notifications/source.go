@@ -2,9 +2,11 @@ package notifications
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/argoproj/notifications-engine/pkg/api"
@@ -21,10 +23,15 @@ import (
 // objects alone, and the engine's API built from it.
 type Source struct {
 	api.Factory
-	settings  api.Settings
-	namespace string
-	secrets   cache.SharedIndexInformer
-	informers []informers.SharedInformerFactory
+	settings   api.Settings
+	namespace  string
+	configMaps cache.SharedIndexInformer
+	secrets    cache.SharedIndexInformer
+	informers  []informers.SharedInformerFactory
+
+	mu sync.Mutex
+	// quieted is the last API whose webhooks were replaced by Sluice's.
+	quieted api.API
 }
 
 // NewSource watches settings' ConfigMap and Secret in namespace. Nothing
@@ -39,13 +46,49 @@ func NewSource(clientset kubernetes.Interface, namespace string, settings api.Se
 	}
 	cms, secrets := byName(settings.ConfigMapName), byName(settings.SecretName)
 	s := &Source{
-		settings:  settings,
-		namespace: namespace,
-		secrets:   secrets.Core().V1().Secrets().Informer(),
-		informers: []informers.SharedInformerFactory{cms, secrets},
+		settings:   settings,
+		namespace:  namespace,
+		configMaps: cms.Core().V1().ConfigMaps().Informer(),
+		secrets:    secrets.Core().V1().Secrets().Informer(),
+		informers:  []informers.SharedInformerFactory{cms, secrets},
 	}
-	s.Factory = api.NewFactory(settings, namespace, s.secrets, cms.Core().V1().ConfigMaps().Informer())
+	s.Factory = api.NewFactory(settings, namespace, s.secrets, s.configMaps)
 	return s
+}
+
+// GetAPI is the engine's API of the current configuration, with Sluice's
+// webhook service in place of the engine's (see webhook.go). The engine
+// makes a new API when the ConfigMap or the Secret changes; each is
+// amended once, before anyone sends with it.
+func (s *Source) GetAPI() (api.API, error) {
+	a, err := s.Factory.GetAPI()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.quieted == a {
+		return a, nil
+	}
+	cm, _ := s.object(s.configMaps, s.settings.ConfigMapName).(*corev1.ConfigMap)
+	if cm == nil {
+		cm = &corev1.ConfigMap{}
+	}
+	secret, _ := s.object(s.secrets, s.settings.SecretName).(*corev1.Secret)
+	if err := quietWebhooks(a, cm, secret); err != nil {
+		return nil, errors.New(redact(err.Error(), secretData(secret)))
+	}
+	s.quieted = a
+	return a, nil
+}
+
+// object is the configuration's object of that name, or nil.
+func (s *Source) object(informer cache.SharedIndexInformer, name string) any {
+	obj, found, err := informer.GetIndexer().GetByKey(s.namespace + "/" + name)
+	if err != nil || !found {
+		return nil
+	}
+	return obj
 }
 
 // Start runs the watches until ctx ends, returning once both objects (or
@@ -74,11 +117,7 @@ func (s *Source) Settings() api.Settings { return s.settings }
 // an error a service returns (which may quote its URL or token) can go to
 // an event or a log.
 func (s *Source) Redact(text string) string {
-	obj, found, err := s.secrets.GetIndexer().GetByKey(s.namespace + "/" + s.settings.SecretName)
-	if err != nil || !found {
-		return text
-	}
-	secret, ok := obj.(*corev1.Secret)
+	secret, ok := s.object(s.secrets, s.settings.SecretName).(*corev1.Secret)
 	if !ok {
 		return text
 	}
