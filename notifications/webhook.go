@@ -49,7 +49,10 @@ func webhookName(key string) (string, bool) {
 		return "webhook", true
 	}
 	name, ok := strings.CutPrefix(key, "service.webhook.")
-	return name, ok && name != "" && !strings.Contains(name, ".")
+	if !ok || name == "" || strings.Contains(name, ".") {
+		return "", false
+	}
+	return name, true
 }
 
 func secretData(secret *corev1.Secret) map[string][]byte {
