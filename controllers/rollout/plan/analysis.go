@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"fmt"
-
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -22,6 +20,7 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 		}
 		return false
 	}
+	p.announceRun(rolloutsv1alpha1.RolloutTypeStepLabel, p.ro.Status.Canary.CurrentStepAnalysisRunStatus, run)
 	p.status.Canary.CurrentStepAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{
 		Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message,
 	}
@@ -31,9 +30,8 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 		return true
 	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
 		p.status.Abort = true
-		p.event(true, "AnalysisRunFailed", fmt.Sprintf("AnalysisRun %s of step %d ended %s", run.Name, index+1, run.Status.Phase))
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, fmt.Sprintf("AnalysisRun %s of step %d", run.Name, index+1)) {
+		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveAnalysis) {
 			p.status.Canary.CurrentStepAnalysisRunStatus = nil
 			return true
 		}
@@ -41,12 +39,11 @@ func (p *planner) analysisStep(index int32, step *rolloutsv1alpha1.RolloutAnalys
 	return false
 }
 
-// pastInconclusiveStep handles a step whose AnalysisRun or Experiment (what)
-// ended Inconclusive: the first time, it pauses the rollout for reason with
-// a message that says what to do; while that pause condition stands, the
-// step waits for a person; once they cleared it by promoting, it reports
-// true and the step is over.
-func (p *planner) pastInconclusiveStep(reason rolloutsv1alpha1.PauseReason, what string) bool {
+// pastInconclusiveStep handles a step whose AnalysisRun or Experiment ended
+// Inconclusive: the first time, it pauses the rollout for reason; while
+// that pause condition stands, the step waits for a person; once they
+// cleared it by promoting, it reports true and the step is over.
+func (p *planner) pastInconclusiveStep(reason rolloutsv1alpha1.PauseReason) bool {
 	switch {
 	case p.pauseCondition(reason) != nil:
 		// Paused, waiting for a person.
@@ -59,7 +56,6 @@ func (p *planner) pastInconclusiveStep(reason rolloutsv1alpha1.PauseReason, what
 			Reason: reason, StartTime: metav1.Time{Time: p.now},
 		})
 		p.status.ControllerPause = true
-		p.event(false, "RolloutPaused", what+" is inconclusive: promote to continue, or abort")
 	}
 	return false
 }

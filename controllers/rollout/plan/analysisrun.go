@@ -253,16 +253,16 @@ func (p *planner) backgroundAnalysis(promoted bool) {
 		p.result.Actions = append(p.result.Actions, CreateAnalysisRun{Run: p.newBackgroundRun(&background.RolloutAnalysis)})
 		return
 	}
+	seen := p.ro.Status.Canary.CurrentBackgroundAnalysisRunStatus
+	p.announceRun(rolloutsv1alpha1.RolloutTypeBackgroundRunLabel, seen, run)
 	p.status.Canary.CurrentBackgroundAnalysisRunStatus = &rolloutsv1alpha1.RolloutAnalysisRunStatus{
 		Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message,
 	}
 	switch run.Status.Phase {
 	case rolloutsv1alpha1.AnalysisPhaseFailed, rolloutsv1alpha1.AnalysisPhaseError:
 		p.status.Abort = true
-		p.event(true, "AnalysisRunFailed", fmt.Sprintf("background AnalysisRun %s ended %s", run.Name, run.Status.Phase))
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		p.pastInconclusive(p.ro.Status.Canary.CurrentBackgroundAnalysisRunStatus,
-			p.status.Canary.CurrentBackgroundAnalysisRunStatus, "background AnalysisRun "+run.Name)
+		p.pastInconclusive(seen, p.status.Canary.CurrentBackgroundAnalysisRunStatus)
 	}
 }
 
@@ -273,7 +273,7 @@ func (p *planner) backgroundAnalysis(promoted bool) {
 // The run stays Inconclusive, so where it stands is kept in the mirror's
 // message, telling its pause apart from any other and making sure a result
 // a person promoted past does not pause the rollout again.
-func (p *planner) pastInconclusive(seen, mirror *rolloutsv1alpha1.RolloutAnalysisRunStatus, what string) bool {
+func (p *planner) pastInconclusive(seen, mirror *rolloutsv1alpha1.RolloutAnalysisRunStatus) bool {
 	state := ""
 	if seen != nil && seen.Name == mirror.Name {
 		state = seen.Message
@@ -295,7 +295,6 @@ func (p *planner) pastInconclusive(seen, mirror *rolloutsv1alpha1.RolloutAnalysi
 			Reason: rolloutsv1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: p.now},
 		})
 		p.status.ControllerPause = true
-		p.event(false, "RolloutPaused", what+" is inconclusive: promote to continue, or abort")
 	}
 	return false
 }

@@ -160,11 +160,6 @@ func (p *planner) blueGreenPause(ready, prePassed bool) bool {
 		})
 		p.status.ControllerPause = true
 		cond = &p.status.PauseConditions[len(p.status.PauseConditions)-1]
-		message := "promote to switch the active Service to it"
-		if auto {
-			message = fmt.Sprintf("the active Service switches to it in %ds, or on promote", bg.AutoPromotionSeconds)
-		}
-		p.event(false, "RolloutPaused", fmt.Sprintf("Rollout paused with revision %d ready behind the preview: %s", p.revision, message))
 	}
 	if !auto {
 		return false
@@ -222,6 +217,7 @@ func (p *planner) fullyAvailable(rs *appsv1.ReplicaSet) bool {
 // Service selects it and its post-promotion analysis, if any, passed. The
 // old stable keeps its pods for scaleDownDelaySeconds.
 func (p *planner) promoteGreen() {
+	p.completedBecause = promotedBecause(p.status.PromoteFull, p.fastRollback, "Completed blue-green update")
 	p.status.StableRS = p.hash
 	p.status.PromoteFull = false
 	p.status.PauseConditions = nil
@@ -231,7 +227,6 @@ func (p *planner) promoteGreen() {
 		p.others = append(p.others, p.stable)
 		p.stable = nil
 	}
-	p.event(false, "RolloutCompleted", fmt.Sprintf("Rollout completed update to revision %d (%s)", p.revision, p.hash))
 }
 
 // scaleBlueGreen keeps the stable revision at full size, runs the current
@@ -248,7 +243,7 @@ func (p *planner) scaleBlueGreen(promoted bool, activeAfter string) {
 		}
 	}
 	if p.current == nil {
-		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(green, promoted)})
+		p.createReplicaSet(green, promoted)
 	} else {
 		p.scaleTo(p.current, green)
 	}
@@ -343,8 +338,9 @@ func (p *planner) prePromotionAnalysis(ready bool) bool {
 		return false
 	}
 	return p.gate(gateRun{
-		kind: "pre-promotion", infix: "pre", typeLabel: rolloutsv1alpha1.RolloutTypePrePromotionLabel,
-		analysis: analysis, mirror: &p.status.BlueGreen.PrePromotionAnalysisRunStatus, start: ready,
+		infix: "pre", typeLabel: rolloutsv1alpha1.RolloutTypePrePromotionLabel, analysis: analysis,
+		mirror: &p.status.BlueGreen.PrePromotionAnalysisRunStatus, observed: p.ro.Status.BlueGreen.PrePromotionAnalysisRunStatus,
+		start: ready,
 	})
 }
 
@@ -356,19 +352,21 @@ func (p *planner) postPromotionAnalysis() bool {
 		return true
 	}
 	return p.gate(gateRun{
-		kind: "post-promotion", infix: "post", typeLabel: rolloutsv1alpha1.RolloutTypePostPromotionLabel,
-		analysis: analysis, mirror: &p.status.BlueGreen.PostPromotionAnalysisRunStatus, start: true,
+		infix: "post", typeLabel: rolloutsv1alpha1.RolloutTypePostPromotionLabel, analysis: analysis,
+		mirror: &p.status.BlueGreen.PostPromotionAnalysisRunStatus, observed: p.ro.Status.BlueGreen.PostPromotionAnalysisRunStatus,
+		start: true,
 	})
 }
 
 // gateRun is one of a blue-green rollout's two analyses.
 type gateRun struct {
-	kind      string // for messages: "pre-promotion"
 	infix     string // in the run's name: "pre"
-	typeLabel string // the rollout-type label's value
+	typeLabel string // the rollout-type label's value, and its kind in events
 	analysis  *rolloutsv1alpha1.RolloutAnalysis
-	// mirror is the run's status in the Rollout's status.
-	mirror **rolloutsv1alpha1.RolloutAnalysisRunStatus
+	// mirror is the run's status in the planned status; observed, in the
+	// observed one.
+	mirror   **rolloutsv1alpha1.RolloutAnalysisRunStatus
+	observed *rolloutsv1alpha1.RolloutAnalysisRunStatus
 	// start allows creating the run.
 	start bool
 }
@@ -393,6 +391,7 @@ func (p *planner) gate(g gateRun) bool {
 		}
 		return false
 	}
+	p.announceRun(g.typeLabel, g.observed, run)
 	*g.mirror = &rolloutsv1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: run.Status.Phase, Message: run.Status.Message}
 	switch run.Status.Phase {
 	case rolloutsv1alpha1.AnalysisPhaseSuccessful:
@@ -402,9 +401,8 @@ func (p *planner) gate(g gateRun) bool {
 		p.status.AbortedAt = &metav1.Time{Time: p.now}
 		p.status.PauseConditions = nil
 		p.status.ControllerPause = false
-		p.event(true, "AnalysisRunFailed", fmt.Sprintf("Blue-green %s AnalysisRun %s ended %s", g.kind, run.Name, run.Status.Phase))
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		return p.pastInconclusive(seen, *g.mirror, fmt.Sprintf("Blue-green %s AnalysisRun %s", g.kind, run.Name))
+		return p.pastInconclusive(seen, *g.mirror)
 	default:
 		p.gateRunning = true
 	}

@@ -39,7 +39,9 @@ var _ = Describe("The blue-green planner, simulated", func() {
 			steer := steering(rng, 30*time.Second)
 			for tick := range 300 {
 				steer(w)
-				w.step()
+				status := w.ro.Status.DeepCopy()
+				res := w.step()
+				checkEvents(status, res, tick)
 				checkActiveServing(w, replicas, tick)
 				endSomeRuns(w, rng)
 				makeSomePodsAvailable(w, rng)

@@ -81,8 +81,6 @@ type planner struct {
 	others   []*appsv1.ReplicaSet // every other ReplicaSet, oldest first
 	revision int64                // the current template's revision
 	limits   limits
-	// newRevision is set when this pass is the first to see a new template.
-	newRevision bool
 	// fastRollback is set when the current template is a recent revision
 	// within spec.rollbackWindow: it goes back without the steps.
 	fastRollback bool
@@ -103,6 +101,9 @@ type planner struct {
 	// gateRunning is set while a blue-green analysis decides whether the
 	// rollout goes on: waiting for it is not a lack of progress.
 	gateRunning bool
+	// completedBecause says why the current revision became stable in
+	// this pass, in Argo's words, for the RolloutCompleted event.
+	completedBecause string
 }
 
 func (p *planner) invalid(message string) {
@@ -127,6 +128,8 @@ func (p *planner) planCanary() {
 	if !promoted && !p.status.Abort && atDesired && p.stepsDone() && p.fullyRouted() {
 		// Every step is done and the canary runs at full size (and, with
 		// traffic routing, has all the traffic): it is the new stable.
+		p.completedBecause = promotedBecause(p.status.PromoteFull, p.fastRollback,
+			fmt.Sprintf("Completed all %d canary steps", len(p.steps())))
 		p.status.StableRS = p.hash
 		p.status.PromoteFull = false
 		if p.stable != nil {
@@ -134,7 +137,6 @@ func (p *planner) planCanary() {
 			p.stable = nil
 		}
 		promoted = true
-		p.event(false, "RolloutCompleted", fmt.Sprintf("Rollout completed update to revision %d (%s)", p.revision, p.hash))
 	}
 	p.canaryHeld = p.holdAbortedCanary()
 	p.clearDeadlines()
@@ -254,7 +256,9 @@ func (p *planner) resetOnNewRevision() {
 	if p.status.CurrentPodHash == p.hash && p.status.CurrentStepHash == stepsHash {
 		return
 	}
-	p.newRevision = p.status.CurrentPodHash != p.hash && p.status.CurrentPodHash != ""
+	if p.status.CurrentPodHash != p.hash {
+		p.announceUpdated()
+	}
 	p.status.CurrentPodHash = p.hash
 	p.status.CurrentStepHash = stepsHash
 	p.status.Canary.CurrentStepAnalysisRunStatus = nil
@@ -326,7 +330,6 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		// the walk reads it as, so tools showing it name a real step.
 		p.status.CurrentStepIndex = ptr.To(p.stepIndex())
 	}
-	defer p.announceStep(p.stepIndex())
 	for {
 		index := p.stepIndex()
 		weight = p.currentWeight()
@@ -355,30 +358,9 @@ func (p *planner) walkSteps(promoted bool) (weight int32, atDesired bool) {
 		if !done {
 			return weight, atDesired
 		}
+		p.announceStepCompleted(index)
 		p.status.CurrentStepIndex = ptr.To(index + 1)
 		p.progressed = true // a step is progress, for the progress deadline
-	}
-}
-
-// announceStep records one event when a pass moves the rollout to a new
-// step (or a new revision starts at its first), naming the step it is at.
-// One event per move, not one per step passed, keeps a rollout's events
-// readable and its API writes few; completion has its own event.
-func (p *planner) announceStep(from int32) {
-	steps := p.steps()
-	index := p.stepIndex()
-	if (index == from && !p.newRevision) || index >= int32(len(steps)) {
-		return
-	}
-	step := steps[index]
-	at := fmt.Sprintf("step %d/%d (%s)", index+1, len(steps), DescribeStep(step))
-	switch {
-	case p.newRevision:
-		p.event(false, "RolloutUpdated", fmt.Sprintf("Rollout updated to revision %d, at %s", p.revision, at))
-	case step.Pause != nil:
-		p.event(false, "RolloutPaused", "Rollout paused at "+at)
-	default:
-		p.event(false, "RolloutStep", "Rollout at "+at)
 	}
 }
 
@@ -407,7 +389,6 @@ func (p *planner) pauseStep(pause *rolloutsv1alpha1.RolloutPause) bool {
 	switch {
 	case cond == nil && p.status.ControllerPause:
 		p.status.ControllerPause = false
-		p.event(false, "RolloutResumed", "Rollout is resumed")
 		return true
 	case cond == nil:
 		p.status.PauseConditions = append(p.status.PauseConditions, rolloutsv1alpha1.PauseCondition{
@@ -506,7 +487,7 @@ func (p *planner) scale(weight int32, promoted bool) {
 		canary, stable = wantCanary, wantStable
 	}
 	if p.current == nil {
-		p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: p.newReplicaSet(canary, promoted)})
+		p.createReplicaSet(canary, promoted)
 	} else {
 		p.scaleTo(p.current, canary)
 	}
@@ -544,6 +525,21 @@ func (p *planner) scaleTo(rs *appsv1.ReplicaSet, to int32) {
 	p.planned[rs.Name] = to
 	if from := specReplicas(rs); from != to {
 		p.result.Actions = append(p.result.Actions, ScaleReplicaSet{Name: rs.Name, From: from, To: to})
+		revision := revisionOf(rs)
+		if rs == p.current {
+			revision = p.revision // renumbered, if need be, before it is scaled
+		}
+		p.announceScale(rs.Name, revision, from, to)
+	}
+}
+
+// createReplicaSet creates the current revision's ReplicaSet with replicas
+// pods.
+func (p *planner) createReplicaSet(replicas int32, promoted bool) {
+	rs := p.newReplicaSet(replicas, promoted)
+	p.result.Actions = append(p.result.Actions, CreateReplicaSet{ReplicaSet: rs})
+	if replicas > 0 {
+		p.announceScale(rs.Name, p.revision, 0, replicas)
 	}
 }
 
@@ -722,28 +718,6 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// DescribeStep names a canary step as events and tools show it, such as
-// "setWeight: 20" or "pause: 1m".
-func DescribeStep(step rolloutsv1alpha1.CanaryStep) string {
-	switch {
-	case step.SetWeight != nil:
-		return fmt.Sprintf("setWeight: %d", *step.SetWeight)
-	case step.Pause != nil && step.Pause.Duration != nil:
-		return "pause: " + step.Pause.Duration.String()
-	case step.Pause != nil:
-		return "pause"
-	case step.Analysis != nil:
-		return "analysis"
-	case step.SetHeaderRoute != nil:
-		return "setHeaderRoute: " + step.SetHeaderRoute.Name
-	case step.SetMirrorRoute != nil:
-		return "setMirrorRoute: " + step.SetMirrorRoute.Name
-	case step.Experiment != nil:
-		return "experiment"
-	}
-	return "step"
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }

@@ -73,13 +73,30 @@ var _ = Describe("Planning a canary", func() {
 		Expect(w.ro.Status.StableRS).To(Equal(w.ro.Status.CurrentPodHash))
 		Expect(w.ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy))
 		Expect(*w.ro.Status.CurrentStepIndex).To(Equal(int32(5)))
-		Expect(eventReasons(w.events)).To(Equal([]string{
-			"RolloutUpdated", // at step 1/5, setWeight 20
-			"RolloutPaused",  // at step 2/5
-			"RolloutStep",    // at step 3/5, setWeight 50
-			"RolloutPaused",  // at step 4/5
-			"RolloutStep",    // at step 5/5, setWeight 100
-			"RolloutCompleted",
+		v1, v2 := "my-app-"+w.hashOf("app:v1"), "my-app-"+w.hashOf("app:v2")
+		Expect(eventNotes(w.events)).To(Equal([]string{
+			"RolloutUpdated: Rollout updated to revision 1",
+			"ScalingReplicaSet: Scaled up ReplicaSet " + v1 + " (revision 1) from 0 to 5",
+			"RolloutCompleted: Rollout completed update to revision 1 (" + w.hashOf("app:v1") + "): Initial deploy",
+			"RolloutUpdated: Rollout updated to revision 2",
+			"ScalingReplicaSet: Scaled up ReplicaSet " + v2 + " (revision 2) from 0 to 1",
+			"ScalingReplicaSet: Scaled down ReplicaSet " + v1 + " (revision 1) from 5 to 4",
+			"RolloutStepCompleted: Rollout step 1/5 completed (setWeight: 20)",
+			"RolloutPaused: Rollout is paused (CanaryPauseStep)",
+			"RolloutStepCompleted: Rollout step 2/5 completed (pause: 1m0s)",
+			"ScalingReplicaSet: Scaled up ReplicaSet " + v2 + " (revision 2) from 1 to 3",
+			"ScalingReplicaSet: Scaled down ReplicaSet " + v1 + " (revision 1) from 4 to 3",
+			"RolloutResumed: Rollout is resumed",
+			"RolloutStepCompleted: Rollout step 3/5 completed (setWeight: 50)",
+			"RolloutPaused: Rollout is paused (CanaryPauseStep)",
+			"RolloutStepCompleted: Rollout step 4/5 completed (pause: 2m0s)",
+			"ScalingReplicaSet: Scaled up ReplicaSet " + v2 + " (revision 2) from 3 to 4",
+			"ScalingReplicaSet: Scaled down ReplicaSet " + v1 + " (revision 1) from 3 to 1",
+			"RolloutResumed: Rollout is resumed",
+			"ScalingReplicaSet: Scaled up ReplicaSet " + v2 + " (revision 2) from 4 to 5",
+			"ScalingReplicaSet: Scaled down ReplicaSet " + v1 + " (revision 1) from 1 to 0",
+			"RolloutStepCompleted: Rollout step 5/5 completed (setWeight: 100)",
+			"RolloutCompleted: Rollout completed update to revision 2 (" + w.hashOf("app:v2") + "): Completed all 5 canary steps",
 		}))
 	})
 
@@ -350,6 +367,15 @@ func eventReasons(events []Event) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.Reason)
+	}
+	return out
+}
+
+// eventNotes lists events as "Reason: message", as kubectl shows them.
+func eventNotes(events []Event) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Reason+": "+e.Message)
 	}
 	return out
 }

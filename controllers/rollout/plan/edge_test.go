@@ -22,7 +22,8 @@ var _ = Describe("Edge cases of the canary planner", func() {
 		w.run()
 		Expect(w.counts()).To(Equal(map[string]int32{"app:v1": 4}))
 		Expect(w.ro.Status.StableRS).NotTo(Equal(w.ro.Status.CurrentPodHash))
-		Expect(eventReasons(w.events)).NotTo(ContainElement("RolloutCompleted"))
+		Expect(eventNotes(w.events)).NotTo(ContainElement(HavePrefix("RolloutCompleted: Rollout completed update to revision 2")))
+		Expect(eventNotes(w.events)).To(ContainElement(HavePrefix("RolloutCompleted: Rollout completed update to revision 1")), "the first deploy")
 	})
 
 	It("lets a full promote override an abort, ending Healthy", func() {

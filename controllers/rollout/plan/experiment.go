@@ -154,7 +154,7 @@ func (p *planner) experimentStep(index int32, step *rolloutsv1alpha1.RolloutExpe
 		}
 		p.event(true, "ExperimentFailed", msg)
 	case rolloutsv1alpha1.AnalysisPhaseInconclusive:
-		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveExperiment, fmt.Sprintf("Experiment %s of step %d", ex.Name, index+1)) {
+		if p.pastInconclusiveStep(rolloutsv1alpha1.PauseReasonInconclusiveExperiment) {
 			p.status.Canary.CurrentExperiment = ""
 			return true
 		}

@@ -53,7 +53,7 @@ func (p *planner) finishStatus() {
 		// InvalidSpec condition alone; one that ran before turns unhealthy.
 		p.setCondition(rolloutsv1alpha1.RolloutHealthy, healthy, reasonHealthy, message)
 	}
-	p.announceConditionChanges()
+	p.announceTransitions()
 }
 
 // progressConditions sets Progressing, Available, Paused and Completed.
@@ -134,22 +134,6 @@ func phaseOf(ro *rolloutsv1alpha1.Rollout, st *rolloutsv1alpha1.RolloutStatus) (
 		return rolloutsv1alpha1.RolloutPhaseProgressing, "waiting for all steps to complete"
 	}
 	return rolloutsv1alpha1.RolloutPhaseHealthy, ""
-}
-
-// announceConditionChanges records an event for each condition a person
-// should hear about the moment it appears: an abort and an invalid spec.
-func (p *planner) announceConditionChanges() {
-	old := p.ro.Status
-	if c := findCondition(&p.status, rolloutsv1alpha1.InvalidSpec); c != nil {
-		if prev := findCondition(&old, rolloutsv1alpha1.InvalidSpec); prev == nil || prev.Message != c.Message {
-			p.event(true, reasonInvalidSpec, c.Message)
-		}
-	}
-	if c := findCondition(&p.status, rolloutsv1alpha1.RolloutProgressing); c != nil && c.Reason == reasonAborted {
-		if prev := findCondition(&old, rolloutsv1alpha1.RolloutProgressing); prev == nil || prev.Reason != c.Reason {
-			p.event(true, c.Reason, c.Message)
-		}
-	}
 }
 
 // setCondition sets a condition, keeping its timestamps when nothing about

@@ -224,26 +224,38 @@ func (w *world) settle() {
 	}
 }
 
-// run alternates planning and settling until a plan has nothing to do.
+// run alternates planning and settling until a plan has nothing to do, and
+// checks that such a plan, which changes nothing, records no event.
 func (w *world) run() {
-	if !w.runQuietly() {
+	GinkgoHelper()
+	last, settled := w.runUntilSettled()
+	if !settled {
 		Fail("the rollout did not settle in 50 reconciles")
 	}
+	Expect(last.Events).To(BeEmpty(), "a plan that changes nothing records no event")
 }
 
 // runQuietly is run without Gomega, for benchmarks; it reports whether the
 // rollout settled.
 func (w *world) runQuietly() bool {
+	_, settled := w.runUntilSettled()
+	return settled
+}
+
+// runUntilSettled plans, applies and settles until a plan has nothing to
+// do, which it returns, or 50 times.
+func (w *world) runUntilSettled() (Result, bool) {
+	var res Result
 	for range 50 {
 		before := w.ro.Status.DeepCopy()
-		res := Plan(w.observe())
+		res = Plan(w.observe())
 		w.applyQuietly(res)
 		w.settle()
 		if len(res.Actions) == 0 && apiequality.Semantic.DeepEqual(before, &res.Status) {
-			return true // nothing left to do until something changes
+			return res, true // nothing left to do until something changes
 		}
 	}
-	return false
+	return res, false
 }
 
 // counts returns spec.replicas by image, for assertions that read as the
