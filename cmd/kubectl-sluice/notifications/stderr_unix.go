@@ -22,14 +22,14 @@ func redactStderr(redact func(string) string) (restore func(), err error) {
 	}
 	saved, err := unix.Dup(2)
 	if err != nil {
-		r.Close()
-		w.Close()
+		_ = r.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	if err := unix.Dup2(int(w.Fd()), 2); err != nil {
-		unix.Close(saved)
-		r.Close()
-		w.Close()
+		_ = unix.Close(saved)
+		_ = r.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	stderr := os.NewFile(uintptr(saved), "stderr")
@@ -44,9 +44,9 @@ func redactStderr(redact func(string) string) (restore func(), err error) {
 	}()
 	return func() {
 		_ = unix.Dup2(saved, 2)
-		w.Close()
+		_ = w.Close()
 		<-done
-		r.Close()
-		stderr.Close()
+		_ = r.Close()
+		_ = stderr.Close()
 	}, nil
 }
