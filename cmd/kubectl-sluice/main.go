@@ -21,10 +21,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	notificationscmd "github.com/sluicehq/sluice/cmd/kubectl-sluice/notifications"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/internal/owned"
@@ -120,6 +122,7 @@ func newRoot(out io.Writer) *cobra.Command {
 		c.listCommand(),
 		c.statusCommand(),
 		c.appCommand(),
+		notificationscmd.NewCommand(c.flags, genericiooptions.IOStreams{In: os.Stdin, Out: out, ErrOut: os.Stderr}),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the plugin's version, commit and Argo Rollouts API version",
