@@ -278,6 +278,7 @@ slack:
 		for _, r := range hooks.requests("/rollouts") {
 			Expect(r.Header.Get("Authorization")).To(Equal("Bearer "+token), "the Secret's value reaches the service")
 		}
+		AddReportEntry("received", strings.Join(onlyOf(hooks.bodies("/rollouts"), "Rollout completes "), "\n"))
 	})
 
 	It("posts Argo's rendered attachments to Slack", func(ctx context.Context) {
@@ -286,19 +287,23 @@ slack:
 		ro := subscribed("to-slack", []rolloutsv1alpha1.CanaryStep{{SetWeight: ptr.To[int32](100)}})
 		ro.Annotations["notifications.argoproj.io/subscribe.on-rollout-completed.slack"] = "deploys"
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		// Argo records RolloutCompleted for the first deploy too.
+		Eventually(func() []receivedRequest { return slack.requests("/api/chat.postMessage") }).WithContext(ctx).Should(HaveLen(1))
 		waitStableAt(ctx, ro, ro.Name+":v1")
 		setImage(ctx, ro, ro.Name+":v2")
-		Eventually(func() []receivedRequest { return slack.requests("/api/chat.postMessage") }).WithContext(ctx).Should(HaveLen(1))
-		r := slack.requests("/api/chat.postMessage")[0]
-		Expect(r.Form.Get("channel")).To(Equal("deploys"))
-		Expect(r.Header.Get("Authorization") + r.Form.Get("token")).To(ContainSubstring("xoxb-0000-test"))
-		Expect(r.Form.Get("text")).To(Equal("Rollout to-slack has been completed."))
-		var attachments []map[string]any
-		Expect(json.Unmarshal([]byte(r.Form.Get("attachments")), &attachments)).To(Succeed())
-		Expect(attachments).To(HaveLen(1))
-		Expect(attachments[0]).To(HaveKeyWithValue("title", "to-slack"))
-		Expect(attachments[0]["fields"]).To(ContainElements(
-			HaveKeyWithValue("value", "Canary"), HaveKeyWithValue("value", "to-slack:v2")))
+		Eventually(func() []receivedRequest { return slack.requests("/api/chat.postMessage") }).WithContext(ctx).Should(HaveLen(2))
+		for i, image := range []string{"to-slack:v1", "to-slack:v2"} {
+			r := slack.requests("/api/chat.postMessage")[i]
+			Expect(r.Form.Get("channel")).To(Equal("deploys"))
+			Expect(r.Header.Get("Authorization") + r.Form.Get("token")).To(ContainSubstring("xoxb-0000-test"))
+			Expect(r.Form.Get("text")).To(Equal("Rollout to-slack has been completed."))
+			var attachments []map[string]any
+			Expect(json.Unmarshal([]byte(r.Form.Get("attachments")), &attachments)).To(Succeed())
+			Expect(attachments).To(HaveLen(1))
+			Expect(attachments[0]).To(HaveKeyWithValue("title", "to-slack"))
+			Expect(attachments[0]["fields"]).To(ContainElements(
+				HaveKeyWithValue("value", "Canary"), HaveKeyWithValue("value", image)))
+		}
 	})
 
 	It("sends one message for an abort", func(ctx context.Context) {
@@ -367,6 +372,7 @@ slack:
 		failing = app // still failing when the manager restarts, below
 
 		Eventually(func() []string { return hooks.bodies("/applications") }).WithContext(ctx).Should(HaveLen(1))
+		AddReportEntry("received", hooks.requests("/applications")[0].Method+" /applications "+hooks.bodies("/applications")[0])
 		var got map[string]string
 		Expect(json.Unmarshal([]byte(hooks.bodies("/applications")[0]), &got)).To(Succeed())
 		Expect(got).To(HaveKeyWithValue("app", "notified"))
