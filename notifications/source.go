@@ -75,8 +75,8 @@ func (s *Source) GetAPI() (api.API, error) {
 		cm = &corev1.ConfigMap{}
 	}
 	secret, _ := s.object(s.secrets, s.settings.SecretName).(*corev1.Secret)
-	if err := quietWebhooks(a, cm, secret); err != nil {
-		return nil, errors.New(redact(err.Error(), secretData(secret)))
+	if err := QuietWebhooks(a, cm, secret); err != nil {
+		return nil, errors.New(Redact(err.Error(), secretData(secret)))
 	}
 	s.quieted = a
 	return a, nil
@@ -121,13 +121,14 @@ func (s *Source) Redact(text string) string {
 	if !ok {
 		return text
 	}
-	return redact(text, secret.Data)
+	return Redact(text, secret.Data)
 }
 
-// redact replaces every value of data found in text, the longest first
-// (so a value that contains another is replaced whole); values shorter
-// than four bytes are left, as they would hide ordinary words.
-func redact(text string, data map[string][]byte) string {
+// Redact replaces every value of data (a notification Secret's) found in
+// text, the longest first (so a value that contains another is replaced
+// whole); values shorter than four bytes are left, as they would hide
+// ordinary words.
+func Redact(text string, data map[string][]byte) string {
 	values := make([]string, 0, len(data))
 	for _, v := range data {
 		if value := strings.TrimSpace(string(v)); len(value) >= 4 {

@@ -19,8 +19,8 @@ func TestRedact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := redact(tc.text, tc.data); got != tc.want {
-				t.Errorf("redact(%q) = %q, want %q", tc.text, got, tc.want)
+			if got := Redact(tc.text, tc.data); got != tc.want {
+				t.Errorf("Redact(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}

@@ -25,9 +25,9 @@ import (
 // URLs are themselves secrets), and that logger cannot be replaced from
 // outside. Ours logs nothing.
 
-// quietWebhooks replaces the webhook services of an API built from cm and
+// QuietWebhooks replaces the webhook services of an API built from cm and
 // secret with Sluice's.
-func quietWebhooks(a api.API, cm *corev1.ConfigMap, secret *corev1.Secret) error {
+func QuietWebhooks(a api.API, cm *corev1.ConfigMap, secret *corev1.Secret) error {
 	for key, value := range cm.Data {
 		name, ok := webhookName(key)
 		if !ok {

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sluicenotifications "github.com/sluicehq/sluice/notifications"
 )
 
 // emptySecret is the --secret value for no Secret, as Argo's tools take it.
@@ -184,6 +186,11 @@ func (c *configuration) api() (api.API, *api.Config, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ConfigMap %s: %s", c.configMap.Name, c.redact(err.Error()))
 	}
+	// Webhooks go as the manager sends them: the engine's own service
+	// logs each request's URL, the Secret's values in it.
+	if err := sluicenotifications.QuietWebhooks(notifier, c.configMap, c.secret); err != nil {
+		return nil, nil, fmt.Errorf("ConfigMap %s: %s", c.configMap.Name, c.redact(err.Error()))
+	}
 	return notifier, cfg, nil
 }
 
@@ -191,21 +198,7 @@ func (c *configuration) api() (api.API, *api.Config, error) {
 // so an error quoting a service's URL or token can be printed. Values
 // shorter than four bytes are left, as they would hide ordinary words.
 func (c *configuration) redact(text string) string {
-	return redact(text, c.secret.Data)
-}
-
-func redact(text string, data map[string][]byte) string {
-	values := make([]string, 0, len(data))
-	for _, v := range data {
-		if value := strings.TrimSpace(string(v)); len(value) >= 4 {
-			values = append(values, value)
-		}
-	}
-	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
-	for _, v := range values {
-		text = strings.ReplaceAll(text, v, "******")
-	}
-	return text
+	return sluicenotifications.Redact(text, c.secret.Data)
 }
 
 // serviceTypes are the configured services' types by name: the key

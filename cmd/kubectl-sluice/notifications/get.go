@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/argoproj/notifications-engine/pkg/api"
 	"github.com/argoproj/notifications-engine/pkg/services"
 	"github.com/argoproj/notifications-engine/pkg/triggers"
 	"github.com/spf13/cobra"
@@ -53,6 +54,26 @@ func (g *getOptions) validate() error {
 	return fmt.Errorf("--output %q: use wide, name, json or yaml", g.output)
 }
 
+// load reads the configuration a get lists: the ConfigMap alone, so from
+// a file it needs no cluster.
+func (g *getOptions) load(cmd *cobra.Command, args []string) (*configuration, *api.Config, error) {
+	if len(args) == 1 {
+		g.name = args[0]
+	}
+	if err := g.prepare(g.ConfigMapFile == ""); err != nil {
+		return nil, nil, err
+	}
+	if err := g.validate(); err != nil {
+		return nil, nil, err
+	}
+	c, err := g.readConfiguration(cmd.Context(), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := c.config()
+	return c, cfg, err
+}
+
 func (o *Options) triggerGetCommand() *cobra.Command {
 	g := &getOptions{Options: o}
 	cmd := &cobra.Command{
@@ -64,21 +85,7 @@ func (o *Options) triggerGetCommand() *cobra.Command {
   kubectl sluice notifications trigger get on-sync-failed --kind application -o yaml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				g.name = args[0]
-			}
-			// Listing reads the ConfigMap alone: from a file, no cluster.
-			if err := o.prepare(o.ConfigMapFile == ""); err != nil {
-				return err
-			}
-			if err := g.validate(); err != nil {
-				return err
-			}
-			c, err := o.readConfiguration(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			cfg, err := c.config()
+			c, cfg, err := g.load(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -124,21 +131,7 @@ func (o *Options) templateGetCommand() *cobra.Command {
   kubectl sluice notifications template get app-sync-succeeded --kind application -o yaml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				g.name = args[0]
-			}
-			// Listing reads the ConfigMap alone: from a file, no cluster.
-			if err := o.prepare(o.ConfigMapFile == ""); err != nil {
-				return err
-			}
-			if err := g.validate(); err != nil {
-				return err
-			}
-			c, err := o.readConfiguration(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			cfg, err := c.config()
+			c, cfg, err := g.load(cmd, args)
 			if err != nil {
 				return err
 			}

@@ -106,14 +106,6 @@ func (n *notifyOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	notifier.AddNotificationService(consoleService, services.NewConsoleService(n.out()))
-	if !n.dryRun {
-		// A service's own log of what it sends may quote the Secret.
-		restore, err := redactStderr(c.redact)
-		if err != nil {
-			return err
-		}
-		defer restore()
-	}
 	types := c.serviceTypes()
 	var errs []error
 	for _, dest := range n.destinations() {
