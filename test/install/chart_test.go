@@ -43,6 +43,8 @@ var _ = Describe("the chart's default install", func() {
 			"--leader-election-lease-duration=15s",
 			"--leader-election-renew-deadline=10s",
 			"--leader-election-retry-period=2s",
+			"--notifications=true",
+			"--notifications-namespace=sluice-system",
 			"--health-probe-bind-address=:8081",
 			"--metrics-bind-address=:8443",
 			"--metrics-secure=true",
@@ -105,9 +107,9 @@ var _ = Describe("the chart's default install", func() {
 		Expect(m.names("ClusterRole")).To(ConsistOf(
 			"ClusterRole/sluice-rollout", "ClusterRole/sluice-experiment", "ClusterRole/sluice-analysisrun", "ClusterRole/sluice-application",
 			"ClusterRole/sluice-manager", "ClusterRole/sluice-metrics-auth", "ClusterRole/sluice-metrics-reader"))
-		Expect(m.names("Role")).To(ConsistOf("Role/sluice-leader-election"))
+		Expect(m.names("Role")).To(ConsistOf("Role/sluice-leader-election", "Role/sluice-notifications"))
 		expectBound(m, "ClusterRole", "sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-metrics-auth")
-		expectBound(m, "Role", "sluice-leader-election")
+		expectBound(m, "Role", "sluice-leader-election", "sluice-notifications")
 	})
 
 	It("lets the Application controller read every kind and write none with its own rights", func() {
@@ -167,8 +169,9 @@ var _ = Describe("the chart in namespaced mode", func() {
 		Expect(m.names("ClusterRole")).To(ConsistOf("ClusterRole/sluice-metrics-auth", "ClusterRole/sluice-metrics-reader"))
 		Expect(m.names("ClusterRoleBinding")).To(ConsistOf("ClusterRoleBinding/sluice-metrics-auth"))
 		Expect(m.names("Role")).To(ConsistOf("Role/sluice-rollout", "Role/sluice-experiment", "Role/sluice-analysisrun", "Role/sluice-application",
-			"Role/sluice-manager", "Role/sluice-leader-election"))
-		expectBound(m, "Role", "sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-leader-election")
+			"Role/sluice-manager", "Role/sluice-leader-election", "Role/sluice-notifications"))
+		expectBound(m, "Role", "sluice-rollout", "sluice-experiment", "sluice-analysisrun", "sluice-application", "sluice-manager", "sluice-leader-election",
+			"sluice-notifications")
 		for _, r := range rolesOf(m) {
 			if r.kind == "Role" {
 				Expect(r.namespace).To(Equal(releaseNamespace), r.name)
@@ -190,6 +193,17 @@ var _ = Describe("the chart in namespaced mode", func() {
 		m := render(namespacedWriteAll)
 		Expect(rolesWritingEverything(m)).To(ConsistOf("Role/sluice-application-write-all"))
 		expectBound(m, "Role", "sluice-application-write-all")
+	})
+})
+
+var _ = Describe("the chart with notifications off", func() {
+	It("turns them off in the manager and grants no read of the release namespace's ConfigMaps and Secrets", func() {
+		m := render(notificationsOff)
+		Expect(m.get("Role", "sluice-notifications")).To(BeNil())
+		Expect(m.get("RoleBinding", "sluice-notifications")).To(BeNil())
+		args := argsOf(m)
+		Expect(args).To(ContainElement("--notifications=false"))
+		Expect(flagNames(args)).NotTo(ContainElement("--notifications-namespace"))
 	})
 })
 

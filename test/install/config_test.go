@@ -153,6 +153,7 @@ var _ = Describe("the chart's copies of config/", func() {
 		Entry(nil, "application_role.yaml", "ClusterRole", "sluice-application", defaults, namespaced, applicationOnly),
 		Entry(nil, "manager_role.yaml", "ClusterRole", "sluice-manager", defaults, namespaced, analysisrunOnly),
 		Entry(nil, "manager_role.yaml", "Role", "sluice-leader-election", defaults, namespaced, rolloutOnly),
+		Entry(nil, "notifications_role.yaml", "Role", "sluice-notifications", defaults, namespaced, rolloutOnly),
 		Entry(nil, "metrics_auth_role.yaml", "ClusterRole", "sluice-metrics-auth", defaults, namespaced),
 		Entry(nil, "metrics_reader_role.yaml", "ClusterRole", "sluice-metrics-reader", defaults, namespaced),
 		Entry(nil, "application_write_all.yaml", "ClusterRole", "sluice-application-write-all", writeAll, namespacedWriteAll),

@@ -16,6 +16,7 @@ const (
 namespaced: true
 metrics: {secure: false}`
 	applicationOff     = `controllers: {application: false}`
+	notificationsOff   = `notifications: {enabled: false}`
 	analysisrunOnly    = `controllers: {rollout: false, experiment: false, application: false}`
 	rolloutOnly        = `controllers: {experiment: false, analysisrun: false, application: false}`
 	applicationOnly    = `controllers: {rollout: false, experiment: false, analysisrun: false}`
@@ -95,6 +96,7 @@ func toggleEntries() []TableEntry {
 		Entry("namespaced", namespaced),
 		Entry("namespaced, metrics over HTTP", namespacedHTTP),
 		Entry("application controller off", applicationOff),
+		Entry("notifications off", notificationsOff),
 		Entry("analysisrun controller only", analysisrunOnly),
 		Entry("rollout controller only", rolloutOnly),
 		Entry("application controller only", applicationOnly),
