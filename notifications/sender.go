@@ -3,6 +3,7 @@ package notifications
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/argoproj/notifications-engine/pkg/services"
@@ -41,12 +42,13 @@ type SenderOptions struct {
 	// RetryBase is the wait after a first failed send, doubled after each
 	// failure up to RetryMax (defaults 1s and 5m).
 	RetryBase, RetryMax time.Duration
-	// Attempts bounds the sends of one delivery (default 12: about half an
-	// hour of retries).
+	// Attempts bounds the sends of one delivery (default 12: the last about
+	// 18 minutes after the first).
 	Attempts int
-	// Backlog bounds the deliveries waiting (default 10000); a delivery
-	// past it is dropped and counted as failed, so a service that is down
-	// for long cannot grow the manager's memory without end.
+	// Backlog bounds the deliveries waiting, to be sent or retried
+	// (default 10000); a delivery past it is dropped and counted as
+	// failed, so a service that is down for long cannot grow the
+	// manager's memory without end.
 	Backlog int
 }
 
@@ -76,6 +78,9 @@ type Sender struct {
 	recorder recorder.EventRecorder
 	opts     SenderOptions
 	queue    workqueue.TypedRateLimitingInterface[*Delivery]
+	// waiting counts the deliveries queued or waiting to be retried: the
+	// queue's Len leaves out those waiting out a backoff.
+	waiting atomic.Int64
 }
 
 // NewSender sends with source's services; failed sends are recorded with
@@ -94,7 +99,8 @@ func NewSender(source *Source, rec recorder.EventRecorder, opts SenderOptions) *
 
 // Enqueue queues a delivery and returns at once.
 func (s *Sender) Enqueue(d *Delivery) {
-	if s.queue.Len() >= s.opts.Backlog {
+	if s.waiting.Add(1) > int64(s.opts.Backlog) {
+		s.waiting.Add(-1)
 		metrics.Notifications.Delivered(d.Namespace, d.Name, d.Trigger, d.Destination.Service, d.EventType, d.EventReason, false, 0)
 		writeEvent(s.recorder, d.Regarding, "NotificationFailed",
 			"Notification "+d.Trigger+" to "+DestinationName(d.Destination.Service, d.Destination.Recipient)+" dropped: too many notifications are waiting to be sent")
@@ -127,6 +133,12 @@ func (s *Sender) sendNext(ctx context.Context) bool {
 		return false
 	}
 	defer s.queue.Done(d)
+	if ctx.Err() != nil {
+		// Stopping: what is left is not sent (the next leader does not
+		// send it either).
+		s.forget(d)
+		return true
+	}
 	start := time.Now()
 	err := s.send(d)
 	metrics.Notifications.Delivered(d.Namespace, d.Name, d.Trigger, d.Destination.Service, d.EventType, d.EventReason,
@@ -134,14 +146,14 @@ func (s *Sender) sendNext(ctx context.Context) bool {
 	logger := log.FromContext(ctx).WithValues("namespace", d.Namespace, "name", d.Name,
 		"trigger", d.Trigger, "destination", DestinationName(d.Destination.Service, d.Destination.Recipient))
 	if err == nil {
-		s.queue.Forget(d)
+		s.forget(d)
 		logger.V(1).Info("notification sent")
 		return true
 	}
 	why := s.source.Redact(err.Error())
 	attempt := s.queue.NumRequeues(d) + 1
 	if attempt >= s.opts.Attempts {
-		s.queue.Forget(d)
+		s.forget(d)
 		logger.Info("notification not sent, giving up", "attempts", attempt, "error", why)
 		writeEvent(s.recorder, d.Regarding, "NotificationFailed",
 			"Notification "+d.Trigger+" to "+DestinationName(d.Destination.Service, d.Destination.Recipient)+" failed, giving up: "+why)
@@ -152,6 +164,12 @@ func (s *Sender) sendNext(ctx context.Context) bool {
 		"Notification "+d.Trigger+" to "+DestinationName(d.Destination.Service, d.Destination.Recipient)+" failed, retrying: "+why)
 	s.queue.AddRateLimited(d)
 	return true
+}
+
+// forget is a delivery done with, sent or given up.
+func (s *Sender) forget(d *Delivery) {
+	s.queue.Forget(d)
+	s.waiting.Add(-1)
 }
 
 func (s *Sender) send(d *Delivery) error {

@@ -2,11 +2,11 @@ package notifications
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/argoproj/notifications-engine/pkg/api"
@@ -22,16 +22,12 @@ import (
 // of the manager's namespace), kept current by watches on those two
 // objects alone, and the engine's API built from it.
 type Source struct {
-	api.Factory
+	factory    api.Factory
 	settings   api.Settings
 	namespace  string
 	configMaps cache.SharedIndexInformer
 	secrets    cache.SharedIndexInformer
 	informers  []informers.SharedInformerFactory
-
-	mu sync.Mutex
-	// quieted is the last API whose webhooks were replaced by Sluice's.
-	quieted api.API
 }
 
 // NewSource watches settings' ConfigMap and Secret in namespace. Nothing
@@ -52,34 +48,26 @@ func NewSource(clientset kubernetes.Interface, namespace string, settings api.Se
 		secrets:    secrets.Core().V1().Secrets().Informer(),
 		informers:  []informers.SharedInformerFactory{cms, secrets},
 	}
-	s.Factory = api.NewFactory(settings, namespace, s.secrets, s.configMaps)
+	s.factory = api.NewFactory(settings, namespace, s.secrets, s.configMaps)
 	return s
 }
 
-// GetAPI is the engine's API of the current configuration, with Sluice's
-// webhook service in place of the engine's (see webhook.go). The engine
-// makes a new API when the ConfigMap or the Secret changes; each is
-// amended once, before anyone sends with it.
-func (s *Source) GetAPI() (api.API, error) {
-	a, err := s.Factory.GetAPI()
-	if err != nil {
-		return nil, err
+// GetAPI is the engine's API of the current configuration; the engine
+// makes a new one when the ConfigMap or the Secret changes.
+func (s *Source) GetAPI() (api.API, error) { return s.factory.GetAPI() }
+
+// Synced says whether both objects (or their absence) are known.
+func (s *Source) Synced() bool { return s.configMaps.HasSynced() && s.secrets.HasSynced() }
+
+// WaitSynced waits at most timeout for Synced.
+func (s *Source) WaitSynced(timeout time.Duration) bool {
+	if s.Synced() {
+		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.quieted == a {
-		return a, nil
-	}
-	cm, _ := s.object(s.configMaps, s.settings.ConfigMapName).(*corev1.ConfigMap)
-	if cm == nil {
-		cm = &corev1.ConfigMap{}
-	}
-	secret, _ := s.object(s.secrets, s.settings.SecretName).(*corev1.Secret)
-	if err := QuietWebhooks(a, cm, secret); err != nil {
-		return nil, errors.New(Redact(err.Error(), secretData(secret)))
-	}
-	s.quieted = a
-	return a, nil
+	stop := make(chan struct{})
+	timer := time.AfterFunc(timeout, func() { close(stop) })
+	defer timer.Stop()
+	return cache.WaitForCacheSync(stop, s.configMaps.HasSynced, s.secrets.HasSynced)
 }
 
 // object is the configuration's object of that name, or nil.
@@ -137,7 +125,12 @@ func Redact(text string, data map[string][]byte) string {
 	}
 	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
 	for _, v := range values {
-		text = strings.ReplaceAll(text, v, "******")
+		// The forms an error may quote a value in: as it is, escaped in a
+		// URL's query or path, or quoted by %q.
+		quoted := strconv.Quote(v)
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v), quoted[1 : len(quoted)-1]} {
+			text = strings.ReplaceAll(text, form, "******")
+		}
 	}
 	return text
 }

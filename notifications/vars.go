@@ -26,7 +26,7 @@ type AnalysisRunsOf func(namespace, podHash string) []rolloutsv1alpha1.AnalysisR
 // and the variables its templates see: rollout, analysisRuns (the runs of
 // the Rollout's current revision, newest first), time and secrets.
 func RolloutSettings(runs AnalysisRunsOf) api.Settings {
-	return api.Settings{
+	return quiet(api.Settings{
 		ConfigMapName: RolloutConfigMap,
 		SecretName:    RolloutSecret,
 		InitGetVars: func(_ *api.Config, _ *corev1.ConfigMap, secret *corev1.Secret) (api.GetVars, error) {
@@ -39,7 +39,7 @@ func RolloutSettings(runs AnalysisRunsOf) api.Settings {
 				}
 			}, nil
 		},
-	}
+	})
 }
 
 // analysisRunsOfRevision are the runs of the Rollout's current pod hash
@@ -74,7 +74,7 @@ func analysisRunsOfRevision(obj map[string]any, runsOf AnalysisRunsOf) any {
 // shape), context (the ConfigMap's context key, with notificationType),
 // secrets, time and strings.
 func ApplicationSettings() api.Settings {
-	return api.Settings{
+	return quiet(api.Settings{
 		ConfigMapName: ApplicationConfigMap,
 		SecretName:    ApplicationSecret,
 		InitGetVars: func(_ *api.Config, cm *corev1.ConfigMap, secret *corev1.Secret) (api.GetVars, error) {
@@ -99,7 +99,7 @@ func ApplicationSettings() api.Settings {
 				}
 			}, nil
 		},
-	}
+	})
 }
 
 // argoCDView is an Application as Argo CD's templates and triggers read it.
@@ -129,17 +129,13 @@ func argoCDView(obj map[string]any) map[string]any {
 }
 
 // timeFunctions are Argo's time helpers: time.Now() and
-// time.Parse(rfc3339).
+// time.Parse(rfc3339). A timestamp that does not parse fails the
+// expression or template, as in Argo (whose Parse panics), rather than
+// reading as the year 1 and making "older than" conditions hold.
 var timeFunctions = map[string]any{
 	"Now": time.Now,
-	"Parse": func(timestamp string) time.Time {
-		t, err := time.Parse(time.RFC3339, timestamp)
-		if err != nil {
-			// An expression or template sees the zero time rather than
-			// stopping the manager.
-			return time.Time{}
-		}
-		return t
+	"Parse": func(timestamp string) (time.Time, error) {
+		return time.Parse(time.RFC3339, timestamp)
 	},
 }
 

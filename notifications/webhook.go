@@ -25,21 +25,22 @@ import (
 // URLs are themselves secrets), and that logger cannot be replaced from
 // outside. Ours logs nothing.
 
-// QuietWebhooks replaces the webhook services of an API built from cm and
-// secret with Sluice's.
-func QuietWebhooks(a api.API, cm *corev1.ConfigMap, secret *corev1.Secret) error {
-	for key, value := range cm.Data {
-		name, ok := webhookName(key)
-		if !ok {
-			continue
+// quiet makes the APIs settings build send webhooks with Sluice's
+// service: the engine builds an API's services from its configuration
+// after InitGetVars, so each API is quiet from the start, built from its
+// own ConfigMap and Secret.
+func quiet(settings api.Settings) api.Settings {
+	initGetVars := settings.InitGetVars
+	settings.InitGetVars = func(cfg *api.Config, cm *corev1.ConfigMap, secret *corev1.Secret) (api.GetVars, error) {
+		for key, value := range cm.Data {
+			if name, ok := webhookName(key); ok {
+				options, data := []byte(value), secretData(secret)
+				cfg.Services[name] = func() (services.NotificationService, error) { return newWebhook(options, data) }
+			}
 		}
-		svc, err := newWebhook([]byte(value), secretData(secret))
-		if err != nil {
-			return fmt.Errorf("service %s: %w", key, err)
-		}
-		a.AddNotificationService(name, svc)
+		return initGetVars(cfg, cm, secret)
 	}
-	return nil
+	return settings
 }
 
 // webhookName is the name of the service a ConfigMap key configures, when
@@ -89,6 +90,13 @@ func substituteSecrets(v any, data map[string][]byte) any {
 	return v
 }
 
+// webhookTimeout bounds one request of a webhook, its retries apart.
+const webhookTimeout = 30 * time.Second
+
+// replyInError is how much of a receiver's refusal goes into the error,
+// and from there into an event on the object.
+const replyInError = 256
+
 type webhook struct {
 	opts   services.WebhookOptions
 	client *http.Client
@@ -121,6 +129,9 @@ func newWebhook(options []byte, secret map[string][]byte) (services.Notification
 	if err != nil {
 		return nil, err
 	}
+	// A receiver that takes the connection and never answers must not
+	// hold a sender for ever (the engine's service waits without end).
+	client.Timeout = webhookTimeout
 	return &webhook{opts: opts, client: client}, nil
 }
 
@@ -156,7 +167,7 @@ func (w *webhook) Send(n services.Notification, dest services.Destination) error
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, replyInError))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("%s %s: status %d: %s", method, url, resp.StatusCode, reply)
 	}

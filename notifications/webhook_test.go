@@ -3,7 +3,9 @@ package notifications
 import (
 	"testing"
 
+	"github.com/argoproj/notifications-engine/pkg/api"
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestWebhookName(t *testing.T) {
@@ -52,5 +54,46 @@ func TestSubstituteSecrets(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestSettingsSendWebhooksQuietly(t *testing.T) {
+	// The engine's webhook service logs each request's URL, the Secret's
+	// values in it: the APIs Sluice's settings build carry Sluice's.
+	cm := &corev1.ConfigMap{Data: map[string]string{
+		"service.webhook.ops": "url: https://hooks.example.com/$token\n",
+		"service.webhook":     "url: https://hooks.example.com/default\n",
+		"service.slack":       "token: $token\n",
+	}}
+	secret := &corev1.Secret{Data: map[string][]byte{"token": []byte("t0k3n")}}
+	for name, settings := range map[string]api.Settings{"rollouts": RolloutSettings(nil), "applications": ApplicationSettings()} {
+		cfg, err := api.ParseConfig(cm, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		getVars, err := settings.InitGetVars(cfg, cm, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifier, err := api.NewAPI(*cfg, getVars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, service := range []string{"ops", "webhook"} {
+			hook, ok := notifier.GetNotificationServices()[service].(*webhook)
+			if !ok {
+				t.Errorf("%s: service %s is the engine's, not Sluice's", name, service)
+				continue
+			}
+			if service == "ops" && hook.opts.URL != "https://hooks.example.com/t0k3n" {
+				t.Errorf("%s: the Secret's value is not substituted: %s", name, hook.opts.URL)
+			}
+			if hook.client.Timeout != webhookTimeout {
+				t.Errorf("%s: no timeout on service %s", name, service)
+			}
+		}
+		if _, ok := notifier.GetNotificationServices()["slack"].(*webhook); ok {
+			t.Errorf("%s: Slack is no webhook", name)
+		}
 	}
 }

@@ -99,10 +99,12 @@ func main() {
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
-	// The notifications engine logs each configuration reload and
-	// evaluation through logrus at info; Sluice reports what matters
-	// (failed sends, unreadable configuration) in its own log and events.
-	logrus.SetLevel(logrus.WarnLevel)
+	// The notifications engine logs through logrus, unmasked: a parse
+	// error of a service's options, which hold the Secret's values, would
+	// quote them. Sluice reports what matters (failed sends, unreadable
+	// configuration, triggers not evaluated) in its own log and events,
+	// masked.
+	logrus.SetLevel(logrus.PanicLevel)
 	if err := run(ctrl.SetupSignalHandler(), opts); err != nil {
 		// Plain text, not a log line: most of these are start-up mistakes
 		// (a bad flag value, no kubeconfig) that a person reads at once.

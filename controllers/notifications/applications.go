@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/argoproj/notifications-engine/pkg/controller"
+	"github.com/argoproj/notifications-engine/pkg/services"
 	"github.com/argoproj/notifications-engine/pkg/subscriptions"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,6 +62,7 @@ func (h *Hub) WatchApplications(opts ApplicationOptions) error {
 	}
 	r := &applicationNotifier{
 		client:   h.mgr.GetClient(),
+		reader:   h.mgr.GetAPIReader(),
 		source:   source,
 		kind:     opts.Kind,
 		recorder: h.mgr.GetEventRecorder("sluice-notifications"),
@@ -81,7 +83,10 @@ func (h *Hub) WatchApplications(opts ApplicationOptions) error {
 // Application kind, with a failed send retried with backoff (the engine
 // waits for the object's next change).
 type applicationNotifier struct {
-	client    client.Client
+	client client.Client
+	// reader reads around the cache, when a send is about to be made: the
+	// cache may not show yet the record the last reconcile wrote.
+	reader    client.Reader
 	source    *notifications.Source
 	kind      schema.GroupVersionKind
 	newObject func() client.Object
@@ -93,28 +98,39 @@ func (r *applicationNotifier) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	app, err := r.unstructured(obj)
-	if err != nil {
-		return ctrl.Result{}, err
+	if !r.source.Synced() {
+		// The configuration is not read yet (the manager is starting):
+		// evaluating now would find no trigger and forget nothing, but
+		// would send nothing either.
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	notifier, err := r.source.GetAPI()
 	if err != nil {
 		return ctrl.Result{}, errors.New(r.source.Redact(err.Error()))
 	}
 	cfg := notifier.GetConfig()
-	subscribed := notifications.Destinations(cfg, app.GetLabels(), app.GetAnnotations())
+	subscribed := notifications.Destinations(cfg, obj.GetLabels(), obj.GetAnnotations())
 	if len(subscribed) == 0 {
 		return ctrl.Result{}, nil
 	}
+	app, err := r.unstructured(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	state := controller.NewStateFromRes(app)
+	sent := r.alreadySent(ctx, app)
 	var failed []error
 	for trigger, to := range subscribed {
 		if _, configured := cfg.Triggers[trigger]; !configured {
 			continue
 		}
+		to = notifications.Configured(notifier, to, func(dest services.Destination) {
+			log.FromContext(ctx).Info("subscribed to a service the configuration does not have",
+				"trigger", trigger, "service", dest.Service)
+		})
 		results, err := notifier.RunTrigger(trigger, app.Object)
 		if err != nil {
-			log.FromContext(ctx).Info("trigger not evaluated", "trigger", trigger, "error", err.Error())
+			log.FromContext(ctx).Info("trigger not evaluated", "trigger", trigger, "error", r.source.Redact(err.Error()))
 			continue
 		}
 		for _, result := range results {
@@ -125,11 +141,18 @@ func (r *applicationNotifier) Reconcile(ctx context.Context, req ctrl.Request) (
 				if !state.SetAlreadyNotified(false, "", trigger, result, dest, result.Triggered) || !result.Triggered {
 					continue
 				}
+				key := controller.StateItemKey(false, "", trigger, result, dest)
+				if at, ok := sent()[key]; ok {
+					state[key] = at // recorded by a reconcile the cache does not show yet
+					continue
+				}
 				start := time.Now()
 				err := notifier.Send(app.Object, result.Templates, dest)
 				metrics.Notifications.Delivered(app.GetNamespace(), app.GetName(), trigger, dest.Service, "", "", err == nil, time.Since(start))
 				if err != nil {
-					state.SetAlreadyNotified(false, "", trigger, result, dest, false)
+					// Not sent: no record, so the retry sends it (the
+					// engine's own undo keeps a oncePer condition's).
+					delete(state, key)
 					why := r.source.Redact(err.Error())
 					r.recorder.Eventf(app, nil, corev1.EventTypeWarning, "NotificationFailed", "Notify",
 						"Notification %s to %s failed, retrying: %s", trigger, notifications.DestinationName(dest.Service, dest.Recipient), why)
@@ -144,6 +167,26 @@ func (r *applicationNotifier) Reconcile(ctx context.Context, req ctrl.Request) (
 	// A failed send is retried with the queue's backoff; what was sent is
 	// recorded already and is not sent again.
 	return ctrl.Result{}, errors.Join(failed...)
+}
+
+// alreadySent reads, once and only when asked (a send is about to be
+// made), the record of what was sent from the API server: the cache may
+// lag behind the record the last reconcile wrote, and a send it shows as
+// not made yet would be made twice.
+func (r *applicationNotifier) alreadySent(ctx context.Context, app *unstructured.Unstructured) func() controller.NotificationsState {
+	var fresh controller.NotificationsState
+	return func() controller.NotificationsState {
+		if fresh == nil {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(r.kind)
+			if err := r.reader.Get(ctx, client.ObjectKeyFromObject(app), live); err != nil {
+				fresh = controller.NotificationsState{}
+			} else {
+				fresh = controller.NewStateFromRes(live)
+			}
+		}
+		return fresh
+	}
 }
 
 // unstructured is an Application as triggers and templates read it, with

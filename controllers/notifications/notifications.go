@@ -18,16 +18,18 @@ import (
 )
 
 // The manager reads the two configurations, each a ConfigMap and a Secret
-// of its own namespace, by name; the chart binds this Role there.
+// of its own namespace, by name and nothing else there (its watches select
+// by metadata.name, which resourceNames authorises); the chart binds this
+// Role there.
 //
-// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=get;list;watch,namespace=sluice-system,roleName=sluice-notifications
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch,resourceNames=argo-rollouts-notification-configmap;sluice-notifications-cm,namespace=sluice-system,roleName=sluice-notifications
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch,resourceNames=argo-rollouts-notification-secret;sluice-notifications-secret,namespace=sluice-system,roleName=sluice-notifications
 
 // Options configure notifications.
 type Options struct {
 	// Namespace holds the ConfigMaps and Secrets of the configuration.
 	Namespace string
-	// Sender tunes the sending of Rollouts' notifications; Retry the
-	// backoff of Applications' failed sends.
+	// Sender tunes the sending of Rollouts' notifications.
 	Sender notifications.SenderOptions
 }
 
@@ -70,7 +72,9 @@ func (h *Hub) RolloutEvents(rec recorder.EventRecorder) (recorder.EventRecorder,
 				}
 				return runs.Items
 			}))
-		sender := notifications.NewSender(source, rec, h.opts.Sender)
+		// Its own recorder: a failed send is no event of the Rollout
+		// controller's, and rollout_events_total does not count it.
+		sender := notifications.NewSender(source, h.mgr.GetEventRecorder("sluice-notifications"), h.opts.Sender)
 		if err := h.mgr.Add(sourceRunnable{source}); err != nil {
 			return nil, err
 		}

@@ -38,10 +38,15 @@ func (r *Reconciler) execute(ctx context.Context, ro *rolloutsv1alpha1.Rollout, 
 	}
 	// Events are recorded on the Rollout as it was before the status
 	// write, as Argo Rollouts records them: its notification templates
-	// read the status the event's change started from.
+	// read the status the event's change started from, and, with a
+	// workloadRef, the Deployment's pod template and selector in the
+	// Rollout's spec, as Argo fills them in.
 	regarding := ro
-	if writeStatus && len(result.Events) > 0 {
+	if len(result.Events) > 0 && (writeStatus || obs.Workload != nil) {
 		regarding = ro.DeepCopy()
+		if w := obs.Workload; w != nil && regarding.Spec.WorkloadRef != nil {
+			regarding.Spec.Template, regarding.Spec.Selector = *w.Spec.Template.DeepCopy(), w.Spec.Selector.DeepCopy()
+		}
 	}
 	if writeStatus {
 		if debug := logger.V(1); debug.Enabled() {

@@ -62,5 +62,7 @@ func (m *NotificationMetrics) Delivered(namespace, name, trigger, service, event
 	} else {
 		m.failure.WithLabelValues(namespace, name, eventType, reason).Inc()
 	}
-	m.duration.WithLabelValues(namespace, name).Observe(took.Seconds())
+	if took > 0 { // a delivery dropped unsent took no time to send
+		m.duration.WithLabelValues(namespace, name).Observe(took.Seconds())
+	}
 }

@@ -67,7 +67,7 @@ var _ = Describe("The manager with only the RBAC of config/default", Ordered, fu
 		leaseName := "rbac-" + controller
 		m := framework.StartManager(asServiceAccount, "--controllers="+controller,
 			"--leader-elect=true", "--leader-election-namespace="+installNamespace, "--leader-election-id="+leaseName,
-			"--git-cache-dir="+GinkgoT().TempDir())
+			"--git-cache-dir="+GinkgoT().TempDir(), "--notifications-namespace="+installNamespace)
 		Eventually(framework.HTTPStatus(m.ProbeURL+"/readyz")).WithContext(ctx).Should(Equal(http.StatusOK),
 			"the informers sync: the role allows every list and watch")
 		Eventually(func(g Gomega) {
@@ -79,9 +79,28 @@ var _ = Describe("The manager with only the RBAC of config/default", Ordered, fu
 
 	It("runs the rollout controller: a Rollout gets its ReplicaSet and its status", func(ctx context.Context) {
 		start(ctx, "rollout")
+		// Notifications: the Role lets it watch its ConfigMap and Secret
+		// by name, and nothing else of the namespace.
+		hooks := startReceiver(nil)
+		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: installNamespace, Name: "argo-rollouts-notification-configmap"},
+			Data: map[string]string{
+				"service.webhook.hooks":        "url: " + hooks.url + "/$path\n",
+				"trigger.on-rollout-completed": "- send: [completed]\n",
+				"template.completed":           "message: '{{.rollout.metadata.name}} completed'\n",
+			}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: installNamespace, Name: "argo-rollouts-notification-secret"},
+			StringData: map[string]string{"path": "from-the-secret"}})).To(Succeed())
+		DeferCleanup(func(ctx context.Context) {
+			Expect(k8sClient.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: installNamespace, Name: "argo-rollouts-notification-configmap"}})).To(Succeed())
+			Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: installNamespace, Name: "argo-rollouts-notification-secret"}})).To(Succeed())
+		})
 		ns := newNamespace(ctx, "rbac-rollout-")
 		ro := builders.Rollout("web").Namespace(ns).Replicas(2).Canary(builders.SetWeight(50)).Obj()
+		ro.Annotations = map[string]string{"notifications.argoproj.io/subscribe.on-rollout-completed.hooks": ""}
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+		Eventually(func() []string { return hooks.bodies("/from-the-secret") }).WithContext(ctx).Should(Equal([]string{"web completed"}))
 		Eventually(func(g Gomega) {
 			var rss appsv1.ReplicaSetList
 			g.Expect(k8sClient.List(ctx, &rss, client.InNamespace(ns))).To(Succeed())

@@ -77,7 +77,7 @@ func startReceiver(reply func(w http.ResponseWriter, r receivedRequest) bool) *r
 			if failing {
 				// An echoing service: its error repeats the credentials
 				// it was sent, which must not reach events or logs.
-				http.Error(w, "unavailable; you sent "+r.Header.Get("Authorization"), http.StatusServiceUnavailable)
+				http.Error(w, "refused; you sent "+r.Header.Get("Authorization"), http.StatusBadRequest)
 				return
 			}
 			if reply == nil || !reply(w, req) {
@@ -219,6 +219,7 @@ var _ = Describe("Notifications", Ordered, func() {
 				"service.slack":         "token: $slack-token\napiURL: " + slack.url + "/api/\n",
 				"context":               "argocdUrl: https://sluice.example.com\n",
 				"trigger.on-sync-failed": `- description: Application syncing has failed
+  oncePer: app.status.operationState.syncResult.revision
   send: [app-sync-failed]
   when: app.status.operationState != nil and app.status.operationState.phase in ['Error', 'Failed']
 `,
@@ -330,7 +331,8 @@ slack:
 		waitStableAt(ctx, ro, "retried:v1")
 		Expect(k8sClient.Patch(ctx, ro, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{`+
 			`"notifications.argoproj.io/subscribe.on-rollout-completed.hooks":""}}}`)))).To(Succeed())
-		// The service's own retry and one of the queue's fail.
+		// Refused twice (a refusal is not retried by the service itself:
+		// the queue retries).
 		hooks.failNext(2)
 		setImage(ctx, ro, "retried:v2")
 		want := []string{"Rollout retried has been completed."}
@@ -363,6 +365,8 @@ slack:
 			"app/good.yaml":   configMapManifest("good", "1"),
 			"app/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: [name\n",
 		})
+		// The first send is refused: a oncePer condition is retried too.
+		hooks.failNext(1)
 		app := newApplication(ctx, ns, "notified", appDir(repo.URL), ns+"-notified", true, func(app *gitopsv1alpha1.Application) {
 			app.Annotations = map[string]string{
 				"notifications.argoproj.io/subscribe.on-sync-failed.hooks": "",
@@ -432,13 +436,24 @@ slack:
 	It("sends nothing twice after the manager restarts", func(ctx context.Context) {
 		Expect(failing).NotTo(BeNil())
 		DeferCleanup(forgetApplication, failing)
-		before := len(hooks.bodies("/rollouts")) + len(hooks.bodies("/applications"))
+		rolloutsBefore := len(hooks.bodies("/rollouts"))
+		before := rolloutsBefore + len(hooks.bodies("/applications"))
 		slackBefore := len(slack.requests("/api/chat.postMessage"))
 		stop()
 		stop = startNotifyingManager(configNS)
 		Consistently(func() int { return len(hooks.bodies("/rollouts")) + len(hooks.bodies("/applications")) }).
 			WithContext(ctx).WithTimeout(4 * time.Second).Should(Equal(before))
 		Expect(slack.requests("/api/chat.postMessage")).To(HaveLen(slackBefore))
+
+		// And the restarted manager does send what happens next.
+		ro := &rolloutsv1alpha1.Rollout{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "completes"}, ro)).To(Succeed())
+		setImage(ctx, ro, "completes:v3")
+		Eventually(func() []string { return hooks.bodies("/rollouts")[rolloutsBefore:] }).
+			WithContext(ctx).Should(Equal([]string{
+			"Rollout completes step number 1/1 has been completed.",
+			"Rollout completes has been completed.",
+		}))
 	})
 })
 

@@ -186,11 +186,6 @@ func (c *configuration) api() (api.API, *api.Config, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ConfigMap %s: %s", c.configMap.Name, c.redact(err.Error()))
 	}
-	// Webhooks go as the manager sends them: the engine's own service
-	// logs each request's URL, the Secret's values in it.
-	if err := sluicenotifications.QuietWebhooks(notifier, c.configMap, c.secret); err != nil {
-		return nil, nil, fmt.Errorf("ConfigMap %s: %s", c.configMap.Name, c.redact(err.Error()))
-	}
 	return notifier, cfg, nil
 }
 
