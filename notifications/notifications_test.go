@@ -3,8 +3,9 @@ package notifications
 import "testing"
 
 func TestTriggerOf(t *testing.T) {
-	// Argo Rollouts' default catalogue names these triggers; each must be
-	// the one its event reason runs.
+	// Argo Rollouts' default catalogue names the first nine triggers, each
+	// the one its event reason runs; the others are reasons Sluice also
+	// records, whose triggers a ConfigMap may define.
 	cases := map[string]string{
 		"RolloutCompleted":     "on-rollout-completed",
 		"RolloutStepCompleted": "on-rollout-step-completed",

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +33,7 @@ var _ = Describe("kubectl sluice notifications", Ordered, func() {
 	BeforeAll(func(ctx context.Context) {
 		configNamespace = newNamespace(ctx, "notify-config-")
 		namespace = newNamespace(ctx, "notify-")
-		Expect(k8sClient.Create(ctx, rolloutsCatalogue(configNamespace))).To(Succeed())
+		Expect(k8sClient.Create(ctx, argoRolloutsCatalogueIn(configNamespace))).To(Succeed())
 		// A decoy in the resources' namespace: the plugin must not read it.
 		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: notifications.RolloutConfigMap},
@@ -186,21 +184,6 @@ webhook:
 		Expect(string(failed.Err.Contents())).To(ContainSubstring("******"))
 	})
 })
-
-// rolloutsCatalogue is Argo Rollouts' published catalogue of triggers and
-// templates, unchanged, from the module cache, in namespace.
-func rolloutsCatalogue(namespace string) *corev1.ConfigMap {
-	GinkgoHelper()
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/argoproj/argo-rollouts").Output()
-	Expect(err).NotTo(HaveOccurred())
-	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "manifests", "notifications-install.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	cm := &corev1.ConfigMap{}
-	Expect(yaml.Unmarshal(data, cm)).To(Succeed())
-	Expect(cm.Name).To(Equal(notifications.RolloutConfigMap))
-	cm.Namespace = namespace
-	return cm
-}
 
 // runPlugin runs kubectl sluice as the suite's administrator and waits
 // until it exits with code.

@@ -121,6 +121,13 @@ func (rc *receiver) requests(path string) []receivedRequest {
 	return out
 }
 
+// argoRolloutsCatalogueIn is argoRolloutsCatalogue, in namespace.
+func argoRolloutsCatalogueIn(namespace string) *corev1.ConfigMap {
+	cm := argoRolloutsCatalogue()
+	cm.Namespace = namespace
+	return cm
+}
+
 // argoRolloutsCatalogue is Argo Rollouts' published notification
 // ConfigMap, read from the module cache, unchanged.
 func argoRolloutsCatalogue() *corev1.ConfigMap {
