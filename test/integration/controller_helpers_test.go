@@ -44,9 +44,19 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 	writes := &writeCounter{}
 	counted := rest.CopyConfig(cfg)
 	counted.WrapTransport = writes.wrap
+	mgr := newTestManager(counted, instanceID)
+	Expect(setup(mgr)).To(Succeed())
+	DeferCleanup(runManager(mgr))
+	return writes
+}
 
+// newTestManager is a manager as the suite's specs make them: logging to
+// the spec's output, no metrics or probe servers, the cache selecting what
+// the manager's does for every controller and kind.
+func newTestManager(restConfig *rest.Config, instanceID string) ctrl.Manager {
+	GinkgoHelper()
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
-	mgr, err := ctrl.NewManager(counted, ctrl.Options{
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme.New(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -55,14 +65,23 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true})},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(setup(mgr)).To(Succeed())
+	return mgr
+}
+
+// runManager starts mgr; stop ends it and waits until it stopped, once
+// however often it is called.
+func runManager(mgr ctrl.Manager) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	DeferCleanup(cancel)
+	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
+		defer close(done)
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
-	return writes
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
 }
 
 // newNamespaceWithFakeKubelet creates a namespace whose ReplicaSets get

@@ -16,18 +16,12 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"go.uber.org/zap/zapcore"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
@@ -35,7 +29,6 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/notifications"
 	"github.com/sluicehq/sluice/controllers/rollout"
-	"github.com/sluicehq/sluice/internal/scheme"
 	notify "github.com/sluicehq/sluice/notifications"
 	"github.com/sluicehq/sluice/test/builders"
 )
@@ -147,36 +140,17 @@ func argoRolloutsCatalogue() *corev1.ConfigMap {
 // stop ends it and waits until it stopped.
 func startNotifyingManager(configNamespace string) (stop func()) {
 	GinkgoHelper()
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
-	selected := []string{rollout.Name, application.Name}
-	kinds := controllers.Kinds{ArgoCDApplications: true}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme.New(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                  cache.Options{ByObject: controllers.CacheSelectors("", selected, kinds)},
-	})
-	Expect(err).NotTo(HaveOccurred())
+	mgr := newTestManager(cfg, "")
 	hub, err := notifications.New(mgr, notifications.Options{Namespace: configNamespace,
 		Sender: notify.SenderOptions{RetryBase: 100 * time.Millisecond, RetryMax: time.Second}})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.Default.Setup(mgr, selected, controllers.Options{
-		Notifications: hub, GitCacheDir: GinkgoT().TempDir(), GitMaxSize: 1 << 30, ApplicationConcurrency: 2, Kinds: kinds,
+	Expect(controllers.Default.Setup(mgr, []string{rollout.Name, application.Name}, controllers.Options{
+		Notifications: hub, GitCacheDir: GinkgoT().TempDir(), GitMaxSize: 1 << 30, ApplicationConcurrency: 2,
+		Kinds: controllers.Kinds{ArgoCDApplications: true},
 	})).To(Succeed())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
-	stop = func() {
-		cancel()
-		<-done
-	}
+	stop = runManager(mgr)
 	DeferCleanup(stop)
-	return sync.OnceFunc(stop)
+	return stop
 }
 
 var _ = Describe("Notifications", Ordered, func() {
