@@ -63,6 +63,11 @@ type Options struct {
 	// controllers, scheduler, kwok or nodes, and no CRDs unless CRDPaths
 	// names some. Enough for a second cluster that only receives objects.
 	ControlPlaneOnly bool
+	// Audit makes kube-apiserver write every request it answers to an
+	// audit log (Cluster.AuditLogPath), at the Metadata level: who asked,
+	// the verb, the resource and the answer's code. Benchmarks and specs
+	// count a client's requests there, where no client can hide one.
+	Audit bool
 }
 
 // Cluster is a running simulated cluster.
@@ -73,6 +78,9 @@ type Cluster struct {
 	KubeconfigPath string
 	// StateDir is where the cluster keeps its files.
 	StateDir string
+	// AuditLogPath is the API server's audit log, JSON lines of
+	// audit.k8s.io/v1 Events; empty unless Options.Audit was set.
+	AuditLogPath string
 
 	env        *envtest.Environment
 	healthURLs map[string]string
@@ -195,6 +203,11 @@ func (c *Cluster) startAPIServer(o Options) error {
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdData}
 	c.env.ControlPlane.APIServer = &envtest.APIServer{CertDir: pki}
+	if o.Audit {
+		if err := c.configureAudit(o.StateDir); err != nil {
+			return err
+		}
+	}
 	cfg, err := c.env.Start()
 	if err != nil {
 		return fmt.Errorf("starting kube-apiserver: %w", err)
@@ -211,6 +224,57 @@ func (c *Cluster) startAPIServer(o Options) error {
 	}
 	c.KubeconfigPath = filepath.Join(o.StateDir, "kubeconfig")
 	return os.WriteFile(c.KubeconfigPath, kubeconfig, 0o600)
+}
+
+// auditPolicy records every request once, when its answer is sent, with
+// no bodies: enough to count requests by user, verb and resource.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+`
+
+// configureAudit points kube-apiserver at a fresh audit log. The log
+// backend's default mode writes each event before the request returns, so
+// a reader that waits for a client's last answer sees all of its requests.
+func (c *Cluster) configureAudit(stateDir string) error {
+	policy := filepath.Join(stateDir, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		return err
+	}
+	c.AuditLogPath = filepath.Join(stateDir, "audit.log")
+	if err := os.Remove(c.AuditLogPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	args := c.env.ControlPlane.APIServer.Configure()
+	args.Set("audit-policy-file", policy)
+	args.Set("audit-log-path", c.AuditLogPath)
+	args.Set("audit-log-format", "json")
+	args.Set("audit-log-maxsize", "0")
+	return nil
+}
+
+// AddUser adds a client certificate user to the running cluster and writes
+// a kubeconfig for it into the state directory, so a process under test
+// runs as a user of its own and the audit log tells its requests apart.
+func (c *Cluster) AddUser(name string, groups ...string) (kubeconfigPath string, cfg *rest.Config, err error) {
+	if c.env == nil {
+		return "", nil, errors.New("simcluster: not running")
+	}
+	user, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, c.Config)
+	if err != nil {
+		return "", nil, fmt.Errorf("adding user %s: %w", name, err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return "", nil, err
+	}
+	kubeconfigPath = filepath.Join(c.StateDir, "kubeconfig-"+name)
+	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+		return "", nil, err
+	}
+	return kubeconfigPath, user.Config(), nil
 }
 
 // startComponents starts kube-controller-manager, kube-scheduler and kwok.

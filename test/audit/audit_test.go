@@ -1,0 +1,46 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseKeepsAnsweredRequestsAndTallies(t *testing.T) {
+	log := strings.Join([]string{
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","verb":"patch","requestURI":"/apis/apps/v1/namespaces/a/deployments/web?dryRun=All\u0026fieldManager=sluice","user":{"username":"shard-a"},"objectRef":{"resource":"deployments","namespace":"a","name":"web","apiGroup":"apps","apiVersion":"v1"},"responseStatus":{"code":200}}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","verb":"update","requestURI":"/apis/argoproj.io/v1alpha1/namespaces/a/rollouts/web/status","user":{"username":"shard-a"},"objectRef":{"resource":"rollouts","namespace":"a","name":"web","apiGroup":"argoproj.io","subresource":"status"},"responseStatus":{"code":409}}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseStarted","verb":"watch","requestURI":"/api/v1/pods?watch=true","user":{"username":"shard-b"},"objectRef":{"resource":"pods","apiVersion":"v1"}}`,
+		``,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","verb":"get","requestURI":"/version?timeout=32s","user":{"username":"shard-b"},"responseStatus":{"code":200}}`,
+	}, "\n")
+	requests, err := Parse(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(requests) != 3 {
+		t.Fatalf("want the 3 answered requests, got %d: %+v", len(requests), requests)
+	}
+	a := Count(requests, ByUser("shard-a"))
+	want := Tally{"patch(dry-run) deployments.apps": 1, "update rollouts.argoproj.io/status": 1}
+	if len(a) != len(want) || a.Total() != 2 {
+		t.Fatalf("shard-a: got %v, want %v", a, want)
+	}
+	for k, n := range want {
+		if a[k] != n {
+			t.Errorf("shard-a %q: got %d, want %d", k, a[k], n)
+		}
+	}
+	if requests[1].Code != 409 || requests[1].Name != "web" || requests[1].Namespace != "a" {
+		t.Errorf("the conflict's code and object are kept: %+v", requests[1])
+	}
+	if b := Count(requests, ByUser("shard-b")); b["get /version"] != 1 {
+		t.Errorf("a non-resource request is keyed by its path: %v", b)
+	}
+}
+
+func TestParseNamesTheBrokenLine(t *testing.T) {
+	_, err := Parse(strings.NewReader("{\"stage\":\"ResponseComplete\"}\n{not json\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("want an error naming line 2, got %v", err)
+	}
+}
