@@ -5,6 +5,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,6 +54,25 @@ func Read(path string) ([]Request, error) {
 	}
 	defer func() { _ = f.Close() }()
 	return Parse(f)
+}
+
+// ReadFrom returns the requests logged in the file at path after its first
+// offset bytes: those of a stretch of time that began when the file was
+// offset bytes long. A last line still being written is left out.
+func ReadFrom(path string, offset int64) ([]Request, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	tail, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(bytes.NewReader(tail[:bytes.LastIndexByte(tail, '\n')+1]))
 }
 
 // Parse reads audit events, one JSON object per line, and keeps those

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,21 @@ func TestParseNamesTheBrokenLine(t *testing.T) {
 	_, err := Parse(strings.NewReader("{\"stage\":\"ResponseComplete\"}\n{not json\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("want an error naming line 2, got %v", err)
+	}
+}
+
+func TestReadFromSkipsWhatCameBeforeAndAHalfWrittenLine(t *testing.T) {
+	first := `{"stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/namespaces/a/pods/x","user":{"username":"u"},"objectRef":{"resource":"pods"}}` + "\n"
+	second := `{"stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/pods","user":{"username":"u"},"objectRef":{"resource":"pods"}}` + "\n"
+	path := t.TempDir() + "/audit.log"
+	if err := os.WriteFile(path, []byte(first+second+`{"stage":"Respon`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	requests, err := ReadFrom(path, int64(len(first)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(requests) != 1 || requests[0].Verb != "list" {
+		t.Fatalf("want only the list after the offset, got %+v", requests)
 	}
 }
