@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 // The names Argo Rollouts gives a metric's Job, so its tools recognise ours.
@@ -281,6 +283,9 @@ func newMetricJob(run *rolloutsv1alpha1.AnalysisRun, metric rolloutsv1alpha1.Met
 		labels[k] = v
 	}
 	labels[JobRunUIDLabel] = string(run.UID)
+	// The Job is in its run's shard, or its run's manager, which caches
+	// only its shard's Jobs, would never see it finish.
+	labels = inherit.Shard(run.Labels, labels)
 	annotations := map[string]string{}
 	for k, v := range spec.Metadata.Annotations {
 		annotations[k] = v

@@ -9,6 +9,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 var _ = Describe("a metric's Job", func() {
@@ -50,6 +52,16 @@ var _ = Describe("a metric's Job", func() {
 		Expect(job.Annotations).To(Equal(map[string]string{"note": "x", JobRunNameAnnotation: "web-abc-3",
 			JobRunNamespaceAnnotation: "shop", JobMetricAnnotation: "smoke"}))
 		Expect(job.Spec.Template.Labels).To(HaveKeyWithValue(JobRunUIDLabel, uid))
+	})
+
+	It("is in its run's shard, whatever the metric's metadata says", func() {
+		r := run()
+		r.Labels = map[string]string{inherit.ShardLabel: "a"}
+		Expect(newMetricJob(r, metric("smoke")).Labels).To(HaveKeyWithValue(inherit.ShardLabel, "a"))
+		m := metric("smoke")
+		m.Provider.Job.Metadata.Labels[inherit.ShardLabel] = "b"
+		Expect(newMetricJob(run(), m).Labels).NotTo(HaveKey(inherit.ShardLabel),
+			"a run in no shard makes Jobs in no shard")
 	})
 
 	It("leaves the metric's own spec untouched", func() {

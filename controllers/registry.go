@@ -46,10 +46,12 @@ import (
 
 // Options are the settings every reconciler receives from the manager.
 type Options struct {
-	// InstanceID, when set, limits every reconciler to objects labelled
-	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>, so Sluice
-	// can share a cluster with another controller of the same API.
-	InstanceID string
+	// Scope limits every reconciler to the objects of one instance
+	// (labelled argo-rollouts.argoproj.io/controller-instance-id=<id>, so
+	// Sluice can share a cluster with another controller of the same API)
+	// and one shard (--watch-label-selector), so a fleet can be split
+	// between managers.
+	Scope instance.Scope
 	// Namespace, when set, is namespaced mode: the manager's cache holds
 	// only this namespace and no reconciler reads anything cluster-scoped,
 	// so Roles in it are all the manager needs.
@@ -154,9 +156,11 @@ func (r Registry) describe() string {
 }
 
 // CacheSelectors limits what the manager's cache holds of the kinds a
-// cluster has many of: only this instance's Rollouts, Experiments,
-// AnalysisRuns and Applications (instance.Selector), only ReplicaSets that
-// belong to a Rollout or an Experiment, only Jobs of analysis metrics. Only
+// cluster has many of: only this instance's and shard's Rollouts,
+// Experiments, AnalysisRuns and Applications (scope.Selector), only
+// ReplicaSets that belong to a Rollout or an Experiment of the shard, only
+// Jobs of analysis metrics of the shard (scope.InShard: children carry
+// their parent's shard label, not its instance label). Only
 // the kinds of the selected controllers are named: the manager must not look
 // up a kind whose CRD a controller that does not run would have needed.
 //
@@ -165,23 +169,23 @@ func (r Registry) describe() string {
 // Experiment controllers read those they own; the Experiment controller
 // runs Experiments, and the Rollout controller reads those of its experiment
 // steps. All see the same objects, since what a Rollout or an Experiment
-// creates carries its instance label.
-func CacheSelectors(instanceID string, selected []string, kinds Kinds) map[client.Object]cache.ByObject {
+// creates carries its instance and shard labels.
+func CacheSelectors(scope instance.Scope, selected []string, kinds Kinds) map[client.Object]cache.ByObject {
 	selectors := map[client.Object]cache.ByObject{}
-	mine := cache.ByObject{Label: instance.Selector(instanceID)}
+	mine := cache.ByObject{Label: scope.Selector()}
 	if slices.Contains(selected, rollout.Name) {
 		selectors[&rolloutsv1alpha1.Rollout{}] = mine
 	}
 	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, experiment.Name) {
 		// An Experiment's ReplicaSets carry the pod-template hash label too.
 		selectors[&rolloutsv1alpha1.Experiment{}] = mine
-		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: rollout.ReplicaSetSelector()}
+		selectors[&appsv1.ReplicaSet{}] = cache.ByObject{Label: scope.InShard(rollout.ReplicaSetSelector())}
 	}
 	if slices.Contains(selected, rollout.Name) || slices.Contains(selected, analysisrun.Name) || slices.Contains(selected, experiment.Name) {
 		selectors[&rolloutsv1alpha1.AnalysisRun{}] = mine
 	}
 	if slices.Contains(selected, analysisrun.Name) {
-		selectors[&batchv1.Job{}] = cache.ByObject{Label: analysisrun.JobSelector()}
+		selectors[&batchv1.Job{}] = cache.ByObject{Label: scope.InShard(analysisrun.JobSelector())}
 	}
 	if slices.Contains(selected, application.Name) {
 		selectors[&gitopsv1alpha1.Application{}] = mine
@@ -245,18 +249,18 @@ func RequiredResources(selected []string, namespaced bool, kinds Kinds) []schema
 // Default holds every reconciler this build of Sluice ships.
 var Default = Registry{
 	rollout.Name: func(mgr ctrl.Manager, o Options) error {
-		return rollout.Setup(mgr, rollout.Options{InstanceID: o.InstanceID, Namespace: o.Namespace, Unreadable: o.UnreadableRollouts,
+		return rollout.Setup(mgr, rollout.Options{Scope: o.Scope, Namespace: o.Namespace, Unreadable: o.UnreadableRollouts,
 			Notifications: o.Notifications})
 	},
 	analysisrun.Name: func(mgr ctrl.Manager, o Options) error {
-		return analysisrun.Setup(mgr, analysisrun.Options{InstanceID: o.InstanceID, PrometheusAddress: o.PrometheusAddress})
+		return analysisrun.Setup(mgr, analysisrun.Options{Scope: o.Scope, PrometheusAddress: o.PrometheusAddress})
 	},
 	experiment.Name: func(mgr ctrl.Manager, o Options) error {
-		return experiment.Setup(mgr, experiment.Options{InstanceID: o.InstanceID, Namespace: o.Namespace})
+		return experiment.Setup(mgr, experiment.Options{Scope: o.Scope, Namespace: o.Namespace})
 	},
 	application.Name: func(mgr ctrl.Manager, o Options) error {
 		if err := application.Setup(mgr, application.Options{
-			InstanceID: o.InstanceID, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
+			Scope: o.Scope, CacheDir: o.GitCacheDir, Namespace: o.Namespace, GitMaxSize: o.GitMaxSize, AllowRemoteBases: o.AllowRemoteBases,
 			Concurrency: o.ApplicationConcurrency, Tenancy: o.Tenancy, WebhookAddress: o.WebhookAddress, WebhookSecret: o.WebhookSecret,
 			ArgoCDApplications: o.Kinds.ArgoCDApplications, Kustomizations: o.Kinds.Flux,
 			ClusterNamespace: o.ClusterNamespace, ClusterTimeout: o.ClusterTimeout,
@@ -269,7 +273,7 @@ var Default = Registry{
 		if !o.Kinds.Flux {
 			return nil
 		}
-		return fluxsource.Setup(mgr, o.InstanceID)
+		return fluxsource.Setup(mgr, o.Scope)
 	},
 }
 

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers"
+	"github.com/sluicehq/sluice/internal/instance"
 )
 
 func TestControllers(t *testing.T) {
@@ -79,14 +80,14 @@ var _ = Describe("The controller registry", func() {
 	})
 
 	It("caches by selector only the kinds of the selected controllers", func() {
-		Expect(kinds(controllers.CacheSelectors("", []string{"application"}, controllers.Kinds{}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors(instance.Scope{}, []string{"application"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"Application": "!argo-rollouts.argoproj.io/controller-instance-id",
 		}), "naming Rollouts would make the manager look up a CRD it does not need")
-		Expect(kinds(controllers.CacheSelectors("", []string{"analysisrun"}, controllers.Kinds{}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors(instance.Scope{}, []string{"analysisrun"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
 			"Job":         "analysisrun.argoproj.io/uid",
 		}))
-		Expect(kinds(controllers.CacheSelectors("", []string{"experiment"}, controllers.Kinds{}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors(instance.Scope{}, []string{"experiment"}, controllers.Kinds{}))).To(Equal(map[string]string{
 			"Experiment":  "!argo-rollouts.argoproj.io/controller-instance-id",
 			"AnalysisRun": "!argo-rollouts.argoproj.io/controller-instance-id",
 			"ReplicaSet":  "rollouts-pod-template-hash",
@@ -94,7 +95,7 @@ var _ = Describe("The controller registry", func() {
 	})
 
 	It("caches only the instance's Rollouts, Experiments, AnalysisRuns and Applications", func() {
-		Expect(kinds(controllers.CacheSelectors("blue", controllers.Default.Names(), controllers.Kinds{}))).To(Equal(map[string]string{
+		Expect(kinds(controllers.CacheSelectors(instance.Scope{ID: "blue"}, controllers.Default.Names(), controllers.Kinds{}))).To(Equal(map[string]string{
 			"Rollout":     "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"Experiment":  "argo-rollouts.argoproj.io/controller-instance-id=blue",
 			"AnalysisRun": "argo-rollouts.argoproj.io/controller-instance-id=blue",
@@ -102,6 +103,29 @@ var _ = Describe("The controller registry", func() {
 			"ReplicaSet":  "rollouts-pod-template-hash",
 			"Job":         "analysisrun.argoproj.io/uid",
 		}))
+	})
+
+	It("caches only the shard's objects of every kind, children included", func() {
+		scope, err := instance.NewScope("blue", "sharding.fluxcd.io/key=a")
+		Expect(err).NotTo(HaveOccurred())
+		const mine = "argo-rollouts.argoproj.io/controller-instance-id=blue,sharding.fluxcd.io/key=a"
+		Expect(kinds(controllers.CacheSelectors(scope, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true}))).To(Equal(map[string]string{
+			"Rollout":       mine,
+			"Experiment":    mine,
+			"AnalysisRun":   mine,
+			"Application":   mine,
+			"Unstructured":  mine, // Argo CD's Application
+			"Kustomization": mine,
+			"GitRepository": mine,
+			// Children carry their parent's shard label, not its instance
+			// label (as in Argo Rollouts).
+			"ReplicaSet": "rollouts-pod-template-hash,sharding.fluxcd.io/key=a",
+			"Job":        "analysisrun.argoproj.io/uid,sharding.fluxcd.io/key=a",
+		}))
+		main, err := instance.NewScope("", "!sharding.fluxcd.io/key")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kinds(controllers.CacheSelectors(main, []string{"rollout"}, controllers.Kinds{}))).To(HaveKeyWithValue(
+			"ReplicaSet", "rollouts-pod-template-hash,!sharding.fluxcd.io/key"), "the main shard holds the children of no shard")
 	})
 })
 

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/gitops/decrypt"
 	"github.com/sluicehq/sluice/gitops/render"
 	"github.com/sluicehq/sluice/gitops/source"
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 // The labels that name an applied object's Application (Sluice's own;
@@ -81,6 +82,13 @@ func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured
 		return nil, &SourceError{Reason: "RenderFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}
 	}
 	in.Owner.Label(objects, types.NamespacedName{Namespace: in.App.Namespace, Name: in.App.Name})
+	// What an Application in a shard applies is in its shard: a Rollout
+	// it applies is run by the same manager, which watches only its
+	// shard's objects. The label is part of what is desired, so it is no
+	// drift. An Application in no shard adds nothing.
+	for _, obj := range objects {
+		obj.SetLabels(inherit.ShardAdded(in.App.Labels, obj.GetLabels()))
+	}
 	return objects, nil
 }
 

@@ -74,22 +74,27 @@ type options struct {
 	namespaced              bool
 	namespace               string
 	instanceID              string
-	controllers             string
-	prometheusAddress       string
-	gitCacheDir             string
-	allowRemoteBases        bool
-	gitMaxSize              resource.Quantity
-	applicationConcurrency  int
-	tenancy                 application.Tenancy
-	webhookAddr             string
-	clusterNamespace        string
-	clusterTimeout          time.Duration
-	webhookSecretFile       string
-	flux                    kinds.Mode
-	notifications           bool
-	notificationsNamespace  string
-	zap                     zap.Options
-	showVersion             bool
+	watchLabelSelector      string
+	// scope is what --instance-id and --watch-label-selector resolve to;
+	// scopeErr says why they cannot (run refuses to start).
+	scope                  instance.Scope
+	scopeErr               error
+	controllers            string
+	prometheusAddress      string
+	gitCacheDir            string
+	allowRemoteBases       bool
+	gitMaxSize             resource.Quantity
+	applicationConcurrency int
+	tenancy                application.Tenancy
+	webhookAddr            string
+	clusterNamespace       string
+	clusterTimeout         time.Duration
+	webhookSecretFile      string
+	flux                   kinds.Mode
+	notifications          bool
+	notificationsNamespace string
+	zap                    zap.Options
+	showVersion            bool
 }
 
 func main() {
@@ -128,7 +133,7 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	fs.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader so only one replica of the manager reconciles at a time.")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", defaultLeaderElectionID,
-		"Name of the Lease used for leader election (default "+defaultLeaderElectionID+", or "+defaultLeaderElectionID+"-<instance id> with --instance-id).")
+		"Name of the Lease used for leader election (default "+defaultLeaderElectionID+", with -<instance id> added for --instance-id and -shard-<key> for --watch-label-selector="+instance.ShardLabel+"=<key>).")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader-election Lease (default: --namespace in namespaced mode, else $POD_NAMESPACE or the pod's namespace, else "+
 			outOfClusterLeaseNamespace+" outside a cluster).")
@@ -144,6 +149,9 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 		"The namespace of --namespaced (default: $POD_NAMESPACE, or the pod's own namespace).")
 	fs.StringVar(&o.instanceID, "instance-id", "",
 		"Only reconcile objects labelled argo-rollouts.argoproj.io/controller-instance-id=<value>.")
+	fs.StringVar(&o.watchLabelSelector, "watch-label-selector", "",
+		"Only reconcile, and hold in memory, the objects of one shard: a label selector on "+instance.ShardLabel+
+			" (Flux's flag), such as "+instance.ShardLabel+"=shard1, or !"+instance.ShardLabel+" for the objects in no shard. What a Rollout or an Application makes joins its shard.")
 	fs.StringVar(&o.prometheusAddress, "prometheus-address", os.Getenv(prometheusAddressEnv),
 		"Prometheus address for analysis metrics that name none (default $"+prometheusAddressEnv+", as Argo Rollouts reads it).")
 	fs.StringVar(&o.gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "sluice-git"),
@@ -196,7 +204,8 @@ func parseFlags(fs *flag.FlagSet, args []string) options {
 	o.zap.BindFlags(fs)
 	// ExitOnError: a bad flag prints usage and exits 2, as every CLI does.
 	_ = fs.Parse(args)
-	o.leaderElectionID = leaderElectionID(fs, o.instanceID)
+	o.scope, o.scopeErr = instance.NewScope(o.instanceID, o.watchLabelSelector)
+	o.leaderElectionID = leaderElectionID(fs, o.scope)
 	return o
 }
 
@@ -230,17 +239,27 @@ func foreignKinds(ctx context.Context, cfg *rest.Config, o options) (controllers
 const defaultLeaderElectionID = "sluice.sluice.dev"
 
 // leaderElectionID is the Lease a manager leads with: the flag's value when
-// given, else one Lease per instance id, as Argo Rollouts does, so managers
-// of different instances sharing a cluster (and a namespace for their
-// Leases) each elect their own leader instead of one waiting on the other.
-func leaderElectionID(fs *flag.FlagSet, instanceID string) string {
+// given, else one Lease per instance id, as Argo Rollouts does, and per
+// shard, so managers of different instances or shards sharing a cluster
+// (and a namespace for their Leases) each elect their own leader instead
+// of one waiting on the other. The main shard (!sharding.fluxcd.io/key)
+// keeps the Lease of a manager with no shard: splitting an installation
+// into shards leaves its leader where it was.
+func leaderElectionID(fs *flag.FlagSet, scope instance.Scope) string {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "leader-election-id" })
 	value := fs.Lookup("leader-election-id").Value.String()
-	if given || instanceID == "" {
+	if given {
 		return value
 	}
-	return defaultLeaderElectionID + "-" + instanceID
+	value = defaultLeaderElectionID
+	if scope.ID != "" {
+		value += "-" + scope.ID
+	}
+	if shard := scope.ShardName(); shard != "" {
+		value += "-shard-" + shard
+	}
+	return value
 }
 
 func run(ctx context.Context, o options) error {
@@ -250,11 +269,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if err := instance.Validate(o.instanceID); err != nil {
-		return fmt.Errorf("--instance-id %q: %w", o.instanceID, err)
+	if o.scopeErr != nil {
+		return o.scopeErr
 	}
 	if errs := validation.IsDNS1123Subdomain(o.leaderElectionID); o.leaderElect && len(errs) > 0 {
-		return fmt.Errorf("the leader-election Lease name %q (--leader-election-id, or derived from --instance-id): %s",
+		return fmt.Errorf("the leader-election Lease name %q (--leader-election-id, or derived from --instance-id and --watch-label-selector): %s",
 			o.leaderElectionID, strings.Join(errs, "; "))
 	}
 	watchNamespace := ""
@@ -286,7 +305,7 @@ func run(ctx context.Context, o options) error {
 
 	unreadable := rollout.NewUnreadable()
 	opts := managerOptions(o, selected, watchNamespace)
-	opts.Cache.NewInformer = rollout.TolerantInformers(cfg, watchNamespace, instance.Selector(o.instanceID), unreadable)
+	opts.Cache.NewInformer = rollout.TolerantInformers(cfg, watchNamespace, o.scope.Selector(), unreadable)
 	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -316,7 +335,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if err := controllers.Default.Setup(mgr, selected, controllers.Options{
-		InstanceID: o.instanceID, Namespace: watchNamespace, PrometheusAddress: o.prometheusAddress,
+		Scope: o.scope, Namespace: watchNamespace, PrometheusAddress: o.prometheusAddress,
 		GitCacheDir: o.gitCacheDir, GitMaxSize: o.gitMaxSize.Value(),
 		AllowRemoteBases: o.allowRemoteBases, ApplicationConcurrency: o.applicationConcurrency,
 		Tenancy: o.tenancy, WebhookAddress: o.webhookAddr, WebhookSecret: webhookSecret,
@@ -327,7 +346,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	log.Info("starting the manager", "host", cfg.Host, "controllers", selected, "namespace", watchNamespace,
-		"instanceID", o.instanceID, "leaderElection", o.leaderElect)
+		"instanceID", o.instanceID, "watchLabelSelector", o.watchLabelSelector, "leaderElection", o.leaderElect, "lease", o.leaderElectionID)
 	return mgr.Start(ctx)
 }
 
@@ -358,7 +377,7 @@ func managerOptions(o options, selected []string, watchNamespace string) manager
 			// No reconciler reads managedFields; dropping them roughly halves
 			// the memory each cached object costs.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject:         controllers.CacheSelectors(o.instanceID, selected, o.kinds),
+			ByObject:         controllers.CacheSelectors(o.scope, selected, o.kinds),
 		},
 	}
 	if watchNamespace != "" {

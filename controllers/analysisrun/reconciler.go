@@ -47,9 +47,9 @@ type Reconciler struct {
 	// run started and completed, which measurements are due, when each
 	// was taken. Tests pass a fake one to move time without sleeping.
 	Clock clock.PassiveClock
-	// InstanceID limits the controller to runs labelled with it, or to
-	// runs with no instance label when empty (instance.Selector).
-	InstanceID string
+	// Scope limits the controller to the runs of its instance and shard
+	// (instance.Scope).
+	Scope instance.Scope
 
 	// The providers that take measurements, one for each kind of metric.
 	Prometheus analysis.Prometheus
@@ -63,9 +63,10 @@ type Reconciler struct {
 
 // Options configure the AnalysisRun controller.
 type Options struct {
-	// InstanceID, when set, limits the controller to AnalysisRuns labelled
-	// with it; without, to runs with no such label, as Argo Rollouts does.
-	InstanceID string
+	// Scope limits the controller to the AnalysisRuns of its instance
+	// (labelled with the id, or with no such label without one, as Argo
+	// Rollouts does) and of its shard.
+	Scope instance.Scope
 	// PrometheusAddress serves the metrics that name no address.
 	PrometheusAddress string
 	// Clock is the controller's clock; nil is the real one.
@@ -83,17 +84,17 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("sluice-analysisrun"),
 		Clock:      clk,
-		InstanceID: opts.InstanceID,
+		Scope:      opts.Scope,
 		Prometheus: analysis.Prometheus{DefaultAddress: opts.PrometheusAddress, Clock: clk},
 		Job:        analysis.Job{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk},
 	}
 	metrics.AnalysisRuns.Register(mgr.GetCache(), mgr.Elected())
-	// Only this instance's runs: the manager's cache already holds no
-	// other (controllers.CacheSelectors); the predicate says so again for
+	// Only this instance's and shard's runs: the manager's cache already
+	// holds no other (controllers.CacheSelectors); the predicate says so again for
 	// a manager whose cache was made otherwise. A metric's Job finishing
 	// wakes its run.
 	return ctrl.NewControllerManagedBy(mgr).Named(Name).
-		For(&rolloutsv1alpha1.AnalysisRun{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
+		For(&rolloutsv1alpha1.AnalysisRun{}, builder.WithPredicates(opts.Scope.Predicate())).
 		Owns(&batchv1.Job{}).
 		Complete(r)
 }
@@ -117,7 +118,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() || !instance.Handles(r.InstanceID, &run) {
+	if run.Status.Phase.Completed() || !run.DeletionTimestamp.IsZero() || !r.Scope.Handles(&run) {
 		r.forget(&run)
 		return ctrl.Result{}, nil
 	}

@@ -303,7 +303,7 @@ func (c *clusters) connect(found *cluster.Cluster, local *ownedWatches) (*remote
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(c.ctx)
-	watches, err := newRemoteWatches(ctx, base, watchClient, c.scheme, mapper, local.controller, found.Namespaces, c.timeout, local.owner)
+	watches, err := newRemoteWatches(ctx, base, watchClient, c.scheme, mapper, local.controller, found.Namespaces, c.timeout, local.owner, local.scope)
 	if err != nil {
 		stop()
 		return nil, err

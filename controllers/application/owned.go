@@ -28,6 +28,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops"
+	"github.com/sluicehq/sluice/internal/instance"
 )
 
 // ownedWatches watches the kinds Applications applied, by metadata only and
@@ -53,6 +54,10 @@ type ownedWatches struct {
 	// owner is the door's pair of labels, which name an object's
 	// Application.
 	owner gitops.Owner
+	// scope is the manager's: with a shard, only the shard's objects are
+	// watched, which are those its Applications applied (Desired labels
+	// them so).
+	scope instance.Scope
 	// readTimeout, when set, bounds a read from the cache: a registered
 	// cluster's cache waits for a kind's first list, which an unreachable
 	// cluster never gives.
@@ -67,12 +72,12 @@ type changes struct {
 
 // newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
 // when one is given (namespaced mode).
-func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string, owner gitops.Owner) (*ownedWatches, error) {
+func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string, owner gitops.Owner, scope instance.Scope) (*ownedWatches, error) {
 	var namespaces []string
 	if namespace != "" {
 		namespaces = []string{namespace}
 	}
-	opts, err := ownedCacheOptions(mgr.GetScheme(), mgr.GetRESTMapper(), namespaces, owner)
+	opts, err := ownedCacheOptions(mgr.GetScheme(), mgr.GetRESTMapper(), namespaces, owner, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +88,20 @@ func newOwnedWatches(mgr ctrl.Manager, c controller.Controller, namespace string
 	if err := mgr.Add(objects); err != nil {
 		return nil, err
 	}
-	return newOwned(objects, c, owner), nil
+	return newOwned(objects, c, owner, scope), nil
 }
 
 // ownedCacheOptions are the options of a watches' cache: metadata of
-// objects labelled as owner's, in namespaces when given.
-func ownedCacheOptions(scheme *runtime.Scheme, mapper meta.RESTMapper, namespaces []string, owner gitops.Owner) (cache.Options, error) {
+// objects labelled as owner's, in the scope's shard, in namespaces when
+// given.
+func ownedCacheOptions(scheme *runtime.Scheme, mapper meta.RESTMapper, namespaces []string, owner gitops.Owner, scope instance.Scope) (cache.Options, error) {
 	owned, err := labels.NewRequirement(owner.NameLabel(), selection.Exists, nil)
 	if err != nil {
 		return cache.Options{}, err
 	}
 	opts := cache.Options{
 		Scheme: scheme, Mapper: mapper,
-		DefaultLabelSelector: labels.NewSelector().Add(*owned),
+		DefaultLabelSelector: scope.InShard(labels.NewSelector().Add(*owned)),
 		DefaultTransform:     cache.TransformStripManagedFields(),
 	}
 	if len(namespaces) > 0 {
@@ -112,8 +118,8 @@ func ownedCacheOptions(scheme *runtime.Scheme, mapper meta.RESTMapper, namespace
 // Applications through the same controller. A read from it waits for a
 // kind's first list no longer than the cluster's timeout.
 func newRemoteWatches(ctx context.Context, cfg *rest.Config, httpClient *http.Client, scheme *runtime.Scheme, mapper meta.RESTMapper,
-	c controller.Controller, namespaces []string, timeout time.Duration, owner gitops.Owner) (*ownedWatches, error) {
-	opts, err := ownedCacheOptions(scheme, mapper, namespaces, owner)
+	c controller.Controller, namespaces []string, timeout time.Duration, owner gitops.Owner, scope instance.Scope) (*ownedWatches, error) {
+	opts, err := ownedCacheOptions(scheme, mapper, namespaces, owner, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +133,14 @@ func newRemoteWatches(ctx context.Context, cfg *rest.Config, httpClient *http.Cl
 			log.FromContext(ctx).Error(err, "the watches of a registered cluster stopped", "server", cfg.Host)
 		}
 	}()
-	w := newOwned(objects, c, owner)
+	w := newOwned(objects, c, owner, scope)
 	w.readTimeout = timeout
 	return w, nil
 }
 
-func newOwned(c cache.Cache, ctl controller.Controller, owner gitops.Owner) *ownedWatches {
+func newOwned(c cache.Cache, ctl controller.Controller, owner gitops.Owner, scope instance.Scope) *ownedWatches {
 	return &ownedWatches{cache: c, controller: ctl, watched: map[schema.GroupVersionKind]bool{},
-		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}, owner: owner}
+		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}, owner: owner, scope: scope}
 }
 
 // watch starts watching kinds not watched yet.

@@ -97,12 +97,11 @@ type Reconciler struct {
 	Tenancy Tenancy
 	// Namespace, in namespaced mode, is the one namespace served.
 	Namespace string
-	// InstanceID limits the controller to Applications labelled with it,
-	// or to Applications with no instance label when empty
-	// (instance.Selector).
-	InstanceID string
-	Recorder   recorder.EventRecorder
-	Now        func() time.Time
+	// Scope limits the controller to the Applications of its instance and
+	// shard (instance.Scope).
+	Scope    instance.Scope
+	Recorder recorder.EventRecorder
+	Now      func() time.Time
 
 	// door is the API the Applications come in by (door.go).
 	door     door
@@ -113,11 +112,13 @@ type Reconciler struct {
 
 // Options configure the Application controller.
 type Options struct {
-	// InstanceID, when set, limits the controller to Applications labelled
-	// argo-rollouts.argoproj.io/controller-instance-id=<InstanceID>;
-	// without, to Applications with no such label: the rule of Argo
-	// Rollouts' objects, so two managers can share a cluster.
-	InstanceID string
+	// Scope limits the controller to the Applications of its instance
+	// (labelled argo-rollouts.argoproj.io/controller-instance-id=<id>, or
+	// with no such label without one: the rule of Argo Rollouts' objects,
+	// so two managers can share a cluster) and of its shard
+	// (--watch-label-selector). The objects an Application in a shard
+	// applies are put in its shard, and only the shard's are watched.
+	Scope instance.Scope
 	// CacheDir keeps Git checkouts.
 	CacheDir string
 	// Namespace, when set, is namespaced mode: the controller watches only
@@ -195,7 +196,7 @@ func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 		AllowRemoteBases: o.AllowRemoteBases,
 		Tenancy:          o.Tenancy,
 		Namespace:        o.Namespace,
-		InstanceID:       o.InstanceID,
+		Scope:            o.Scope,
 		Recorder:         mgr.GetEventRecorder("sluice-" + d.name()),
 		Now:              time.Now,
 		door:             d,
@@ -203,11 +204,11 @@ func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 	// An Application's own status writes do not wake it: only a change of
 	// its spec, of a sync request (an annotation), or of what it owns
 	// (the owned watches) syncs before the retry or the interval is due.
-	// Only this instance's Applications: the manager's cache holds no
-	// other (controllers.CacheSelectors), and the predicate says so again.
+	// Only this instance's and shard's Applications: the manager's cache
+	// holds no other (controllers.CacheSelectors), and the predicate says so again.
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	b := ctrl.NewControllerManagedBy(mgr).Named(d.name()).
-		For(d.watched(), builder.WithPredicates(instance.Predicate(o.InstanceID), changed)).
+		For(d.watched(), builder.WithPredicates(o.Scope.Predicate(), changed)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)})
 	if w, ok := d.(watcher); ok {
 		b = w.watches(b, mgr.GetClient())
@@ -216,7 +217,7 @@ func setupDoor(mgr ctrl.Manager, o Options, d door) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace, d.owner()); err != nil {
+	if r.owned, err = newOwnedWatches(mgr, c, o.Namespace, d.owner(), o.Scope); err != nil {
 		return nil, err
 	}
 	r.clusters = newClusters(o.ClusterNamespace, o.ClusterTimeout, mgr.GetAPIReader(), mgr.GetScheme())
@@ -282,10 +283,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	// Read around the cache, so the instance is checked here: an
-	// Application relabelled for another instance since its event is left
-	// to that instance, untouched.
-	if !instance.Handles(r.InstanceID, app) {
+	// Read around the cache, so the scope is checked here: an Application
+	// relabelled for another instance or shard since its event is left to
+	// that manager, untouched.
+	if !r.Scope.Handles(app) {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}

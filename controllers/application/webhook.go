@@ -19,7 +19,6 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops/webhook"
-	"github.com/sluicehq/sluice/internal/instance"
 )
 
 // WebhookTokenKey is the key of an Application's spec.webhook.secretRef
@@ -78,9 +77,9 @@ func (r *Reconciler) webhookOf(ctx context.Context, namespace, name string) (web
 		}
 		return webhook.ApplicationHook{}, err
 	}
-	if !instance.Handles(r.InstanceID, app) {
-		// Another instance's: its own receiver serves it.
-		return webhook.ApplicationHook{}, fmt.Errorf("%w: %s/%s belongs to another controller instance", webhook.ErrNoWebhook, namespace, name)
+	if !r.Scope.Handles(app) {
+		// Another instance's or shard's: its own receiver serves it.
+		return webhook.ApplicationHook{}, fmt.Errorf("%w: %s/%s belongs to another controller instance or shard", webhook.ErrNoWebhook, namespace, name)
 	}
 	if app.Spec.Webhook == nil || app.Spec.Webhook.SecretRef.Name == "" {
 		return webhook.ApplicationHook{}, fmt.Errorf("%w: the Application has no spec.webhook.secretRef", webhook.ErrNoWebhook)

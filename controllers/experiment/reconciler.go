@@ -49,9 +49,10 @@ type Reconciler struct {
 
 // Options configure the Experiment controller.
 type Options struct {
-	// InstanceID, when set, limits the controller to Experiments labelled
-	// with it; without, to Experiments with no such label.
-	InstanceID string
+	// Scope limits the controller to the Experiments of its instance
+	// (labelled with the id, or with no such label without one) and of its
+	// shard.
+	Scope instance.Scope
 	// Namespace, when set, is namespaced mode.
 	Namespace string
 }
@@ -70,7 +71,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
-		For(&rolloutsv1alpha1.Experiment{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
+		For(&rolloutsv1alpha1.Experiment{}, builder.WithPredicates(opts.Scope.Predicate())).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
 		Owns(&corev1.Service{}).

@@ -59,12 +59,14 @@ type Reconciler struct {
 	Now       func() time.Time
 }
 
-// Setup registers the controller, for the GitRepositories of this
-// instance (--instance-id; those without the label when none). A
+// Setup registers the controller, for the GitRepositories of this scope
+// (--instance-id, those without the label when none; and the shard of
+// --watch-label-selector, where Flux's convention puts a GitRepository
+// with the Kustomizations that use it). A
 // GitRepository wakes it when its spec or annotations change (flux
 // reconcile source git sets reconcile.fluxcd.io/requestedAt); otherwise
 // every interval.
-func Setup(mgr ctrl.Manager, instanceID string) error {
+func Setup(mgr ctrl.Manager, scope instance.Scope) error {
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
@@ -74,7 +76,7 @@ func Setup(mgr ctrl.Manager, instanceID string) error {
 	}
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).Named(Name).
-		For(&sourcev1.GitRepository{}, builder.WithPredicates(instance.Predicate(instanceID), changed)).
+		For(&sourcev1.GitRepository{}, builder.WithPredicates(scope.Predicate(), changed)).
 		Complete(r)
 }
 

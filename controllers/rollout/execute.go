@@ -161,28 +161,27 @@ func (r *Reconciler) apply(ctx context.Context, ro *rolloutsv1alpha1.Rollout, ac
 
 // claimRun deals with a run to create that is already there. Usually an
 // earlier pass made it and the cache does not show it yet: nothing to do.
-// But the cache holds only this instance's runs, so a run of this Rollout
-// with another instance label, or none, never shows: one made before the
-// Rollout was labelled for this instance (or by a Sluice that did not label
-// its runs). Left so, the Rollout would wait on it forever; it is the
-// Rollout's run, so it takes the Rollout's label, which hands it, and its
-// measurements so far, to this instance's AnalysisRun controller.
+// But the cache holds only this instance's and shard's runs, so a run of
+// this Rollout with another instance or shard label, or none, never shows:
+// one made before the Rollout was labelled for this instance or moved to
+// this shard (or by a Sluice that did not label its runs). Left so, the
+// Rollout would wait on it forever; it is the Rollout's run, so it takes
+// the Rollout's labels, which hands it, and its measurements so far, to
+// this manager's AnalysisRun controller.
 func (r *Reconciler) claimRun(ctx context.Context, ro *rolloutsv1alpha1.Rollout, want *rolloutsv1alpha1.AnalysisRun) error {
 	var run rolloutsv1alpha1.AnalysisRun
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), &run); err != nil {
 		return client.IgnoreNotFound(err) // gone since: the next pass creates it
 	}
-	id := want.Labels[instance.Label] // "" when the Rollout has no label
-	if !metav1.IsControlledBy(&run, ro) || instance.Handles(id, &run) {
+	if !metav1.IsControlledBy(&run, ro) {
 		return nil
 	}
-	value := []byte("null") // removes the label
-	if id != "" {
-		value, _ = json.Marshal(id)
+	patch := writes.LabelsPatch(run.Labels, want.Labels, instance.Label, instance.ShardLabel)
+	if patch == "" {
+		return nil
 	}
-	log.FromContext(ctx).Info("claiming an AnalysisRun of this Rollout labelled for another instance", "run", run.Name)
-	return writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name,
-		fmt.Sprintf(`{"metadata":{"labels":{%q:%s}}}`, instance.Label, value))
+	log.FromContext(ctx).Info("claiming an AnalysisRun of this Rollout labelled for another instance or shard", "run", run.Name)
+	return writes.MergePatch(ctx, r.Client, &rolloutsv1alpha1.AnalysisRun{}, run.Namespace, run.Name, patch)
 }
 
 // expectWrites records what the cache must show before the next plan: the

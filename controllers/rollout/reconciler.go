@@ -69,10 +69,11 @@ type Reconciler struct {
 
 // Options configure the Rollout controller.
 type Options struct {
-	// InstanceID, when set, limits the controller to Rollouts labelled with
-	// it; without, to Rollouts with no such label, as Argo Rollouts does, so
-	// two controllers can share a cluster.
-	InstanceID string
+	// Scope limits the controller to the Rollouts of its instance (those
+	// labelled with the instance id, or with no such label without one, as
+	// Argo Rollouts does, so two controllers can share a cluster) and of
+	// its shard (--watch-label-selector).
+	Scope instance.Scope
 	// Namespace, when set, is namespaced mode: the manager's cache holds
 	// that namespace alone and the controller reads nothing cluster-scoped
 	// or elsewhere, so it needs no ClusterRole; ClusterAnalysisTemplates,
@@ -106,7 +107,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
-		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(instance.Predicate(opts.InstanceID))).
+		For(&rolloutsv1alpha1.Rollout{}, builder.WithPredicates(opts.Scope.Predicate())).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&rolloutsv1alpha1.AnalysisRun{}).
 		Owns(&rolloutsv1alpha1.Experiment{}).

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/gitops/cluster"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/simcluster"
@@ -63,7 +64,7 @@ var _ = Describe("Applications on a registered cluster", Ordered, func() {
 
 		managerNS = newNamespace(ctx, "sluice-system-")
 		startApplicationController(application.Options{ClusterNamespace: managerNS, Concurrency: 2, Kustomizations: true})
-		startController("", func(mgr ctrl.Manager) error { return fluxsource.Setup(mgr, "") })
+		startController("", func(mgr ctrl.Manager) error { return fluxsource.Setup(mgr, instance.Scope{}) })
 		registerCluster(ctx, managerNS, "remote", "remote", remoteCfg)
 	})
 

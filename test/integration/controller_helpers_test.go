@@ -27,6 +27,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
 
@@ -35,7 +36,9 @@ import (
 // started it ends. Every API write it makes, events included, is counted.
 func startRolloutController(instanceID string) *writeCounter {
 	GinkgoHelper()
-	return startController(instanceID, func(mgr ctrl.Manager) error { return rollout.Setup(mgr, rollout.Options{InstanceID: instanceID}) })
+	return startController(instanceID, func(mgr ctrl.Manager) error {
+		return rollout.Setup(mgr, rollout.Options{Scope: instance.Scope{ID: instanceID}})
+	})
 }
 
 // startController runs one controller in this process the same way.
@@ -62,7 +65,7 @@ func newTestManager(restConfig *rest.Config, instanceID string) ctrl.Manager {
 		HealthProbeBindAddress: "0",
 		// Several specs start a controller of the same name in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instanceID, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true})},
+		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instance.Scope{ID: instanceID}, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true})},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return mgr

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/experiment"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -24,7 +25,7 @@ var _ = Describe("The Experiment controller", Ordered, func() {
 
 	BeforeAll(func() {
 		writes = startController("blue", func(mgr ctrl.Manager) error {
-			return experiment.Setup(mgr, experiment.Options{InstanceID: "blue"})
+			return experiment.Setup(mgr, experiment.Options{Scope: instance.Scope{ID: "blue"}})
 		})
 		ns = newNamespaceWithFakeKubelet("experiment-")
 	})

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/controllers/fluxsource"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/kinds"
 )
 
@@ -25,7 +26,7 @@ var _ = Describe("Flux's GitRepository", func() {
 	var namespace string
 
 	BeforeEach(func(ctx context.Context) {
-		startController("", func(mgr ctrl.Manager) error { return fluxsource.Setup(mgr, "") })
+		startController("", func(mgr ctrl.Manager) error { return fluxsource.Setup(mgr, instance.Scope{}) })
 		namespace = newNamespace(ctx, "flux-source-")
 	})
 

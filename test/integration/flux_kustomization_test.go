@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/fluxsource"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/decrypt/sopstest"
+	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/gitserver"
 )
@@ -37,7 +38,7 @@ var _ = Describe("Flux's Kustomization kind", Ordered, func() {
 	BeforeAll(func() {
 		server = startGitServer()
 		startController("", func(mgr ctrl.Manager) error {
-			if err := fluxsource.Setup(mgr, ""); err != nil {
+			if err := fluxsource.Setup(mgr, instance.Scope{}); err != nil {
 				return err
 			}
 			return application.Setup(mgr, application.Options{Kustomizations: true, CacheDir: GinkgoT().TempDir()})

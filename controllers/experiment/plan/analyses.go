@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	rolloutplan "github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 // analysis plans one of the experiment's analyses. Before the experiment
@@ -160,6 +161,9 @@ func (p *planner) newRun(a *rolloutsv1alpha1.ExperimentAnalysisTemplateRef) (*ro
 	for k, v := range p.ex.Spec.AnalysisRunMetadata.Labels {
 		labels[k] = v
 	}
+	// Whatever the metadata says, the run is in the Experiment's shard, so
+	// the manager that runs the Experiment sees it.
+	labels = inherit.Shard(p.ex.Labels, labels)
 	for k, v := range p.ex.Spec.AnalysisRunMetadata.Annotations {
 		annotations[k] = v
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	rolloutplan "github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -196,6 +197,27 @@ var _ = Describe("The experiment planner", func() {
 			Expect(w.analysisStatus("a").Message).To(ContainSubstring(`AnalysisTemplate "missing" not found`))
 			Expect(w.ex.Status.Phase).To(Equal(errored))
 			Expect(w.runs).To(BeEmpty())
+		})
+
+		It("puts its ReplicaSets and runs in its shard, whatever the templates and metadata say", func() {
+			ex := twoTemplates().
+				Analysis("compare", "compare", true).
+				Edit(func(ex *rolloutsv1alpha1.Experiment) {
+					ex.Labels = map[string]string{inherit.ShardLabel: "a"}
+					ex.Spec.Templates[0].Template.Labels[inherit.ShardLabel] = "b"
+					ex.Spec.AnalysisRunMetadata = rolloutsv1alpha1.AnalysisRunMetadata{Labels: map[string]string{inherit.ShardLabel: "b"}}
+				}).Obj()
+			w := newWorld(ex, analysisTemplate("compare"))
+			w.step()
+			w.allAvailable()
+			w.step()
+			w.step()
+			Expect(w.rs).To(HaveLen(2))
+			for _, rs := range w.rs {
+				Expect(rs.Labels).To(HaveKeyWithValue(inherit.ShardLabel, "a"), rs.Name)
+			}
+			Expect(w.runs).To(HaveKey("exp-compare"))
+			Expect(w.runs["exp-compare"].Labels).To(HaveKeyWithValue(inherit.ShardLabel, "a"))
 		})
 
 		It("starts runs once available, with resolved arguments, dry-run, retention and metadata", func() {

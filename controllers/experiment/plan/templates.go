@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	rolloutplan "github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 // ReplicaSetName is a template's ReplicaSet's name, as Argo names it.
@@ -69,6 +70,9 @@ func NewReplicaSet(ex *rolloutsv1alpha1.Experiment, t *rolloutsv1alpha1.Template
 	for k, v := range pod.Labels {
 		rsLabels[k] = v
 	}
+	// The ReplicaSet is in the Experiment's shard (its pods need not be):
+	// the shard's manager caches only its shard's ReplicaSets.
+	rsLabels = inherit.Shard(ex.Labels, rsLabels)
 	return &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      ReplicaSetName(ex, t.Name),

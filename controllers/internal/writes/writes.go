@@ -5,6 +5,7 @@ package writes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -46,6 +47,28 @@ func ScaleDownDeadline(deadline string) string {
 		value = strconv.Quote(deadline)
 	}
 	return fmt.Sprintf(`{"metadata":{"annotations":{%q:%s}}}`, rolloutsv1alpha1.DefaultReplicaSetScaleDownDeadlineAnnotationKey, value)
+}
+
+// LabelsPatch is the merge patch that gives an object's labels (have) the
+// values of keys in want, removing a key want has not, or "" when they are
+// already so. It moves a child to its parent's instance or shard.
+func LabelsPatch(have, want map[string]string, keys ...string) string {
+	changes := map[string]any{}
+	for _, key := range keys {
+		value, wanted := want[key]
+		current, present := have[key]
+		switch {
+		case wanted && (!present || current != value):
+			changes[key] = value
+		case !wanted && present:
+			changes[key] = nil // removes the label
+		}
+	}
+	if len(changes) == 0 {
+		return ""
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": changes}})
+	return string(patch)
 }
 
 // Event records one of a plan's events on obj, a Warning or a Normal one,

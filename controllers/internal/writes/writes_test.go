@@ -28,3 +28,38 @@ func TestScaleDownDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelsPatch(t *testing.T) {
+	const id, shard = "argo-rollouts.argoproj.io/controller-instance-id", "sharding.fluxcd.io/key"
+	cases := map[string]struct {
+		have, want map[string]string
+		patch      map[string]any // nil: no patch
+	}{
+		"labels already equal need no patch": {map[string]string{shard: "a", "app": "web"}, map[string]string{shard: "a"}, nil},
+		"neither has the labels: no patch":   {map[string]string{"app": "web"}, nil, nil},
+		"a missing label is set": {nil, map[string]string{shard: "a", id: "blue"},
+			map[string]any{shard: "a", id: "blue"}},
+		"a different value is replaced": {map[string]string{shard: "b", id: "blue"}, map[string]string{shard: "a", id: "blue"},
+			map[string]any{shard: "a"}},
+		"a label the parent has not is removed": {map[string]string{shard: "b"}, map[string]string{},
+			map[string]any{shard: nil}},
+		"other labels are left alone": {map[string]string{"app": "web"}, map[string]string{"app": "api", shard: "a"},
+			map[string]any{shard: "a"}},
+	}
+	for name, tc := range cases {
+		patch := LabelsPatch(tc.have, tc.want, id, shard)
+		if tc.patch == nil {
+			if patch != "" {
+				t.Errorf("%s: patch %s, want none", name, patch)
+			}
+			continue
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(patch), &got); err != nil {
+			t.Fatalf("%s: not JSON: %q: %v", name, patch, err)
+		}
+		if diff := cmp.Diff(map[string]any{"metadata": map[string]any{"labels": tc.patch}}, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -75,6 +76,38 @@ var _ = Describe("An analysis step", func() {
 		Entry("a labelled Rollout's run carries its value, as Argo copies it", ptr.To("blue"), nil, ptr.To("blue")),
 		Entry("analysisRunMetadata cannot move the run to another instance", ptr.To("blue"), ptr.To("green"), ptr.To("blue")),
 		Entry("nor label an unlabelled Rollout's run away from its controller", nil, ptr.To("green"), nil),
+	)
+
+	DescribeTable("puts its ReplicaSets and AnalysisRun in the Rollout's shard, whatever the templates and metadata say",
+		func(rolloutShard, elsewhere string) {
+			w := atAnalysis(func(ro *rolloutsv1alpha1.Rollout) {
+				if rolloutShard != "" {
+					ro.Labels = map[string]string{inherit.ShardLabel: rolloutShard}
+				}
+				if elsewhere != "" {
+					ro.Spec.Template.Labels[inherit.ShardLabel] = elsewhere
+					ro.Spec.Strategy.Canary.Steps[1].Analysis.AnalysisRunMetadata = &rolloutsv1alpha1.AnalysisRunMetadata{
+						Labels: map[string]string{inherit.ShardLabel: elsewhere}}
+				}
+			})
+			Expect(w.runs).To(HaveLen(1))
+			Expect(w.rss).To(HaveLen(2))
+			for _, labels := range []map[string]string{w.runs[0].Labels, w.rss[0].Labels, w.rss[1].Labels} {
+				if rolloutShard == "" {
+					Expect(labels).NotTo(HaveKey(inherit.ShardLabel))
+				} else {
+					Expect(labels).To(HaveKeyWithValue(inherit.ShardLabel, rolloutShard))
+				}
+			}
+			if elsewhere != "" {
+				Expect(w.rss[1].Spec.Template.Labels).To(HaveKeyWithValue(inherit.ShardLabel, elsewhere),
+					"the pods keep the template's labels: only the objects the manager caches must be in its shard")
+			}
+		},
+		Entry("a Rollout in a shard", "a", ""),
+		Entry("a Rollout in no shard", "", ""),
+		Entry("a Rollout in a shard whose template and run metadata name another", "a", "b"),
+		Entry("a Rollout in no shard whose template and run metadata name one", "", "b"),
 	)
 
 	It("creates its AnalysisRun from the templates, as Argo names and labels it, and waits for it", func() {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sluicehq/sluice/internal/fieldref"
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 )
 
 // CreateAnalysisRun creates the AnalysisRun of an analysis step.
@@ -129,15 +130,11 @@ func (p *planner) newRun(step *rolloutsv1alpha1.RolloutAnalysis, infix string, l
 		}
 	}
 	// The run belongs to the Rollout's controller instance, as in Argo
-	// (which copies the Rollout's label), and here whatever
-	// analysisRunMetadata says: a run labelled for another instance would
-	// be measured by another controller, or none, and this Rollout's
-	// controller would never see it.
-	if id, ok := p.ro.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID]; ok {
-		run.Labels[rolloutsv1alpha1.LabelKeyControllerInstanceID] = id
-	} else {
-		delete(run.Labels, rolloutsv1alpha1.LabelKeyControllerInstanceID)
-	}
+	// (which copies the Rollout's label), and to its shard, whatever
+	// analysisRunMetadata says: a run labelled for another instance or
+	// shard would be measured by another manager, or none, and this
+	// Rollout's manager would never see it.
+	run.Labels = inherit.Shard(p.ro.Labels, inherit.Instance(p.ro.Labels, run.Labels))
 	// The step's dryRun and measurementRetention add to the templates'.
 	spec.DryRun = append(spec.DryRun, step.DryRun...)
 	spec.MeasurementRetention = append(spec.MeasurementRetention, step.MeasurementRetention...)

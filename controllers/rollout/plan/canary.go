@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/sluicehq/sluice/internal/instance/inherit"
 	"github.com/sluicehq/sluice/traffic"
 )
 
@@ -553,8 +554,10 @@ func (p *planner) newReplicaSet(replicas int32, promoted bool) *appsv1.ReplicaSe
 	template.Spec.Affinity = p.withAntiAffinity(template.Spec.Affinity)
 	template.Labels, template.Annotations = withRoleMetadata(template.Labels, template.Annotations, role)
 	template.Labels = withLabel(template.Labels, rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)
-	meta := p.revisionMeta(p.ro.Name+"-"+p.hash,
-		withLabel(copyMap(p.ro.Spec.Template.Labels), rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash))
+	// The ReplicaSet is in the Rollout's shard (its pods need not be): the
+	// shard's manager caches only its shard's ReplicaSets.
+	meta := p.revisionMeta(p.ro.Name+"-"+p.hash, inherit.Shard(p.ro.Labels,
+		withLabel(copyMap(p.ro.Spec.Template.Labels), rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, p.hash)))
 	if !emptyMetadata(role) {
 		meta.Annotations[EphemeralMetadataAnnotation] = EncodeMetadata(role)
 	}
