@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -28,6 +29,8 @@ type Request struct {
 	Code        int32
 	// DryRun is true for a request with ?dryRun=All, which changes nothing.
 	DryRun bool
+	// LabelSelector is a list's or a watch's ?labelSelector, as sent.
+	LabelSelector string
 }
 
 // Key names what a request touched, without its object's name.
@@ -115,6 +118,11 @@ func requestOf(e *auditv1.Event) Request {
 	}
 	if e.ResponseStatus != nil {
 		r.Code = e.ResponseStatus.Code
+	}
+	if _, query, ok := strings.Cut(e.RequestURI, "?"); ok {
+		if values, err := url.ParseQuery(query); err == nil {
+			r.LabelSelector = values.Get("labelSelector")
+		}
 	}
 	return r
 }

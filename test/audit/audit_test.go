@@ -39,6 +39,16 @@ func TestParseKeepsAnsweredRequestsAndTallies(t *testing.T) {
 	}
 }
 
+func TestParseKeepsAListsLabelSelector(t *testing.T) {
+	requests, err := Parse(strings.NewReader(`{"stage":"ResponseComplete","verb":"watch","requestURI":"/apis/apps/v1/replicasets?allowWatchBookmarks=true\u0026labelSelector=rollouts-pod-template-hash%2Csharding.fluxcd.io%2Fkey%3Da\u0026watch=true","user":{"username":"u"},"objectRef":{"resource":"replicasets","apiGroup":"apps"}}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(requests) != 1 || requests[0].LabelSelector != "rollouts-pod-template-hash,sharding.fluxcd.io/key=a" {
+		t.Errorf("want the watch's selector, got %+v", requests)
+	}
+}
+
 func TestParseNamesTheBrokenLine(t *testing.T) {
 	_, err := Parse(strings.NewReader("{\"stage\":\"ResponseComplete\"}\n{not json\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") {

@@ -293,6 +293,12 @@ func subresource(rest []string) string {
 // namespace: every ReplicaSet's pods exist and are available as soon as its
 // spec asks for them.
 func startFakeKubelet(ctx context.Context, ns string) {
+	startFakeKubeletOf(ctx, k8sClient, ns)
+}
+
+// startFakeKubeletOf does what startFakeKubelet does through the client c,
+// for a spec with an API server of its own.
+func startFakeKubeletOf(ctx context.Context, k8sClient client.Client, ns string) {
 	go func() {
 		defer GinkgoRecover()
 		tick := time.NewTicker(50 * time.Millisecond)
