@@ -212,7 +212,7 @@ spec:
 				var app gitopsv1alpha1.Application
 				g.Expect(c.Get(ctx, key, &app)).To(Succeed())
 				return app.Status.Sync.Status
-			}).WithContext(ctx).WithTimeout(3*time.Second).Should(Equal(gitopsv1alpha1.SyncStatusSynced))
+			}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Equal(gitopsv1alpha1.SyncStatusSynced))
 		}
 	})
 
