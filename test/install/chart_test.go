@@ -8,8 +8,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
@@ -264,6 +267,43 @@ var _ = Describe("the chart's other toggles", func() {
 		Expect(spread[0].MaxSkew).To(Equal(int32(1)))
 		Expect(spread[0].LabelSelector.MatchLabels).To(Equal(selectorLabels))
 		Expect(deploymentOf(m).Spec.Template.Labels).To(Equal(selectorLabels), "the selectors must match the pods")
+	})
+
+	It("runs one manager Deployment per shard, the main one for the objects of no shard", func() {
+		Expect(argsOf(render(defaults))).NotTo(ContainElement(HavePrefix("--watch-label-selector")), "no shards, one manager for all")
+		m := render(sharded)
+		Expect(m.ofKind("Deployment")).To(HaveLen(3))
+		Expect(argsOf(m)).To(ContainElement("--watch-label-selector=!sharding.fluxcd.io/key"))
+		Expect(deploymentOf(m).Spec.Selector.MatchLabels).To(Equal(selectorLabels), "the main Deployment's selector never changes")
+		for _, shard := range []string{"a", "b"} {
+			name := releaseName + "-shard-" + shard
+			d := typed[*appsv1.Deployment](m, m.get("Deployment", name))
+			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--watch-label-selector=sharding.fluxcd.io/key="+shard))
+			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--leader-elect=true"),
+				"its Lease, sluice.sluice.dev-shard-"+shard+", is derived by the manager")
+			Expect(d.Spec.Selector.MatchLabels).To(Equal(d.Spec.Template.Labels), "the selector matches the shard's pods")
+			Expect(labels.SelectorFromSet(selectorLabels).Matches(labels.Set(d.Spec.Template.Labels))).To(BeFalse(),
+				"the main Deployment's selector, and so its Services, leave the shard's pods alone")
+			metrics := serviceOf(m, name+"-metrics")
+			Expect(metrics.Spec.Selector).To(Equal(d.Spec.Template.Labels))
+			Expect(metrics.Labels).To(HaveKeyWithValue("app.kubernetes.io/component", "metrics"),
+				"labelled as the main one, so the ServiceMonitor scrapes every shard")
+			Expect(labels.SelectorFromSet(selectorLabels).Matches(labels.Set(metrics.Labels))).To(BeTrue())
+		}
+		Expect(m.ofKind("PodDisruptionBudget")).To(BeEmpty())
+
+		ha := render(shardedHA)
+		Expect(ha.ofKind("PodDisruptionBudget")).To(HaveLen(2))
+		pdb := typed[*policyv1.PodDisruptionBudget](ha, ha.get("PodDisruptionBudget", releaseName+"-shard-eu-1"))
+		shard := typed[*appsv1.Deployment](ha, ha.get("Deployment", releaseName+"-shard-eu-1"))
+		Expect(pdb.Spec.Selector.MatchLabels).To(Equal(shard.Spec.Template.Labels))
+		Expect(shard.Spec.Replicas).To(Equal(ptr.To[int32](2)))
+		Expect(shard.Spec.Template.Spec.TopologySpreadConstraints[0].LabelSelector.MatchLabels).To(Equal(shard.Spec.Template.Labels))
+	})
+
+	It("refuses a shard key that cannot name a Deployment", func() {
+		_, err := tryRender(`sharding: {shards: [Shard_1]}`)
+		Expect(err).To(MatchError(ContainSubstring("/sharding/shards/0")))
 	})
 
 	It("installs no CRD with crds.install=false, and does not keep them with crds.keep=false", func() {

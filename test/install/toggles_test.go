@@ -22,6 +22,10 @@ metrics: {secure: false}`
 	applicationOnly    = `controllers: {rollout: false, experiment: false, analysisrun: false}`
 	experimentOnly     = `controllers: {rollout: false, analysisrun: false, application: false}`
 	twoReplicas        = `replicas: 2`
+	sharded            = `sharding: {shards: [a, b]}`
+	shardedHA          = `
+replicas: 2
+sharding: {shards: [eu-1]}`
 	noCRDs             = `crds: {install: false}`
 	crdsNotKept        = `crds: {keep: false}`
 	fluxCRDs           = `flux: {crds: {install: true}}`
@@ -102,6 +106,8 @@ func toggleEntries() []TableEntry {
 		Entry("application controller only", applicationOnly),
 		Entry("experiment controller only", experimentOnly),
 		Entry("two replicas", twoReplicas),
+		Entry("two shards", sharded),
+		Entry("a shard, two replicas each", shardedHA),
 		Entry("CRDs not installed", noCRDs),
 		Entry("CRDs not kept", crdsNotKept),
 		Entry("Flux's CRDs", fluxCRDs),

@@ -47,6 +47,43 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+The manager Deployments: "" for the main one, then one key per shard
+(sharding.shards), as Flux's chart shards its controllers.
+*/}}
+{{- define "sluice.shardKeys" -}}
+{{- toJson (prepend (default (list) .Values.sharding.shards) "") }}
+{{- end }}
+
+{{/*
+The name of one manager Deployment and what belongs to it alone (its
+metrics Service, its PodDisruptionBudget), from a dict of root and shard
+(a key, or "" for the main Deployment). Kept to 52 characters as fullname.
+*/}}
+{{- define "sluice.shardFullname" -}}
+{{- if .shard }}
+{{- printf "%s-shard-%s" (include "sluice.fullname" .root) .shard | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- include "sluice.fullname" .root }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels that select one manager Deployment's pods, from a dict of root and
+shard. The main Deployment's are selectorLabels, unchanged since before
+shards; a shard's differ in app.kubernetes.io/name, so no Deployment's
+selector takes another's pods.
+*/}}
+{{- define "sluice.podSelectorLabels" -}}
+{{- if .shard }}
+app.kubernetes.io/name: {{ include "sluice.name" .root | trunc 57 | trimSuffix "-" }}-shard
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+sluice.dev/shard: {{ .shard | quote }}
+{{- else }}
+{{- include "sluice.selectorLabels" .root }}
+{{- end }}
+{{- end }}
+
+{{/*
 The manager's service account. One the chart does not create must be
 named: binding the manager's roles to the namespace's "default" account
 would hand them to every pod there.
