@@ -278,7 +278,7 @@ var _ = Describe("the chart's other toggles", func() {
 		for _, shard := range []string{"a", "b"} {
 			name := releaseName + "-shard-" + shard
 			d := typed[*appsv1.Deployment](m, m.get("Deployment", name))
-			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--watch-label-selector=sharding.fluxcd.io/key="+shard))
+			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--watch-label-selector=sharding.fluxcd.io/key=" + shard))
 			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--leader-elect=true"),
 				"its Lease, sluice.sluice.dev-shard-"+shard+", is derived by the manager")
 			Expect(d.Spec.Selector.MatchLabels).To(Equal(d.Spec.Template.Labels), "the selector matches the shard's pods")

@@ -15,15 +15,15 @@ const (
 	namespacedHTTP = `
 namespaced: true
 metrics: {secure: false}`
-	applicationOff     = `controllers: {application: false}`
-	notificationsOff   = `notifications: {enabled: false}`
-	analysisrunOnly    = `controllers: {rollout: false, experiment: false, application: false}`
-	rolloutOnly        = `controllers: {experiment: false, analysisrun: false, application: false}`
-	applicationOnly    = `controllers: {rollout: false, experiment: false, analysisrun: false}`
-	experimentOnly     = `controllers: {rollout: false, analysisrun: false, application: false}`
-	twoReplicas        = `replicas: 2`
-	sharded            = `sharding: {shards: [a, b]}`
-	shardedHA          = `
+	applicationOff   = `controllers: {application: false}`
+	notificationsOff = `notifications: {enabled: false}`
+	analysisrunOnly  = `controllers: {rollout: false, experiment: false, application: false}`
+	rolloutOnly      = `controllers: {experiment: false, analysisrun: false, application: false}`
+	applicationOnly  = `controllers: {rollout: false, experiment: false, analysisrun: false}`
+	experimentOnly   = `controllers: {rollout: false, analysisrun: false, application: false}`
+	twoReplicas      = `replicas: 2`
+	sharded          = `sharding: {shards: [a, b]}`
+	shardedHA        = `
 replicas: 2
 sharding: {shards: [eu-1]}`
 	noCRDs             = `crds: {install: false}`
