@@ -189,6 +189,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		// a safety net should that event never come.
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	// After the wait for our own writes, so a cache that lags behind them
+	// is not taken for children left in another shard.
+	if adopted, err := r.adoptIntoShard(ctx, &ro, obs); err != nil || adopted {
+		// The relabelled children's watch events reconcile again; the
+		// requeue is only a safety net.
+		return ctrl.Result{RequeueAfter: time.Second}, err
+	}
 	result := plan.Plan(obs)
 	if err := r.execute(ctx, &ro, obs, result); err != nil {
 		// Some of the plan's writes may not have happened: do not wait for

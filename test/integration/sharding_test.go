@@ -41,8 +41,9 @@ var _ = Describe("Managers of two shards", Ordered, func() {
 		server  *gitserver.Server
 		shards  = []string{"a", "b"}
 		// managers by shard, and the user each runs as.
-		managers = map[string]*framework.Manager{}
-		userOf   = func(shard string) string { return "sluice-shard-" + shard }
+		managers    = map[string]*framework.Manager{}
+		kubeconfigs = map[string]string{}
+		userOf      = func(shard string) string { return "sluice-shard-" + shard }
 	)
 
 	BeforeAll(func(ctx context.Context) {
@@ -69,10 +70,8 @@ var _ = Describe("Managers of two shards", Ordered, func() {
 		for _, shard := range shards {
 			kubeconfig, _, err := cluster.AddUser(userOf(shard), "system:masters")
 			Expect(err).NotTo(HaveOccurred())
-			managers[shard] = framework.StartManager(kubeconfig,
-				"--watch-label-selector="+instance.ShardLabel+"="+shard,
-				"--leader-election-namespace=default", "--notifications=false",
-				"--git-cache-dir="+GinkgoT().TempDir())
+			kubeconfigs[shard] = kubeconfig
+			managers[shard] = startShard(kubeconfig, shard)
 		}
 	})
 
@@ -279,7 +278,38 @@ spec:
 			}
 		}
 	})
+
+	It("hand a Rollout over when it is relabelled: the new shard takes its ReplicaSets and carries on", func(ctx context.Context) {
+		for _, shard := range shards {
+			managers[shard] = startShard(kubeconfigs[shard], shard)
+		}
+		const ns = "moving"
+		Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		kubelet, stop := context.WithCancel(context.Background())
+		DeferCleanup(stop)
+		startFakeKubeletOf(kubelet, c, ns)
+		Expect(c.Create(ctx, rolloutIn(ns, "a"))).To(Succeed())
+		healthyAt(ctx, ns, "registry.example/web:1")
+		Expect(replicaSetShards(ctx, ns)).To(ConsistOf("a"))
+
+		// Moved, and a new version at once.
+		Expect(c.Patch(ctx, &rolloutsv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}},
+			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"`+instance.ShardLabel+`":"b"}},`+
+				`"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:2"}]}}}}`)))).To(Succeed())
+		healthyAt(ctx, ns, "registry.example/web:2")
+		Eventually(func() []string { return replicaSetShards(ctx, ns) }).WithContext(ctx).
+			Should(ConsistOf("b", "b"), "one ReplicaSet per revision, both now in shard b")
+	})
 })
+
+// startShard runs the manager binary for one shard.
+func startShard(kubeconfig, shard string) *framework.Manager {
+	GinkgoHelper()
+	return framework.StartManager(kubeconfig,
+		"--watch-label-selector="+instance.ShardLabel+"="+shard,
+		"--leader-election-namespace=default", "--notifications=false",
+		"--git-cache-dir="+GinkgoT().TempDir())
+}
 
 // sharded are the resources whose objects are each in one shard: the kinds
 // Sluice serves, the children they make, and what Applications apply (the
