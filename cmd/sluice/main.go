@@ -359,9 +359,8 @@ func managerOptions(o options, selected []string, watchNamespace string) manager
 		// next replica takes over without waiting for it to expire.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
-			// No reconciler reads managedFields; dropping them roughly halves
-			// the memory each cached object costs.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			// Only what reconcilers read is kept (see CacheTransform).
+			DefaultTransform: controllers.CacheTransform(),
 			ByObject:         controllers.CacheSelectors(o.instanceID, selected, o.kinds),
 		},
 	}
