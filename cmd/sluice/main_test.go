@@ -71,3 +71,21 @@ func TestRunRefusesAnInstanceIDItCannotUse(t *testing.T) {
 		})
 	}
 }
+
+func TestPprofIsOffUnlessAsked(t *testing.T) {
+	for _, tc := range []struct {
+		why  string
+		args []string
+		want string
+	}{
+		{"off by default: a heap profile holds cached objects", nil, ""},
+		{"served where the flag says", []string{"--pprof-bind-address=localhost:6060"}, "localhost:6060"},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			o := parseFlags(flag.NewFlagSet("sluice", flag.ContinueOnError), tc.args)
+			if got := managerOptions(o, nil, "").PprofBindAddress; got != tc.want {
+				t.Errorf("managerOptions(%q).PprofBindAddress = %q, want %q", tc.args, got, tc.want)
+			}
+		})
+	}
+}

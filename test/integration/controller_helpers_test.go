@@ -54,8 +54,8 @@ func startController(instanceID string, setup func(ctrl.Manager) error) *writeCo
 }
 
 // newTestManager is a manager as the suite's specs make them: logging to
-// the spec's output, no metrics or probe servers, the cache selecting what
-// the manager's does for every controller and kind.
+// the spec's output, no metrics or probe servers, the cache selecting and
+// stripping what the manager's does for every controller and kind.
 func newTestManager(restConfig *rest.Config, instanceID string) ctrl.Manager {
 	GinkgoHelper()
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
@@ -65,7 +65,10 @@ func newTestManager(restConfig *rest.Config, instanceID string) ctrl.Manager {
 		HealthProbeBindAddress: "0",
 		// Several specs start a controller of the same name in one process.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: controllers.CacheSelectors(instance.Scope{ID: instanceID}, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true})},
+		Cache: cache.Options{
+			DefaultTransform: controllers.CacheTransform(),
+			ByObject:         controllers.CacheSelectors(instance.Scope{ID: instanceID}, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true}),
+		},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return mgr
