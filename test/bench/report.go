@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/sluicehq/sluice/test/audit"
 )
 
 // Report is a suite's results and where they were measured.
@@ -209,8 +211,64 @@ func (r Report) Text(w io.Writer) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintln(w, r.slopeLine())
-	return err
+	if _, err := fmt.Fprintln(w, r.slopeLine()); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(w, "\nrequests by verb and resource:"); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	_, _ = fmt.Fprintln(tw, strings.Join(r.breakdownHeaders(), "\t")+"\t")
+	for _, cells := range r.breakdown() {
+		_, _ = fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+func (r Report) breakdownHeaders() []string {
+	return append([]string{"N", "phase", "request"}, r.Controllers()...)
+}
+
+// breakdown is every controller's requests by verb and resource, for each
+// size and phase: one line per kind of request, the most frequent first.
+func (r Report) breakdown() [][]string {
+	controllers := r.Controllers()
+	var lines [][]string
+	for _, row := range r.Rows() {
+		if row.Baseline.Controller != controllers[1] {
+			continue // one set of lines per size and phase
+		}
+		tallies := make([]audit.Tally, len(controllers))
+		sum := audit.Tally{}
+		for i, c := range controllers {
+			for _, res := range r.Results {
+				if res.Controller == c && res.Size == row.Size && res.Phase.Name == row.Phase {
+					tallies[i] = res.Phase.Requests
+				}
+			}
+			for k, n := range tallies[i] {
+				sum[k] += n
+			}
+		}
+		keys := make([]string, 0, len(sum))
+		for k := range sum {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int {
+			if sum[a] != sum[b] {
+				return sum[b] - sum[a]
+			}
+			return strings.Compare(a, b)
+		})
+		for _, k := range keys {
+			cells := []string{fmt.Sprint(row.Size), row.Phase, k}
+			for _, t := range tallies {
+				cells = append(cells, fmt.Sprint(t[k]))
+			}
+			lines = append(lines, cells)
+		}
+	}
+	return lines
 }
 
 // shortName is a controller's name in a column header: its first word.
@@ -253,5 +311,14 @@ func (r Report) Markdown(chartFile string) string {
 	if chartFile != "" {
 		fmt.Fprintf(&b, "\n![%s](%s)\n", r.Suite.Title, chartFile)
 	}
+	b.WriteString("\n<details><summary>Requests by verb and resource</summary>\n\n")
+	headers := r.breakdownHeaders()
+	b.WriteString("| " + strings.Join(headers, " | ") + " |\n")
+	b.WriteString("| --- | --- | --- |" + strings.Repeat(" ---: |", len(headers)-3) + "\n")
+	for _, cells := range r.breakdown() {
+		cells[2] = "`" + cells[2] + "`"
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	b.WriteString("\n</details>\n")
 	return b.String()
 }

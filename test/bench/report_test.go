@@ -140,7 +140,7 @@ func TestTextShowsBothSidesTheirRatioAndRequestsPerUnit(t *testing.T) {
 	lines := strings.Split(out, "\n")
 	var create100 string
 	for _, l := range lines {
-		if f := strings.Fields(l); len(f) > 2 && f[0] == "100" && f[1] == "create" {
+		if f := strings.Fields(l); create100 == "" && len(f) > 2 && f[0] == "100" && f[1] == "create" {
 			create100 = l
 		}
 	}
@@ -173,10 +173,11 @@ func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
 			t.Errorf("the markdown lacks %q:\n%s", s, md)
 		}
 	}
-	// Every table line has as many cells as the header.
+	// Every line of a table has as many cells as its header.
 	var header int
 	for _, l := range strings.Split(md, "\n") {
 		if !strings.HasPrefix(l, "|") {
+			header = 0
 			continue
 		}
 		if cells := strings.Count(l, "|"); header == 0 {
@@ -198,5 +199,24 @@ func TestChartWritesAPNG(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(data), "\x89PNG\r\n\x1a\n") {
 		t.Errorf("not a PNG: %q", data[:min(8, len(data))])
+	}
+}
+
+func TestBreakdownListsEachKindOfRequestMostFrequentFirst(t *testing.T) {
+	r := twoSizes()
+	r.Results = r.Results[:4] // N=100
+	r.Results[0].Phase.Requests = audit.Tally{"get rollouts.argoproj.io": 3, "list pods": 1}
+	r.Results[2].Phase.Requests = audit.Tally{"update rollouts.argoproj.io/status": 5}
+	want := [][]string{
+		{"100", "create", "update rollouts.argoproj.io/status", "5", "0"},
+		{"100", "create", "get rollouts.argoproj.io", "0", "3"},
+		{"100", "create", "list pods", "0", "1"},
+		{"100", "idle", "get rollouts.argoproj.io", "0", "50"},
+	}
+	if diff := cmp.Diff(want, r.breakdown()); diff != "" {
+		t.Errorf("breakdown (-want +got):\n%s", diff)
+	}
+	if md := r.Markdown(""); !strings.Contains(md, "| 100 | create | `update rollouts.argoproj.io/status` | 5 | 0 |") {
+		t.Errorf("the markdown lacks the breakdown:\n%s", md)
 	}
 }

@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/bench"
 	"github.com/sluicehq/sluice/test/bench/rollouts"
@@ -95,6 +98,9 @@ func parseSizes(s string) ([]int, error) {
 func run(o options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// envtest logs through controller-runtime; its lines would drown the
+	// progress.
+	ctrl.SetLogger(logr.Discard())
 	machine := bench.ThisMachine()
 
 	work, err := os.MkdirTemp("", "sluice-bench-")
