@@ -187,8 +187,8 @@ plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl slui
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: test-tools ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts; rewrite docs/performance.md's tables and charts.
-	@hack/tools.sh argo-rollouts
+bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts; rewrite docs/performance.md's tables and charts.
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts
 	go run ./test/cmd/bench $(BENCH_FLAGS)
 
 .PHONY: bench-sync
