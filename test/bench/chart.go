@@ -67,7 +67,9 @@ func (r Report) panelPlot(pn panel) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = pn.title
 	p.X.Label.Text = "N (" + r.Suite.Unit + "s)"
-	p.Y.Min = 0
+	// From zero, so the lines show how figures grow with N and a single
+	// size still has a scale.
+	p.X.Min, p.Y.Min = 0, 0
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
