@@ -210,6 +210,9 @@ func (c *Cluster) startAPIServer(o Options) error {
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdData}
 	c.env.ControlPlane.APIServer = &envtest.APIServer{CertDir: pki}
+	// envtest's range, a /24, runs out of cluster IPs at 254 Services;
+	// `make bench` creates a Service per Rollout, a thousand at a time.
+	c.env.ControlPlane.APIServer.Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	if o.Audit {
 		if err := c.configureAudit(o.StateDir); err != nil {
 			return err
