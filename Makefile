@@ -183,6 +183,14 @@ fuzz: ## Run every fuzz target, one after another, for FUZZTIME (default 60s) ea
 plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
 
+# Extra flags for make bench, e.g. BENCH_FLAGS='--sizes 100 --idle 10s'.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts; rewrite docs/performance.md's tables and charts.
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts
+	go run ./test/cmd/bench $(BENCH_FLAGS)
+
 .PHONY: bench-sync
 bench-sync: test-tools ## Time the first sync of 550 objects and count a minute of no-op resyncs' API requests.
 	go run ./test/cmd/syncbench

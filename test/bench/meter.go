@@ -1,8 +1,3 @@
-// Package bench measures controllers on the simulated cluster for `make
-// bench`: a process's CPU time and peak resident memory per phase, read from
-// /proc, and its API requests per phase, read from the API server's audit
-// log (test/audit), so every controller is measured the same way from
-// outside, whatever it is written in or reports of itself.
 package bench
 
 import (

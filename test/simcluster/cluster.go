@@ -54,6 +54,10 @@ type Options struct {
 	StateDir string
 	// Nodes is the number of fake nodes. Default 3.
 	Nodes int
+	// PodsPerNode is each fake node's pod capacity. Default 250, as a
+	// kubelet's default; a benchmark of thousands of pods raises it rather
+	// than the node count, since every node costs kwok a heartbeat.
+	PodsPerNode int
 	// CRDPaths are files or directories of CustomResourceDefinitions to
 	// install before Start returns. Default: DefaultCRDPaths().
 	CRDPaths []string
@@ -131,7 +135,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := c.startComponents(o); err != nil {
 		return nil, err
 	}
-	if err := c.waitUntilUsable(ctx, o.Nodes); err != nil {
+	if err := c.waitUntilUsable(ctx, o.Nodes, o.PodsPerNode); err != nil {
 		return nil, err
 	}
 	c.logf("simulated cluster ready: %d nodes, KUBECONFIG=%s", o.Nodes, c.KubeconfigPath)
@@ -151,6 +155,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Nodes == 0 {
 		o.Nodes = 3
+	}
+	if o.PodsPerNode == 0 {
+		o.PodsPerNode = 250
 	}
 	if o.CRDPaths == nil && !o.ControlPlaneOnly {
 		paths, err := DefaultCRDPaths()
@@ -203,6 +210,9 @@ func (c *Cluster) startAPIServer(o Options) error {
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdData}
 	c.env.ControlPlane.APIServer = &envtest.APIServer{CertDir: pki}
+	// envtest's range, a /24, runs out of cluster IPs at 254 Services;
+	// `make bench` creates a Service per Rollout, a thousand at a time.
+	c.env.ControlPlane.APIServer.Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	if o.Audit {
 		if err := c.configureAudit(o.StateDir); err != nil {
 			return err
@@ -350,14 +360,14 @@ func (c *Cluster) startComponents(o Options) error {
 
 // waitUntilUsable creates the fake nodes and waits until they are Ready and
 // the controller manager and scheduler are healthy.
-func (c *Cluster) waitUntilUsable(ctx context.Context, nodes int) error {
+func (c *Cluster) waitUntilUsable(ctx context.Context, nodes, podsPerNode int) error {
 	cl, err := client.New(c.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
 	}
 	c.logf("creating %d fake nodes", nodes)
 	for i := range nodes {
-		if err := cl.Create(ctx, fakeNode(fmt.Sprintf("kwok-node-%d", i))); err != nil {
+		if err := cl.Create(ctx, fakeNode(fmt.Sprintf("kwok-node-%d", i), podsPerNode)); err != nil {
 			return fmt.Errorf("creating a fake node: %w", err)
 		}
 	}
@@ -406,11 +416,11 @@ func (c *Cluster) problem(ctx context.Context, cl client.Client, want int) error
 	return nil
 }
 
-func fakeNode(name string) *corev1.Node {
+func fakeNode(name string, pods int) *corev1.Node {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("250"),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

@@ -32,12 +32,19 @@ type Process struct {
 
 // StartLogged starts a binary with its output in logDir/<name>.log.
 func StartLogged(name, binary, logDir string, args ...string) (*Process, error) {
+	return StartLoggedEnv(name, binary, logDir, nil, args...)
+}
+
+// StartLoggedEnv is StartLogged with extra environment variables
+// ("KEY=value") on top of this process's own, such as the POD_NAMESPACE
+// a controller reads its settings' namespace from.
+func StartLoggedEnv(name, binary, logDir string, env []string, args ...string) (*Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	p, err := StartProcess(name, logFile, binary, args...)
+	p, err := startProcess(name, logFile, env, binary, args...)
 	if err != nil {
 		_ = logFile.Close()
 		return nil, err
@@ -52,7 +59,14 @@ func StartLogged(name, binary, logDir string, args ...string) (*Process, error) 
 
 // StartProcess starts a binary with its output to out.
 func StartProcess(name string, out io.Writer, binary string, args ...string) (*Process, error) {
+	return startProcess(name, out, nil, binary, args...)
+}
+
+func startProcess(name string, out io.Writer, env []string, binary string, args ...string) (*Process, error) {
 	cmd := exec.Command(binary, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -73,6 +87,9 @@ func StartProcess(name string, out io.Writer, binary string, args ...string) (*P
 	}()
 	return p, nil
 }
+
+// PID is the process's id, for reading its use of CPU and memory in /proc.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // Running reports whether the process is still alive.
 func (p *Process) Running() bool {
