@@ -183,9 +183,10 @@ fuzz: ## Run every fuzz target, one after another, for FUZZTIME (default 60s) ea
 plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
 
-.PHONY: bench-sync
-bench-sync: test-tools ## Time the first sync of 550 objects and count a minute of no-op resyncs' API requests.
-	go run ./test/cmd/syncbench
+.PHONY: bench-gitops
+bench-gitops: test-tools ## The GitOps syncer at size against kubectl apply, and commit-to-canary latency (docs/performance-gitops.md).
+	@hack/tools.sh kubectl
+	go run ./test/cmd/gitbench $(GITBENCH_FLAGS)
 
 ##@ Run
 

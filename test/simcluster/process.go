@@ -84,6 +84,9 @@ func (p *Process) Running() bool {
 	}
 }
 
+// PID is the process's id, for reading what it uses from /proc.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Exited is closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
