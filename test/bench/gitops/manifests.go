@@ -32,6 +32,9 @@ const BenchImage = "registry.example/bench:1.0"
 // Files are a mix as a plain directory of YAML under dir: ConfigMaps fifty
 // to a file, each Deployment in a file with its Service (while Services
 // last). No object names a namespace, so the same files apply anywhere.
+// The Services are headless: the simulated cluster's service range holds
+// 254 addresses, fewer than the measurements make Services, and an address
+// is no part of what a syncer does.
 func Files(dir string, m Mix) map[string]string {
 	files := map[string]string{}
 	for first := 0; first < m.ConfigMaps; first += configMapsPerFile {
@@ -73,6 +76,7 @@ kind: Service
 metadata:
   name: web-%04d
 spec:
+  clusterIP: None
   selector: {app: web-%04d}
   ports: [{port: 80, targetPort: 8080}]
 `, i, i))
@@ -108,6 +112,7 @@ kind: Service
 metadata:
   name: %s
 spec:
+  clusterIP: None
   selector: {app: shop}
   ports: [{port: 80, targetPort: 8080}]
 `, name)

@@ -16,6 +16,9 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/sluicehq/sluice/test/bench/gitops"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
@@ -28,6 +31,8 @@ func main() {
 	keep := flag.Bool("keep", false, "Keep the work directory (logs, audit log) instead of removing it.")
 	flag.Parse()
 
+	// envtest's and the clients' logs would drown the figures.
+	ctrl.SetLogger(logr.Discard())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, env, *keep)
 	stop()
