@@ -20,7 +20,7 @@ const kubectlUser = "kubectl"
 
 // kubectl runs the real kubectl as its own user.
 type kubectl struct {
-	binary, kubeconfig, cacheDir, auditLog string
+	binary, kubeconfig, auditLog string
 }
 
 func (r *runner) kubectl() (*kubectl, error) {
