@@ -187,13 +187,15 @@ plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl slui
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts; rewrite docs/performance.md's tables and charts.
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts
+bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts, then the GitOps syncer beside kubectl; rewrite docs/performance.md's tables and charts.
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts kubectl
 	go run ./test/cmd/bench $(BENCH_FLAGS)
+	go run ./test/cmd/gitbench $(GITBENCH_FLAGS)
 
-.PHONY: bench-sync
-bench-sync: test-tools ## Time the first sync of 550 objects and count a minute of no-op resyncs' API requests.
-	go run ./test/cmd/syncbench
+.PHONY: bench-gitops
+bench-gitops: ## The GitOps syncer at size against kubectl apply, and commit-to-canary latency (docs/performance-gitops.md).
+	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
+	go run ./test/cmd/gitbench $(GITBENCH_FLAGS)
 
 ##@ Run
 

@@ -22,6 +22,7 @@ tools=(
   "kube-apiserver|kube|k8s.io/kubernetes|k8s.io/kubernetes/cmd/kube-apiserver"
   "kube-controller-manager|kube|k8s.io/kubernetes|k8s.io/kubernetes/cmd/kube-controller-manager"
   "kube-scheduler|kube|k8s.io/kubernetes|k8s.io/kubernetes/cmd/kube-scheduler"
+  "kubectl|kube|k8s.io/kubernetes|k8s.io/kubernetes/cmd/kubectl"
   "kwok|kwok|sigs.k8s.io/kwok|sigs.k8s.io/kwok/cmd/kwok"
   "prometheus|prometheus|github.com/prometheus/prometheus|github.com/prometheus/prometheus/cmd/prometheus"
   "controller-gen|dev|sigs.k8s.io/controller-tools|sigs.k8s.io/controller-tools/cmd/controller-gen"

@@ -1,6 +1,7 @@
 //go:build tools
 
-// Package tools pins the control-plane commands this module builds.
+// Package tools pins the control-plane commands this module builds, and
+// kubectl, which `make bench` measures the GitOps syncer against.
 package tools
 
 import (
@@ -8,4 +9,5 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
