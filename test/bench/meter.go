@@ -100,7 +100,7 @@ func (m Meter) Measure(name string, work func() error) (Phase, error) {
 	if err != nil {
 		return Phase{}, err
 	}
-	offset, err := fileSize(m.AuditLog)
+	offset, err := LogSize(m.AuditLog)
 	if err != nil {
 		return Phase{}, err
 	}
@@ -126,7 +126,9 @@ func (m Meter) Measure(name string, work func() error) (Phase, error) {
 	}, nil
 }
 
-func fileSize(path string) (int64, error) {
+// LogSize is how long the audit log at path is now: the offset from which
+// audit.ReadFrom reads what comes after. A log not written yet is empty.
+func LogSize(path string) (int64, error) {
 	info, err := os.Stat(path)
 	if os.IsNotExist(err) {
 		return 0, nil

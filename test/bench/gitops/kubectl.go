@@ -41,7 +41,7 @@ func (r *runner) kubectl() (*kubectl, error) {
 // largest run, and every request. kubectl's discovery cache starts empty
 // (a fresh --cache-dir) and is kept between the runs.
 func (k *kubectl) applyAll(ctx context.Context, cacheDir string, dirs, namespaces []string) (bench.Phase, error) {
-	offset, err := fileSize(k.auditLog)
+	offset, err := bench.LogSize(k.auditLog)
 	if err != nil {
 		return bench.Phase{}, err
 	}
@@ -66,15 +66,4 @@ func (k *kubectl) applyAll(ctx context.Context, cacheDir string, dirs, namespace
 	}
 	phase.Requests = audit.Count(requests, audit.ByUser(kubectlUser))
 	return phase, nil
-}
-
-func fileSize(path string) (int64, error) {
-	info, err := os.Stat(path)
-	if os.IsNotExist(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return info.Size(), nil
 }
