@@ -24,9 +24,11 @@ import (
 // show, the children are read around the cache and those the Rollout
 // controls take its shard label; their watch events then reconcile it
 // again, with everything in view. It reports whether it relabelled any,
-// in which case nothing is planned from this observation.
+// in which case nothing is planned from this observation. A manager of no
+// shard caches children whatever their shard label, so it has nothing to
+// adopt and never pays for the uncached lists.
 func (r *Reconciler) adoptIntoShard(ctx context.Context, ro *rolloutsv1alpha1.Rollout, obs plan.Observation) (bool, error) {
-	if !revisionMissing(ro, obs.ReplicaSets) {
+	if !r.sharded || !revisionMissing(ro, obs.ReplicaSets) {
 		return false, nil
 	}
 	var replicaSets appsv1.ReplicaSetList

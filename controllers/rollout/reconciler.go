@@ -65,6 +65,10 @@ type Reconciler struct {
 	namespace    string
 	unreadable   *Unreadable
 	expectations expectations
+	// sharded is set when the cache holds only one shard's objects
+	// (--watch-label-selector): only then can a Rollout's children be out
+	// of sight in another shard (adoptIntoShard).
+	sharded bool
 }
 
 // Options configure the Rollout controller.
@@ -104,6 +108,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Router:     gatewayapi.Router{Client: mgr.GetClient()},
 		namespace:  opts.Namespace,
 		unreadable: opts.Unreadable,
+		sharded:    opts.Scope.Sharded(),
 	}
 	bldr := ctrl.NewControllerManagedBy(mgr).
 		Named(Name).
