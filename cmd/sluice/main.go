@@ -33,6 +33,7 @@ import (
 	"github.com/sluicehq/sluice/controllers/application"
 	notifhub "github.com/sluicehq/sluice/controllers/notifications"
 	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/internal/events"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/kinds"
 	"github.com/sluicehq/sluice/internal/metrics"
@@ -312,6 +313,9 @@ func run(ctx context.Context, o options) error {
 	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if mgr, err = events.Install(mgr); err != nil {
+		return fmt.Errorf("creating the event recorder: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 
 	"github.com/sluicehq/sluice/controllers"
 	"github.com/sluicehq/sluice/controllers/rollout"
+	"github.com/sluicehq/sluice/internal/events"
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/scheme"
 )
@@ -70,6 +71,8 @@ func newTestManager(restConfig *rest.Config, instanceID string) ctrl.Manager {
 			ByObject:         controllers.CacheSelectors(instance.Scope{ID: instanceID}, controllers.Default.Names(), controllers.Kinds{ArgoCDApplications: true, Flux: true}),
 		},
 	})
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err = events.Install(mgr)
 	Expect(err).NotTo(HaveOccurred())
 	return mgr
 }
