@@ -178,7 +178,7 @@ func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
 	md := r.Markdown("performance-rollouts.png")
 	for _, s := range []string{
 		"Measured 2026-05-01 on Test CPU (2 cores, 8 GiB",
-		"commit `abc123`",
+		"commit `abc123`, default flags.",
 		"| 100 | create | 2.0 | 4.0 | 0.50× | 500 | 1000 | 0.50× | 5.0 | 10.0 | 40 | 60 | 0.67× | 10.0 | 10.0 |",
 		"| 100 | idle | 0.0 | 1.0 | 0.00× | 0 | 50 | 0.00× | 0.0 | 0.5 | 45 | 70 | 0.64× | 10.0 | 10.0 |",
 		"| N | phase | writes Sluice | writes Argo | reads Sluice | reads Argo | dry-runs Sluice | dry-runs Argo |",
@@ -322,8 +322,11 @@ func TestTablesOfScenarios(t *testing.T) {
 }
 
 func TestMarkdownOfScenariosHasTheLatenciesAndNoSlope(t *testing.T) {
-	md := scenarios().Markdown("performance-gitops.png")
+	r := scenarios()
+	r.Machine.Flags = "--apps=10 --only=gitops"
+	md := r.Markdown("performance-gitops.png")
 	for _, s := range []string{
+		"flags `--apps=10 --only=gitops`.",
 		"| scenario | phase | CPU s Sluice | CPU s kubectl | CPU s ratio |",
 		"| 1×5,000 | settling | 6.0 | – | – | 550 | – | – |",
 		"| latency | scenario | p50 s | p95 s | max s | samples |\n| --- | --- | ---: | ---: | ---: | ---: |",

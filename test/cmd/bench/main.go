@@ -48,6 +48,9 @@ type options struct {
 	steady time.Duration
 	apps   int
 	pushes int
+	// shaping are the flags given that shape the figures, for the
+	// report's heading: every one but --out and --keep.
+	shaping string
 }
 
 func main() {
@@ -73,6 +76,13 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "docs", "Directory of performance.md, whose generated sections are rewritten, and of the charts.")
 	fs.BoolVar(&o.keep, "keep", false, "Keep the work directory (the cluster's and controllers' logs) after the run.")
 	_ = fs.Parse(args)
+	var shaping []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "out" && f.Name != "keep" {
+			shaping = append(shaping, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	o.shaping = strings.Join(shaping, " ")
 	var err error
 	if o.sizes, err = parseSizes(*sizes); err != nil {
 		return o, err
@@ -120,6 +130,7 @@ func run(o options) (err error) {
 	// progress.
 	ctrl.SetLogger(logr.Discard())
 	machine := bench.ThisMachine()
+	machine.Flags = o.shaping
 
 	work, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {

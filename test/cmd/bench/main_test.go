@@ -49,9 +49,19 @@ func TestParseFlags(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Errorf("parseFlags(%q) error %v, want ok %v", tc.args, err, tc.ok)
 			}
-			if tc.ok && tc.args == nil && (o.apps != 100 || o.pushes != 20 || o.steady != time.Minute || o.only != "") {
+			if tc.ok && tc.args == nil && (o.apps != 100 || o.pushes != 20 || o.steady != time.Minute || o.only != "" || o.shaping != "") {
 				t.Errorf("defaults: %+v", o)
 			}
 		})
+	}
+}
+
+func TestTheHeadingNamesTheFlagsThatShapeTheFigures(t *testing.T) {
+	o, err := parseFlags([]string{"--out", "/tmp/docs", "--steady", "10s", "--only", "gitops", "--keep", "--apps", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "--apps=10 --only=gitops --steady=10s"; o.shaping != want {
+		t.Errorf("shaping flags %q, want %q (where the report goes is no part of it)", o.shaping, want)
 	}
 }
