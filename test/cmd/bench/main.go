@@ -160,20 +160,21 @@ func run(o options) (err error) {
 		return fmt.Errorf("building the manager: %w", err)
 	}
 
-	// Each suite's Env; the cluster, shared, comes once it is sized for
-	// them all.
-	var selected []bench.Suite
-	envs := map[string]*bench.Env{}
-	pods := 0
-	for _, s := range suites {
-		if o.only != "" && s.Name != o.only {
-			continue
-		}
-		env := &bench.Env{
+	// Every suite runs with the same flags, in a work directory of its
+	// own, on one cluster sized for the suite that holds the most pods.
+	envOf := func(s bench.Suite) *bench.Env {
+		return &bench.Env{
 			BinDir: binDir, Manager: manager, WorkDir: filepath.Join(work, s.Name), Progress: indent{},
 			Sizes: o.sizes, Idle: o.idle, Steady: o.steady, Apps: o.apps, Pushes: o.pushes,
 		}
-		selected, envs[s.Name], pods = append(selected, s), env, max(pods, s.Pods(env))
+	}
+	var selected []bench.Suite
+	pods := 0
+	for _, s := range suites {
+		if o.only == "" || s.Name == o.only {
+			selected = append(selected, s)
+			pods = max(pods, s.Pods(envOf(s)))
+		}
 	}
 
 	fmt.Println("== starting a simulated cluster with an audit log")
@@ -194,7 +195,7 @@ func run(o options) (err error) {
 
 	for _, s := range selected {
 		fmt.Printf("== suite %s: %s\n", s.Name, s.Title)
-		env := envs[s.Name]
+		env := envOf(s)
 		env.Cluster = cluster
 		if err := os.MkdirAll(env.WorkDir, 0o755); err != nil {
 			return err
