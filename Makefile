@@ -183,19 +183,18 @@ fuzz: ## Run every fuzz target, one after another, for FUZZTIME (default 60s) ea
 plugin: ## Build kubectl-sluice into bin/; put bin/ on PATH to run `kubectl sluice`.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-sluice ./cmd/kubectl-sluice
 
-# Extra flags for make bench, e.g. BENCH_FLAGS='--sizes 100 --idle 10s'.
+# Extra flags for make bench, e.g. BENCH_FLAGS='--sizes 100 --idle 10s' or
+# BENCH_FLAGS='--only gitops --steady 10s --apps 10 --pushes 5'.
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts, then the GitOps syncer beside kubectl; rewrite docs/performance.md's tables and charts.
+bench: ## Measure Sluice beside Argo Rollouts at 100, 400 and 1000 Rollouts, and the GitOps syncer beside kubectl; rewrite docs/performance.md's tables and charts.
 	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok argo-rollouts kubectl
 	go run ./test/cmd/bench $(BENCH_FLAGS)
-	go run ./test/cmd/gitbench $(GITBENCH_FLAGS)
 
 .PHONY: bench-gitops
-bench-gitops: ## The GitOps syncer at size against kubectl apply, and commit-to-canary latency (docs/performance-gitops.md).
-	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
-	go run ./test/cmd/gitbench $(GITBENCH_FLAGS)
+bench-gitops: ## make bench's GitOps suite alone: the syncer against kubectl apply, and commit-to-canary latency.
+	@$(MAKE) --no-print-directory bench BENCH_FLAGS='--only=gitops $(BENCH_FLAGS)'
 
 ##@ Run
 

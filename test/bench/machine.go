@@ -24,6 +24,9 @@ type Machine struct {
 	Date      time.Time
 	// Commit is the checkout's commit, with "-dirty" when it has changes.
 	Commit string
+	// Flags are the flags the run was given that shape its figures, such
+	// as "--apps=10": a reader sees a run smaller than the defaults.
+	Flags string
 }
 
 // ThisMachine describes the machine this process runs on and the checkout
@@ -76,8 +79,13 @@ func memTotalGB(meminfo string) float64 {
 	return 0
 }
 
-// Markdown is one line naming the machine, the date and the commit.
+// Markdown is one line naming the machine, the date, the commit and the
+// flags, if any.
 func (m Machine) Markdown() string {
-	return fmt.Sprintf("Measured %s on %s (%d cores, %.0f GiB, load %.1f at the start), %s, commit `%s`.",
+	line := fmt.Sprintf("Measured %s on %s (%d cores, %.0f GiB, load %.1f at the start), %s, commit `%s`",
 		m.Date.Format("2006-01-02"), m.CPU, m.Cores, m.MemoryGB, m.Load, m.GoVersion, m.Commit)
+	if m.Flags == "" {
+		return line + ", default flags."
+	}
+	return line + ", flags `" + m.Flags + "`."
 }

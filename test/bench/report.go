@@ -13,51 +13,97 @@ import (
 	"github.com/sluicehq/sluice/test/audit"
 )
 
-// Report is a suite's results and where they were measured.
+// Report is a suite's measurements and where they were made.
 type Report struct {
-	Suite   Suite
-	Results []Result
-	Machine Machine
+	Suite     Suite
+	Results   []Result
+	Latencies []Latency
+	Machine   Machine
 }
 
-// Row compares the subject with one baseline in one phase at one size.
+// Row compares the subject with one baseline in one phase at one size or
+// in one scenario.
 type Row struct {
 	Size     int
+	Scenario string
 	Phase    string
 	Subject  Result
+	// Baseline is the baseline's result; only its Controller is set when
+	// Unpaired.
 	Baseline Result
+	// Unpaired is true when the baseline has no such phase, as kubectl,
+	// which applies once and stops, has no settling: its figures and the
+	// ratios are left blank rather than read as zero.
+	Unpaired bool
 }
 
-// Rows pairs each baseline's result with the subject's of the same size
-// and phase, by size, then in the order the suite ran its phases. A result
-// with no partner is left out.
-func (r Report) Rows() []Row {
-	type key struct {
-		size  int
-		phase string
+// Label names the row's workload: its scenario, or its size N.
+func (row Row) Label() string {
+	if row.Scenario != "" {
+		return row.Scenario
 	}
-	subject := map[key]Result{}
-	var order []key
+	return fmt.Sprint(row.Size)
+}
+
+// group is where a result was measured: a size or a scenario, and a phase.
+type group struct {
+	size            int
+	scenario, phase string
+}
+
+func groupOf(res Result) group { return group{res.Size, res.Scenario, res.Phase.Name} }
+
+// Rows gives each of the subject's phases a row per baseline, with the
+// baseline's result of the same size or scenario and phase: by size (or in
+// the order the suite reported its scenarios), then in the order the
+// suite ran its phases. A phase the baseline lacks makes an Unpaired row;
+// a phase only a baseline has is left out.
+func (r Report) Rows() []Row {
+	subject := map[group]Result{}
+	var order []group
 	for _, res := range r.Results {
 		if res.Controller != Subject {
 			continue
 		}
-		k := key{res.Size, res.Phase.Name}
-		if _, seen := subject[k]; !seen {
-			order = append(order, k)
+		g := groupOf(res)
+		if _, seen := subject[g]; !seen {
+			order = append(order, g)
 		}
-		subject[k] = res
+		subject[g] = res
 	}
 	var rows []Row
-	for _, k := range order {
-		for _, res := range r.Results {
-			if res.Controller != Subject && res.Size == k.size && res.Phase.Name == k.phase {
-				rows = append(rows, Row{Size: k.size, Phase: k.phase, Subject: subject[k], Baseline: res})
+	for _, g := range order {
+		for _, baseline := range r.baselines() {
+			row := Row{Size: g.size, Scenario: g.scenario, Phase: g.phase, Subject: subject[g],
+				Baseline: Result{Controller: baseline}, Unpaired: true}
+			for _, res := range r.Results {
+				if res.Controller == baseline && groupOf(res) == g {
+					row.Baseline, row.Unpaired = res, false
+				}
 			}
+			rows = append(rows, row)
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b Row) int { return a.Size - b.Size })
+	scenarios := r.Scenarios()
+	slices.SortStableFunc(rows, func(a, b Row) int {
+		if len(scenarios) > 0 {
+			return slices.Index(scenarios, a.Scenario) - slices.Index(scenarios, b.Scenario)
+		}
+		return a.Size - b.Size
+	})
 	return rows
+}
+
+// Scenarios are the results' scenarios, in the order the suite first
+// reported each; none when the suite measures sizes.
+func (r Report) Scenarios() []string {
+	var scenarios []string
+	for _, res := range r.Results {
+		if res.Scenario != "" && !slices.Contains(scenarios, res.Scenario) {
+			scenarios = append(scenarios, res.Scenario)
+		}
+	}
+	return scenarios
 }
 
 // Controllers are the controllers of the results, the subject first.
@@ -161,19 +207,35 @@ func (r Report) columns() []column {
 // cells are a row's figures: for each column the subject's, the
 // baseline's and, for some, their ratio.
 func (r Report) cells(row Row) []string {
-	out := []string{fmt.Sprint(row.Size), row.Phase}
+	out := []string{row.Label(), row.Phase}
 	for _, c := range r.columns() {
 		s, b := c.value(row.Subject), c.value(row.Baseline)
+		if row.Unpaired {
+			b = math.NaN()
+		}
 		out = append(out, number(c.format, s), number(c.format, b))
 		if c.ratio {
-			out = append(out, Ratio(s, b))
+			if row.Unpaired {
+				out = append(out, "–")
+			} else {
+				out = append(out, Ratio(s, b))
+			}
 		}
 	}
 	return out
 }
 
+// workloadHeader heads the first column: the fleet size N, or the
+// scenario.
+func (r Report) workloadHeader() string {
+	if len(r.Scenarios()) > 0 {
+		return "scenario"
+	}
+	return "N"
+}
+
 func (r Report) headers(baseline string) []string {
-	out := []string{"N", "phase"}
+	out := []string{r.workloadHeader(), "phase"}
 	for _, c := range r.columns() {
 		out = append(out, c.header+" "+Subject, c.header+" "+baseline)
 		if c.ratio {
@@ -193,44 +255,127 @@ func number(format string, v float64) string {
 // baselines are the controllers the subject is compared with.
 func (r Report) baselines() []string { return r.Controllers()[1:] }
 
-// Text writes the table of ratios for a terminal: one table per baseline,
-// then the memory slopes.
+// Text writes the suite's tables for a terminal: per baseline, the table
+// of ratios and the requests by kind; the memory slopes of a suite of
+// sizes; the latencies; and every controller's requests by verb and
+// resource.
 func (r Report) Text(w io.Writer) error {
 	for _, baseline := range r.baselines() {
 		if _, err := fmt.Fprintf(w, "%s: %s / %s (ratio < 1: Sluice uses less)\n", r.Suite.Name, Subject, baseline); err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		_, _ = fmt.Fprintln(tw, strings.Join(r.headers(shortName(baseline)), "\t")+"\t")
-		for _, row := range r.Rows() {
-			if row.Baseline.Controller == baseline {
-				_, _ = fmt.Fprintln(tw, strings.Join(r.cells(row), "\t")+"\t")
-			}
+		if err := writeText(w, r.headers(shortName(baseline)), r.lines(baseline)); err != nil {
+			return err
 		}
-		if err := tw.Flush(); err != nil {
+		if _, err := fmt.Fprintln(w, "\nrequests by kind (writes change objects; reads get, list or watch; dry-runs change nothing):"); err != nil {
+			return err
+		}
+		if err := writeText(w, r.kindHeaders(shortName(baseline)), r.kindLines(baseline)); err != nil {
 			return err
 		}
 	}
-	if _, err := fmt.Fprintln(w, r.slopeLine()); err != nil {
-		return err
+	if slope, ok := r.slopeLine(); ok {
+		if _, err := fmt.Fprintln(w, slope); err != nil {
+			return err
+		}
+	}
+	if len(r.Latencies) > 0 {
+		if _, err := fmt.Fprintf(w, "\n%s's latencies (s, nearest-rank percentiles):\n", Subject); err != nil {
+			return err
+		}
+		if err := writeText(w, latencyHeaders, r.latencyLines()); err != nil {
+			return err
+		}
+		for _, line := range r.latencyCosts() {
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := fmt.Fprintln(w, "\nrequests by verb and resource:"); err != nil {
 		return err
 	}
+	return writeText(w, r.breakdownHeaders(), r.breakdown())
+}
+
+// writeText writes a table for a terminal, its columns aligned right.
+func writeText(w io.Writer, headers []string, lines [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintln(tw, strings.Join(r.breakdownHeaders(), "\t")+"\t")
-	for _, cells := range r.breakdown() {
+	_, _ = fmt.Fprintln(tw, strings.Join(headers, "\t")+"\t")
+	for _, cells := range lines {
 		_, _ = fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	return tw.Flush()
 }
 
+// writeMarkdown writes a markdown table whose first textColumns columns
+// are aligned left and the others, figures, right.
+func writeMarkdown(b *strings.Builder, headers []string, lines [][]string, textColumns int) {
+	b.WriteString("| " + strings.Join(headers, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat(" --- |", textColumns) + strings.Repeat(" ---: |", len(headers)-textColumns) + "\n")
+	for _, cells := range lines {
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+}
+
+// lines are the rows of the table of ratios against one baseline.
+func (r Report) lines(baseline string) [][]string {
+	var lines [][]string
+	for _, row := range r.Rows() {
+		if row.Baseline.Controller == baseline {
+			lines = append(lines, r.cells(row))
+		}
+	}
+	return lines
+}
+
+// requestKinds are the columns of the requests-by-kind table.
+var requestKinds = []struct {
+	name  string
+	count func(Requests) int
+}{
+	{"writes", func(k Requests) int { return k.Writes }},
+	{"reads", func(k Requests) int { return k.Reads }},
+	{"dry-runs", func(k Requests) int { return k.DryRuns }},
+}
+
+func (r Report) kindHeaders(baseline string) []string {
+	out := []string{r.workloadHeader(), "phase"}
+	for _, kind := range requestKinds {
+		out = append(out, kind.name+" "+Subject, kind.name+" "+baseline)
+	}
+	return out
+}
+
+// kindLines are the rows' requests against one baseline as writes, reads
+// and dry-runs (Classify), the subject's beside the baseline's.
+func (r Report) kindLines(baseline string) [][]string {
+	var lines [][]string
+	for _, row := range r.Rows() {
+		if row.Baseline.Controller != baseline {
+			continue
+		}
+		subject, base := Classify(row.Subject.Phase.Requests), Classify(row.Baseline.Phase.Requests)
+		cells := []string{row.Label(), row.Phase}
+		for _, kind := range requestKinds {
+			b := fmt.Sprint(kind.count(base))
+			if row.Unpaired {
+				b = "–"
+			}
+			cells = append(cells, fmt.Sprint(kind.count(subject)), b)
+		}
+		lines = append(lines, cells)
+	}
+	return lines
+}
+
 func (r Report) breakdownHeaders() []string {
-	return append([]string{"N", "phase", "request"}, r.Controllers()...)
+	return append([]string{r.workloadHeader(), "phase", "request"}, r.Controllers()...)
 }
 
 // breakdown is every controller's requests by verb and resource, for each
-// size and phase: one line per kind of request, the most frequent first.
+// size or scenario and phase: one line per kind of request, the most
+// frequent first.
 func (r Report) breakdown() [][]string {
 	controllers := r.Controllers()
 	var lines [][]string
@@ -238,12 +383,14 @@ func (r Report) breakdown() [][]string {
 		if row.Baseline.Controller != controllers[1] {
 			continue // one set of lines per size and phase
 		}
+		g := group{row.Size, row.Scenario, row.Phase}
 		tallies := make([]audit.Tally, len(controllers))
+		measured := make([]bool, len(controllers))
 		sum := audit.Tally{}
 		for i, c := range controllers {
 			for _, res := range r.Results {
-				if res.Controller == c && res.Size == row.Size && res.Phase.Name == row.Phase {
-					tallies[i] = res.Phase.Requests
+				if res.Controller == c && groupOf(res) == g {
+					tallies[i], measured[i] = res.Phase.Requests, true
 				}
 			}
 			for k, n := range tallies[i] {
@@ -261,9 +408,13 @@ func (r Report) breakdown() [][]string {
 			return strings.Compare(a, b)
 		})
 		for _, k := range keys {
-			cells := []string{fmt.Sprint(row.Size), row.Phase, k}
-			for _, t := range tallies {
-				cells = append(cells, fmt.Sprint(t[k]))
+			cells := []string{row.Label(), row.Phase, k}
+			for i, t := range tallies {
+				if measured[i] {
+					cells = append(cells, fmt.Sprint(t[k]))
+				} else {
+					cells = append(cells, "–") // a controller without the phase
+				}
 			}
 			lines = append(lines, cells)
 		}
@@ -277,7 +428,12 @@ func shortName(controller string) string {
 	return name
 }
 
-func (r Report) slopeLine() string {
+// slopeLine states each controller's memory slope; ok is false for a
+// suite of scenarios, which has no N to fit a line against.
+func (r Report) slopeLine() (line string, ok bool) {
+	if len(r.Scenarios()) > 0 {
+		return "", false
+	}
 	var parts []string
 	for _, c := range r.Controllers() {
 		if slope, ok := r.MemorySlope(c); ok {
@@ -286,39 +442,74 @@ func (r Report) slopeLine() string {
 			parts = append(parts, c+" – (needs two sizes)")
 		}
 	}
-	return fmt.Sprintf("peak RSS per 1000 %ss (MiB, linear fit over N): %s", r.Suite.Unit, strings.Join(parts, ", "))
+	return fmt.Sprintf("peak RSS per 1000 %ss (MiB, linear fit over N): %s", r.Suite.Unit, strings.Join(parts, ", ")), true
+}
+
+// latencyHeaders head the table of latencies, in seconds.
+var latencyHeaders = []string{"latency", "scenario", "p50 s", "p95 s", "max s", "samples"}
+
+// latencyLines are the latencies' nearest-rank percentiles and slowest
+// sample, in the order the suite timed them.
+func (r Report) latencyLines() [][]string {
+	var lines [][]string
+	for _, l := range r.Latencies {
+		seconds := func(p float64) string { return fmt.Sprintf("%.2f", Percentile(l.Samples, p).Seconds()) }
+		lines = append(lines, []string{l.Name, l.Scenario, seconds(50), seconds(95), seconds(100), fmt.Sprint(len(l.Samples))})
+	}
+	return lines
+}
+
+// latencyCosts are a sentence for each latency whose whole measurement
+// was metered: what the subject spent on it.
+func (r Report) latencyCosts() []string {
+	var out []string
+	for _, l := range r.Latencies {
+		if l.Cost == nil {
+			continue
+		}
+		kinds := Classify(l.Cost.Requests)
+		out = append(out, fmt.Sprintf("%s, %s, the whole measurement: %.1f s wall, %.1f CPU s, %.0f MiB peak RSS, %d writes, %d reads, %d dry-runs.",
+			l.Name, l.Scenario, l.Cost.Wall.Seconds(), l.Cost.CPU.Seconds(), float64(l.Cost.PeakRSS)/(1<<20),
+			kinds.Writes, kinds.Reads, kinds.DryRuns))
+	}
+	return out
 }
 
 // Markdown is the suite's generated section of docs/performance.md: the
-// machine and commit, the table per baseline, the memory slopes and the
-// chart (chartFile, relative to the document; none when empty).
+// machine and commit; per baseline, the table of ratios and the requests
+// by kind; the memory slopes of a suite of sizes; the latencies; the
+// chart (chartFile, relative to the document; none when empty); and the
+// requests by verb and resource.
 func (r Report) Markdown(chartFile string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", r.Machine.Markdown())
 	for _, baseline := range r.baselines() {
 		fmt.Fprintf(&b, "%s / %s; a ratio under 1 means Sluice uses less.\n\n", Subject, baseline)
-		headers := r.headers(shortName(baseline))
-		b.WriteString("| " + strings.Join(headers, " | ") + " |\n")
-		b.WriteString("|" + strings.Repeat(" ---: |", len(headers)) + "\n")
-		for _, row := range r.Rows() {
-			if row.Baseline.Controller == baseline {
-				b.WriteString("| " + strings.Join(r.cells(row), " | ") + " |\n")
-			}
+		writeMarkdown(&b, r.headers(shortName(baseline)), r.lines(baseline), 0)
+		b.WriteString("\nRequests by kind: writes change objects; reads get, list or watch; dry-runs change nothing.\n\n")
+		writeMarkdown(&b, r.kindHeaders(shortName(baseline)), r.kindLines(baseline), 2)
+		b.WriteString("\n")
+	}
+	if slope, ok := r.slopeLine(); ok {
+		fmt.Fprintf(&b, "%s.\n\n", strings.Replace(slope, "peak RSS", "Peak RSS", 1))
+	}
+	if len(r.Latencies) > 0 {
+		fmt.Fprintf(&b, "%s's latencies, in seconds (nearest-rank percentiles).\n\n", Subject)
+		writeMarkdown(&b, latencyHeaders, r.latencyLines(), 2)
+		for _, cost := range r.latencyCosts() {
+			b.WriteString("\n" + cost + "\n")
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "%s.\n", strings.Replace(r.slopeLine(), "peak RSS", "Peak RSS", 1))
 	if chartFile != "" {
-		fmt.Fprintf(&b, "\n![%s](%s)\n", r.Suite.Title, chartFile)
+		fmt.Fprintf(&b, "![%s](%s)\n\n", r.Suite.Title, chartFile)
 	}
-	b.WriteString("\n<details><summary>Requests by verb and resource</summary>\n\n")
-	headers := r.breakdownHeaders()
-	b.WriteString("| " + strings.Join(headers, " | ") + " |\n")
-	b.WriteString("| --- | --- | --- |" + strings.Repeat(" ---: |", len(headers)-3) + "\n")
-	for _, cells := range r.breakdown() {
+	b.WriteString("<details><summary>Requests by verb and resource</summary>\n\n")
+	lines := r.breakdown()
+	for _, cells := range lines {
 		cells[2] = "`" + cells[2] + "`"
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
+	writeMarkdown(&b, r.breakdownHeaders(), lines, 3)
 	b.WriteString("\n</details>\n")
 	return b.String()
 }

@@ -51,13 +51,27 @@ func TestRowsPairTheSubjectWithEachBaselineBySizeThenPhase(t *testing.T) {
 	}
 }
 
-func TestRowsLeaveOutAPhaseOnlyOneSideHas(t *testing.T) {
+func TestRowsOfAPhaseOnlyOneSideHas(t *testing.T) {
 	r := twoSizes()
-	r.Results = append(r.Results, result(Subject, 1000, "update", time.Second, 1, 1))
+	r.Results = append(r.Results,
+		result(Subject, 1000, "update", time.Second, 1, 1),
+		result("Argo Rollouts", 1000, "cleanup", time.Second, 1, 1))
+	var update []Row
 	for _, row := range r.Rows() {
-		if row.Phase == "update" {
-			t.Errorf("a phase the baseline never ran is compared: %+v", row)
+		switch row.Phase {
+		case "update":
+			update = append(update, row)
+		case "cleanup":
+			t.Errorf("a phase only the baseline ran has a row: %+v", row)
 		}
+	}
+	if len(update) != 1 || !update[0].Unpaired || update[0].Baseline.Controller != "Argo Rollouts" || update[0].Subject.Phase.CPU != time.Second {
+		t.Fatalf("the subject's phase the baseline never ran: %+v, want one Unpaired row against Argo Rollouts", update)
+	}
+	// Blank, not zero: a ratio against a phase that never ran means nothing.
+	want := []string{"1000", "update", "1.0", "–", "–", "1", "–", "–", "0.0", "–", "1", "–", "–", "10.0", "–"}
+	if diff := cmp.Diff(want, r.cells(update[0])); diff != "" {
+		t.Errorf("the unpaired row's cells (-want +got):\n%s", diff)
 	}
 }
 
@@ -150,7 +164,7 @@ func TestTextShowsBothSidesTheirRatioAndRequestsPerUnit(t *testing.T) {
 	if diff := cmp.Diff(want, strings.Fields(create100)); diff != "" {
 		t.Errorf("the N=100 create row (-want +got):\n%s\nin:\n%s", diff, out)
 	}
-	for _, s := range []string{"CPU s Sluice", "CPU s Argo", "per rollout Sluice", "Sluice 94.4, Argo Rollouts 188.9"} {
+	for _, s := range []string{"CPU s Sluice", "CPU s Argo", "per rollout Sluice", "Sluice 94.4, Argo Rollouts 188.9", "writes Sluice", "dry-runs Argo"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("the table lacks %q:\n%s", s, out)
 		}
@@ -164,9 +178,12 @@ func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
 	md := r.Markdown("performance-rollouts.png")
 	for _, s := range []string{
 		"Measured 2026-05-01 on Test CPU (2 cores, 8 GiB",
-		"commit `abc123`",
+		"commit `abc123`, default flags.",
 		"| 100 | create | 2.0 | 4.0 | 0.50× | 500 | 1000 | 0.50× | 5.0 | 10.0 | 40 | 60 | 0.67× | 10.0 | 10.0 |",
 		"| 100 | idle | 0.0 | 1.0 | 0.00× | 0 | 50 | 0.00× | 0.0 | 0.5 | 45 | 70 | 0.64× | 10.0 | 10.0 |",
+		"| N | phase | writes Sluice | writes Argo | reads Sluice | reads Argo | dry-runs Sluice | dry-runs Argo |",
+		"| 100 | create | 0 | 0 | 500 | 1000 | 0 | 0 |",
+		"Peak RSS per 1000 rollouts (MiB, linear fit over N): Sluice 94.4, Argo Rollouts 188.9.",
 		"![Rollouts](performance-rollouts.png)",
 	} {
 		if !strings.Contains(md, s) {
@@ -218,5 +235,132 @@ func TestBreakdownListsEachKindOfRequestMostFrequentFirst(t *testing.T) {
 	}
 	if md := r.Markdown(""); !strings.Contains(md, "| 100 | create | `update rollouts.argoproj.io/status` | 5 | 0 |") {
 		t.Errorf("the markdown lacks the breakdown:\n%s", md)
+	}
+}
+
+// scenarios is a suite of two labelled workloads, the baseline measured
+// first and in one phase of the subject's three, with latencies.
+func scenarios() Report {
+	at := func(controller, scenario, phase string, objects int, tally audit.Tally) Result {
+		return Result{Controller: controller, Scenario: scenario, Size: objects, Units: objects,
+			Phase: Phase{Name: phase, Wall: 30 * time.Second, CPU: 6 * time.Second, PeakRSS: 120 * mib, Requests: tally}}
+	}
+	applied := audit.Tally{"patch configmaps": 5000, "get /apis": 5}
+	cost := Phase{Name: "push", Wall: 88 * time.Second, CPU: 15 * time.Second, PeakRSS: 155 * mib,
+		Requests: audit.Tally{"patch deployments.apps": 3, "get deployments.apps": 4, "patch(dry-run) services": 2}}
+	return Report{
+		Suite: Suite{Name: "gitops", Title: "GitOps", Unit: "object"},
+		Results: []Result{
+			at("kubectl apply", "1×5,000", "first sync", 5000, applied),
+			at(Subject, "1×5,000", "first sync", 5000, audit.Tally{"patch configmaps": 5000, "patch(dry-run) configmaps": 1}),
+			at(Subject, "1×5,000", "settling", 5000, audit.Tally{"get deployments.apps": 400, "patch(dry-run) deployments.apps": 150}),
+			// A smaller scenario reported second stays second: scenarios
+			// keep the suite's order, not their sizes'.
+			at("kubectl apply", "10×50", "first sync", 500, audit.Tally{"patch configmaps": 500}),
+			at(Subject, "10×50", "first sync", 500, audit.Tally{"patch configmaps": 500}),
+		},
+		Latencies: []Latency{
+			{Name: "commit to canary", Scenario: "1 Application, 4 pushes",
+				Samples: []time.Duration{300 * time.Millisecond, 200 * time.Millisecond, 1200 * time.Millisecond, 250 * time.Millisecond}},
+			{Name: "commit to canary", Scenario: "10 Applications, one push",
+				Samples: []time.Duration{5 * time.Second, 9 * time.Second}, Cost: &cost},
+		},
+	}
+}
+
+func TestRowsOfScenariosKeepTheSuitesOrderAndShowPhasesOnlyTheSubjectHas(t *testing.T) {
+	var got []string
+	for _, row := range scenarios().Rows() {
+		got = append(got, fmt.Sprintf("%s %s unpaired=%v", row.Label(), row.Phase, row.Unpaired))
+	}
+	want := []string{"1×5,000 first sync unpaired=false", "1×5,000 settling unpaired=true", "10×50 first sync unpaired=false"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestTablesOfScenarios(t *testing.T) {
+	r := scenarios()
+	for _, tc := range []struct {
+		name string
+		got  [][]string
+		want [][]string
+	}{
+		{
+			name: "the table of ratios names the scenario, and a phase kubectl lacks has no figures of it",
+			got:  r.lines("kubectl apply"),
+			want: [][]string{
+				{"1×5,000", "first sync", "6.0", "6.0", "1.00×", "5001", "5005", "1.00×", "1.0", "1.0", "120", "120", "1.00×", "30.0", "30.0"},
+				{"1×5,000", "settling", "6.0", "–", "–", "550", "–", "–", "0.1", "–", "120", "–", "–", "30.0", "–"},
+				{"10×50", "first sync", "6.0", "6.0", "1.00×", "500", "500", "1.00×", "1.0", "1.0", "120", "120", "1.00×", "30.0", "30.0"},
+			},
+		},
+		{
+			name: "requests by kind: discovery is a read, a dry-run is no write",
+			got:  r.kindLines("kubectl apply"),
+			want: [][]string{
+				{"1×5,000", "first sync", "5000", "5000", "0", "5", "1", "0"},
+				{"1×5,000", "settling", "0", "–", "400", "–", "150", "–"},
+				{"10×50", "first sync", "500", "500", "0", "0", "0", "0"},
+			},
+		},
+		{
+			name: "latencies: nearest-rank p50 and p95, the slowest, the count",
+			got:  r.latencyLines(),
+			want: [][]string{
+				{"commit to canary", "1 Application, 4 pushes", "0.25", "1.20", "1.20", "4"},
+				{"commit to canary", "10 Applications, one push", "5.00", "9.00", "9.00", "2"},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMarkdownOfScenariosHasTheLatenciesAndNoSlope(t *testing.T) {
+	r := scenarios()
+	r.Machine.Flags = "--apps=10 --only=gitops"
+	md := r.Markdown("performance-gitops.png")
+	for _, s := range []string{
+		"flags `--apps=10 --only=gitops`.",
+		"| scenario | phase | CPU s Sluice | CPU s kubectl | CPU s ratio |",
+		"| 1×5,000 | settling | 6.0 | – | – | 550 | – | – |",
+		"| latency | scenario | p50 s | p95 s | max s | samples |\n| --- | --- | ---: | ---: | ---: | ---: |",
+		"| commit to canary | 10 Applications, one push | 5.00 | 9.00 | 9.00 | 2 |",
+		"commit to canary, 10 Applications, one push, the whole measurement: 88.0 s wall, 15.0 CPU s, 155 MiB peak RSS, 3 writes, 4 reads, 2 dry-runs.",
+		"| 1×5,000 | settling | `get deployments.apps` | 400 | – |",
+		"![GitOps](performance-gitops.png)",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the markdown lacks %q:\n%s", s, md)
+		}
+	}
+	if strings.Contains(md, "linear fit") {
+		t.Errorf("a memory slope over scenarios, which have no N:\n%s", md)
+	}
+	var b strings.Builder
+	if err := scenarios().Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "latencies") || strings.Contains(out, "linear fit") {
+		t.Errorf("the text lacks the latencies or has a slope:\n%s", out)
+	}
+}
+
+func TestChartOfScenariosWritesAPNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chart.png")
+	if err := scenarios().Chart(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "\x89PNG\r\n\x1a\n") {
+		t.Errorf("not a PNG: %q", data[:min(8, len(data))])
 	}
 }

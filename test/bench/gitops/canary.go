@@ -15,6 +15,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/test/bench"
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/traffic"
 )
@@ -46,7 +47,7 @@ func (g *canaryGroup) write() error {
 // one Application pushed to r.env.Pushes times and for r.env.Apps pushed
 // to at once, the time from the push's return to the route's canary
 // weight.
-func (r *runner) commitToCanary(ctx context.Context) ([]Result, error) {
+func (r *runner) commitToCanary(ctx context.Context) ([]bench.Latency, error) {
 	r.logf("== commit to canary")
 	m, err := r.startManager(ctx, "sluice-canary", "")
 	if err != nil {
@@ -57,7 +58,7 @@ func (r *runner) commitToCanary(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 
-	var results []Result
+	var results []bench.Latency
 	one, err := r.newCanaryGroup(ctx, "one", 1)
 	if err != nil {
 		return nil, err
@@ -71,8 +72,8 @@ func (r *runner) commitToCanary(ctx context.Context) ([]Result, error) {
 		r.logf("   push %d: canary weight after %.3f s", push+1, latencies[0].Seconds())
 		samples = append(samples, latencies...)
 	}
-	results = append(results, latencyResult(fmt.Sprintf("commit to canary, 1 Application, %d pushes", r.env.Pushes), samples))
-	r.logf("   %s", format(results[len(results)-1]))
+	results = append(results, bench.Latency{Name: commitToCanary, Scenario: fmt.Sprintf("1 Application, %d pushes", r.env.Pushes), Samples: samples})
+	r.logf("   %s", latencySummary(results[len(results)-1]))
 
 	many, err := r.newCanaryGroup(ctx, "many", r.env.Apps)
 	if err != nil {
@@ -86,12 +87,22 @@ func (r *runner) commitToCanary(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return results, err
 	}
-	res := latencyResult(fmt.Sprintf("commit to canary, %d Applications, one push", r.env.Apps), latencies)
-	whole := resultOf("", phase)
-	res.Figures = append(res.Figures, whole.Figures[:5]...) // wall, CPU, RSS, writes, reads of the whole push
-	results = append(results, res)
-	r.logf("   %s", format(res))
+	// The manager's cost of the whole push, until every canary was
+	// promoted.
+	results = append(results, bench.Latency{Name: commitToCanary, Scenario: fmt.Sprintf("%d Applications, one push", r.env.Apps),
+		Samples: latencies, Cost: &phase})
+	r.logf("   %s", latencySummary(results[len(results)-1]))
+	r.logf("   the whole push: %s", summary(phase))
 	return results, m.stop()
+}
+
+// commitToCanary names the latency: from a push's return to the canary's
+// first weight on its route.
+const commitToCanary = "commit to canary"
+
+func latencySummary(l bench.Latency) string {
+	return fmt.Sprintf("%s, %s: p50 %.2f s, p95 %.2f s, max %.2f s", l.Name, l.Scenario,
+		bench.Percentile(l.Samples, 50).Seconds(), bench.Percentile(l.Samples, 95).Seconds(), bench.Percentile(l.Samples, 100).Seconds())
 }
 
 // newCanaryGroup commits apps canary-delivered Applications at tag 1.0,

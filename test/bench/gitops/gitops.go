@@ -12,111 +12,104 @@ package gitops
 import (
 	"context"
 	"fmt"
-	"io"
-	"time"
+	"path/filepath"
+	"strconv"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sluicehq/sluice/internal/scheme"
+	"github.com/sluicehq/sluice/test/bench"
 	"github.com/sluicehq/sluice/test/gitserver"
-	"github.com/sluicehq/sluice/test/simcluster"
 )
 
-// Env is where the measurements run.
-type Env struct {
-	// Cluster is a simulated cluster started with Audit on, and enough fake
-	// nodes for about 1,500 pods (eight of 250 each).
-	Cluster *simcluster.Cluster
-	// BinDir holds kubectl (hack/tools.sh kubectl).
-	BinDir string
-	// Manager is the sluice binary (go build ./cmd/sluice).
-	Manager string
-	// WorkDir holds the Git server's repositories, the manager's logs and
-	// Git cache, and kubectl's copies of the files.
-	WorkDir string
-	// Progress receives a line per step; nil discards them.
-	Progress io.Writer
-	// Steady is how long the steady phase watches a synced, healthy
-	// Application (default a minute).
-	Steady time.Duration
-	// Apps is how many Applications the many-Applications measurements
-	// make (default 100).
-	Apps int
-	// Pushes is how many commits the one-Application canary measurement
-	// times (default 20).
-	Pushes int
+// Suite measures the syncer against kubectl on the same files, and
+// commit-to-canary latency, for make bench (test/cmd/bench --only gitops).
+// Its figures are in scenarios, not sizes: env.Sizes and env.Idle are the
+// Rollouts suite's; env.Steady, env.Apps and env.Pushes are its own.
+var Suite = bench.Suite{
+	Name:  "gitops",
+	Title: "GitOps: Sluice and kubectl apply --server-side",
+	Unit:  "object",
+	Pods:  pods,
+	Run:   run,
 }
 
-// Result is one measured line: a name and its figures, in order.
-type Result struct {
-	Name    string
-	Figures []Figure
+// kubectlApply is the baseline's name in the report.
+const kubectlApply = "kubectl apply --server-side"
+
+// pods is room for kubectl's and Sluice's copies of both mixes'
+// Deployments (one replica each) and the canaries' Rollouts (two replicas
+// each, and mid-update a canary pod and an old one on its way out), with
+// as much again for pods still terminating: about 3,000 at 100
+// Applications.
+func pods(env *bench.Env) int {
+	deployments := 2 * (Large.Deployments + env.Apps*Many50.Deployments)
+	canaries := 4 * (1 + env.Apps)
+	return 2 * (deployments + canaries)
 }
 
-// Figure is one named column of a Result.
-type Figure struct {
-	Column string
-	Value  float64
-}
-
-// Run measures the syncer at size (one Application of 5,000 objects, and
-// many of 50, each against kubectl) and commit-to-canary latency (one
-// Application pushed to again and again, and many pushed to at once).
-func Run(ctx context.Context, env Env) ([]Result, error) {
-	env = env.withDefaults()
+// run measures the syncer at size (one Application of 5,000 objects, and
+// env.Apps of 50, each against kubectl) and commit-to-canary latency (one
+// Application pushed to env.Pushes times, and env.Apps pushed to at once).
+func run(ctx context.Context, env *bench.Env) (bench.Measurements, error) {
+	var m bench.Measurements
+	if env.Apps < 1 || env.Pushes < 1 || env.Steady <= 0 {
+		return m, fmt.Errorf("the GitOps suite needs at least one Application, one push and a steady phase (apps %d, pushes %d, steady %s)",
+			env.Apps, env.Pushes, env.Steady)
+	}
 	admin, err := client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
-		return nil, err
+		return m, err
 	}
-	git, err := gitserver.Start(env.WorkDir+"/git", gitserver.Options{})
+	git, err := gitserver.Start(filepath.Join(env.WorkDir, "git"), gitserver.Options{})
 	if err != nil {
-		return nil, err
+		return m, err
 	}
 	defer git.Stop()
 	r := &runner{env: env, admin: admin, git: git}
 
-	var results []Result
 	for _, s := range []sizeScenario{
-		{name: "one", title: fmt.Sprintf("1 Application of %d objects", Large.Objects()), apps: 1, mix: Large},
-		{name: "many", title: fmt.Sprintf("%d Applications of %d objects", env.Apps, Many50.Objects()), apps: env.Apps, mix: Many50},
+		{name: "one", label: "1×" + thousands(Large.Objects()), apps: 1, mix: Large},
+		{name: "many", label: fmt.Sprintf("%d×%s", env.Apps, thousands(Many50.Objects())), apps: env.Apps, mix: Many50},
 	} {
-		out, err := r.size(ctx, s)
+		results, err := r.size(ctx, s)
+		m.Results = append(m.Results, results...)
 		if err != nil {
-			return results, fmt.Errorf("%s: %w", s.title, err)
+			return m, fmt.Errorf("%s: %w", s.title(), err)
 		}
-		results = append(results, out...)
 	}
-	out, err := r.commitToCanary(ctx)
-	results = append(results, out...)
+	latencies, err := r.commitToCanary(ctx)
+	m.Latencies = latencies
 	if err != nil {
-		return results, fmt.Errorf("commit to canary: %w", err)
+		return m, fmt.Errorf("commit to canary: %w", err)
 	}
-	return results, nil
+	return m, nil
 }
 
-func (env Env) withDefaults() Env {
-	if env.Steady == 0 {
-		env.Steady = time.Minute
+// thousands writes n with a comma between each group of three digits, as
+// the docs write figures: 5000 as "5,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	if env.Apps == 0 {
-		env.Apps = 100
-	}
-	if env.Pushes == 0 {
-		env.Pushes = 20
-	}
-	if env.Progress == nil {
-		env.Progress = io.Discard
-	}
-	return env
+	return s
 }
 
 // runner holds what every measurement uses.
 type runner struct {
-	env   Env
+	env   *bench.Env
 	admin client.WithWatch
 	git   *gitserver.Server
 }
 
 func (r *runner) logf(format string, args ...any) {
 	_, _ = fmt.Fprintf(r.env.Progress, format+"\n", args...)
+}
+
+// summary is a measured phase on one line, for the progress.
+func summary(p bench.Phase) string {
+	kinds := bench.Classify(p.Requests)
+	return fmt.Sprintf("%-13s %6.1f s wall, %5.1f s CPU, peak RSS %4.0f MiB, %5d writes, %5d reads, %4d dry-runs",
+		p.Name, p.Wall.Seconds(), p.CPU.Seconds(), float64(p.PeakRSS)/(1<<20), kinds.Writes, kinds.Reads, kinds.DryRuns)
 }

@@ -37,15 +37,15 @@ func (r *runner) kubectl() (*kubectl, error) {
 
 // applyAll runs `kubectl apply --server-side` on each directory into its
 // namespace, one run after the other as a deploy script would, and
-// measures the runs as one phase: wall and CPU summed, the peak RSS of the
+// measures the runs as one phase of the given name: wall and CPU summed, the peak RSS of the
 // largest run, and every request. kubectl's discovery cache starts empty
 // (a fresh --cache-dir) and is kept between the runs.
-func (k *kubectl) applyAll(ctx context.Context, cacheDir string, dirs, namespaces []string) (bench.Phase, error) {
+func (k *kubectl) applyAll(ctx context.Context, name, cacheDir string, dirs, namespaces []string) (bench.Phase, error) {
 	offset, err := bench.LogSize(k.auditLog)
 	if err != nil {
 		return bench.Phase{}, err
 	}
-	phase := bench.Phase{Name: "kubectl apply --server-side"}
+	phase := bench.Phase{Name: name}
 	for i, dir := range dirs {
 		cmd := exec.CommandContext(ctx, k.binary, "apply", "--server-side", "--recursive", "-f", dir,
 			"--namespace", namespaces[i], "--kubeconfig", k.kubeconfig, "--cache-dir", cacheDir, "--output", "name")

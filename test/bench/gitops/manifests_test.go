@@ -107,3 +107,11 @@ func TestCanaryFiles(t *testing.T) {
 		t.Errorf("the Rollout routes through %q, want the HTTPRoute shop", route)
 	}
 }
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 50: "50", 999: "999", 5000: "5,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -26,10 +26,28 @@ import (
 // sizeScenario is apps Applications of mix each, in one repository.
 type sizeScenario struct {
 	// name keys the repository, namespaces, users and the manager's
-	// instance id.
-	name, title string
+	// instance id; label names the scenario in the report, such as
+	// "100×50".
+	name, label string
 	apps        int
 	mix         Mix
+}
+
+func (s sizeScenario) title() string {
+	if s.apps == 1 {
+		return fmt.Sprintf("1 Application of %s objects", thousands(s.mix.Objects()))
+	}
+	return fmt.Sprintf("%d Applications of %s objects", s.apps, thousands(s.mix.Objects()))
+}
+
+// The phase kubectl and Sluice are compared in: for kubectl its apply
+// --server-side, for Sluice until every Application is Synced.
+const firstSync = "first sync"
+
+// result is a phase of the scenario measured for controller.
+func (s sizeScenario) result(controller string, p bench.Phase) bench.Result {
+	objects := s.apps * s.mix.Objects()
+	return bench.Result{Controller: controller, Scenario: s.label, Size: objects, Units: objects, Phase: p}
 }
 
 // The namespace the measured Applications live in.
@@ -52,8 +70,8 @@ func (s sizeScenario) dirOf(i int) string {
 
 // size measures kubectl's first apply of the scenario's files, then
 // Sluice's first sync, settling and steady phases of the same files.
-func (r *runner) size(ctx context.Context, s sizeScenario) ([]Result, error) {
-	r.logf("== %s", s.title)
+func (r *runner) size(ctx context.Context, s sizeScenario) ([]bench.Result, error) {
+	r.logf("== %s", s.title())
 	files := map[string]string{}
 	for i := range s.apps {
 		maps.Copy(files, Files(s.dirOf(i), s.mix))
@@ -65,17 +83,17 @@ func (r *runner) size(ctx context.Context, s sizeScenario) ([]Result, error) {
 	if err := repo.Write(files); err != nil {
 		return nil, err
 	}
-	commit, err := repo.Commit("main", s.title)
+	commit, err := repo.Commit("main", s.title())
 	if err != nil {
 		return nil, err
 	}
 
-	var results []Result
+	var results []bench.Result
 	kubectlPhase, err := r.kubectlFirstApply(ctx, s, files)
 	if err != nil {
 		return nil, err
 	}
-	results = append(results, resultOf(s.title+": kubectl apply --server-side, first apply", kubectlPhase))
+	results = append(results, s.result(kubectlApply, kubectlPhase))
 
 	m, err := r.startManager(ctx, "sluice-"+s.name, s.name)
 	if err != nil {
@@ -90,7 +108,7 @@ func (r *runner) size(ctx context.Context, s sizeScenario) ([]Result, error) {
 		name string
 		work func() error
 	}{
-		{"first sync", func() error {
+		{firstSync, func() error {
 			for i := range s.apps {
 				if err := r.admin.Create(ctx, sizeApplication(s, i, repo.URL)); err != nil {
 					return err
@@ -116,8 +134,8 @@ func (r *runner) size(ctx context.Context, s sizeScenario) ([]Result, error) {
 		if err != nil {
 			return results, err
 		}
-		results = append(results, resultOf(s.title+": Sluice "+p.name, phase))
-		r.logf("   %s", format(results[len(results)-1]))
+		results = append(results, s.result(bench.Subject, phase))
+		r.logf("   %s", summary(phase))
 	}
 	return results, m.stop()
 }
@@ -152,11 +170,11 @@ func (r *runner) kubectlFirstApply(ctx context.Context, s sizeScenario, files ma
 		namespaces = append(namespaces, ns)
 	}
 	r.logf("   kubectl apply --server-side: %d director%s", len(dirs), map[bool]string{true: "y", false: "ies"}[len(dirs) == 1])
-	phase, err := k.applyAll(ctx, filepath.Join(root, ".kube-cache"), dirs, namespaces)
+	phase, err := k.applyAll(ctx, firstSync, filepath.Join(root, ".kube-cache"), dirs, namespaces)
 	if err != nil {
 		return phase, err
 	}
-	r.logf("   %s", format(resultOf("kubectl", phase)))
+	r.logf("   %s", summary(phase))
 	r.logf("   waiting for kubectl's Deployments to be available (not measured)")
 	return phase, r.waitDeploymentsAvailable(ctx, namespaces, s.mix.Deployments)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +26,15 @@ var Suite = bench.Suite{
 	Name:  "rollouts",
 	Title: "Rollouts: Sluice and Argo Rollouts",
 	Unit:  "rollout",
+	Pods:  pods,
 	Run:   run,
+}
+
+// pods is room for the largest fleet mid-update (two replicas and a surge
+// each), with the pods of the fleet before it still terminating: four
+// fake nodes of the largest N plus 200 each.
+func pods(env *bench.Env) int {
+	return 4 * (slices.Max(env.Sizes) + 200)
 }
 
 // The fleet's two images: create runs the first, update the second.
@@ -34,7 +43,12 @@ const (
 	imageAfter  = "registry.example/web:2.0"
 )
 
-func run(ctx context.Context, env *bench.Env) ([]bench.Result, error) {
+func run(ctx context.Context, env *bench.Env) (bench.Measurements, error) {
+	results, err := measureSizes(ctx, env)
+	return bench.Measurements{Results: results}, err
+}
+
+func measureSizes(ctx context.Context, env *bench.Env) ([]bench.Result, error) {
 	cfg := rest.CopyConfig(env.Cluster.Config)
 	// The fleet's writes and polls should never wait on client-side rate
 	// limits; they are not what is measured.

@@ -1,9 +1,12 @@
 // Command bench is `make bench`: Sluice side by side with the controllers
-// it replaces, on one simulated cluster. It prints a table of ratios per
-// suite, writes it into docs/performance.md and draws its chart beside it.
-// See docs/performance.md and test/bench's package documentation.
+// and tools it replaces, on one simulated cluster. It prints a table of
+// ratios per suite, writes it into docs/performance.md and draws its chart
+// beside it. See docs/performance.md and test/bench's package
+// documentation.
 //
-//	go run ./test/cmd/bench [--sizes 100,400,1000] [--only rollouts] [--idle 60s] [--out docs]
+//	go run ./test/cmd/bench [--only rollouts|gitops] [--out docs]
+//	    [--sizes 100,400,1000] [--idle 60s]        (the Rollouts suite)
+//	    [--steady 60s] [--apps 100] [--pushes 20]  (the GitOps suite)
 package main
 
 import (
@@ -26,19 +29,28 @@ import (
 
 	"github.com/sluicehq/sluice/internal/repo"
 	"github.com/sluicehq/sluice/test/bench"
+	"github.com/sluicehq/sluice/test/bench/gitops"
 	"github.com/sluicehq/sluice/test/bench/rollouts"
 	"github.com/sluicehq/sluice/test/simcluster"
 )
 
 // suites are every comparison make bench runs, in this order.
-var suites = []bench.Suite{rollouts.Suite}
+var suites = []bench.Suite{rollouts.Suite, gitops.Suite}
 
 type options struct {
-	sizes []int
-	only  string
-	idle  time.Duration
-	out   string
-	keep  bool
+	only string
+	out  string
+	keep bool
+	// sizes and idle are the Rollouts suite's; steady, apps and pushes
+	// the GitOps suite's.
+	sizes  []int
+	idle   time.Duration
+	steady time.Duration
+	apps   int
+	pushes int
+	// shaping are the flags given that shape the figures, for the
+	// report's heading: every one but --out and --keep.
+	shaping string
 }
 
 func main() {
@@ -55,18 +67,34 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	var o options
-	sizes := fs.String("sizes", "100,400,1000", "Comma-separated fleet sizes N to measure.")
+	sizes := fs.String("sizes", "100,400,1000", "Comma-separated fleet sizes N the Rollouts suite measures.")
 	fs.StringVar(&o.only, "only", "", "Run one suite: "+strings.Join(suiteNames(), " or ")+" (default: all).")
-	fs.DurationVar(&o.idle, "idle", time.Minute, "How long the idle phase lasts.")
+	fs.DurationVar(&o.idle, "idle", time.Minute, "How long the Rollouts suite's idle phase lasts.")
+	fs.DurationVar(&o.steady, "steady", time.Minute, "How long the GitOps suite's steady phase watches synced, healthy Applications.")
+	fs.IntVar(&o.apps, "apps", 100, "Applications in the GitOps suite's many-Applications scenarios.")
+	fs.IntVar(&o.pushes, "pushes", 20, "Pushes to one Application the GitOps suite times.")
 	fs.StringVar(&o.out, "out", "docs", "Directory of performance.md, whose generated sections are rewritten, and of the charts.")
 	fs.BoolVar(&o.keep, "keep", false, "Keep the work directory (the cluster's and controllers' logs) after the run.")
 	_ = fs.Parse(args)
+	var shaping []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "out" && f.Name != "keep" {
+			shaping = append(shaping, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	o.shaping = strings.Join(shaping, " ")
 	var err error
 	if o.sizes, err = parseSizes(*sizes); err != nil {
 		return o, err
 	}
 	if o.only != "" && !slices.Contains(suiteNames(), o.only) {
 		return o, fmt.Errorf("--only %q: no such suite (%s)", o.only, strings.Join(suiteNames(), ", "))
+	}
+	if o.apps < 1 || o.pushes < 1 {
+		return o, fmt.Errorf("--apps %d, --pushes %d: the GitOps suite needs at least one of each", o.apps, o.pushes)
+	}
+	if o.idle <= 0 || o.steady <= 0 {
+		return o, fmt.Errorf("--idle %s, --steady %s: a quiet phase needs a length", o.idle, o.steady)
 	}
 	return o, nil
 }
@@ -102,6 +130,7 @@ func run(o options) (err error) {
 	// progress.
 	ctrl.SetLogger(logr.Discard())
 	machine := bench.ThisMachine()
+	machine.Flags = o.shaping
 
 	work, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
@@ -131,39 +160,52 @@ func run(o options) (err error) {
 		return fmt.Errorf("building the manager: %w", err)
 	}
 
-	largest := slices.Max(o.sizes)
+	// Every suite runs with the same flags, in a work directory of its
+	// own, on one cluster sized for the suite that holds the most pods.
+	envOf := func(s bench.Suite) *bench.Env {
+		return &bench.Env{
+			BinDir: binDir, Manager: manager, WorkDir: filepath.Join(work, s.Name), Progress: indent{},
+			Sizes: o.sizes, Idle: o.idle, Steady: o.steady, Apps: o.apps, Pushes: o.pushes,
+		}
+	}
+	var selected []bench.Suite
+	pods := 0
+	for _, s := range suites {
+		if o.only == "" || s.Name == o.only {
+			selected = append(selected, s)
+			pods = max(pods, s.Pods(envOf(s)))
+		}
+	}
+
 	fmt.Println("== starting a simulated cluster with an audit log")
+	const nodes = 4
 	cluster, err := simcluster.Start(ctx, simcluster.Options{
 		StateDir: filepath.Join(work, "cluster"),
 		Audit:    true,
 		Progress: indent{},
-		// Room for the largest fleet mid-update, with its surge and the
-		// pods of the fleet before it still terminating.
-		Nodes:       4,
-		PodsPerNode: max(250, largest+200),
+		// Room for the pods of the suite that holds the most; fake
+		// nodes cost nothing but their number.
+		Nodes:       nodes,
+		PodsPerNode: max(250, (pods+nodes-1)/nodes),
 	})
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, cluster.Stop()) }()
 
-	for _, s := range suites {
-		if o.only != "" && s.Name != o.only {
-			continue
-		}
+	for _, s := range selected {
 		fmt.Printf("== suite %s: %s\n", s.Name, s.Title)
-		env := &bench.Env{
-			Cluster: cluster, BinDir: binDir, Manager: manager, WorkDir: filepath.Join(work, s.Name),
-			Progress: indent{}, Sizes: o.sizes, Idle: o.idle,
-		}
+		env := envOf(s)
+		env.Cluster = cluster
 		if err := os.MkdirAll(env.WorkDir, 0o755); err != nil {
 			return err
 		}
-		results, err := s.Run(ctx, env)
+		measured, err := s.Run(ctx, env)
 		if err != nil {
 			return fmt.Errorf("suite %s: %w", s.Name, err)
 		}
-		if err := report(bench.Report{Suite: s, Results: results, Machine: machine}, o.out); err != nil {
+		r := bench.Report{Suite: s, Results: measured.Results, Latencies: measured.Latencies, Machine: machine}
+		if err := report(r, o.out); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package gitops
+package bench
 
 import (
 	"math"
@@ -24,7 +24,7 @@ func Percentile(samples []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// Requests are a client's API requests of one phase, in the three kinds
+// Requests are a controller's API requests of one phase, in the three kinds
 // that matter for a syncer's cost: writes change the cluster, reads (get,
 // list, watch) load the API server, dry-runs do both halves of a write's
 // work and change nothing.
@@ -57,4 +57,19 @@ func Classify(t audit.Tally) Requests {
 		}
 	}
 	return r
+}
+
+// Latency is how long something the subject does took, each time it was
+// timed in one scenario: such as the time from a `git push` to a canary's
+// first traffic weight, for one Application pushed to 20 times. It is no
+// phase, so it has no baseline; the report lists it in a table of its own.
+type Latency struct {
+	// Name is what was timed, such as "commit to canary".
+	Name string
+	// Scenario is what it was timed on, such as "1 Application, 20 pushes".
+	Scenario string
+	Samples  []time.Duration
+	// Cost is the subject's phase over the whole measurement, when it was
+	// metered; nil when it was not.
+	Cost *Phase
 }
