@@ -41,3 +41,22 @@ func Stage(binary, dir string) (string, error) {
 	}
 	return staged, dst.Close()
 }
+
+// Staged is env with the manager and the named tools of env.BinDir staged
+// (Stage) into the suite's work directory: the copy's Manager and BinDir
+// name the staged files.
+func (env *Env) Staged(tools ...string) (*Env, error) {
+	dir := filepath.Join(env.WorkDir, "bin")
+	manager, err := Stage(env.Manager, dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, tool := range tools {
+		if _, err := Stage(filepath.Join(env.BinDir, tool), dir); err != nil {
+			return nil, err
+		}
+	}
+	staged := *env
+	staged.Manager, staged.BinDir = manager, dir
+	return &staged, nil
+}

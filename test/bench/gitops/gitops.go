@@ -57,6 +57,10 @@ func run(ctx context.Context, env *bench.Env) (bench.Measurements, error) {
 		return m, fmt.Errorf("the GitOps suite needs at least one Application, one push and a steady phase (apps %d, pushes %d, steady %s)",
 			env.Apps, env.Pushes, env.Steady)
 	}
+	env, err := env.Staged("kubectl")
+	if err != nil {
+		return m, err
+	}
 	admin, err := client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return m, err

@@ -57,7 +57,7 @@ func measureSizes(ctx context.Context, env *bench.Env) ([]bench.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if env, err = staged(env); err != nil {
+	if env, err = env.Staged("argo-rollouts"); err != nil {
 		return nil, err
 	}
 	var results []bench.Result
@@ -71,23 +71,6 @@ func measureSizes(ctx context.Context, env *bench.Env) ([]bench.Result, error) {
 		}
 	}
 	return results, nil
-}
-
-// staged is env with both controllers' binaries staged (bench.Stage) into
-// the suite's work directory: the manager as env.Manager, Argo Rollouts'
-// controller in env.BinDir.
-func staged(env *bench.Env) (*bench.Env, error) {
-	dir := filepath.Join(env.WorkDir, "bin")
-	manager, err := bench.Stage(env.Manager, dir)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := bench.Stage(filepath.Join(env.BinDir, "argo-rollouts"), dir); err != nil {
-		return nil, err
-	}
-	out := *env
-	out.Manager, out.BinDir = manager, dir
-	return &out, nil
 }
 
 // waitTimeout is how long a phase may take before the run fails: far more
