@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sluicehq/sluice/controllers"
@@ -37,6 +36,7 @@ import (
 	"github.com/sluicehq/sluice/internal/instance"
 	"github.com/sluicehq/sluice/internal/kinds"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/metricsauth"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/internal/version"
 	"github.com/sluicehq/sluice/notifications"
@@ -365,7 +365,7 @@ func managerOptions(o options, selected []string, watchNamespace string) manager
 		// Who may read /metrics is decided by the cluster: a TokenReview
 		// of the caller's bearer token, then a SubjectAccessReview for
 		// "get" on the non-resource URL /metrics.
-		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metrics.FilterProvider = metricsauth.Filter
 	}
 	opts := manager.Options{
 		Scheme:                  scheme.New(),
