@@ -199,8 +199,8 @@ var _ = Describe("The experiment planner", func() {
 			Expect(w.runs).To(BeEmpty())
 		})
 
-		It("puts its ReplicaSets and runs in its shard, whatever the templates and metadata say", func() {
-			ex := twoTemplates().
+		It("puts its ReplicaSets, Services and runs in its shard, whatever the templates and metadata say", func() {
+			ex := twoTemplates().Service("").
 				Analysis("compare", "compare", true).
 				Edit(func(ex *rolloutsv1alpha1.Experiment) {
 					ex.Labels = map[string]string{inherit.ShardLabel: "a"}
@@ -218,6 +218,10 @@ var _ = Describe("The experiment planner", func() {
 			}
 			Expect(w.runs).To(HaveKey("exp-compare"))
 			Expect(w.runs["exp-compare"].Labels).To(HaveKeyWithValue(inherit.ShardLabel, "a"))
+			Expect(w.services).NotTo(BeEmpty())
+			for name, svc := range w.services {
+				Expect(svc.Labels).To(HaveKeyWithValue(inherit.ShardLabel, "a"), name)
+			}
 		})
 
 		It("starts runs once available, with resolved arguments, dry-run, retention and metadata", func() {

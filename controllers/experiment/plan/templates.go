@@ -294,6 +294,8 @@ func (p *planner) newService(t *rolloutsv1alpha1.TemplateSpec, name string, rs *
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: p.ex.Namespace,
+			// In the Experiment's shard, as its other children are.
+			Labels: inherit.Shard(p.ex.Labels, nil),
 			Annotations: map[string]string{
 				rolloutsv1alpha1.ExperimentNameAnnotationKey:         p.ex.Name,
 				rolloutsv1alpha1.ExperimentTemplateNameAnnotationKey: t.Name,
