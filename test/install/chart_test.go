@@ -291,6 +291,9 @@ var _ = Describe("the chart's other toggles", func() {
 			Expect(labels.SelectorFromSet(selectorLabels).Matches(labels.Set(metrics.Labels))).To(BeTrue())
 		}
 		Expect(m.ofKind("PodDisruptionBudget")).To(BeEmpty())
+		for _, svc := range m.ofKind("Service") {
+			Expect(svc.GetName()).NotTo(HaveSuffix("-webhook"), "no receiver unless asked")
+		}
 
 		ha := render(shardedHA)
 		Expect(ha.ofKind("PodDisruptionBudget")).To(HaveLen(2))
@@ -299,6 +302,21 @@ var _ = Describe("the chart's other toggles", func() {
 		Expect(pdb.Spec.Selector.MatchLabels).To(Equal(shard.Spec.Template.Labels))
 		Expect(shard.Spec.Replicas).To(Equal(ptr.To[int32](2)))
 		Expect(shard.Spec.Template.Spec.TopologySpreadConstraints[0].LabelSelector.MatchLabels).To(Equal(shard.Spec.Template.Labels))
+	})
+
+	It("gives every shard's receiver a webhook Service of its own, as a shard serves only its Applications' pushes", func() {
+		m := render(sharded + "\ncontrollers: {application: true}\napplication: {webhook: {enabled: true}}")
+		Expect(serviceOf(m, releaseName+"-webhook").Spec.Selector).To(Equal(selectorLabels), "the main shard's, as without shards")
+		for _, shard := range []string{"a", "b"} {
+			name := releaseName + "-shard-" + shard
+			d := typed[*appsv1.Deployment](m, m.get("Deployment", name))
+			Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--webhook-bind-address=:9292"))
+			svc := serviceOf(m, name+"-webhook")
+			Expect(svc.Spec.Selector).To(Equal(d.Spec.Template.Labels), "it reaches the shard's pods and no others")
+			Expect(svc.Labels).To(HaveKeyWithValue("sluice.dev/shard", shard))
+			Expect(svc.Spec.Ports).To(ConsistOf(corev1.ServicePort{
+				Name: "webhook", Port: 9292, TargetPort: intstr.FromString("webhook"), Protocol: corev1.ProtocolTCP}))
+		}
 	})
 
 	It("refuses a shard key that cannot name a Deployment", func() {
