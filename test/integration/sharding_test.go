@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -299,6 +302,68 @@ spec:
 		healthyAt(ctx, ns, "registry.example/web:2")
 		Eventually(func() []string { return replicaSetShards(ctx, ns) }).WithContext(ctx).
 			Should(ConsistOf("b", "b"), "one ReplicaSet per revision, both now in shard b")
+	})
+
+	It("hand a Rollout over mid-analysis: the new shard takes the running AnalysisRun and lets it finish", func(ctx context.Context) {
+		for _, shard := range shards {
+			managers[shard] = startShard(kubeconfigs[shard], shard)
+		}
+		const ns = "moving-analysis"
+		Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		kubelet, stop := context.WithCancel(context.Background())
+		DeferCleanup(stop)
+		startFakeKubeletOf(kubelet, c, ns)
+		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"ok":true}`))
+		}))
+		DeferCleanup(web.Close)
+		// Long enough to move the Rollout while it measures: ten
+		// measurements two seconds apart.
+		Expect(c.Create(ctx, &rolloutsv1alpha1.AnalysisTemplate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gate"},
+			Spec: rolloutsv1alpha1.AnalysisTemplateSpec{Metrics: []rolloutsv1alpha1.Metric{{
+				Name: "ok", Count: ptr.To(intstr.FromInt32(10)), Interval: "2s", SuccessCondition: "result == true",
+				Provider: rolloutsv1alpha1.MetricProvider{Web: &rolloutsv1alpha1.WebMetric{URL: web.URL, JSONPath: "{$.ok}"}},
+			}}},
+		})).To(Succeed())
+		ro := rolloutIn(ns, "a")
+		ro.Spec.Strategy.Canary.Steps = []rolloutsv1alpha1.CanaryStep{
+			{SetWeight: ptr.To[int32](50)},
+			{Analysis: &rolloutsv1alpha1.RolloutAnalysis{Templates: []rolloutsv1alpha1.AnalysisTemplateRef{{TemplateName: "gate"}}}},
+		}
+		Expect(c.Create(ctx, ro)).To(Succeed())
+		healthyAt(ctx, ns, "registry.example/web:1")
+		Expect(c.Patch(ctx, &rolloutsv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}},
+			client.RawPatch(types.MergePatchType, []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:2"}]}}}}`)))).
+			To(Succeed())
+
+		runs := func(g Gomega) []rolloutsv1alpha1.AnalysisRun {
+			var list rolloutsv1alpha1.AnalysisRunList
+			g.Expect(c.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			return list.Items
+		}
+		var measuring rolloutsv1alpha1.AnalysisRun
+		Eventually(func(g Gomega) {
+			all := runs(g)
+			g.Expect(all).To(HaveLen(1))
+			measuring = all[0]
+			g.Expect(measuring.Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseRunning))
+			g.Expect(measuring.Status.MetricResults).NotTo(BeEmpty())
+			g.Expect(measuring.Status.MetricResults[0].Count).To(BeNumerically(">=", 1))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed(), "shard a measures the step's analysis")
+		Expect(measuring.Labels).To(HaveKeyWithValue(instance.ShardLabel, "a"))
+
+		Expect(c.Patch(ctx, &rolloutsv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}},
+			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"`+instance.ShardLabel+`":"b"}}}`)))).To(Succeed())
+
+		healthyAt(ctx, ns, "registry.example/web:2")
+		all := runs(Default)
+		Expect(all).To(HaveLen(1), "the run was taken over, not started again")
+		Expect(all[0].UID).To(Equal(measuring.UID))
+		Expect(all[0].Labels).To(HaveKeyWithValue(instance.ShardLabel, "b"))
+		Expect(all[0].Status.Phase).To(Equal(rolloutsv1alpha1.AnalysisPhaseSuccessful))
+		Expect(all[0].Status.MetricResults[0].Count).To(BeEquivalentTo(10), "its ten measurements, taken across both shards")
+		Expect(replicaSetShards(ctx, ns)).To(ConsistOf("b", "b"))
 	})
 })
 
