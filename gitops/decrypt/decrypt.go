@@ -145,7 +145,7 @@ func (k *Keys) Document(doc []byte) (map[string]any, error) {
 			"(a value added, removed, reordered or edited; a kustomization that changes an encrypted " +
 			"object needs it encrypted with --mac-only-encrypted)")
 	}
-	plain, err := toObject(content)
+	plain, err := plainYAML(content)
 	if err != nil {
 		return nil, fmt.Errorf("the decrypted document cannot be written as YAML: %w", err)
 	}

@@ -174,12 +174,11 @@ func treeValue(node *yaml.Node, commentsHandled bool) (any, error) {
 	return nil, nil
 }
 
-// toObject turns a decrypted mapping into the object a plain manifest
-// with the same content reads as: the mapping is written as YAML the way
-// `sops --decrypt` writes it (comments left out) and read back with
-// sigs.k8s.io/yaml like any manifest, so numbers, timestamps and merge
-// keys come out of a decrypted document as they come out of a plain one.
-func toObject(m mapping) ([]byte, error) {
+// plainYAML writes a decrypted mapping as `sops --decrypt` writes it,
+// without its comments. Document reads that back with sigs.k8s.io/yaml,
+// as every manifest is read, so numbers, timestamps and merge keys come
+// out of a decrypted document as they would out of its plaintext.
+func plainYAML(m mapping) ([]byte, error) {
 	root, err := mappingNode(m)
 	if err != nil {
 		return nil, err
@@ -188,10 +187,10 @@ func toObject(m mapping) ([]byte, error) {
 	e := yaml.NewEncoder(&out)
 	e.SetIndent(4)
 	if err := e.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, err
+		return nil, errors.New("the YAML encoder refuses it")
 	}
 	if err := e.Close(); err != nil {
-		return nil, err
+		return nil, errors.New("the YAML encoder refuses it")
 	}
 	return out.Bytes(), nil
 }
@@ -204,7 +203,7 @@ func mappingNode(m mapping) (*yaml.Node, error) {
 		}
 		key := &yaml.Node{}
 		if err := key.Encode(it.key); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("a key of type %T cannot be written", it.key)
 		}
 		value, err := valueNode(it.value)
 		if err != nil {
