@@ -252,3 +252,30 @@ func TestDocumentTampered(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentAliasCycle reads a document with an alias inside the
+// mapping it names: an error, where the sops library recurses until the
+// stack overflows and ends the process.
+func TestDocumentAliasCycle(t *testing.T) {
+	recipient, identity, err := sopstest.AgeKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := decrypt.KeysFromSecret("sops-keys", map[string][]byte{"a.agekey": identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := mustEncrypt(t, secretYAML, sopstest.Options{Age: []string{recipient}})
+	for _, cycle := range []string{
+		// yaml.v3 finds these when it decodes into a Go value.
+		"a: &b\n  c:\n    <<: *b\n",
+		"a: &b\n  - x\n  - *b\n",
+		// Not this one, which a merge key's mapping hides from it.
+		"A: &b\n B:\n  <<: *b\n  B: B\n",
+	} {
+		_, err := keys.Document([]byte(cycle + doc))
+		if err == nil || !strings.Contains(err.Error(), "contains it") {
+			t.Errorf("%q: error %v, want one about the alias", cycle, err)
+		}
+	}
+}

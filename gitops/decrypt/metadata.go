@@ -89,29 +89,25 @@ type document struct {
 // parseDocument reads an encrypted YAML or JSON document and takes its
 // sops entry out of it.
 func parseDocument(doc []byte) (*document, error) {
-	docs, err := parseDocuments(doc)
+	content, count, err := parseDocuments(doc)
 	if err != nil {
 		return nil, fmt.Errorf("its SOPS metadata does not parse: %s", yamlErrorReason(err))
 	}
 	var metaNode *yaml.Node
-	for i := range docs {
-		kept := docs[i][:0]
-		for _, it := range docs[i] {
-			if it.key != MetadataKey {
-				kept = append(kept, it)
-				continue
-			}
-			if i == 0 {
-				metaNode = it.node
-			}
+	kept := content[:0]
+	for _, it := range content {
+		if it.key == MetadataKey {
+			metaNode = it.node
+			continue
 		}
-		docs[i] = kept
+		kept = append(kept, it)
 	}
+	content = kept
 	if metaNode == nil {
 		return nil, errors.New("its SOPS metadata does not parse: it has no sops entry")
 	}
-	if len(docs) != 1 {
-		return nil, fmt.Errorf("it holds %d documents under one SOPS metadata; encrypt one object per document", len(docs))
+	if count != 1 {
+		return nil, fmt.Errorf("it holds %d documents under one SOPS metadata; encrypt one object per document", count)
 	}
 	for metaNode.Kind == yaml.AliasNode {
 		metaNode = metaNode.Alias
@@ -123,7 +119,7 @@ func parseDocument(doc []byte) (*document, error) {
 	if err := metaNode.Decode(&meta); err != nil {
 		return nil, fmt.Errorf("its SOPS metadata does not parse: %s", yamlErrorReason(err))
 	}
-	d := &document{content: docs[0], threshold: meta.ShamirThreshold, mac: meta.MAC}
+	d := &document{content: content, threshold: meta.ShamirThreshold, mac: meta.MAC}
 	if d.lastModified, err = time.Parse(time.RFC3339, meta.LastModified); err != nil {
 		return nil, errors.New("its SOPS metadata does not parse: lastmodified is not an RFC 3339 time")
 	}

@@ -37,32 +37,54 @@ type comment struct {
 	text string
 }
 
-// parseDocuments reads every document of a YAML stream into a mapping.
-func parseDocuments(doc []byte) ([]mapping, error) {
+// parseDocuments reads the first document of a YAML stream into a
+// mapping, and counts the documents. Later documents are not read into
+// trees: only the first is checked for excessive aliasing (below), and a
+// stream of several is refused anyway.
+func parseDocuments(doc []byte) (first mapping, count int, err error) {
 	if len(doc) > 0 {
-		// yaml.v3 checks that keys are unique only when it decodes into a
-		// map: a document with a key twice would have two readings.
+		// yaml.v3 checks that keys are unique, and that aliases do not
+		// multiply a small document into a huge one, only when it decodes
+		// into a Go value: a document with a key twice would have two
+		// readings.
 		if err := yaml.NewDecoder(bytes.NewReader(doc)).Decode(map[string]any{}); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	var docs []mapping
 	d := yaml.NewDecoder(bytes.NewReader(doc))
 	for {
 		var node yaml.Node
 		err := d.Decode(&node)
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return first, count, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		m, err := appendToMapping(&node, mapping{}, false)
-		if err != nil {
-			return nil, err
+		count++
+		if count == 1 {
+			r := treeReader{open: map[*yaml.Node]bool{}}
+			if first, err = r.appendToMapping(&node, mapping{}, false); err != nil {
+				return nil, 0, err
+			}
 		}
-		docs = append(docs, m)
 	}
+}
+
+// treeReader reads YAML nodes into a tree.
+type treeReader struct {
+	// open are the mappings and lists being read: an alias to one of them
+	// would be read forever.
+	open map[*yaml.Node]bool
+}
+
+// enter marks a mapping or list as being read, unless it already is.
+func (r *treeReader) enter(node *yaml.Node) error {
+	if r.open[node] {
+		return errors.New("an alias refers to a mapping or list that contains it")
+	}
+	r.open[node] = true
+	return nil
 }
 
 // appendComment appends a YAML comment's lines to a list of comments.
@@ -87,7 +109,7 @@ func appendCommentItems(text string, to mapping) mapping {
 
 // appendToMapping appends the entries of a document or mapping node to m,
 // with its comments where sops puts them.
-func appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping, error) {
+func (r *treeReader) appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping, error) {
 	if !commentsHandled {
 		m = appendCommentItems(node.HeadComment, m)
 		m = appendCommentItems(node.LineComment, m)
@@ -96,13 +118,17 @@ func appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping,
 	case yaml.DocumentNode:
 		for _, child := range node.Content {
 			var err error
-			if m, err = appendToMapping(child, m, false); err != nil {
+			if m, err = r.appendToMapping(child, m, false); err != nil {
 				return nil, err
 			}
 		}
 	case yaml.SequenceNode:
 		return nil, errors.New("a YAML document that is a list is not supported")
 	case yaml.MappingNode:
+		if err := r.enter(node); err != nil {
+			return nil, err
+		}
+		defer delete(r.open, node)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			key, value := node.Content[i], node.Content[i+1]
 			m = appendCommentItems(key.HeadComment, m)
@@ -114,7 +140,7 @@ func appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping,
 			}
 			var k any
 			_ = key.Decode(&k) // as sops: a key that does not decode is nil, refused by the walk
-			v, err := treeValue(value, scalar)
+			v, err := r.treeValue(value, scalar)
 			if err != nil {
 				return nil, err
 			}
@@ -131,7 +157,7 @@ func appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping,
 		}
 		return nil, errors.New("a YAML document that is a single value is not supported")
 	case yaml.AliasNode:
-		return appendToMapping(node.Alias, m, false)
+		return r.appendToMapping(node.Alias, m, false)
 	}
 	if !commentsHandled {
 		m = appendCommentItems(node.FootComment, m)
@@ -140,9 +166,13 @@ func appendToMapping(node *yaml.Node, m mapping, commentsHandled bool) (mapping,
 }
 
 // treeValue is the tree of one YAML value.
-func treeValue(node *yaml.Node, commentsHandled bool) (any, error) {
+func (r *treeReader) treeValue(node *yaml.Node, commentsHandled bool) (any, error) {
 	switch node.Kind {
 	case yaml.SequenceNode:
+		if err := r.enter(node); err != nil {
+			return nil, err
+		}
+		defer delete(r.open, node)
 		var list []any
 		if !commentsHandled {
 			list = appendComment(node.HeadComment, list)
@@ -151,7 +181,7 @@ func treeValue(node *yaml.Node, commentsHandled bool) (any, error) {
 		for _, child := range node.Content {
 			list = appendComment(child.HeadComment, list)
 			list = appendComment(child.LineComment, list)
-			v, err := treeValue(child, true)
+			v, err := r.treeValue(child, true)
 			if err != nil {
 				return nil, err
 			}
@@ -163,13 +193,13 @@ func treeValue(node *yaml.Node, commentsHandled bool) (any, error) {
 		}
 		return list, nil
 	case yaml.MappingNode:
-		return appendToMapping(node, mapping{}, commentsHandled)
+		return r.appendToMapping(node, mapping{}, commentsHandled)
 	case yaml.ScalarNode:
 		var v any
 		_ = node.Decode(&v) // as sops: a scalar that does not decode (a bad !!int) is null
 		return v, nil
 	case yaml.AliasNode:
-		return treeValue(node.Alias, false)
+		return r.treeValue(node.Alias, false)
 	}
 	return nil, nil
 }
