@@ -128,6 +128,19 @@ var _ = Describe("Managers of two shards", Ordered, func() {
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed(), "Application %s", key)
 	}
 
+	// moveSetup starts both shards' managers and makes a namespace with a
+	// fake kubelet, for a spec that moves a Rollout between them.
+	moveSetup := func(ctx context.Context, ns string) {
+		GinkgoHelper()
+		for _, shard := range shards {
+			managers[shard] = startShard(kubeconfigs[shard], shard)
+		}
+		Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		kubelet, stop := context.WithCancel(context.Background())
+		DeferCleanup(stop)
+		startFakeKubeletOf(kubelet, c, ns)
+	}
+
 	It("lead with a Lease each", func() {
 		for _, shard := range shards {
 			Eventually(func() (bool, error) { return managers[shard].Leads("sluice.sluice.dev-shard-" + shard) }).
@@ -283,14 +296,8 @@ spec:
 	})
 
 	It("hand a Rollout over when it is relabelled: the new shard takes its ReplicaSets and carries on", func(ctx context.Context) {
-		for _, shard := range shards {
-			managers[shard] = startShard(kubeconfigs[shard], shard)
-		}
 		const ns = "moving"
-		Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-		kubelet, stop := context.WithCancel(context.Background())
-		DeferCleanup(stop)
-		startFakeKubeletOf(kubelet, c, ns)
+		moveSetup(ctx, ns)
 		Expect(c.Create(ctx, rolloutIn(ns, "a"))).To(Succeed())
 		healthyAt(ctx, ns, "registry.example/web:1")
 		Expect(replicaSetShards(ctx, ns)).To(ConsistOf("a"))
@@ -305,14 +312,8 @@ spec:
 	})
 
 	It("hand a Rollout over mid-analysis: the new shard takes the running AnalysisRun and lets it finish", func(ctx context.Context) {
-		for _, shard := range shards {
-			managers[shard] = startShard(kubeconfigs[shard], shard)
-		}
 		const ns = "moving-analysis"
-		Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-		kubelet, stop := context.WithCancel(context.Background())
-		DeferCleanup(stop)
-		startFakeKubeletOf(kubelet, c, ns)
+		moveSetup(ctx, ns)
 		web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(`{"ok":true}`))
 		}))
