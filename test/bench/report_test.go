@@ -164,11 +164,7 @@ func TestTextShowsBothSidesTheirRatioAndRequestsPerUnit(t *testing.T) {
 	if diff := cmp.Diff(want, strings.Fields(create100)); diff != "" {
 		t.Errorf("the N=100 create row (-want +got):\n%s\nin:\n%s", diff, out)
 	}
-	for _, s := range []string{"CPU s Sluice", "CPU s Argo", "per rollout Sluice", "Sluice 94.4, Argo Rollouts 188.9", "writes Sluice", "dry-runs Argo"} {
-		if !strings.Contains(out, s) {
-			t.Errorf("the table lacks %q:\n%s", s, out)
-		}
-	}
+	expectContains(t, "table", out, "CPU s Sluice", "CPU s Argo", "per rollout Sluice", "Sluice 94.4, Argo Rollouts 188.9", "writes Sluice", "dry-runs Argo")
 }
 
 func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
@@ -176,7 +172,7 @@ func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
 	r.Machine = Machine{CPU: "Test CPU", Cores: 2, MemoryGB: 8, GoVersion: "go1.26.8",
 		Date: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Commit: "abc123"}
 	md := r.Markdown("performance-rollouts.png")
-	for _, s := range []string{
+	expectContains(t, "markdown", md,
 		"Measured 2026-05-01 on Test CPU (2 cores, 8 GiB",
 		"commit `abc123`, default flags.",
 		"| 100 | create | 2.0 | 4.0 | 0.50× | 500 | 1000 | 0.50× | 5.0 | 10.0 | 40 | 60 | 0.67× | 10.0 | 10.0 |",
@@ -185,11 +181,7 @@ func TestMarkdownIsATableWithTheMachineAndTheChart(t *testing.T) {
 		"| 100 | create | 0 | 0 | 500 | 1000 | 0 | 0 |",
 		"Peak RSS per 1000 rollouts (MiB, linear fit over N): Sluice 94.4, Argo Rollouts 188.9.",
 		"![Rollouts](performance-rollouts.png)",
-	} {
-		if !strings.Contains(md, s) {
-			t.Errorf("the markdown lacks %q:\n%s", s, md)
-		}
-	}
+	)
 	// Every line of a table has as many cells as its header.
 	var header int
 	for _, l := range strings.Split(md, "\n") {
@@ -325,7 +317,7 @@ func TestMarkdownOfScenariosHasTheLatenciesAndNoSlope(t *testing.T) {
 	r := scenarios()
 	r.Machine.Flags = "--apps=10 --only=gitops"
 	md := r.Markdown("performance-gitops.png")
-	for _, s := range []string{
+	expectContains(t, "markdown", md,
 		"flags `--apps=10 --only=gitops`.",
 		"| scenario | phase | CPU s Sluice | CPU s kubectl | CPU s ratio |",
 		"| 1×5,000 | settling | 6.0 | – | – | 550 | – | – |",
@@ -334,11 +326,7 @@ func TestMarkdownOfScenariosHasTheLatenciesAndNoSlope(t *testing.T) {
 		"commit to canary, 10 Applications, one push, the whole measurement: 88.0 s wall, 15.0 CPU s, 155 MiB peak RSS, 3 writes, 4 reads, 2 dry-runs.",
 		"| 1×5,000 | settling | `get deployments.apps` | 400 | – |",
 		"![GitOps](performance-gitops.png)",
-	} {
-		if !strings.Contains(md, s) {
-			t.Errorf("the markdown lacks %q:\n%s", s, md)
-		}
-	}
+	)
 	if strings.Contains(md, "linear fit") {
 		t.Errorf("a memory slope over scenarios, which have no N:\n%s", md)
 	}
@@ -362,5 +350,16 @@ func TestChartOfScenariosWritesAPNG(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(data), "\x89PNG\r\n\x1a\n") {
 		t.Errorf("not a PNG: %q", data[:min(8, len(data))])
+	}
+}
+
+// expectContains reports each of want that what (a table, the markdown)
+// does not contain.
+func expectContains(t *testing.T, what, text string, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(text, s) {
+			t.Errorf("the %s lacks %q:\n%s", what, s, text)
+		}
 	}
 }
