@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,6 +46,13 @@ type Env struct {
 	// Pushes is how many commits the one-Application canary measurement
 	// times (default 20).
 	Pushes int
+	// Objects is how many objects the one-Application measurement applies
+	// (default Large's 5,000), in Large's proportions (Scaled).
+	Objects int
+	// Only, when set, names the measurements to run, of "one" (one large
+	// Application), "many" (many small ones) and "canary" (commit to
+	// canary); empty, all of them.
+	Only []string
 }
 
 // Result is one measured line: a name and its figures, in order.
@@ -64,6 +72,11 @@ type Figure struct {
 // Application pushed to again and again, and many pushed to at once).
 func Run(ctx context.Context, env Env) ([]Result, error) {
 	env = env.withDefaults()
+	for _, name := range env.Only {
+		if !slices.Contains(measurements, name) {
+			return nil, fmt.Errorf("no measurement is called %q: %v are", name, measurements)
+		}
+	}
 	admin, err := client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, err
@@ -76,15 +89,22 @@ func Run(ctx context.Context, env Env) ([]Result, error) {
 	r := &runner{env: env, admin: admin, git: git}
 
 	var results []Result
+	large := Large.Scaled(env.Objects)
 	for _, s := range []sizeScenario{
-		{name: "one", title: fmt.Sprintf("1 Application of %d objects", Large.Objects()), apps: 1, mix: Large},
+		{name: "one", title: fmt.Sprintf("1 Application of %d objects", large.Objects()), apps: 1, mix: large},
 		{name: "many", title: fmt.Sprintf("%d Applications of %d objects", env.Apps, Many50.Objects()), apps: env.Apps, mix: Many50},
 	} {
+		if !env.runs(s.name) {
+			continue
+		}
 		out, err := r.size(ctx, s)
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", s.title, err)
 		}
 		results = append(results, out...)
+	}
+	if !env.runs("canary") {
+		return results, nil
 	}
 	out, err := r.commitToCanary(ctx)
 	results = append(results, out...)
@@ -104,10 +124,21 @@ func (env Env) withDefaults() Env {
 	if env.Pushes == 0 {
 		env.Pushes = 20
 	}
+	if env.Objects == 0 {
+		env.Objects = Large.Objects()
+	}
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
 	return env
+}
+
+// measurements are the names Env.Only chooses from.
+var measurements = []string{"one", "many", "canary"}
+
+// runs says whether the measurement called name is to run.
+func (env Env) runs(name string) bool {
+	return len(env.Only) == 0 || slices.Contains(env.Only, name)
 }
 
 // runner holds what every measurement uses.

@@ -22,6 +22,18 @@ var (
 	Many50 = Mix{ConfigMaps: 44, Deployments: 3, Services: 3}
 )
 
+// Scaled is the mix in its own proportions at about objects in all.
+func (m Mix) Scaled(objects int) Mix {
+	if objects == m.Objects() {
+		return m
+	}
+	return Mix{
+		ConfigMaps:  objects * m.ConfigMaps / m.Objects(),
+		Deployments: objects * m.Deployments / m.Objects(),
+		Services:    objects * m.Services / m.Objects(),
+	}
+}
+
 // configMapsPerFile is how many ConfigMaps one file holds: teams keep
 // configuration in a few long files rather than a file per key.
 const configMapsPerFile = 50

@@ -4,7 +4,7 @@
 // (test/bench/gitops; docs/performance-gitops.md says what the figures
 // mean).
 //
-//	go run ./test/cmd/gitbench [-steady 1m] [-apps 100] [-pushes 20]   (or: make bench-gitops)
+//	go run ./test/cmd/gitbench [-steady 1m] [-apps 100] [-pushes 20] [-objects 5000] [-only one,many,canary]   (or: make bench-gitops)
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,8 +29,13 @@ func main() {
 	flag.DurationVar(&env.Steady, "steady", 0, "How long the steady phase watches (default 1m).")
 	flag.IntVar(&env.Apps, "apps", 0, "Applications in the many-Applications measurements (default 100).")
 	flag.IntVar(&env.Pushes, "pushes", 0, "Pushes timed for one Application (default 20).")
+	flag.IntVar(&env.Objects, "objects", 0, "Objects of the one-Application measurements, in the same proportions (default 5000).")
+	only := flag.String("only", "", "Comma-separated measurements to run, of one, many and canary (default all).")
 	keep := flag.Bool("keep", false, "Keep the work directory (logs, audit log) instead of removing it.")
 	flag.Parse()
+	if *only != "" {
+		env.Only = strings.Split(*only, ",")
+	}
 
 	// envtest's and the clients' logs would drown the figures.
 	ctrl.SetLogger(logr.Discard())
