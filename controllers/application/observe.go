@@ -61,7 +61,8 @@ type observed struct {
 // objects and what the cluster holds of them. It reads no more than what
 // changed: objects whose render and live state are as this process last
 // left them are taken as they are, a change the watches saw is checked
-// with a dry run, and a status change only costs a read of that object.
+// with a dry run, and a status change, or a label or annotation Git does
+// not set, only costs a read of that object.
 func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory) *observed {
 	o := &observed{Observation: plan.Observation{App: app, Now: r.Now(), Request: pendingRequest(app)}}
 	key := client.ObjectKeyFromObject(app)
@@ -192,10 +193,11 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 // unchanged reports whether the objects need neither render nor look: this
 // process synced this revision at this generation, watches every kind
 // the Application owns, and saw nothing but status change since; no sync
-// runs or is asked for.
+// runs or is asked for. A label or annotation that changed takes a render,
+// which tells whether Git sets it.
 func (r *Reconciler) unchanged(app *gitopsv1alpha1.Application, o *observed, mem *memory) bool {
 	op := app.Status.OperationState
-	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && o.Request == nil &&
+	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && !o.taken.anyMetadata() && o.Request == nil &&
 		(op == nil || op.Phase != gitopsv1alpha1.OperationRunning) && plan.Synced(app, o.Revision) &&
 		o.watches.watching(app.Status.Inventory)
 }
@@ -303,11 +305,13 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 		h := hashOf(u)
 		o.hashes[k] = h
-		suspect := !trusted || o.taken.dirty[k] || mem.hashes[k] != h || !known
+		replace := o.options.ForObject(u.GetAnnotations()).Replace
+		relabelled := o.taken.relabelled(k, u, replace || o.ignore.NeedsLive(u))
+		suspect := !trusted || o.taken.dirty[k] || relabelled || mem.hashes[k] != h || !known
 		switch {
 		case !obj.Exists:
 			obj.Drifted = true
-		case suspect && (willSync || selfHeal && o.options.ForObject(u.GetAnnotations()).Replace):
+		case suspect && (willSync || selfHeal && replace):
 			// The apply tells: an object written whole (Replace) drifts in
 			// ways a server-side dry run does not see, such as a field
 			// another manager added.

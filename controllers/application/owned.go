@@ -4,11 +4,13 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,11 +39,17 @@ import (
 // the next poll. A kind is watched from the first sync that applies it.
 //
 // It also notes, per Application, which objects changed and how, so a
-// reconcile re-checks those alone: an object whose spec, labels or
-// annotations changed, or that was deleted, is dirty (a dry run tells
-// whether it drifted); one whose status alone changed only needs its health
-// read again. The controller's own creations are expected by resource
-// version and wake nothing.
+// reconcile re-checks those alone: an object whose spec changed, or that
+// was deleted, is dirty (a dry run tells whether it drifted); one whose
+// status alone changed only needs its health read again. An update that
+// leaves the spec as it was but changes labels or annotations is noted
+// with their keys: it is drift only if the render sets one of them (a
+// server-side apply leaves others' keys alone) or the comparison reads it
+// (see relabelled), which a reconcile tells once it has rendered.
+// Kubernetes' deployment controller writes
+// deployment.kubernetes.io/revision with every Deployment's first status,
+// and that alone must not cost a dry run. The controller's own creations
+// are expected by resource version and wake nothing.
 type ownedWatches struct {
 	cache      cache.Cache
 	controller controller.Controller
@@ -68,6 +76,81 @@ type ownedWatches struct {
 // reconcile took them.
 type changes struct {
 	dirty, status map[string]bool // by refKey
+	// metadata are, by refKey, the labels and annotations that updates
+	// which left the spec as it was added, changed or removed.
+	metadata map[string]map[metadataKey]bool
+}
+
+// metadataKey is one label or annotation, by its key.
+type metadataKey struct {
+	annotation bool
+	key        string
+}
+
+func noChanges() changes {
+	return changes{dirty: map[string]bool{}, status: map[string]bool{}, metadata: map[string]map[metadataKey]bool{}}
+}
+
+// anyMetadata says whether a label or annotation changed on any object.
+func (c changes) anyMetadata() bool { return len(c.metadata) > 0 }
+
+// relabelled says whether the labels and annotations that changed on the
+// object of key may have made it drift from its render: a key the render
+// sets may have been changed by hand, and one the comparison reads on the
+// live object (gitops.ComparesLiveMetadata: the rollout controller's
+// marks) changes what counts as drift. Any other key is another
+// manager's, which a server-side apply leaves alone, unless every key
+// counts (anyKey): an object written whole drops the keys it does not
+// set, and an ignoreDifferences expression may read any.
+func (c changes) relabelled(key string, rendered *unstructured.Unstructured, anyKey bool) bool {
+	labels, annotations := rendered.GetLabels(), rendered.GetAnnotations()
+	for m := range c.metadata[key] {
+		set := labels
+		if m.annotation {
+			set = annotations
+		}
+		if _, ours := set[m.key]; ours || anyKey || gitops.ComparesLiveMetadata(m.annotation, m.key) {
+			return true
+		}
+	}
+	return false
+}
+
+// update is what an update changed in an owned object.
+type update struct {
+	// spec is true when the object may need an apply: its generation
+	// moved, or its deletion began. A kind without generations (a
+	// ConfigMap) has no status, so any update of it counts.
+	spec bool
+	// metadata are the labels and annotations added, changed or removed.
+	metadata []metadataKey
+}
+
+// updateOf tells what an update changed, from the object before and after.
+func updateOf(old, updated client.Object) update {
+	if updated.GetGeneration() == 0 || old.GetGeneration() != updated.GetGeneration() ||
+		!old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp()) {
+		return update{spec: true}
+	}
+	return update{metadata: append(changedKeys(false, old.GetLabels(), updated.GetLabels()),
+		changedKeys(true, old.GetAnnotations(), updated.GetAnnotations())...)}
+}
+
+// changedKeys are the keys added, changed or removed between two maps of
+// labels or of annotations, sorted.
+func changedKeys(annotation bool, old, updated map[string]string) []metadataKey {
+	var out []metadataKey
+	for _, k := range slices.Sorted(maps.Keys(updated)) {
+		if v, ok := old[k]; !ok || v != updated[k] {
+			out = append(out, metadataKey{annotation: annotation, key: k})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(old)) {
+		if _, ok := updated[k]; !ok {
+			out = append(out, metadataKey{annotation: annotation, key: k})
+		}
+	}
+	return out
 }
 
 // newOwnedWatches makes the watches' cache: cluster-wide, or only namespace
@@ -164,37 +247,28 @@ func (w *ownedWatches) watch(kinds []schema.GroupVersionKind) error {
 // handler maps an event on an object of gvk to its Application, noting
 // what changed.
 func (w *ownedWatches) handler(gvk schema.GroupVersionKind) handler.EventHandler {
-	note := func(obj client.Object, statusOnly bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		if app, ok := w.noteChange(gvk, obj, statusOnly); ok {
+	note := func(obj client.Object, u update, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if app, ok := w.noteChange(gvk, obj, u); ok {
 			q.Add(reconcile.Request{NamespacedName: app})
 		}
 	}
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			note(e.Object, false, q)
+			note(e.Object, update{spec: true}, q)
 		},
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			note(e.ObjectNew, statusOnly(e.ObjectOld, e.ObjectNew), q)
+			note(e.ObjectNew, updateOf(e.ObjectOld, e.ObjectNew), q)
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			w.forgetExpected(refOfMeta(gvk, e.Object))
-			note(e.Object, false, q)
+			note(e.Object, update{spec: true}, q)
 		},
 	}
 }
 
-// statusOnly reports whether an update left everything but the status as
-// it was. A kind without generations (a ConfigMap) has no status, so any
-// update of it counts.
-func statusOnly(old, updated client.Object) bool {
-	return updated.GetGeneration() != 0 && old.GetGeneration() == updated.GetGeneration() &&
-		maps.Equal(old.GetLabels(), updated.GetLabels()) && maps.Equal(old.GetAnnotations(), updated.GetAnnotations()) &&
-		old.GetDeletionTimestamp().Equal(updated.GetDeletionTimestamp())
-}
-
 // noteChange records a change to an owned object and names its
 // Application; a change the controller made itself wakes nothing.
-func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object, statusOnly bool) (types.NamespacedName, bool) {
+func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object, u update) (types.NamespacedName, bool) {
 	app, ok := w.owner.Of(obj.GetLabels())
 	if !ok {
 		return types.NamespacedName{}, false
@@ -208,13 +282,20 @@ func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object
 	}
 	c := w.changes[app]
 	if c == nil {
-		c = &changes{dirty: map[string]bool{}, status: map[string]bool{}}
+		fresh := noChanges()
+		c = &fresh
 		w.changes[app] = c
 	}
-	if statusOnly {
-		c.status[key] = true
-	} else {
+	if u.spec {
 		c.dirty[key] = true
+		return app, true
+	}
+	c.status[key] = true
+	if len(u.metadata) > 0 && c.metadata[key] == nil {
+		c.metadata[key] = map[metadataKey]bool{}
+	}
+	for _, m := range u.metadata {
+		c.metadata[key][m] = true
 	}
 	return app, true
 }
@@ -261,7 +342,7 @@ func (w *ownedWatches) take(app types.NamespacedName) changes {
 	c := w.changes[app]
 	delete(w.changes, app)
 	if c == nil {
-		return changes{dirty: map[string]bool{}, status: map[string]bool{}}
+		return noChanges()
 	}
 	return *c
 }
@@ -273,11 +354,18 @@ func (w *ownedWatches) putBack(app types.NamespacedName, taken changes) {
 	defer w.mu.Unlock()
 	c := w.changes[app]
 	if c == nil {
-		c = &changes{dirty: map[string]bool{}, status: map[string]bool{}}
+		fresh := noChanges()
+		c = &fresh
 		w.changes[app] = c
 	}
 	maps.Copy(c.dirty, taken.dirty)
 	maps.Copy(c.status, taken.status)
+	for key, keys := range taken.metadata {
+		if c.metadata[key] == nil {
+			c.metadata[key] = map[metadataKey]bool{}
+		}
+		maps.Copy(c.metadata[key], keys)
+	}
 }
 
 // forget drops what was noted for an Application that is gone.
