@@ -209,7 +209,7 @@ func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 		if res.Health == nil || !o.readsHealth(res.ObjectRef, res.Health) {
 			continue
 		}
-		health := readHealth(ctx, o.target.reader, res.ObjectRef)
+		health := o.readHealth(ctx, res.ObjectRef)
 		o.Objects = append(o.Objects, plan.Object{Ref: res.ObjectRef, Exists: true, StatusHealth: true, Health: health, HealthKnown: true})
 	}
 }
@@ -219,16 +219,16 @@ func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 // reconcile no watch event woke (the interval, a wait's recheck), any
 // object not Healthy yet, in case its change went unseen.
 func (o *observed) readsHealth(ref gitopsv1alpha1.ObjectRef, recorded *gitopsv1alpha1.HealthStatus) bool {
-	woken := len(o.taken.dirty)+len(o.taken.status) > 0
+	_, changed := o.taken.status[refKey(ref)]
 	switch {
-	case o.taken.status[refKey(ref)]:
+	case changed:
 		return true
 	case recorded == nil:
 		return false
 	case recorded.Message == plan.NotReadYet:
 		return true
 	default:
-		return !woken && recorded.Status != gitopsv1alpha1.HealthHealthy
+		return !o.taken.woken && recorded.Status != gitopsv1alpha1.HealthHealthy
 	}
 }
 
@@ -340,7 +340,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 	}
 	for _, i := range read {
-		o.Objects[i].Health = readHealth(ctx, o.target.reader, o.Objects[i].Ref)
+		o.Objects[i].Health = o.readHealth(ctx, o.Objects[i].Ref)
 		o.Objects[i].HealthKnown = true
 	}
 	var resources []*unstructured.Unstructured
@@ -356,13 +356,15 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 	return nil
 }
 
-// readHealth reads an object and tells its health.
-func readHealth(ctx context.Context, reader client.Reader, ref gitopsv1alpha1.ObjectRef) gitopsv1alpha1.HealthStatus {
+// readHealth reads an object and tells its health; the watches learn the
+// version read, so its status change is not read again.
+func (o *observed) readHealth(ctx context.Context, ref gitopsv1alpha1.ObjectRef) gitopsv1alpha1.HealthStatus {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live); err != nil {
+	if err := o.target.reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live); err != nil {
 		return gitops.HealthOf(nil)
 	}
+	o.watches.seen(client.ObjectKeyFromObject(o.App), ref, live.GetResourceVersion())
 	return gitops.HealthOf(live)
 }
 

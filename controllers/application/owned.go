@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,7 +50,8 @@ import (
 // Kubernetes' deployment controller writes
 // deployment.kubernetes.io/revision with every Deployment's first status,
 // and that alone must not cost a dry run. The controller's own creations
-// are expected by resource version and wake nothing.
+// are expected by resource version and wake nothing, and so are the
+// status changes a reconcile has read already (seen).
 type ownedWatches struct {
 	cache      cache.Cache
 	controller controller.Controller
@@ -59,6 +61,10 @@ type ownedWatches struct {
 	// expected holds the resource versions the controller's own writes
 	// made, by object.
 	expected map[string]string
+	// read holds, by object, the resource version a reconcile last read
+	// its health at, until an event of a newer one: a status change whose
+	// event comes after the read that saw it needs no read of its own.
+	read map[string]string
 	// owner is the door's pair of labels, which name an object's
 	// Application.
 	owner gitops.Owner
@@ -75,7 +81,13 @@ type ownedWatches struct {
 // changes are what happened to one Application's objects since its last
 // reconcile took them.
 type changes struct {
-	dirty, status map[string]bool // by refKey
+	// woken says that a watch event woke the reconcile, even if every
+	// change it noted was read already.
+	woken bool
+	dirty map[string]bool // by refKey
+	// status holds the objects whose status alone changed, by refKey,
+	// with the resource version of the last such change.
+	status map[string]string
 	// metadata are, by refKey, the labels and annotations that updates
 	// which left the spec as it was added, changed or removed.
 	metadata map[string]map[metadataKey]bool
@@ -88,7 +100,7 @@ type metadataKey struct {
 }
 
 func noChanges() changes {
-	return changes{dirty: map[string]bool{}, status: map[string]bool{}, metadata: map[string]map[metadataKey]bool{}}
+	return changes{dirty: map[string]bool{}, status: map[string]string{}, metadata: map[string]map[metadataKey]bool{}}
 }
 
 // anyMetadata says whether a label or annotation changed on any object.
@@ -223,7 +235,7 @@ func newRemoteWatches(ctx context.Context, cfg *rest.Config, httpClient *http.Cl
 
 func newOwned(c cache.Cache, ctl controller.Controller, owner gitops.Owner, scope instance.Scope) *ownedWatches {
 	return &ownedWatches{cache: c, controller: ctl, watched: map[schema.GroupVersionKind]bool{},
-		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}, owner: owner, scope: scope}
+		changes: map[types.NamespacedName]*changes{}, expected: map[string]string{}, read: map[string]string{}, owner: owner, scope: scope}
 }
 
 // watch starts watching kinds not watched yet.
@@ -280,17 +292,27 @@ func (w *ownedWatches) noteChange(gvk schema.GroupVersionKind, obj client.Object
 		delete(w.expected, key)
 		return app, false
 	}
+	if read, ok := w.read[key]; ok {
+		if notNewer(obj.GetResourceVersion(), read) {
+			if !u.spec && len(u.metadata) == 0 {
+				return app, false // a status a reconcile read already
+			}
+		} else {
+			delete(w.read, key) // every event from now on is newer
+		}
+	}
 	c := w.changes[app]
 	if c == nil {
 		fresh := noChanges()
 		c = &fresh
 		w.changes[app] = c
 	}
+	c.woken = true
 	if u.spec {
 		c.dirty[key] = true
 		return app, true
 	}
-	c.status[key] = true
+	c.status[key] = obj.GetResourceVersion()
 	if len(u.metadata) > 0 && c.metadata[key] == nil {
 		c.metadata[key] = map[metadataKey]bool{}
 	}
@@ -332,6 +354,41 @@ func (w *ownedWatches) forgetExpected(ref gitopsv1alpha1.ObjectRef) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.expected, refKey(ref))
+	delete(w.read, refKey(ref))
+}
+
+// seen records that a reconcile of app read the object of ref at version,
+// for its health: a status change up to that version, noted since the
+// reconcile began or whose event is still to come, needs no read of its
+// own. Without it, every status change a long reconcile read as it went
+// would be read again by the next one.
+func (w *ownedWatches) seen(app types.NamespacedName, ref gitopsv1alpha1.ObjectRef, version string) {
+	if version == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := refKey(ref)
+	if c := w.changes[app]; c != nil && !c.dirty[key] && len(c.metadata[key]) == 0 {
+		if noted, ok := c.status[key]; ok && notNewer(noted, version) {
+			delete(c.status, key)
+		}
+	}
+	if read, ok := w.read[key]; !ok || notNewer(read, version) {
+		w.read[key] = version
+	}
+}
+
+// notNewer reports whether resource version a of an object is not newer
+// than b: the same, or older, as the API server's versions of one
+// resource compare (as integers: resourceversion.CompareResourceVersion).
+// Versions that do not compare are the same or not.
+func notNewer(a, b string) bool {
+	if a == b {
+		return true
+	}
+	order, err := resourceversion.CompareResourceVersion(a, b)
+	return err == nil && order < 0
 }
 
 // take returns what changed for an Application since the last call, and
@@ -358,6 +415,7 @@ func (w *ownedWatches) putBack(app types.NamespacedName, taken changes) {
 		c = &fresh
 		w.changes[app] = c
 	}
+	c.woken = c.woken || taken.woken
 	maps.Copy(c.dirty, taken.dirty)
 	maps.Copy(c.status, taken.status)
 	for key, keys := range taken.metadata {

@@ -83,8 +83,7 @@ spec:
 		}).WithContext(ctx).Should(Equal(gitopsv1alpha1.HealthHealthy), "health follows the Deployment's status")
 		requests.waitRequestsQuiet(ctx)
 		Expect(requests.dryRuns("deployments")).To(BeZero(), requests.requestSummary())
-		Expect(requests.requestsOn("deployments")).To(BeNumerically("<=", 2),
-			"a read of the Deployment's health, another if its two events woke two reconciles: %s", requests.requestSummary())
+		Expect(requests.requestsOn("deployments")).To(Equal(1), "one read of the Deployment's health: %s", requests.requestSummary())
 		Expect(app.Status.Sync.Status).To(Equal(gitopsv1alpha1.SyncStatusSynced))
 	})
 
