@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -84,6 +86,42 @@ var RolloutOwnedFields = []jsondiff.IgnoreRule{{
 	Paths:    []string{"/spec/replicas"},
 	Selector: &jsondiff.Selector{Group: "apps", Kind: "Deployment", AnnotationSelector: rolloutsv1alpha1.ManagedByRolloutsKey},
 }}
+
+// ComparesLiveMetadata reports whether the comparison of an object with
+// Git's reads the live object's label, or annotation, of key: the marks
+// RolloutOwnedFields select by, whose coming or going alone changes what
+// counts as drift (a route's rules held while the canary runs are Git's
+// again once its mark goes).
+func ComparesLiveMetadata(annotation bool, key string) bool {
+	keys := comparedMetadata()
+	if annotation {
+		return keys.annotations[key]
+	}
+	return keys.labels[key]
+}
+
+// metadataKeys are label and annotation keys.
+type metadataKeys struct{ labels, annotations map[string]bool }
+
+// comparedMetadata are the keys RolloutOwnedFields' selectors name.
+var comparedMetadata = sync.OnceValue(func() metadataKeys {
+	keys := metadataKeys{labels: map[string]bool{}, annotations: map[string]bool{}}
+	add := func(into map[string]bool, selector string) {
+		parsed, err := labels.Parse(selector)
+		if err != nil {
+			panic(fmt.Sprintf("RolloutOwnedFields: selector %q: %v", selector, err))
+		}
+		requirements, _ := parsed.Requirements()
+		for _, r := range requirements {
+			into[r.Key()] = true
+		}
+	}
+	for _, rule := range RolloutOwnedFields {
+		add(keys.labels, rule.Selector.LabelSelector)
+		add(keys.annotations, rule.Selector.AnnotationSelector)
+	}
+	return keys
+})
 
 // ApplyOptions are how one Apply goes.
 type ApplyOptions struct {

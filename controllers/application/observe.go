@@ -61,7 +61,8 @@ type observed struct {
 // objects and what the cluster holds of them. It reads no more than what
 // changed: objects whose render and live state are as this process last
 // left them are taken as they are, a change the watches saw is checked
-// with a dry run, and a status change only costs a read of that object.
+// with a dry run, and a status change, or a label or annotation Git does
+// not set, only costs a read of that object.
 func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Application, mem *memory) *observed {
 	o := &observed{Observation: plan.Observation{App: app, Now: r.Now(), Request: pendingRequest(app)}}
 	key := client.ObjectKeyFromObject(app)
@@ -192,10 +193,11 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 // unchanged reports whether the objects need neither render nor look: this
 // process synced this revision at this generation, watches every kind
 // the Application owns, and saw nothing but status change since; no sync
-// runs or is asked for.
+// runs or is asked for. A label or annotation that changed takes a render,
+// which tells whether Git sets it.
 func (r *Reconciler) unchanged(app *gitopsv1alpha1.Application, o *observed, mem *memory) bool {
 	op := app.Status.OperationState
-	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && o.Request == nil &&
+	return mem.synced == o.syncedAs && len(o.taken.dirty) == 0 && !o.taken.anyMetadata() && o.Request == nil &&
 		(op == nil || op.Phase != gitopsv1alpha1.OperationRunning) && plan.Synced(app, o.Revision) &&
 		o.watches.watching(app.Status.Inventory)
 }
@@ -207,7 +209,7 @@ func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 		if res.Health == nil || !o.readsHealth(res.ObjectRef, res.Health) {
 			continue
 		}
-		health := readHealth(ctx, o.target.reader, res.ObjectRef)
+		health := o.readHealth(ctx, res.ObjectRef)
 		o.Objects = append(o.Objects, plan.Object{Ref: res.ObjectRef, Exists: true, StatusHealth: true, Health: health, HealthKnown: true})
 	}
 }
@@ -217,16 +219,16 @@ func (r *Reconciler) observeHealthOnly(ctx context.Context, o *observed) {
 // reconcile no watch event woke (the interval, a wait's recheck), any
 // object not Healthy yet, in case its change went unseen.
 func (o *observed) readsHealth(ref gitopsv1alpha1.ObjectRef, recorded *gitopsv1alpha1.HealthStatus) bool {
-	woken := len(o.taken.dirty)+len(o.taken.status) > 0
+	_, changed := o.taken.status[refKey(ref)]
 	switch {
-	case o.taken.status[refKey(ref)]:
+	case changed:
 		return true
 	case recorded == nil:
 		return false
 	case recorded.Message == plan.NotReadYet:
 		return true
 	default:
-		return !woken && recorded.Status != gitopsv1alpha1.HealthHealthy
+		return !o.taken.woken && recorded.Status != gitopsv1alpha1.HealthHealthy
 	}
 }
 
@@ -303,11 +305,13 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 		h := hashOf(u)
 		o.hashes[k] = h
-		suspect := !trusted || o.taken.dirty[k] || mem.hashes[k] != h || !known
+		replace := o.options.ForObject(u.GetAnnotations()).Replace
+		relabelled := o.taken.relabelled(k, u, replace || o.ignore.NeedsLive(u))
+		suspect := !trusted || o.taken.dirty[k] || relabelled || mem.hashes[k] != h || !known
 		switch {
 		case !obj.Exists:
 			obj.Drifted = true
-		case suspect && (willSync || selfHeal && o.options.ForObject(u.GetAnnotations()).Replace):
+		case suspect && (willSync || selfHeal && replace):
 			// The apply tells: an object written whole (Replace) drifts in
 			// ways a server-side dry run does not see, such as a field
 			// another manager added.
@@ -336,7 +340,7 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 		}
 	}
 	for _, i := range read {
-		o.Objects[i].Health = readHealth(ctx, o.target.reader, o.Objects[i].Ref)
+		o.Objects[i].Health = o.readHealth(ctx, o.Objects[i].Ref)
 		o.Objects[i].HealthKnown = true
 	}
 	var resources []*unstructured.Unstructured
@@ -352,13 +356,15 @@ func (r *Reconciler) observeObjects(ctx context.Context, o *observed, objects []
 	return nil
 }
 
-// readHealth reads an object and tells its health.
-func readHealth(ctx context.Context, reader client.Reader, ref gitopsv1alpha1.ObjectRef) gitopsv1alpha1.HealthStatus {
+// readHealth reads an object and tells its health; the watches learn the
+// version read, so its status change is not read again.
+func (o *observed) readHealth(ctx context.Context, ref gitopsv1alpha1.ObjectRef) gitopsv1alpha1.HealthStatus {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live); err != nil {
+	if err := o.target.reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live); err != nil {
 		return gitops.HealthOf(nil)
 	}
+	o.watches.seen(client.ObjectKeyFromObject(o.App), ref, live.GetResourceVersion())
 	return gitops.HealthOf(live)
 }
 

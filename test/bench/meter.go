@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -126,15 +128,31 @@ func (m Meter) Measure(name string, work func() error) (Phase, error) {
 	}, nil
 }
 
-// LogSize is how long the audit log at path is now: the offset from which
-// audit.ReadFrom reads what comes after. A log not written yet is empty.
+// LogSize is where the audit log at path ends now, at the end of its last
+// whole line: the offset from which audit.ReadFrom reads what comes after.
+// The API server may be midway through writing a line; that line is left
+// to what comes after, as ReadFrom leaves it out of what came before. A
+// log not written yet is empty.
 func LogSize(path string) (int64, error) {
-	info, err := os.Stat(path)
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	return info.Size(), nil
+	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	// One audit event is a line of a few kilobytes; the last newline is
+	// within the tail, or the log holds a single unfinished line.
+	const tail = 1 << 20
+	start := max(info.Size()-tail, 0)
+	buf := make([]byte, info.Size()-start)
+	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	return start + int64(bytes.LastIndexByte(buf, '\n')+1), nil
 }

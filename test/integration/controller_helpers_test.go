@@ -228,6 +228,20 @@ func (w *writeCounter) requestsOn(resource string) int {
 	return n
 }
 
+// dryRuns is how many dry runs went on one resource (such as
+// "deployments") since the last reset.
+func (w *writeCounter) dryRuns(resource string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for kind, c := range w.all {
+		if strings.Fields(kind)[1] == resource && strings.HasSuffix(kind, " (dry run)") {
+			n += c
+		}
+	}
+	return n
+}
+
 func (w *writeCounter) requestSummary() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
