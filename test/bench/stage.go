@@ -28,7 +28,7 @@ func Stage(binary, dir string) (string, error) {
 		return "", err
 	}
 	staged := filepath.Join(dir, filepath.Base(binary))
-	dst, err := os.OpenFile(staged, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	dst, err := os.OpenFile(staged, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o700) //nolint:gosec // a program to run, by its owner alone
 	if err != nil {
 		return "", err
 	}
@@ -36,7 +36,7 @@ func Stage(binary, dir string) (string, error) {
 	// the kernel to copy (copy_file_range), which may lay the copy out as
 	// it likes.
 	if _, err := io.Copy(struct{ io.Writer }{dst}, src); err != nil {
-		dst.Close()
+		_ = dst.Close()
 		return "", fmt.Errorf("staging %s: %w", binary, err)
 	}
 	return staged, dst.Close()
