@@ -36,6 +36,8 @@ import (
 	"k8s.io/client-go/tools/reference"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/sluicehq/sluice/internal/metrics"
 )
 
 // Limits of what the provider holds. The queues hold Events not yet written
@@ -143,6 +145,7 @@ func (p *Provider) enqueue(ev *eventsv1.Event) {
 	select {
 	case p.queues[h.Sum32()%uint32(len(p.queues))] <- ev:
 	default:
+		metrics.EventDropped(ev.ReportingController)
 		// Logged at the 1st, 2nd, 4th, 8th... drop: a storm of drops is
 		// not a storm of lines.
 		if n := p.dropped.Add(1); n&(n-1) == 0 {
@@ -262,7 +265,7 @@ func (r *eventRecorder) AnnotatedEventf(regarding, related runtime.Object, annot
 		Note:                truncate(message, maxNoteBytes),
 		Type:                eventType,
 	}
-	p.log.V(1).Info(ev.Note, "type", eventType, "object", ref, "reason", reason)
+	p.log.V(1).Info(ev.Note, "type", eventType, "object", ref.Kind+" "+ref.Namespace+"/"+ref.Name, "reason", reason)
 	p.enqueue(ev)
 }
 
@@ -309,6 +312,7 @@ func Install(mgr manager.Manager) (manager.Manager, error) {
 	if err := mgr.Add(p); err != nil {
 		return nil, err
 	}
+	metrics.RegisterEvents()
 	return recordingManager{Manager: mgr, provider: p}, nil
 }
 

@@ -240,6 +240,7 @@ var _ = Describe("Families", func() {
 		Applications.SyncFailed(app, "FetchFailed")
 		Notifications.Delivered("shop", "families", "on-rollout-completed", "slack", corev1.EventTypeNormal, "RolloutCompleted", true, time.Millisecond)
 		Notifications.Delivered("shop", "families", "on-rollout-completed", "slack", corev1.EventTypeNormal, "RolloutCompleted", false, time.Millisecond)
+		EventDropped("sluice-rollout")
 		server := httptest.NewServer(http.NotFoundHandler())
 		DeferCleanup(server.Close)
 		cfg := &rest.Config{Host: server.URL}
@@ -251,7 +252,7 @@ var _ = Describe("Families", func() {
 		Expect(resp.Body.Close()).To(Succeed())
 
 		registry := prometheus.NewPedanticRegistry()
-		registry.MustRegister(requestCounter)
+		registry.MustRegister(requestCounter, eventsDroppedCounter)
 		registry.MustRegister(Rollouts.collectors()...)
 		registry.MustRegister(AnalysisRuns.collectors()...)
 		registry.MustRegister(Applications.collectors()...)

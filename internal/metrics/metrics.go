@@ -61,7 +61,7 @@ func Families() []Family {
 		analysisTemplateInfo, analysisTemplateMetricInfo,
 		analysisRunInfo, analysisRunPhase, analysisRunMetricType, analysisRunMetricPhase,
 		analysisRunReconcile, analysisRunReconcileError,
-		k8sRequests,
+		k8sRequests, eventsDropped,
 		applicationInfo, applicationSyncs, applicationSyncFailures, applicationReconcile,
 		notificationSendSuccess, notificationSendError, notificationSendPerformance, notificationDeliveries,
 	}
