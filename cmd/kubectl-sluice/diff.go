@@ -17,10 +17,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/gitops/decrypt"
+	"github.com/sluicehq/sluice/gitops/hooks"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
@@ -173,7 +173,7 @@ func decryptionKeys(ctx context.Context, cl client.Client, app *gitopsv1alpha1.A
 func resourcesOf(objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, o := range objects {
-		role, err := appplan.RoleOf(o.GetAnnotations())
+		role, err := hooks.RoleOf(o.GetAnnotations())
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
 		}

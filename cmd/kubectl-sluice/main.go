@@ -27,7 +27,6 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	notificationscmd "github.com/sluicehq/sluice/cmd/kubectl-sluice/notifications"
-	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -620,8 +619,8 @@ func (c *cli) appSyncCommand() *cobra.Command {
 			request := newSyncRequest()
 			// A sync follows targetRevision: a rollback's revision, if one
 			// is still there, goes.
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t",%q:null}}}`, application.SyncRequestAnnotation,
-				request.value, application.PruneRequestAnnotation, prune, application.RevisionRequestAnnotation)
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%t",%q:null}}}`, gitopsv1alpha1.SyncRequestAnnotation,
+				request.value, gitopsv1alpha1.PruneRequestAnnotation, prune, gitopsv1alpha1.RevisionRequestAnnotation)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
 			}
@@ -710,8 +709,8 @@ is turned back on or it is synced by hand.`,
 			// One patch: the request is never seen with automated sync
 			// still on, nor automated sync off without the request.
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:%q,%q:"%t"}},"spec":{"syncPolicy":{"automated":null}}}`,
-				application.SyncRequestAnnotation, request.value,
-				application.RevisionRequestAnnotation, target.Revision, application.PruneRequestAnnotation, prune)
+				gitopsv1alpha1.SyncRequestAnnotation, request.value,
+				gitopsv1alpha1.RevisionRequestAnnotation, target.Revision, gitopsv1alpha1.PruneRequestAnnotation, prune)
 			if err := cl.Patch(ctx, a, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 				return err
 			}
