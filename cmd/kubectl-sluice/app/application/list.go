@@ -67,5 +67,5 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		cmdutil.NoneFound(o.ErrOut, "applications", o.conn.Namespace, false)
 		return nil
 	}
-	return printer.PrintObj(ApplicationTable(apps.Items), o.Out)
+	return printer.PrintObj(ListTable(apps.Items), o.Out)
 }

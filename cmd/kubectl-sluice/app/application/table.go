@@ -10,9 +10,9 @@ import (
 	"github.com/sluicehq/sluice/gitops/cluster"
 )
 
-// ApplicationTable is `app list`'s table: an Application a row, with where
+// ListTable is `app list`'s table: an Application a row, with where
 // it applies to, its sync and health, and the revision it synced.
-func ApplicationTable(apps []gitopsv1alpha1.Application) *metav1.Table {
+func ListTable(apps []gitopsv1alpha1.Application) *metav1.Table {
 	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string", Format: "name"},
 		{Name: "Destination", Type: "string"},
@@ -45,7 +45,7 @@ func HistoryTable(history []gitopsv1alpha1.SyncHistory) *metav1.Table {
 	}}
 	for i, h := range history {
 		t.Rows = append(t.Rows, metav1.TableRow{
-			Cells: []any{i, h.DeployedAt.UTC().Format(time.RFC3339), h.Revision, string(h.Result), h.Message},
+			Cells: []any{i, h.DeployedAt.UTC().Format(time.RFC3339), h.Revision, h.Result, h.Message},
 		})
 	}
 	return t

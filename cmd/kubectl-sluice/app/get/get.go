@@ -30,8 +30,8 @@ func NewCmdGet(flags *genericclioptions.ConfigFlags, streams genericiooptions.IO
 // owns, and returns the object itself (what -o prints) and its drawing.
 type Reader func(ctx context.Context, conn cmdutil.Connection, name string) (obj runtime.Object, drawing string, err error)
 
-// GetOptions are the options of `get KIND NAME`.
-type GetOptions struct {
+// Options are the options of `get KIND NAME`.
+type Options struct {
 	genericiooptions.IOStreams
 
 	// Kind is the kind in lower case, as the command names it.
@@ -50,8 +50,8 @@ type GetOptions struct {
 }
 
 // NewGetOptions are the options of `get kind`, which reads with read.
-func NewGetOptions(streams genericiooptions.IOStreams, kind string, read Reader) *GetOptions {
-	return &GetOptions{IOStreams: streams, Kind: kind, Read: read, PrintFlags: cmdutil.NewObjectPrintFlags()}
+func NewGetOptions(streams genericiooptions.IOStreams, kind string, read Reader) *Options {
+	return &Options{IOStreams: streams, Kind: kind, Read: read, PrintFlags: cmdutil.NewObjectPrintFlags()}
 }
 
 // NewCmdGetRollout is `get rollout NAME [--watch] [-o json|yaml|name]`.
@@ -80,7 +80,7 @@ func NewCmdGetExperiment(flags *genericclioptions.ConfigFlags, streams genericio
 	return cmd
 }
 
-func newCmd(flags *genericclioptions.ConfigFlags, o *GetOptions, short, apiKind string) *cobra.Command {
+func newCmd(flags *genericclioptions.ConfigFlags, o *Options, short, apiKind string) *cobra.Command {
 	o.flags = flags
 	cmd := &cobra.Command{
 		Use:   o.Kind + " " + strings.ToUpper(o.Kind),
@@ -94,7 +94,7 @@ func newCmd(flags *genericclioptions.ConfigFlags, o *GetOptions, short, apiKind 
 }
 
 // Complete reads NAME and connects.
-func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.Name = args[0]
 	}
@@ -104,7 +104,7 @@ func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the name and -o.
-func (o *GetOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Name == "" {
 		return errors.New("name the " + o.Kind + " to show")
 	}
@@ -113,7 +113,7 @@ func (o *GetOptions) Validate() error {
 
 // Run draws the object, and with --watch draws it again on every change
 // of the kinds it shows, until interrupted.
-func (o *GetOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	if !o.PrintFlags.Drawing() {
 		printer, err := o.PrintFlags.ToPrinter()
 		if err != nil {
@@ -141,7 +141,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 }
 
 // render is the drawing, or the object as -o asks.
-func (o *GetOptions) render(ctx context.Context) (string, error) {
+func (o *Options) render(ctx context.Context) (string, error) {
 	obj, drawing, err := o.Read(ctx, o.conn, o.Name)
 	if err != nil || o.printer == nil {
 		return drawing, err

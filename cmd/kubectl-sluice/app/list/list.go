@@ -33,8 +33,8 @@ type Lister struct {
 	Table func(client.ObjectList) *metav1.Table
 }
 
-// ListOptions are the options of `list KINDS`.
-type ListOptions struct {
+// Options are the options of `list KINDS`.
+type Options struct {
 	genericiooptions.IOStreams
 	Lister
 
@@ -46,8 +46,8 @@ type ListOptions struct {
 }
 
 // NewListOptions are the options of a list of what lister lists.
-func NewListOptions(streams genericiooptions.IOStreams, lister Lister) *ListOptions {
-	return &ListOptions{IOStreams: streams, Lister: lister, PrintFlags: cmdutil.NewPrintFlags()}
+func NewListOptions(streams genericiooptions.IOStreams, lister Lister) *Options {
+	return &Options{IOStreams: streams, Lister: lister, PrintFlags: cmdutil.NewPrintFlags()}
 }
 
 // NewCmdListRollouts is `list rollouts [-A] [-o wide|json|yaml|name]`.
@@ -77,7 +77,7 @@ func NewCmdListExperiments(flags *genericclioptions.ConfigFlags, streams generic
 	return cmd
 }
 
-func newCmd(flags *genericclioptions.ConfigFlags, o *ListOptions, use, short string) *cobra.Command {
+func newCmd(flags *genericclioptions.ConfigFlags, o *Options, use, short string) *cobra.Command {
 	o.flags = flags
 	cmd := &cobra.Command{
 		Use:   use,
@@ -90,17 +90,17 @@ func newCmd(flags *genericclioptions.ConfigFlags, o *ListOptions, use, short str
 }
 
 // Complete connects.
-func (o *ListOptions) Complete(*cobra.Command, []string) error {
+func (o *Options) Complete(*cobra.Command, []string) error {
 	var err error
 	o.conn, err = cmdutil.Connect(o.flags)
 	return err
 }
 
 // Validate checks -o.
-func (o *ListOptions) Validate() error { return o.PrintFlags.Validate() }
+func (o *Options) Validate() error { return o.PrintFlags.Validate() }
 
 // Run lists and prints.
-func (o *ListOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	printer, err := o.PrintFlags.ToPrinter()
 	if err != nil {
 		return err

@@ -12,16 +12,16 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-// PromoteOptions are promote's options.
-type PromoteOptions struct {
+// Options are promote's options.
+type Options struct {
 	*steer.Options
 	// Full skips every remaining step and analysis.
 	Full bool
 }
 
 // NewPromoteOptions are promote's options, --full unset.
-func NewPromoteOptions(streams genericiooptions.IOStreams) *PromoteOptions {
-	o := &PromoteOptions{}
+func NewPromoteOptions(streams genericiooptions.IOStreams) *Options {
+	o := &Options{}
 	o.Options = steer.NewOptions(streams, "promote", "promoted", func(ro *rolloutsv1alpha1.Rollout) plugin.Patches {
 		return plugin.Promote(ro, o.Full)
 	})

@@ -25,8 +25,8 @@ func NewCmdSet(flags *genericclioptions.ConfigFlags, streams genericiooptions.IO
 	return cmd
 }
 
-// SetImageOptions are `set image`'s options.
-type SetImageOptions struct {
+// ImageOptions are `set image`'s options.
+type ImageOptions struct {
 	genericiooptions.IOStreams
 
 	Rollout string
@@ -39,8 +39,8 @@ type SetImageOptions struct {
 }
 
 // NewSetImageOptions are `set image`'s options.
-func NewSetImageOptions(streams genericiooptions.IOStreams) *SetImageOptions {
-	return &SetImageOptions{IOStreams: streams}
+func NewSetImageOptions(streams genericiooptions.IOStreams) *ImageOptions {
+	return &ImageOptions{IOStreams: streams}
 }
 
 // NewCmdSetImage is `set image ROLLOUT CONTAINER=IMAGE`.
@@ -56,19 +56,19 @@ func NewCmdSetImage(flags *genericclioptions.ConfigFlags, streams genericiooptio
 }
 
 // Complete reads ROLLOUT and CONTAINER=IMAGE, and connects.
-func (o *SetImageOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *ImageOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("expected ROLLOUT CONTAINER=IMAGE, got %d arguments", len(args))
 	}
 	o.Rollout, o.assignment = args[0], args[1]
-	o.Container, o.Image, _ = strings.Cut(args[1], "=")
+	o.Container, o.Image = splitAssignment(args[1])
 	var err error
 	o.conn, err = cmdutil.Connect(o.flags)
 	return err
 }
 
 // Validate checks both the container and the image are named.
-func (o *SetImageOptions) Validate() error {
+func (o *ImageOptions) Validate() error {
 	if o.Container == "" || o.Image == "" {
 		return fmt.Errorf("expected CONTAINER=IMAGE, got %q", o.assignment)
 	}
@@ -76,7 +76,7 @@ func (o *SetImageOptions) Validate() error {
 }
 
 // Run patches the Rollout's images.
-func (o *SetImageOptions) Run(ctx context.Context) error {
+func (o *ImageOptions) Run(ctx context.Context) error {
 	ro := &rolloutsv1alpha1.Rollout{}
 	if err := o.conn.Get(ctx, "rollout", o.Rollout, ro); err != nil {
 		return err
@@ -90,4 +90,10 @@ func (o *SetImageOptions) Run(ctx context.Context) error {
 	}
 	_, err = fmt.Fprintf(o.Out, "rollout '%s' image updated\n", o.Rollout)
 	return err
+}
+
+// splitAssignment reads CONTAINER=IMAGE; either is empty when missing.
+func splitAssignment(assignment string) (container, image string) {
+	container, image, _ = strings.Cut(assignment, "=")
+	return container, image
 }

@@ -21,8 +21,8 @@ import (
 // Healthy in time.
 var ErrNotHealthy = errors.New("the rollout is not healthy")
 
-// StatusOptions are status's options.
-type StatusOptions struct {
+// Options are status's options.
+type Options struct {
 	genericiooptions.IOStreams
 
 	Rollout string
@@ -36,8 +36,8 @@ type StatusOptions struct {
 }
 
 // NewStatusOptions are status's options: watching, with no timeout.
-func NewStatusOptions(streams genericiooptions.IOStreams) *StatusOptions {
-	return &StatusOptions{IOStreams: streams, Watch: true}
+func NewStatusOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Watch: true}
 }
 
 // NewCmdStatus is `status ROLLOUT [--watch=false] [--timeout D]`.
@@ -56,7 +56,7 @@ func NewCmdStatus(flags *genericclioptions.ConfigFlags, streams genericiooptions
 }
 
 // Complete reads ROLLOUT and connects.
-func (o *StatusOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.Rollout = args[0]
 	}
@@ -66,7 +66,7 @@ func (o *StatusOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks the name and the timeout.
-func (o *StatusOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Rollout == "" {
 		return errors.New("name the rollout")
 	}
@@ -78,7 +78,7 @@ func (o *StatusOptions) Validate() error {
 
 // Run prints the status, and with --watch every change of it, on a watch
 // of the Rollout, until it settles.
-func (o *StatusOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)

@@ -31,8 +31,8 @@ func NewCmdTerminate(flags *genericclioptions.ConfigFlags, streams genericioopti
 	return cmd
 }
 
-// TerminateOptions are `terminate KIND NAME`'s options.
-type TerminateOptions struct {
+// Options are `terminate KIND NAME`'s options.
+type Options struct {
 	genericiooptions.IOStreams
 
 	// Kind is the object's kind in lower case; Object an empty one of it.
@@ -47,11 +47,11 @@ type TerminateOptions struct {
 }
 
 // NewTerminateOptions are the options of `terminate kind`.
-func NewTerminateOptions(streams genericiooptions.IOStreams, kind string, obj client.Object, patch []byte) *TerminateOptions {
-	return &TerminateOptions{IOStreams: streams, Kind: kind, Object: obj, Patch: patch}
+func NewTerminateOptions(streams genericiooptions.IOStreams, kind string, obj client.Object, patch []byte) *Options {
+	return &Options{IOStreams: streams, Kind: kind, Object: obj, Patch: patch}
 }
 
-func newCmd(flags *genericclioptions.ConfigFlags, o *TerminateOptions, short string) *cobra.Command {
+func newCmd(flags *genericclioptions.ConfigFlags, o *Options, short string) *cobra.Command {
 	o.flags = flags
 	return &cobra.Command{
 		Use:   o.Kind + " " + strings.ToUpper(o.Kind),
@@ -62,7 +62,7 @@ func newCmd(flags *genericclioptions.ConfigFlags, o *TerminateOptions, short str
 }
 
 // Complete reads NAME and connects.
-func (o *TerminateOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.Name = args[0]
 	}
@@ -72,7 +72,7 @@ func (o *TerminateOptions) Complete(_ *cobra.Command, args []string) error {
 }
 
 // Validate checks an object is named.
-func (o *TerminateOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Name == "" {
 		return errors.New("name the " + o.Kind + " to terminate")
 	}
@@ -80,7 +80,7 @@ func (o *TerminateOptions) Validate() error {
 }
 
 // Run sends the patch to the named object of the namespace.
-func (o *TerminateOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	target := o.Object.DeepCopyObject().(client.Object)
 	target.SetNamespace(o.conn.Namespace)
 	target.SetName(o.Name)

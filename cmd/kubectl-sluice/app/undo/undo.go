@@ -18,8 +18,8 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
-// UndoOptions are undo's options.
-type UndoOptions struct {
+// Options are undo's options.
+type Options struct {
 	genericiooptions.IOStreams
 
 	Rollout string
@@ -33,8 +33,8 @@ type UndoOptions struct {
 }
 
 // NewUndoOptions are undo's options, back to the revision before.
-func NewUndoOptions(streams genericiooptions.IOStreams) *UndoOptions {
-	return &UndoOptions{IOStreams: streams}
+func NewUndoOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams}
 }
 
 // NewCmdUndo is `undo ROLLOUT [--to-revision N] [--dry-run]`.
@@ -53,7 +53,7 @@ func NewCmdUndo(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 }
 
 // Complete reads the arguments and --dry-run, and connects.
-func (o *UndoOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *Options) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.Rollout = args[0]
 	}
@@ -66,7 +66,7 @@ func (o *UndoOptions) Complete(cmd *cobra.Command, args []string) error {
 }
 
 // Validate checks the Rollout is named and the revision is one.
-func (o *UndoOptions) Validate() error {
+func (o *Options) Validate() error {
 	if o.Rollout == "" {
 		return errors.New("name the rollout to undo")
 	}
@@ -77,7 +77,7 @@ func (o *UndoOptions) Validate() error {
 }
 
 // Run reads the Rollout and its ReplicaSets and patches its template.
-func (o *UndoOptions) Run(ctx context.Context) error {
+func (o *Options) Run(ctx context.Context) error {
 	v, err := o.conn.RolloutView(ctx, o.Rollout)
 	if err != nil {
 		return err

@@ -14,14 +14,14 @@ import (
 	"github.com/sluicehq/sluice/cmd/kubectl-sluice/app/cmdutil"
 )
 
-// VersionOptions are version's options: none but where to print.
-type VersionOptions struct {
+// Options are version's options: none but where to print.
+type Options struct {
 	genericiooptions.IOStreams
 }
 
 // NewVersionOptions are version's options.
-func NewVersionOptions(streams genericiooptions.IOStreams) *VersionOptions {
-	return &VersionOptions{IOStreams: streams}
+func NewVersionOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams}
 }
 
 // NewCmdVersion is `version`; it needs no connection.
@@ -36,13 +36,13 @@ func NewCmdVersion(_ *genericclioptions.ConfigFlags, streams genericiooptions.IO
 }
 
 // Complete has nothing to complete.
-func (o *VersionOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *Options) Complete(*cobra.Command, []string) error { return nil }
 
 // Validate has nothing to check.
-func (o *VersionOptions) Validate() error { return nil }
+func (o *Options) Validate() error { return nil }
 
 // Run prints the version.
-func (o *VersionOptions) Run(context.Context) error {
+func (o *Options) Run(context.Context) error {
 	_, err := fmt.Fprintln(o.Out, "kubectl-sluice", version.Get())
 	return err
 }
