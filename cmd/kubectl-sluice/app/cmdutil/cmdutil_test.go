@@ -11,7 +11,9 @@ import (
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -144,6 +146,30 @@ func TestExitCode(t *testing.T) {
 			var errOut bytes.Buffer
 			if code := ExitCode(tt.err, &errOut); code != tt.wantCode || errOut.String() != tt.wantOutput {
 				t.Errorf("got %d %q, want %d %q", code, errOut.String(), tt.wantCode, tt.wantOutput)
+			}
+		})
+	}
+}
+
+func TestLastingWatchErrors(t *testing.T) {
+	rollouts := schema.GroupResource{Group: "argoproj.io", Resource: "rollouts"}
+	tests := []struct {
+		name   string
+		err    error
+		want   bool
+		reason string
+	}{
+		{name: "forbidden", err: apierrors.NewForbidden(rollouts, "", errors.New("no watch verb")), want: true,
+			reason: "an account without the watch verb would wait forever"},
+		{name: "not served", err: apierrors.NewNotFound(rollouts, ""), want: true, reason: "the CRD is not installed"},
+		{name: "timeout", err: apierrors.NewTimeoutError("busy", 1), want: false, reason: "the API server may answer next time"},
+		{name: "unavailable", err: apierrors.NewServiceUnavailable("restarting"), want: false, reason: "likewise"},
+		{name: "connection", err: errors.New("connection refused"), want: false, reason: "likewise"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lasting(tt.err); got != tt.want {
+				t.Errorf("%s: got %t, want %t", tt.reason, got, tt.want)
 			}
 		})
 	}

@@ -2,8 +2,10 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -28,8 +30,9 @@ func Until(ctx context.Context, cl client.WithWatch, watched Watched, check func
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	changed := make(chan struct{}, 1)
+	failed := make(chan error, len(watched.Lists))
 	for _, list := range watched.Lists {
-		go watchChanges(ctx, cl, list, watched.Options, changed)
+		go watchChanges(ctx, cl, list, watched.Options, changed, failed)
 	}
 	for {
 		done, err := check(ctx)
@@ -39,9 +42,19 @@ func Until(ctx context.Context, cl client.WithWatch, watched Watched, check func
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case err := <-failed:
+			return err
 		case <-changed:
 		}
 	}
+}
+
+// lasting reports whether a watch that could not start never will by
+// trying again: the user may not watch the kind, or the API server does
+// not serve it.
+func lasting(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) ||
+		apierrors.IsMethodNotSupported(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err)
 }
 
 // retryAfter is how long a watch that could not start waits before it
@@ -52,10 +65,17 @@ const retryAfter = time.Second
 // and watches again whenever the watch ends (the API server ends watches
 // after a while, and on a resource version it no longer has), until ctx
 // ends. A watch starts with an event for every object that exists, so
-// nothing that changed in between is missed.
-func watchChanges(ctx context.Context, cl client.WithWatch, list client.ObjectList, opts []client.ListOption, changed chan<- struct{}) {
+// nothing that changed in between is missed. A watch that cannot start
+// is tried again after retryAfter, unless trying again cannot help: that
+// error goes to failed.
+func watchChanges(ctx context.Context, cl client.WithWatch, list client.ObjectList, opts []client.ListOption,
+	changed chan<- struct{}, failed chan<- error) {
 	for ctx.Err() == nil {
 		w, err := cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), opts...)
+		if err != nil && lasting(err) {
+			failed <- fmt.Errorf("watching: %w", err)
+			return
+		}
 		if err != nil {
 			select {
 			case <-ctx.Done():
