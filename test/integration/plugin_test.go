@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"time"
 
@@ -32,6 +33,28 @@ var _ = Describe("kubectl sluice against the API server", func() {
 		Expect(k8sClient.Create(ctx, ro)).To(Succeed())
 		return ro
 	}
+
+	It("lists rollouts as a table, with -o wide's extra columns, and by name", func(ctx context.Context) {
+		newRollout(ctx)
+		table := runPlugin(0, "list", "rollouts", "-n", namespace)
+		Expect(string(table.Out.Contents())).To(MatchRegexp(`^NAMESPACE +NAME +STATUS +STEP +MESSAGE\n` + namespace + ` +web +`))
+		wide := runPlugin(0, "list", "rollouts", "-n", namespace, "-o", "wide")
+		Expect(wide.Out).To(gbytes.Say(`NAMESPACE +NAME +STATUS +STEP +DESIRED +CURRENT +UPDATED +AVAILABLE +MESSAGE\n` +
+			namespace + ` +web +\S* *- +2 +0 +0 +0`))
+		Expect(string(runPlugin(0, "list", "rollouts", "-n", namespace, "-o", "name").Out.Contents())).
+			To(Equal("rollout.argoproj.io/web\n"))
+		var list struct {
+			APIVersion, Kind string
+			Items            []struct{ APIVersion, Kind string }
+		}
+		Expect(json.Unmarshal(runPlugin(0, "list", "rollouts", "-n", namespace, "-o", "json").Out.Contents(), &list)).To(Succeed())
+		Expect(list.Kind).To(Equal("RolloutList"))
+		Expect(list.Items).To(ConsistOf(HaveField("Kind", "Rollout")))
+		Expect(list.Items[0].APIVersion).To(Equal("argoproj.io/v1alpha1"))
+		empty := newNamespace(ctx, "plugin-empty-")
+		Expect(runPlugin(0, "list", "rollouts", "-n", empty).Err).To(gbytes.Say(`No rollouts found in ` + empty + ` namespace.`))
+		Expect(runPlugin(1, "list", "rollouts", "-n", namespace, "-o", "table").Err).To(gbytes.Say(`--output "table"`))
+	})
 
 	It("changes nothing on abort --dry-run=server, and says it was a dry run", func(ctx context.Context) {
 		ro := newRollout(ctx)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -91,11 +92,21 @@ func (f *ObjectPrintFlags) Validate() error {
 	return fmt.Errorf("--output %q: use one of %v", *f.OutputFormat, f.AllowedFormats())
 }
 
-// Print prints obj, or each item of a list, with its apiVersion and kind,
-// through printer.
+// Print prints obj, and each item of a list, with its apiVersion and
+// kind, through printer. A typed list is printed as an unstructured one,
+// the only kind of list cli-runtime's name printer takes.
 func Print(printer printers.ResourcePrinter, obj runtime.Object, out io.Writer) error {
 	if err := SetKind(obj); err != nil {
 		return err
+	}
+	if meta.IsListType(obj) {
+		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		list := &unstructured.UnstructuredList{}
+		list.SetUnstructuredContent(content)
+		obj = list
 	}
 	return printer.PrintObj(obj, out)
 }
