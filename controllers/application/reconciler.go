@@ -70,10 +70,7 @@ const Name = "application"
 const (
 	SyncRequestAnnotation    = gitopsv1alpha1.SyncRequestAnnotation
 	RefreshRequestAnnotation = gitopsv1alpha1.RefreshRequestAnnotation
-	// PruneRequestAnnotation "true" with a sync request also prunes, for an
-	// Application whose automated sync does not (kubectl sluice app sync
-	// --prune). It goes with the request it came with: a later refresh
-	// never prunes.
+	// PruneRequestAnnotation "true" with a sync request also prunes.
 	PruneRequestAnnotation  = gitopsv1alpha1.PruneRequestAnnotation
 	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
 )

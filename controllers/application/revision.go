@@ -7,13 +7,8 @@ import (
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 )
 
-// RevisionRequestAnnotation names the commit a sync request asks for,
-// instead of the one targetRevision names: what kubectl sluice app
-// rollback sets beside a new SyncRequestAnnotation, after turning
-// automated sync off. It goes with the request it came with: once that
-// request is handled, later syncs follow targetRevision again, and the
-// Application shows OutOfSync against it until automated sync is turned
-// back on or a person syncs.
+// RevisionRequestAnnotation names the commit a sync request asks for
+// (kubectl sluice app rollback sets it).
 const RevisionRequestAnnotation = gitopsv1alpha1.RevisionRequestAnnotation
 
 var fullCommit = regexp.MustCompile(`^[0-9a-f]{40}$`)

@@ -14,9 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/internal/plugin"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 )
 
 // RolloutSummary is a Rollout's line in the list.
@@ -205,7 +205,7 @@ func DescribeRollout(o RolloutObjects) RolloutDetail {
 	d := RolloutDetail{RolloutSummary: SummarizeRollout(ro), CurrentStep: currentStep(ro), Warnings: o.Warnings}
 	if canary := ro.Spec.Strategy.Canary; canary != nil {
 		for _, step := range canary.Steps {
-			d.Steps = append(d.Steps, Step{Text: plan.DescribeStep(step)})
+			d.Steps = append(d.Steps, Step{Text: rolloutmeta.DescribeStep(step)})
 		}
 	}
 	hashRevision := map[string]string{}

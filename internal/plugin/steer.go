@@ -16,7 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 )
 
 // Patches are the JSON merge patches of one command: Spec to the Rollout,
@@ -88,7 +88,7 @@ func Undo(ro *rolloutsv1alpha1.Rollout, replicaSets []*appsv1.ReplicaSet, toRevi
 	byRevision := map[int64]*appsv1.ReplicaSet{}
 	var revisions []int64
 	for _, rs := range replicaSets {
-		n, err := strconv.ParseInt(rs.Annotations[plan.RevisionAnnotation], 10, 64)
+		n, err := strconv.ParseInt(rs.Annotations[rolloutmeta.RevisionAnnotation], 10, 64)
 		if err != nil {
 			continue
 		}

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -91,7 +91,7 @@ func TestUndo(t *testing.T) {
 	ro := builders.Rollout("web").Image("app:v3").Obj()
 	rs := func(revision, image string) *appsv1.ReplicaSet {
 		r := &appsv1.ReplicaSet{}
-		r.Annotations = map[string]string{plan.RevisionAnnotation: revision}
+		r.Annotations = map[string]string{rolloutmeta.RevisionAnnotation: revision}
 		r.Spec.Template = *ro.Spec.Template.DeepCopy()
 		r.Spec.Template.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey] = "h" + revision
 		r.Spec.Template.Spec.Containers[0].Image = image

@@ -11,7 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 )
 
 // RolloutView is what `get rollout` shows: a Rollout, the ReplicaSets,
@@ -41,7 +41,7 @@ func RenderRollout(v RolloutView) string {
 			}
 			step := "done"
 			if int(index) < n {
-				step = plan.DescribeStep(canary.Steps[index])
+				step = rolloutmeta.DescribeStep(canary.Steps[index])
 			}
 			field("  Step", fmt.Sprintf("%d/%d %s (%s)", min(int(index)+1, n), n, bar(int(index), n), step))
 		}
@@ -160,7 +160,7 @@ func bar(done, n int) string {
 }
 
 func revision(annotations map[string]string) int {
-	n, _ := strconv.Atoi(annotations[plan.RevisionAnnotation])
+	n, _ := strconv.Atoi(annotations[rolloutmeta.RevisionAnnotation])
 	return n
 }
 

@@ -14,7 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 	"github.com/sluicehq/sluice/test/builders"
 )
 
@@ -49,7 +49,7 @@ func TestRenderPausedCanary(t *testing.T) {
 			Verified: ptr.To(true)}},
 	}
 	run := &rolloutsv1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: "web-bbb-2-1",
-		Annotations: map[string]string{plan.RevisionAnnotation: "2"}}}
+		Annotations: map[string]string{rolloutmeta.RevisionAnnotation: "2"}}}
 	run.Status.Phase = rolloutsv1alpha1.AnalysisPhaseSuccessful
 	run.Status.MetricResults = []rolloutsv1alpha1.MetricResult{{Name: "error-rate", Phase: rolloutsv1alpha1.AnalysisPhaseSuccessful, Successful: 2}}
 	golden(t, "paused-canary.txt", RenderRollout(RolloutView{
@@ -94,7 +94,7 @@ func TestRenderPausedBlueGreen(t *testing.T) {
 // rs is a ReplicaSet of Rollout web with all its pods ready.
 func rs(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
 	r := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash,
-		Labels: map[string]string{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash}, Annotations: map[string]string{plan.RevisionAnnotation: revision}}}
+		Labels: map[string]string{rolloutsv1alpha1.DefaultRolloutUniqueLabelKey: hash}, Annotations: map[string]string{rolloutmeta.RevisionAnnotation: revision}}}
 	r.Spec.Replicas = ptr.To(replicas)
 	r.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: image}}
 	r.Status.Replicas, r.Status.ReadyReplicas = replicas, replicas

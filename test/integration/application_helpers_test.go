@@ -240,19 +240,11 @@ spec:
 `, name, image, replicas)
 }
 
-// pluginBinary is kubectl-sluice built for this process, once.
-var pluginBinary string
-
 // appDiff runs kubectl sluice app diff on an Application as the suite's
 // administrator and waits until it exits with code.
 func appDiff(namespace, name string, code int) *gexec.Session {
 	GinkgoHelper()
-	if pluginBinary == "" {
-		var err error
-		pluginBinary, err = gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
-		Expect(err).NotTo(HaveOccurred())
-	}
-	session, err := gexec.Start(exec.Command(pluginBinary, "app", "diff", name, "-n", namespace, "--kubeconfig", kubeconfig),
+	session, err := gexec.Start(exec.Command(buildPlugin(), "app", "diff", name, "-n", namespace, "--kubeconfig", kubeconfig),
 		GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(code))

@@ -189,12 +189,7 @@ webhook:
 // until it exits with code.
 func runPlugin(code int, args ...string) *gexec.Session {
 	GinkgoHelper()
-	if pluginBinary == "" {
-		var err error
-		pluginBinary, err = gexec.Build("github.com/sluicehq/sluice/cmd/kubectl-sluice")
-		Expect(err).NotTo(HaveOccurred())
-	}
-	session, err := gexec.Start(exec.Command(pluginBinary, append(args, "--kubeconfig", kubeconfig)...), GinkgoWriter, GinkgoWriter)
+	session, err := gexec.Start(exec.Command(buildPlugin(), append(args, "--kubeconfig", kubeconfig)...), GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(code))
 	return session

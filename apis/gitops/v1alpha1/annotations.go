@@ -6,16 +6,19 @@ package v1alpha1
 // Kustomization's reconcile.fluxcd.io/requestedAt is read as it).
 const SyncRequestAnnotation = "gitops.sluice.dev/requested-at"
 
-// PruneRequestAnnotation "true" beside a new SyncRequestAnnotation makes
-// that sync also prune, for an Application whose automated sync does not
-// (kubectl sluice app sync --prune). It goes with the request it came
-// with: a later refresh never prunes.
+// PruneRequestAnnotation "true" beside a new SyncRequestAnnotation also
+// prunes, for an Application whose automated sync does not (kubectl sluice
+// app sync --prune). It goes with the request it came with: a later
+// refresh never prunes.
 const PruneRequestAnnotation = "gitops.sluice.dev/requested-prune"
 
 // RevisionRequestAnnotation names the commit a sync request asks for,
 // instead of the one targetRevision names: what kubectl sluice app
-// rollback sets beside a new SyncRequestAnnotation. Only a full commit SHA
-// is taken.
+// rollback sets beside a new SyncRequestAnnotation, after turning
+// automated sync off. It goes with the request it came with: once that
+// request is handled, later syncs follow targetRevision again, and the
+// Application shows OutOfSync against it until automated sync is turned
+// back on or a person syncs.
 const RevisionRequestAnnotation = "gitops.sluice.dev/requested-revision"
 
 // RefreshRequestAnnotation asks an Application to look at Git and at every

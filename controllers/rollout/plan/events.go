@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 )
 
 // Events a Rollout records, with Argo Rollouts' reasons and messages, at the
@@ -43,7 +45,7 @@ func (p *planner) announceUpdated() {
 func (p *planner) announceStepCompleted(index int32) {
 	steps := p.steps()
 	p.event(false, reasonStepCompleted,
-		fmt.Sprintf("Rollout step %d/%d completed (%s)", index+1, len(steps), DescribeStep(steps[index])))
+		fmt.Sprintf("Rollout step %d/%d completed (%s)", index+1, len(steps), rolloutmeta.DescribeStep(steps[index])))
 }
 
 // announceScale records a change of a ReplicaSet's spec.replicas, a
@@ -146,34 +148,4 @@ func promotedBecause(promoteFull, fastRollback bool, done string) string {
 		return "Rollback within window"
 	}
 	return done
-}
-
-// DescribeStep names a canary step as Argo Rollouts' events and tools show
-// it, such as "setWeight: 20", "pause: 1m" or "pause" (with no duration).
-func DescribeStep(step rolloutsv1alpha1.CanaryStep) string {
-	switch {
-	case step.SetWeight != nil:
-		return fmt.Sprintf("setWeight: %d", *step.SetWeight)
-	case step.Pause != nil && step.Pause.Duration != nil:
-		return "pause: " + step.Pause.Duration.String()
-	case step.Pause != nil:
-		return "pause"
-	case step.Experiment != nil:
-		return "experiment"
-	case step.Analysis != nil:
-		return "analysis"
-	case step.SetCanaryScale != nil && step.SetCanaryScale.Weight != nil:
-		return fmt.Sprintf("setCanaryScale{weight: %d}", *step.SetCanaryScale.Weight)
-	case step.SetCanaryScale != nil && step.SetCanaryScale.MatchTrafficWeight:
-		return "setCanaryScale{matchTrafficWeight: true}"
-	case step.SetCanaryScale != nil && step.SetCanaryScale.Replicas != nil:
-		return fmt.Sprintf("setCanaryScale{replicas: %d}", *step.SetCanaryScale.Replicas)
-	case step.Plugin != nil:
-		return "plugin: " + step.Plugin.Name
-	case step.SetHeaderRoute != nil:
-		return "setHeaderRoute: " + step.SetHeaderRoute.Name
-	case step.SetMirrorRoute != nil:
-		return "setMirrorRoute: " + step.SetMirrorRoute.Name
-	}
-	return "invalid"
 }

@@ -13,15 +13,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 	"github.com/sluicehq/sluice/traffic"
 )
 
-// RevisionAnnotation numbers a ReplicaSet's revision of the Rollout, with
-// Argo Rollouts' name. The other label and annotation names Sluice shares
-// with Argo (the pod-template hash, managed-by-rollouts, the instance id,
-// the scale-down deadline) come from Argo's API package; this one lives in
-// Argo's controller utilities, which are not worth importing for a string.
-const RevisionAnnotation = "rollout.argoproj.io/revision"
+// RevisionAnnotation numbers a ReplicaSet's revision of the Rollout.
+const RevisionAnnotation = rolloutmeta.RevisionAnnotation
 
 // Observation is everything the planner reads.
 type Observation struct {

@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/sluicehq/sluice/controllers/rollout/plan"
 	"github.com/sluicehq/sluice/internal/repo"
+	"github.com/sluicehq/sluice/internal/rolloutmeta"
 	"github.com/sluicehq/sluice/internal/scheme"
 	"github.com/sluicehq/sluice/test/gitserver"
 	"github.com/sluicehq/sluice/test/promtest"
@@ -164,7 +164,7 @@ func describe(ctx context.Context, cl client.Client, ro *rolloutsv1alpha1.Rollou
 	if i := ro.Status.CurrentStepIndex; i != nil && ro.Spec.Strategy.Canary != nil && !ro.Status.Abort {
 		steps := ro.Spec.Strategy.Canary.Steps
 		if int(*i) < len(steps) {
-			step = fmt.Sprintf("at step %d/%d (%s)  ", *i+1, len(steps), plan.DescribeStep(steps[*i]))
+			step = fmt.Sprintf("at step %d/%d (%s)  ", *i+1, len(steps), rolloutmeta.DescribeStep(steps[*i]))
 		} else {
 			step = "all steps done  "
 		}

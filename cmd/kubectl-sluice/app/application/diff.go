@@ -1,4 +1,4 @@
-package main
+package application
 
 import (
 	"context"
@@ -13,48 +13,91 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
-	appplan "github.com/sluicehq/sluice/controllers/application/plan"
+	"github.com/sluicehq/sluice/cmd/kubectl-sluice/app/cmdutil"
 	"github.com/sluicehq/sluice/gitops"
 	"github.com/sluicehq/sluice/gitops/cluster"
 	"github.com/sluicehq/sluice/gitops/decrypt"
+	"github.com/sluicehq/sluice/gitops/hooks"
 	"github.com/sluicehq/sluice/gitops/source"
 )
 
 // errDiffers is the exit of `app diff` when a sync would change something,
-// as kubectl diff exits 1.
-var errDiffers = errors.New("a sync would change the cluster")
+// as kubectl diff exits 1; the diff has said so already.
+var errDiffers = cmdutil.Quiet(errors.New("a sync would change the cluster"))
 
-func (c *cli) appDiffCommand() *cobra.Command {
-	var allowRemote bool
+// DiffOptions are `app diff`'s options.
+type DiffOptions struct {
+	genericiooptions.IOStreams
+
+	Name string
+	// AllowRemoteBases lets the kustomization load bases and files from
+	// outside the repository.
+	AllowRemoteBases bool
+
+	flags *genericclioptions.ConfigFlags
+	conn  cmdutil.Connection
+}
+
+// NewDiffOptions are `app diff`'s options, the render confined to the
+// checkout.
+func NewDiffOptions(streams genericiooptions.IOStreams) *DiffOptions {
+	return &DiffOptions{IOStreams: streams}
+}
+
+// NewCmdDiff is `app diff APPLICATION [--allow-remote-bases]`.
+func NewCmdDiff(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewDiffOptions(streams)
+	o.flags = flags
 	cmd := &cobra.Command{
 		Use:   "diff APPLICATION",
 		Short: "Show what a sync of the Application's revision would change, as a unified diff (Secrets masked); exit 1 when it would",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, app, err := c.application(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			text, differs, err := diffApplication(cmd.Context(), cl, app, allowRemote)
-			if err != nil {
-				return err
-			}
-			fmt.Fprint(c.out, text)
-			if differs {
-				return errDiffers
-			}
-			return nil
-		},
+		RunE:  cmdutil.RunE(o),
 	}
 	// The render is confined to the checkout here as in the manager: a
 	// repository's kustomization reads nothing else of this workstation.
-	cmd.Flags().BoolVar(&allowRemote, "allow-remote-bases", false,
+	cmd.Flags().BoolVar(&o.AllowRemoteBases, "allow-remote-bases", false,
 		"Let the kustomization load bases and files from outside the repository, as the manager's flag of the same name")
 	return cmd
+}
+
+// Complete reads APPLICATION and connects.
+func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = nameArg(args)
+	var err error
+	o.conn, err = cmdutil.Connect(o.flags)
+	return err
+}
+
+// Validate checks the name.
+func (o *DiffOptions) Validate() error {
+	if o.Name == "" {
+		return errNoName
+	}
+	return nil
+}
+
+// Run prints the diff, and returns errDiffers when there is one.
+func (o *DiffOptions) Run(ctx context.Context) error {
+	app := &gitopsv1alpha1.Application{}
+	if err := o.conn.Get(ctx, "application", o.Name, app); err != nil {
+		return err
+	}
+	text, differs, err := diffApplication(ctx, o.conn.Client, app, o.AllowRemoteBases)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(o.Out, text)
+	if differs {
+		return errDiffers
+	}
+	return nil
 }
 
 // diffApplication fetches and renders the Application's revision here, as
@@ -173,7 +216,7 @@ func decryptionKeys(ctx context.Context, cl client.Client, app *gitopsv1alpha1.A
 func resourcesOf(objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, o := range objects {
-		role, err := appplan.RoleOf(o.GetAnnotations())
+		role, err := hooks.RoleOf(o.GetAnnotations())
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
 		}

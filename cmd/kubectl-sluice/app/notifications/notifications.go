@@ -53,9 +53,9 @@ type Options struct {
 	namespace string // of the resource, from -n
 }
 
-// NewCommand is the `notifications` group, connected with flags (kubectl's
+// NewCmdNotifications is the `notifications` group, connected with flags (kubectl's
 // connection flags) and writing to streams.
-func NewCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmdNotifications(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &Options{IOStreams: streams, flags: flags}
 	cmd := &cobra.Command{
 		Use:   "notifications",
