@@ -70,6 +70,20 @@ func TestPlanCommitInfo(t *testing.T) {
 			want:   nil, wantRevision: revNew,
 		},
 		{
+			name:   "in place, an older status without a commit",
+			reason: "a render of the revision in place fills in its commit, once",
+			o: with(observe(newApp().automated().synced(revNew, cmA.Ref), cmA.exists()),
+				describedAs(newCommit)),
+			want: newCommit, wantRevision: revNew,
+		},
+		{
+			name:   "in place after a failed sync of a newer commit",
+			reason: "the newer commit read is not the one in place",
+			o: with(observe(newApp().automated().retryLimit(0).synced(revOld, cmA.Ref).withCommit(oldCommit).
+				op(failedOp(revNew, 1, time.Minute)), cmA.exists()), describedAs(newCommit)),
+			want: oldCommit, wantRevision: revOld,
+		},
+		{
 			name:   "manual: the compared revision's commit",
 			reason: "a manual Application compares against the new revision and shows its commit",
 			o: with(observe(newApp().synced(revOld, cmA.Ref).withCommit(oldCommit), cmA.drifted()),

@@ -374,6 +374,10 @@ func (p *planner) steady() {
 	}
 	automated := Automated(p.app)
 	revision := short(p.o.Revision)
+	// The revision in place stays; its commit is filled in when this
+	// reconcile read it and the status has none yet (a status written
+	// before the field existed).
+	p.setRevision(p.app.Status.Sync.Revision)
 	switch {
 	case automated != nil && automated.SelfHeal && len(drifted) > 0:
 		// Put back what changed in the cluster, without hooks: they run
