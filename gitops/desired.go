@@ -55,17 +55,31 @@ type DesiredInput struct {
 // syncs it and `kubectl sluice app diff` compares it, so both see the same
 // objects.
 func Desired(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured, error) {
+	objects, _, err := DesiredAt(ctx, in)
+	return objects, err
+}
+
+// DesiredAt is Desired, with what the revision's commit records (its
+// message, author and date), which the Application's status shows.
+func DesiredAt(ctx context.Context, in DesiredInput) ([]*unstructured.Unstructured, source.CommitInfo, error) {
 	src := in.App.Spec.Source
-	dir, release, err := in.Fetcher.Checkout(ctx, src.RepoURL, in.Revision, in.Auth)
+	checkout, err := in.Fetcher.Checkout(ctx, src.RepoURL, in.Revision, in.Auth)
 	if err != nil {
-		return nil, &SourceError{Reason: "FetchFailed", Err: err}
+		return nil, source.CommitInfo{}, &SourceError{Reason: "FetchFailed", Err: err}
 	}
+	objects, err := desiredIn(checkout.Dir, in)
+	checkout.Release() // the objects are in memory
+	return objects, checkout.Commit, err
+}
+
+// desiredIn renders the checkout in dir.
+func desiredIn(dir string, in DesiredInput) ([]*unstructured.Unstructured, error) {
+	src := in.App.Spec.Source
 	opts := ApplicationRenderOptions(in.App, in.Namespace, in.AllowRemoteBases)
 	if in.Keys != nil {
 		opts.Decrypt = in.Keys.Document
 	}
 	objects, err := render.Render(dir, src.Path, opts)
-	release() // the objects are in memory
 	var undecrypted *render.DecryptError
 	if errors.As(err, &undecrypted) {
 		return nil, &SourceError{Reason: "DecryptionFailed", Err: fmt.Errorf("revision %s: %w", Short(in.Revision.Commit), err)}

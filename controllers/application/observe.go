@@ -146,7 +146,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		o.Failure = failure
 		return o
 	}
-	objects, err := gitops.Desired(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: t.mapper, App: app, Revision: rev,
+	objects, commit, err := gitops.DesiredAt(ctx, gitops.DesiredInput{Fetcher: r.Fetcher, Mapper: t.mapper, App: app, Revision: rev,
 		Auth: auth, Namespace: destination, AllowRemoteBases: r.AllowRemoteBases, Variables: vars, Keys: keys, Owner: r.door.owner()})
 	if err != nil {
 		var source *gitops.SourceError
@@ -155,6 +155,7 @@ func (r *Reconciler) observe(ctx context.Context, app *gitopsv1alpha1.Applicatio
 		}
 		return fail("RenderFailed", err)
 	}
+	o.Commit = commitInfo(commit)
 	if err := r.Tenancy.checkLock(app, objects, t.mapper); err != nil {
 		return fail("NamespaceLocked", fmt.Errorf("revision %s: %w", gitops.Short(rev.Commit), err))
 	}
@@ -377,6 +378,11 @@ func hashOf(u *unstructured.Unstructured) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write(data)
 	return h.Sum64()
+}
+
+// commitInfo is what status.sync.commit shows of a commit.
+func commitInfo(c source.CommitInfo) *gitopsv1alpha1.CommitInfo {
+	return &gitopsv1alpha1.CommitInfo{Subject: c.Subject(), Author: c.Author, Date: metav1.NewTime(c.Date)}
 }
 
 // nameSuffix is a hook's name suffix for a revision.

@@ -1,7 +1,8 @@
 // Package source reads an Application's Git source: it asks the remote
 // which commit a revision names (ls-remote, no fetch), and makes a commit's
 // tree available on disk with a shallow fetch of one ref, reusing a commit
-// fetched before.
+// fetched before, with what the commit records: its message, author and
+// date.
 package source
 
 import (
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5"
@@ -35,6 +37,47 @@ type Revision struct {
 	Ref string
 }
 
+// CommitInfo is what a commit records besides its tree.
+type CommitInfo struct {
+	// Message is the whole commit message.
+	Message string
+	// Author is the author's name, without the e-mail address.
+	Author string
+	// Date is the author date.
+	Date time.Time
+}
+
+// MaxSubject bounds Subject, in bytes.
+const MaxSubject = 200
+
+// Subject is the first line of the message, as a list of commits shows it:
+// cut on a character boundary to at most MaxSubject bytes, "…" included,
+// when longer. A status must not grow with a message pasted in whole.
+func (c CommitInfo) Subject() string {
+	line, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	line = strings.TrimSpace(line)
+	if len(line) <= MaxSubject {
+		return line
+	}
+	const ellipsis = "…"
+	cut := MaxSubject - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	return line[:cut] + ellipsis
+}
+
+// Checkout is a commit's tree on disk, and what the commit records.
+type Checkout struct {
+	// Dir holds the tree; it must not be changed, and may be removed once
+	// Release is called.
+	Dir string
+	// Commit is what the checked-out commit records.
+	Commit CommitInfo
+	// Release lets go of Dir; it never fails.
+	Release func()
+}
+
 // Fetcher reads Git repositories into CacheDir, one directory per commit.
 // Checkouts no one uses are removed beyond the Keep most recently used of
 // each repository, so the cache does not grow with every commit ever
@@ -51,6 +94,9 @@ type Fetcher struct {
 
 	mu    sync.Mutex
 	inUse map[string]int // checkout directory -> callers holding it
+	// commits are what the commits of the checkouts on disk record, read
+	// once per checkout, by checkout directory.
+	commits map[string]CommitInfo
 }
 
 // defaultKeep is Keep when unset.
@@ -157,23 +203,55 @@ func highestTag(refs []*plumbing.Reference, constraint *semver.Constraints, comm
 
 // Checkout returns a directory holding the tree of rev, fetching it when no
 // earlier call did: a shallow fetch of rev's ref alone, or of every branch
-// for a commit no ref's tip is. The directory must not be changed, and is
-// the caller's until it calls release, which never fails; after that it
-// may be removed.
-func (f *Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth transport.AuthMethod) (dir string, release func(), err error) {
+// for a commit no ref's tip is. The directory is the caller's until it
+// calls the checkout's Release. The commit's message, author and date come
+// from the fetched objects, read once per checkout: no round trip.
+func (f *Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth transport.AuthMethod) (Checkout, error) {
 	sum := sha256.Sum256([]byte(url))
 	repoDir := filepath.Join(f.CacheDir, hex.EncodeToString(sum[:8]))
-	dir = filepath.Join(repoDir, rev.Commit)
+	dir := filepath.Join(repoDir, rev.Commit)
 	f.hold(dir)
-	release = func() { f.release(repoDir, dir) }
+	release := func() { f.release(repoDir, dir) }
 	if err := f.fetch(ctx, url, rev, auth, repoDir, dir); err != nil {
 		release()
-		return "", nil, err
+		return Checkout{}, err
+	}
+	info, err := f.commitOf(dir, rev.Commit)
+	if err != nil {
+		release()
+		return Checkout{}, err
 	}
 	// The most recently used checkouts are the ones kept.
 	now := time.Now()
 	_ = os.Chtimes(dir, now, now)
-	return dir, release, nil
+	return Checkout{Dir: dir, Commit: info, Release: release}, nil
+}
+
+// commitOf is what the commit checked out in dir records: remembered, or
+// read from the checkout's objects.
+func (f *Fetcher) commitOf(dir, commit string) (CommitInfo, error) {
+	f.mu.Lock()
+	info, ok := f.commits[dir]
+	f.mu.Unlock()
+	if ok {
+		return info, nil
+	}
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return CommitInfo{}, fmt.Errorf("opening the checkout of %s: %w", commit, err)
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(commit))
+	if err != nil {
+		return CommitInfo{}, fmt.Errorf("reading commit %s: %w", commit, err)
+	}
+	info = CommitInfo{Message: c.Message, Author: c.Author.Name, Date: c.Author.When}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.commits == nil {
+		f.commits = map[string]CommitInfo{}
+	}
+	f.commits[dir] = info
+	return info, nil
 }
 
 func (f *Fetcher) hold(dir string) {
@@ -218,6 +296,7 @@ func (f *Fetcher) release(repoDir, dir string) {
 	}
 	for _, c := range idle[min(keep, len(idle)):] {
 		_ = os.RemoveAll(c.path)
+		delete(f.commits, c.path)
 	}
 }
 

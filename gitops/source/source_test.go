@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 
@@ -73,30 +74,40 @@ func TestResolveAndCheckout(t *testing.T) {
 			if rev.Commit != tt.wantCommit || (tt.wantRef != "" && rev.Ref != tt.wantRef) {
 				t.Fatalf("Resolve = %+v, want %s at %s", rev, tt.wantCommit, tt.wantRef)
 			}
-			dir, release, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+			checkout, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer release()
-			data, err := os.ReadFile(filepath.Join(dir, "app", "a.yaml"))
+			defer checkout.Release()
+			data, err := os.ReadFile(filepath.Join(checkout.Dir, "app", "a.yaml"))
 			if err != nil || strings.TrimSpace(string(data)) != tt.wantFile {
 				t.Fatalf("the checkout holds %q, %v; want %q", data, err, tt.wantFile)
+			}
+			// serve commits each file's content as its message.
+			if got := checkout.Commit; got.Subject() != tt.wantFile || got.Author != "Sluice Test" || got.Date.IsZero() {
+				t.Fatalf("the commit records %+v; want the subject %q by Sluice Test, with a date", got, tt.wantFile)
 			}
 		})
 	}
 
 	t.Run("a commit checked out before is not fetched again", func(t *testing.T) {
 		rev, _ := fetcher.Resolve(ctx, repo.URL, "main", nil)
-		dir, release, _ := fetcher.Checkout(ctx, repo.URL, rev, nil)
-		defer release()
-		marker := filepath.Join(dir, ".git", "sluice-marker")
+		first, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Release()
+		marker := filepath.Join(first.Dir, ".git", "sluice-marker")
 		if err := os.WriteFile(marker, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		again, releaseAgain, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
-		defer releaseAgain()
-		if err != nil || again != dir {
-			t.Fatalf("Checkout = %q, %v; want %q", again, err, dir)
+		again, err := fetcher.Checkout(ctx, repo.URL, rev, nil)
+		if err != nil || again.Dir != first.Dir {
+			t.Fatalf("Checkout = %+v, %v; want %q", again, err, first.Dir)
+		}
+		defer again.Release()
+		if again.Commit != first.Commit {
+			t.Errorf("the commit again records %+v, first %+v", again.Commit, first.Commit)
 		}
 		if _, err := os.Stat(marker); err != nil {
 			t.Fatal("the checkout was fetched again")
@@ -182,21 +193,21 @@ func TestCheckoutsNoOneUsesAreRemoved(t *testing.T) {
 	fetcher := &Fetcher{CacheDir: t.TempDir(), Keep: 2}
 	ctx := context.Background()
 	// The first commit is held throughout, as by a render under way.
-	held, releaseHeld, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commits[0]}, nil)
+	held, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commits[0]}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var dirs []string
 	for _, commit := range commits[1:] {
-		dir, release, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commit}, nil)
+		checkout, err := fetcher.Checkout(ctx, repo.URL, Revision{Commit: commit}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		release()
-		dirs = append(dirs, dir)
+		checkout.Release()
+		dirs = append(dirs, checkout.Dir)
 	}
 	exists := func(dir string) bool { _, err := os.Stat(filepath.Join(dir, ".git")); return err == nil }
-	if !exists(held) {
+	if !exists(held.Dir) {
 		t.Error("a checkout in use was removed")
 	}
 	for i, dir := range dirs {
@@ -204,8 +215,8 @@ func TestCheckoutsNoOneUsesAreRemoved(t *testing.T) {
 			t.Errorf("checkout of commit %d on disk: %v, want %v (the two most recent unused stay)", i+1, exists(dir), want)
 		}
 	}
-	releaseHeld()
-	if exists(held) {
+	held.Release()
+	if exists(held.Dir) {
 		t.Error("the held checkout, released and least recently used, stayed")
 	}
 }
@@ -236,7 +247,7 @@ func TestCheckoutRefusesARepositoryOverTheLimit(t *testing.T) {
 	}
 	cache := t.TempDir()
 	fetcher := &Fetcher{CacheDir: cache, MaxSize: 256 << 10}
-	_, _, err = fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
+	_, err = fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "larger than the manager allows") {
 		t.Fatalf("err = %v, want the size refused", err)
 	}
@@ -244,12 +255,43 @@ func TestCheckoutRefusesARepositoryOverTheLimit(t *testing.T) {
 		t.Errorf("%d bytes left in the cache", size)
 	}
 	fetcher.MaxSize = 8 << 20
-	dir, release, err := fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
+	checkout, err := fetcher.Checkout(context.Background(), repo.URL, Revision{Commit: commit, Ref: "refs/heads/main"}, nil)
 	if err != nil {
 		t.Fatalf("under a larger limit: %v", err)
 	}
-	release()
-	if _, err := os.Stat(filepath.Join(dir, "app", "a.yaml")); err != nil {
+	checkout.Release()
+	if _, err := os.Stat(filepath.Join(checkout.Dir, "app", "a.yaml")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestSubject(t *testing.T) {
+	long := strings.Repeat("a", MaxSubject+10)
+	// "é" (2 bytes) ends exactly at the cut, 197 bytes in.
+	accented := strings.Repeat("a", 195) + "é" + "éé tail"
+	// A 3-byte character across the cut: it goes whole.
+	straddling := strings.Repeat("a", 196) + "€€€"
+	tests := []struct {
+		name, message, want string
+	}{
+		{"a one-line message is the subject", "Bump the web image to 1.4", "Bump the web image to 1.4"},
+		{"the body is left out", "Bump the web image\n\nThe old one leaks memory.\n", "Bump the web image"},
+		{"leading blank lines and trailing spaces are not the subject", "\n\n  Fix the probe  \r\nbody", "Fix the probe"},
+		{"an empty message has no subject", "", ""},
+		{"a line of exactly the bound stays whole", strings.Repeat("b", MaxSubject), strings.Repeat("b", MaxSubject)},
+		{"a longer line is cut to the bound, ellipsis included", long, strings.Repeat("a", MaxSubject-3) + "…"},
+		{"a cut on a character boundary keeps the character before it", accented, strings.Repeat("a", 195) + "é…"},
+		{"a character across the cut is left out whole", straddling, strings.Repeat("a", 196) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := CommitInfo{Message: tt.message}.Subject()
+			if got != tt.want {
+				t.Errorf("Subject() = %q, want %q", got, tt.want)
+			}
+			if len(got) > MaxSubject || !utf8.ValidString(got) {
+				t.Errorf("Subject() is %d bytes, valid UTF-8 %v; want at most %d, valid", len(got), utf8.ValidString(got), MaxSubject)
+			}
+		})
 	}
 }

@@ -24,6 +24,7 @@ type ApplicationSummary struct {
 	Revision       string    `json:"revision,omitempty"`
 	CommitSubject  string    `json:"commitSubject,omitempty"`
 	CommitAuthor   string    `json:"commitAuthor,omitempty"`
+	CommitDate     time.Time `json:"commitDate,omitzero"`
 	LastSynced     time.Time `json:"lastSynced,omitzero"`
 	RepoURL        string    `json:"repoURL"`
 	Path           string    `json:"path,omitempty"`
@@ -103,6 +104,9 @@ func SummarizeApplication(a *gitopsv1alpha1.Application) ApplicationSummary {
 	}
 	if op := a.Status.OperationState; op != nil {
 		s.Operation = string(op.Phase)
+	}
+	if c := a.Status.Sync.Commit; c != nil {
+		s.CommitSubject, s.CommitAuthor, s.CommitDate = c.Subject, c.Author, c.Date.Time
 	}
 	return s
 }

@@ -274,3 +274,19 @@ func TestLoopbackHosts(t *testing.T) {
 		t.Errorf("hosts: %s", cmp.Diff(want, got))
 	}
 }
+
+func TestSummarizeApplication(t *testing.T) {
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "apps"}}
+	app.Spec.Source = gitopsv1alpha1.ApplicationSource{RepoURL: "http://git.example/shop.git", Path: "deploy", TargetRevision: "main"}
+	app.Spec.Destination = gitopsv1alpha1.ApplicationDestination{Namespace: "web"}
+	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: "Synced", Revision: "0123abc",
+		Commit: &gitopsv1alpha1.CommitInfo{Subject: "Shop 1.3: faster checkout", Author: "Ana Lima", Date: metav1.NewTime(at)}}
+	got := SummarizeApplication(app)
+	want := ApplicationSummary{Name: "shop", Namespace: "apps", Sync: "Synced", Health: "Unknown", Revision: "0123abc",
+		CommitSubject: "Shop 1.3: faster checkout", CommitAuthor: "Ana Lima", CommitDate: at,
+		RepoURL: "http://git.example/shop.git", Path: "deploy", TargetRevision: "main", Destination: "in-cluster/web"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("summary: %s", cmp.Diff(want, got))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -172,6 +173,9 @@ func RenderApplication(app *gitopsv1alpha1.Application) string {
 	field("Name", app.Namespace+"/"+app.Name)
 	field("Source", fmt.Sprintf("%s %s %s", app.Spec.Source.RepoURL, app.Spec.Source.TargetRevision, app.Spec.Source.Path))
 	field("Sync", fmt.Sprintf("%s at %s", orUnknown(string(app.Status.Sync.Status)), orUnknown(app.Status.Sync.Revision)))
+	if c := app.Status.Sync.Commit; c != nil {
+		field("Commit", describeCommit(c))
+	}
 	health := orUnknown(string(app.Status.Health.Status))
 	if app.Status.Health.Message != "" {
 		health += " (" + app.Status.Health.Message + ")"
@@ -192,6 +196,23 @@ func RenderApplication(app *gitopsv1alpha1.Application) string {
 	}
 	_ = w.Flush()
 	return b.String()
+}
+
+// describeCommit is a commit in one line: its subject, then who wrote it
+// and when, as far as they are known.
+func describeCommit(c *gitopsv1alpha1.CommitInfo) string {
+	var by []string
+	if c.Author != "" {
+		by = append(by, c.Author)
+	}
+	if !c.Date.IsZero() {
+		by = append(by, c.Date.UTC().Format(time.DateTime)+" UTC")
+	}
+	line := c.Subject
+	if len(by) > 0 {
+		line = strings.TrimSpace(line + " (" + strings.Join(by, ", ") + ")")
+	}
+	return line
 }
 
 // fieldWriter returns a function that writes one "Name: value" line to b,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -102,16 +103,32 @@ func rs(hash, revision, image string, replicas int32) *appsv1.ReplicaSet {
 }
 
 func TestRenderApplication(t *testing.T) {
-	app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: "my-app"}}
-	app.Spec.Source = gitopsv1alpha1.ApplicationSource{RepoURL: "https://github.com/org/gitops-repo", TargetRevision: "main", Path: "apps/my-app"}
-	app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: "0d0a3c8e6f2b4c559a528f1f7ab0e2d1aa5b6c7d"}
-	app.Status.Health = gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended, Message: "Rollout my-app: CanaryPauseStep"}
-	app.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Synced", Message: "revision 0d0a3c8e6f2b applied"}}
-	suspended := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended}
-	app.Status.Resources = []gitopsv1alpha1.ResourceStatus{
-		{ObjectRef: gitopsv1alpha1.ObjectRef{Version: "v1", Kind: "Service", Namespace: "demo", Name: "my-app"}, Status: gitopsv1alpha1.SyncStatusSynced},
-		{ObjectRef: gitopsv1alpha1.ObjectRef{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "demo", Name: "my-app"},
-			Status: gitopsv1alpha1.SyncStatusSynced, Health: &suspended},
+	written := metav1.NewTime(time.Date(2026, 5, 1, 13, 4, 5, 0, time.FixedZone("CEST", 2*60*60)))
+	tests := []struct {
+		name, golden string
+		commit       *gitopsv1alpha1.CommitInfo
+	}{
+		{name: "a commit not known yet: no Commit line", golden: "application.txt"},
+		{name: "a known commit: its subject, author and date, in UTC", golden: "application-commit.txt",
+			commit: &gitopsv1alpha1.CommitInfo{Subject: "Scale my-app to 5 replicas", Author: "Ana Lima", Date: written}},
+		{name: "only a subject: no empty parentheses", golden: "application-subject.txt",
+			commit: &gitopsv1alpha1.CommitInfo{Subject: "Scale my-app to 5 replicas"}},
 	}
-	golden(t, "application.txt", RenderApplication(app))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &gitopsv1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "argocd", Name: "my-app"}}
+			app.Spec.Source = gitopsv1alpha1.ApplicationSource{RepoURL: "https://github.com/org/gitops-repo", TargetRevision: "main", Path: "apps/my-app"}
+			app.Status.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: "0d0a3c8e6f2b4c559a528f1f7ab0e2d1aa5b6c7d",
+				Commit: tt.commit}
+			app.Status.Health = gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended, Message: "Rollout my-app: CanaryPauseStep"}
+			app.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Synced", Message: "revision 0d0a3c8e6f2b applied"}}
+			suspended := gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended}
+			app.Status.Resources = []gitopsv1alpha1.ResourceStatus{
+				{ObjectRef: gitopsv1alpha1.ObjectRef{Version: "v1", Kind: "Service", Namespace: "demo", Name: "my-app"}, Status: gitopsv1alpha1.SyncStatusSynced},
+				{ObjectRef: gitopsv1alpha1.ObjectRef{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "demo", Name: "my-app"},
+					Status: gitopsv1alpha1.SyncStatusSynced, Health: &suspended},
+			}
+			golden(t, tt.golden, RenderApplication(app))
+		})
+	}
 }

@@ -105,7 +105,7 @@ spec:
 	It("is Synced, Suspended and Ready at the pause step, naming the Rollout and its step, and Healthy once promoted", func(ctx context.Context) {
 		Eventually(func(g Gomega) {
 			a := current(ctx, g)
-			g.Expect(a.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: second}))
+			g.Expect(a.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", second)))
 			g.Expect(a.Status.Health).To(Equal(gitopsv1alpha1.HealthStatus{Status: gitopsv1alpha1.HealthSuspended,
 				Message: "Rollout web: paused at step 2 of 2: CanaryPauseStep, waiting for promotion"}))
 			ready := meta.FindStatusCondition(a.Status.Conditions, appplan.ConditionReady)
@@ -140,7 +140,7 @@ spec:
 			a := current(ctx, g)
 			g.Expect(a.Spec.SyncPolicy.Automated).To(BeNil(), "automated sync is off")
 			g.Expect(a.Status.History[0].Revision).To(Equal(first))
-			g.Expect(a.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: second}))
+			g.Expect(a.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusOutOfSync), HaveField("Revision", second)))
 			var ro rolloutsv1alpha1.Rollout
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "web"}, &ro)).To(Succeed())
 			g.Expect(ro.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/web:1.0"))

@@ -5,6 +5,7 @@ package gitserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -153,10 +154,30 @@ func (r *Repo) Remove(paths ...string) error {
 // Commit commits everything in the working copy to branch (created from
 // the current commit when new), pushes it, and returns the commit's SHA.
 func (r *Repo) Commit(branch, message string) (string, error) {
+	return r.CommitBy(branch, message, Author{})
+}
+
+// Author is who a commit says wrote it, and when. An empty field is the
+// server's default: Sluice Test, test@sluice.invalid, now.
+type Author struct {
+	Name, Email string
+	Date        time.Time
+}
+
+// CommitBy is Commit with the commit's author and author date set.
+func (r *Repo) CommitBy(branch, message string, author Author) (string, error) {
+	commit := []string{"-C", r.work, "commit", "--allow-empty", "-m", message}
+	if author.Name != "" || author.Email != "" {
+		name, email := cmp.Or(author.Name, "Sluice Test"), cmp.Or(author.Email, "test@sluice.invalid")
+		commit = append(commit, "--author="+name+" <"+email+">")
+	}
+	if !author.Date.IsZero() {
+		commit = append(commit, "--date="+author.Date.Format(time.RFC3339))
+	}
 	for _, args := range [][]string{
 		{"-C", r.work, "checkout", "-B", branch},
 		{"-C", r.work, "add", "-A"},
-		{"-C", r.work, "commit", "--allow-empty", "-m", message},
+		commit,
 		{"-C", r.work, "push", "-f", "origin", branch},
 	} {
 		if err := git(args...); err != nil {

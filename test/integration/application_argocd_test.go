@@ -104,7 +104,7 @@ var _ = Describe("Argo CD's Application kind", Ordered, func() {
 		key := client.ObjectKeyFromObject(argo)
 		Eventually(func(g Gomega) {
 			status := statusOf(ctx, key)(g)
-			g.Expect(status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: first}))
+			g.Expect(status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", first)))
 		}).WithContext(ctx).Should(Succeed())
 		settings := &corev1.ConfigMap{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dest, Name: "argocd-settings"}, settings)).To(Succeed())

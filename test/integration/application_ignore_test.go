@@ -81,7 +81,7 @@ var _ = Describe("Application ignoreDifferences", Ordered, func() {
 			g.Consistently(func(g Gomega) {
 				var app gitopsv1alpha1.Application
 				g.Expect(k8sClient.Get(ctx, key, &app)).To(Succeed())
-				g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))
+				g.Expect(app.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", revision)))
 				check(g)
 			}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 		}).WithContext(ctx).WithTimeout(20 * time.Second).Should(Succeed())

@@ -51,7 +51,7 @@ var _ = Describe("A rollback to an earlier revision", Ordered, func() {
 		Eventually(func(g Gomega) gitopsv1alpha1.SyncStatus {
 			g.Expect(k8sClient.Get(ctx, key, app)).To(Succeed())
 			return app.Status.Sync
-		}).WithContext(ctx).Should(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: second}))
+		}).WithContext(ctx).Should(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusOutOfSync), HaveField("Revision", second)))
 		Consistently(valueOf).WithContext(ctx).WithTimeout(4 * time.Second).Should(Equal("1"))
 
 		By("turning automated sync back on moves it forward")

@@ -90,7 +90,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil())
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
-			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))
+			g.Expect(app.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", revision)))
 		}).WithContext(ctx).Should(Succeed())
 	}
 	failing := func(ctx context.Context, app *gitopsv1alpha1.Application, reason string) *metav1.Condition {
@@ -138,6 +138,31 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(app.Status.History).To(HaveLen(2))
 		Expect(app.Status.History[0].Revision).To(Equal(second))
 		Expect(app.Status.History[0].Message).To(Equal("2 applied, 1 pruned"))
+	})
+
+	It("shows the commit it is at: the first line of its message, its author and date, and follows a push", func(ctx context.Context) {
+		repo, err := server.Create("described")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(repo.Write(map[string]string{"app/a.yaml": configMap("a", "1")})).To(Succeed())
+		written := time.Date(2026, 4, 30, 9, 15, 0, 0, time.FixedZone("", 2*60*60))
+		first, err := repo.CommitBy("main", "Add the web app\n\nIt serves the landing page.\nReviewed by Bo.",
+			gitserver.Author{Name: "Ana Lima", Email: "ana@example.com", Date: written})
+		Expect(err).NotTo(HaveOccurred())
+		app := newApp(ctx, "described", repo.URL, appsNS+"-described", true)
+		synced(ctx, app, first)
+		Expect(app.Status.Sync.Commit).NotTo(BeNil())
+		Expect(app.Status.Sync.Commit.Subject).To(Equal("Add the web app"))
+		Expect(app.Status.Sync.Commit.Author).To(Equal("Ana Lima"), "the name, not the e-mail address")
+		Expect(app.Status.Sync.Commit.Date.Time).To(BeTemporally("==", written), "the author date")
+
+		Expect(repo.Write(map[string]string{"app/a.yaml": configMap("a", "2")})).To(Succeed())
+		second, err := repo.CommitBy("main", "Set a to 2\n\nA second paragraph.", gitserver.Author{Name: "Bo Chen"})
+		Expect(err).NotTo(HaveOccurred())
+		synced(ctx, app, second)
+		Expect(app.Status.Sync.Commit).NotTo(BeNil())
+		Expect(app.Status.Sync.Commit.Subject).To(Equal("Set a to 2"))
+		Expect(app.Status.Sync.Commit.Author).To(Equal("Bo Chen"))
+		Expect(app.Status.Sync.Commit.Date.Time).To(BeTemporally(">", written))
 	})
 
 	It("reverts a changed or deleted object within seconds, not at the next poll", func(ctx context.Context) {
@@ -280,7 +305,7 @@ var _ = Describe("The Application controller", Ordered, func() {
 		Expect(pushEvent(ctx, repo.URL, "")).To(Equal(http.StatusAccepted))
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusOutOfSync, Revision: third}))
+			g.Expect(app.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusOutOfSync), HaveField("Revision", third)))
 		}).WithContext(ctx).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(valueOf(ctx, dest, "a")()).To(Equal("1"))

@@ -124,7 +124,7 @@ var _ = Describe("Managers of two shards", Ordered, func() {
 			ready := meta.FindStatusCondition(app.Status.Conditions, appplan.ConditionReady)
 			g.Expect(ready).NotTo(BeNil(), "no Ready condition yet")
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "%s: %s", ready.Reason, ready.Message)
-			g.Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: revision}))
+			g.Expect(app.Status.Sync).To(SatisfyAll(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", revision)))
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed(), "Application %s", key)
 	}
 

@@ -691,6 +691,27 @@ type SyncStatus struct {
 	// Revision is the commit SHA compared against.
 	// +optional
 	Revision string `json:"revision,omitempty"`
+	// Commit describes the commit Revision names, as its repository
+	// records it; absent while that is not known.
+	// +optional
+	Commit *CommitInfo `json:"commit,omitempty"`
+}
+
+// CommitInfo is what a person reads of a commit next to its SHA: what it
+// says, who wrote it and when.
+type CommitInfo struct {
+	// Subject is the first line of the commit message, cut on a character
+	// boundary to at most 200 bytes, ending in "…" when cut.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	Subject string `json:"subject,omitempty"`
+	// Author is the name of the commit's author, without the e-mail
+	// address.
+	// +optional
+	Author string `json:"author,omitempty"`
+	// Date is when the author wrote the commit (the author date).
+	// +optional
+	Date metav1.Time `json:"date,omitempty"`
 }
 
 // HealthStatus is a health state with a reason a person can read.

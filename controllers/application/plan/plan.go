@@ -28,6 +28,10 @@ type Observation struct {
 	// Revision is the commit to sync: the running operation's, the one a
 	// person asked for, or the one targetRevision names now.
 	Revision string
+	// Commit is what the Revision's commit records, when its checkout was
+	// read in this reconcile; nil otherwise (the objects were not
+	// rendered, or a failure came first).
+	Commit *gitopsv1alpha1.CommitInfo
 	// Failure, when set, is why there is no revision or no objects:
 	// credentials, fetch, render, tenancy. Nothing else is observed.
 	Failure *Failure

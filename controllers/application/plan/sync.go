@@ -338,7 +338,8 @@ func (p *planner) succeed() {
 	if op.SyncRequest != "" {
 		s.LastHandledSyncRequest = op.SyncRequest
 	}
-	s.Sync = gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: op.Revision}
+	s.Sync.Status = gitopsv1alpha1.SyncStatusSynced
+	p.setRevision(op.Revision)
 	s.ObservedGeneration = p.app.Generation
 	s.LastSyncedAt = &now
 	s.Inventory = p.inventory(!op.Prune)
@@ -373,6 +374,10 @@ func (p *planner) steady() {
 	}
 	automated := Automated(p.app)
 	revision := short(p.o.Revision)
+	// The revision in place stays; its commit is filled in when this
+	// reconcile read it and the status has none yet (a status written
+	// before the field existed).
+	p.setRevision(p.app.Status.Sync.Revision)
 	switch {
 	case automated != nil && automated.SelfHeal && len(drifted) > 0:
 		// Put back what changed in the cluster, without hooks: they run
@@ -401,7 +406,7 @@ func (p *planner) reportManual(drifted []gitopsv1alpha1.ObjectRef) {
 			pruned = append(pruned, s.Ref)
 		}
 	}
-	p.app.Status.Sync.Revision = p.o.Revision
+	p.setRevision(p.o.Revision)
 	if len(drifted)+len(pruned) == 0 {
 		p.report(nil, "revision "+short(p.o.Revision)+" is in place (automated sync is off)")
 		return
@@ -410,6 +415,22 @@ func (p *planner) reportManual(drifted []gitopsv1alpha1.ObjectRef) {
 	p.app.Status.Sync.Status = gitopsv1alpha1.SyncStatusOutOfSync
 	SetReady(p.app, false, "OutOfSync", fmt.Sprintf("automated sync is off; a sync of revision %s would change: %s",
 		short(p.o.Revision), names(drifted, pruned)), false)
+}
+
+// setRevision records the revision the cluster is compared against, and
+// what its commit records beside it, which must be that commit's: the
+// observation's when it read that commit, else what was recorded when the
+// revision stays, else nothing (a render that is not needed is not made
+// only to read a commit).
+func (p *planner) setRevision(revision string) {
+	s := &p.app.Status.Sync
+	switch {
+	case revision == p.o.Revision && p.o.Commit != nil:
+		s.Commit = p.o.Commit.DeepCopy()
+	case revision != s.Revision:
+		s.Commit = nil
+	}
+	s.Revision = revision
 }
 
 // report writes the objects' sync and health and the Ready condition:

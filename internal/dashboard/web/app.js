@@ -338,7 +338,8 @@ function applicationActions(r, a) {
 function applicationPage(r, a) {
   const facts = h("dl", { class: "facts" },
     h("dt", {}, "Revision"), h("dd", {}, h("code", { "data-test": "app-revision" }, a.revision || "–")),
-    h("dt", {}, "Commit"), h("dd", { "data-test": "app-message" }, a.commitSubject || "–", a.commitAuthor ? h("span", { class: "muted" }, " by " + a.commitAuthor) : null),
+    h("dt", {}, "Commit"), h("dd", { "data-test": "app-message" }, a.commitSubject || "–", a.commitAuthor ? h("span", { class: "muted" }, " by " + a.commitAuthor) : null,
+      a.commitDate ? h("span", { class: "muted" }, ", ", time(a.commitDate)) : null),
     h("dt", {}, "Source"), h("dd", {}, `${a.repoURL} ${a.path || ""} @ ${a.targetRevision || "HEAD"}`),
     h("dt", {}, "Destination"), h("dd", {}, a.destination),
     h("dt", {}, "Automated sync"), h("dd", {}, a.automated ? "on" : "off"),
