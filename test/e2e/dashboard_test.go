@@ -37,7 +37,7 @@ import (
 // sees and does, on live objects. Each page is a fresh browser; its screenshots
 // go to .reports/screenshots (make dashboard-screenshots copies them into
 // docs/images/dashboard).
-var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered, Label("dashboard"), func() {
+var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered, ContinueOnFailure, Label("dashboard"), func() {
 	var (
 		plugin   string
 		repo     *gitserver.Repo
