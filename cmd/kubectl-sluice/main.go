@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/cmd/kubectl-sluice/app/dashboard"
 	notificationscmd "github.com/sluicehq/sluice/cmd/kubectl-sluice/notifications"
 	"github.com/sluicehq/sluice/controllers/application"
 	"github.com/sluicehq/sluice/gitops/cluster"
@@ -123,6 +124,7 @@ func newRoot(out io.Writer) *cobra.Command {
 		c.statusCommand(),
 		c.appCommand(),
 		notificationscmd.NewCommand(c.flags, genericiooptions.IOStreams{In: os.Stdin, Out: out, ErrOut: os.Stderr}),
+		dashboard.NewCmdDashboard(c.flags, genericiooptions.IOStreams{In: os.Stdin, Out: out, ErrOut: os.Stderr}),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the plugin's version, commit and Argo Rollouts API version",

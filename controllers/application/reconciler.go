@@ -69,12 +69,12 @@ const Name = "application"
 // interval, and syncs only what automated sync would.
 const (
 	SyncRequestAnnotation    = gitopsv1alpha1.SyncRequestAnnotation
-	RefreshRequestAnnotation = "gitops.sluice.dev/refresh-requested-at"
+	RefreshRequestAnnotation = gitopsv1alpha1.RefreshRequestAnnotation
 	// PruneRequestAnnotation "true" with a sync request also prunes, for an
 	// Application whose automated sync does not (kubectl sluice app sync
 	// --prune). It goes with the request it came with: a later refresh
 	// never prunes.
-	PruneRequestAnnotation  = "gitops.sluice.dev/requested-prune"
+	PruneRequestAnnotation  = gitopsv1alpha1.PruneRequestAnnotation
 	argoCDRefreshAnnotation = "argocd.argoproj.io/refresh"
 )
 

@@ -14,7 +14,7 @@ import (
 // request is handled, later syncs follow targetRevision again, and the
 // Application shows OutOfSync against it until automated sync is turned
 // back on or a person syncs.
-const RevisionRequestAnnotation = "gitops.sluice.dev/requested-revision"
+const RevisionRequestAnnotation = gitopsv1alpha1.RevisionRequestAnnotation
 
 var fullCommit = regexp.MustCompile(`^[0-9a-f]{40}$`)
 

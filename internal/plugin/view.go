@@ -87,7 +87,7 @@ func RenderRollout(v RolloutView) string {
 	sort.Slice(rss, func(i, j int) bool { return revision(rss[i].Annotations) > revision(rss[j].Annotations) })
 	for _, rs := range rss {
 		hash := rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
-		roles := rolesOf(ro, hash)
+		roles := RolesOf(ro, hash)
 		state := "scaled down"
 		desired := int32(0)
 		if rs.Spec.Replicas != nil {
@@ -130,9 +130,9 @@ func RenderRollout(v RolloutView) string {
 	return b.String()
 }
 
-// rolesOf names what a revision is to its Rollout: stable and canary, or
+// RolesOf names what a revision is to its Rollout: stable and canary, or
 // stable, active and preview.
-func rolesOf(ro *rolloutsv1alpha1.Rollout, hash string) []string {
+func RolesOf(ro *rolloutsv1alpha1.Rollout, hash string) []string {
 	var roles []string
 	if hash == ro.Status.StableRS {
 		roles = append(roles, "stable")

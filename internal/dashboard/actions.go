@@ -1,0 +1,151 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
+	"github.com/sluicehq/sluice/internal/owned"
+	"github.com/sluicehq/sluice/internal/plugin"
+)
+
+// errUnknownAction answers an action the dashboard does not have.
+var errUnknownAction = errors.New("unknown action")
+
+// rolloutAction sends one of the plugin's patches to a Rollout: the same
+// patches `kubectl sluice` and Argo's plugin send.
+func (s *Server) rolloutAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	action := r.PathValue("action")
+	ro := &rolloutsv1alpha1.Rollout{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}, ro); err != nil {
+		writeError(w, err)
+		return
+	}
+	message, err := s.steerRollout(ctx, ro, action)
+	if errors.Is(err, errUnknownAction) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("%s: %q", err, action)})
+		return
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": message})
+}
+
+// steerRollout carries out action on ro and says what it did.
+func (s *Server) steerRollout(ctx context.Context, ro *rolloutsv1alpha1.Rollout, action string) (string, error) {
+	var patches plugin.Patches
+	done := action + "d"
+	switch action {
+	case "promote":
+		patches = plugin.Promote(ro, false)
+	case "promote-full":
+		patches, done = plugin.Promote(ro, true), "fully promoted"
+	case "abort":
+		patches, done = plugin.Abort(), "aborted"
+	case "retry":
+		patches, done = plugin.Retry(), "retried"
+	case "pause":
+		patches, done = plugin.Pause(), "paused"
+	case "resume":
+		patches = plugin.Resume()
+	case "restart":
+		patches, done = plugin.Restart(time.Now()), "restarting"
+	case "undo":
+		return s.undo(ctx, ro)
+	default:
+		return "", errUnknownAction
+	}
+	if patches.Status != nil {
+		if err := s.client.Status().Patch(ctx, ro, client.RawPatch(types.MergePatchType, patches.Status)); err != nil {
+			return "", err
+		}
+	}
+	if patches.Spec != nil {
+		if err := s.client.Patch(ctx, ro, client.RawPatch(types.MergePatchType, patches.Spec)); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("rollout '%s' %s", ro.Name, done), nil
+}
+
+// undo goes back to the revision before the current one, as `kubectl
+// sluice undo` does without --to-revision.
+func (s *Server) undo(ctx context.Context, ro *rolloutsv1alpha1.Rollout) (string, error) {
+	var list appsv1.ReplicaSetList
+	if err := s.client.List(ctx, &list, client.InNamespace(ro.Namespace)); err != nil {
+		return "", err
+	}
+	patch, message, err := plugin.Undo(ro, owned.ControlledBy(list.Items, ro), 0)
+	if err != nil || patch == nil {
+		return message, err
+	}
+	return message, s.client.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, patch))
+}
+
+// applicationRequest is the body of an Application's action.
+type applicationRequest struct {
+	Prune bool `json:"prune"`
+	// Revision is what a rollback goes back to: an ID of the history or a
+	// commit of it; empty for the last successful sync of another commit.
+	Revision string `json:"revision"`
+}
+
+// applicationAction asks an Application to sync, to refresh, or to roll
+// back, as the plugin's app commands do.
+func (s *Server) applicationAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var body applicationRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "reading the request: " + err.Error()})
+			return
+		}
+	}
+	app := &gitopsv1alpha1.Application{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}, app); err != nil {
+		writeError(w, err)
+		return
+	}
+	now := time.Now()
+	var patch []byte
+	var message string
+	switch action := r.PathValue("action"); action {
+	case "sync":
+		patch = plugin.SyncPatch(plugin.SyncRequest(now), body.Prune)
+		message = fmt.Sprintf("application '%s' asked to sync", app.Name)
+		if body.Prune {
+			message += ", pruning"
+		}
+	case "refresh":
+		patch = plugin.RefreshPatch(now)
+		message = fmt.Sprintf("application '%s' asked to refresh", app.Name)
+	case "rollback":
+		target, err := plugin.RollbackTarget(app.Status.History, body.Revision)
+		if err != nil {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": fmt.Sprintf("application %s: %s", app.Name, err)})
+			return
+		}
+		patch = plugin.RollbackPatch(plugin.SyncRequest(now), target.Revision, body.Prune)
+		message = fmt.Sprintf("application '%s' rolling back to %s; automated sync is off", app.Name, target.Revision)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("%s: %q", errUnknownAction, action)})
+		return
+	}
+	if err := s.client.Patch(ctx, app, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": message})
+}
