@@ -11,10 +11,10 @@ import (
 	"testing"
 )
 
-// page is a document that changes itself after its load, as a live page
+// document is a page that changes itself after its load, as a live page
 // does: an attribute set from a timer, a button that writes a result, and
 // one script fetched as a resource.
-const page = `<!doctype html>
+const document = `<!doctype html>
 <html><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><script src="/app.js"></script></head>
 <body><h1 data-test="title"></h1><span data-test="live" data-state="connecting"></span>
 <button data-action="go">Go</button><p data-test="result"></p></body></html>`
@@ -35,7 +35,7 @@ func serve(t *testing.T) string {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte(page))
+		_, _ = w.Write([]byte(document))
 	})
 	mux.HandleFunc("/app.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
@@ -60,6 +60,9 @@ func TestPageWaitsReadsClicksAndMeasures(t *testing.T) {
 	t.Setenv("SLUICE_SCREENSHOTS", t.TempDir())
 	url := serve(t)
 	p := start(t, Laptop)
+	if err := p.WatchShown("[data-test=title]"); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Open(url); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +93,7 @@ func TestPageWaitsReadsClicksAndMeasures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if load.URL != url || load.Duration <= 0 || load.DecodedBodySize != int64(len(page)) {
+	if load.URL != url || load.Duration <= 0 || load.DecodedBodySize != int64(len(document)) {
 		t.Fatalf("load = %+v; want the document's entry", load)
 	}
 	if len(load.Resources) != 1 || !strings.HasSuffix(load.Resources[0].Name, "/app.js") ||
@@ -99,6 +102,9 @@ func TestPageWaitsReadsClicksAndMeasures(t *testing.T) {
 	}
 	if load.TotalTransfer() <= load.TotalDecoded() {
 		t.Fatalf("transferred %d <= decoded %d; headers are counted", load.TotalTransfer(), load.TotalDecoded())
+	}
+	if shown > load.Duration {
+		t.Fatalf("title shown after %s, later than the load's end at %s: its load handler set it", shown, load.Duration)
 	}
 	if !strings.Contains(load.String(), "/app.js") {
 		t.Fatalf("the report does not list app.js:\n%s", load)

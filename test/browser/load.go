@@ -1,12 +1,15 @@
 package browser
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -116,11 +119,35 @@ func (p *Page) Load() (Load, error) {
 	return load, nil
 }
 
-// ShownAfter waits until the first element matching the selector shows
-// some text and returns when that happened, from the start of the
-// navigation: checked on each change of the page, it is the moment the
-// page rendered it, or, if it was there before the call, an upper bound.
+// WatchShown makes the page note, from before its own scripts run, when
+// an element matching the selector first shows some text; ShownAfter reads
+// it. Call it before Open.
+func (p *Page) WatchShown(selector string) error {
+	source := fmt.Sprintf(`(() => {
+	const sel = %s;
+	const shown = window.__sluiceShown = window.__sluiceShown || {};
+	const observer = new MutationObserver(() => {
+		const e = document.querySelector(sel);
+		if (e && e.textContent.trim() !== "") {
+			shown[sel] = performance.now();
+			observer.disconnect();
+		}
+	});
+	observer.observe(document, {childList: true, subtree: true, characterData: true});
+})()`, jsString(selector))
+	return p.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: source})
+		return err
+	}))
+}
+
+// ShownAfter waits until the element WatchShown watches has shown text,
+// and returns when that happened, from the start of the navigation.
 func (p *Page) ShownAfter(selector string) (time.Duration, error) {
-	ms, err := poll[float64](p, chromedp.WithPollingMutation(), `(sel) => { const e = document.querySelector(sel); return e && e.innerText.trim() !== "" ? performance.now() : 0; }`, selector)
-	return milliseconds(ms), err
+	ms, err := poll[float64](p, chromedp.WithPollingInterval(20*time.Millisecond),
+		`(sel) => (window.__sluiceShown || {})[sel] || 0`, selector)
+	if err != nil {
+		return 0, fmt.Errorf("waiting for %s to show (watched with WatchShown?): %w", selector, err)
+	}
+	return milliseconds(ms), nil
 }

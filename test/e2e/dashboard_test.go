@@ -109,7 +109,9 @@ var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered,
 		})
 
 		It("shows the phase, the step and the route's weights, and promotes to the next step and to Healthy without a reload", func(ctx context.Context) {
-			page := openPage(ctx, browser.Laptop, dashboard(cluster.KubeconfigPath, ns)+rolloutPath(ns, "shop"))
+			page := newPage(ctx, browser.Laptop)
+			Expect(page.WatchShown("[data-test=rollout-phase]")).To(Succeed())
+			show(page, dashboard(cluster.KubeconfigPath, ns)+rolloutPath(ns, "shop"))
 			shown, err := page.ShownAfter("[data-test=rollout-phase]")
 			Expect(err).NotTo(HaveOccurred())
 			recordLoad(page, shown)
@@ -361,12 +363,25 @@ func startDashboard(plugin, kubeconfig, ns string) string {
 // waits until the page's live stream is connected.
 func openPage(ctx context.Context, size browser.Size, url string) *browser.Page {
 	GinkgoHelper()
+	page := newPage(ctx, size)
+	show(page, url)
+	return page
+}
+
+// newPage starts a headless Chromium with a blank page until the spec ends.
+func newPage(ctx context.Context, size browser.Size) *browser.Page {
+	GinkgoHelper()
 	page, err := browser.Start(ctx, size, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(page.Close)
+	return page
+}
+
+// show opens url on the page and waits until its live stream is connected.
+func show(page *browser.Page, url string) {
+	GinkgoHelper()
 	Expect(page.Open(url)).To(Succeed())
 	Expect(page.WaitAttr("[data-test=live]", "data-state", "open")).To(Succeed(), "the live stream connects")
-	return page
 }
 
 func screenshot(page *browser.Page, name string) {
