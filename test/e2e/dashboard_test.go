@@ -190,6 +190,13 @@ var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered,
 		AddReportEntry("the Application's commit message as the page shows it", message)
 		screenshot(page, "application.png")
 
+		By("the list of Applications, in the same page")
+		goTo(page, fmt.Sprintf("#/ns/%s/applications", ns))
+		row := `tr[data-test=app-row][data-name=shop]`
+		Eventually(page.Text).WithArguments(row + ` [data-test=app-sync]`).Should(Equal("Synced"))
+		Expect(page.Text(row + ` [data-test=app-health]`)).To(Equal("Healthy"))
+		Expect(notReloaded(page)).To(BeTrue())
+
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 		Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: second}))
 	})
@@ -229,6 +236,12 @@ var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered,
 		Expect(browser.Eval[[]string](page, fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).map(c => c.getAttribute("data-phase"))`,
 			chart+` circle[data-test=measurement]`))).To(Equal(phases), "one point per measurement, in order, with its verdict")
 		screenshot(page, "analysis.png")
+
+		By("the list of Rollouts, in the same page")
+		markLoaded(page)
+		goTo(page, fmt.Sprintf("#/ns/%s/rollouts", ns))
+		Eventually(page.Text).WithArguments(`tr[data-test=rollout-row][data-name=checkout] [data-test=phase]`).Should(Equal("Paused"))
+		Expect(notReloaded(page)).To(BeTrue())
 	})
 })
 
@@ -413,6 +426,13 @@ func markLoaded(page *browser.Page) {
 
 func notReloaded(page *browser.Page) (bool, error) {
 	return browser.Eval[bool](page, `window.__sluiceTestMark === performance.timeOrigin && performance.getEntriesByType("navigation").length === 1`)
+}
+
+// goTo moves the page to another of its views, as its own links do.
+func goTo(page *browser.Page, hash string) {
+	GinkgoHelper()
+	_, err := browser.Eval[string](page, fmt.Sprintf(`location.hash = %q`, hash))
+	Expect(err).NotTo(HaveOccurred())
 }
 
 // currentStepIndex is the index of the li[data-test=step] marked current,
