@@ -44,9 +44,12 @@ help: ## Show this help.
 tools: ## Build every tool and control-plane binary that is not cached yet.
 	@hack/tools.sh
 
+# Chromium comes from the distribution's packages (hack/chromium.sh): the
+# dashboard's browser tests drive it headless.
 .PHONY: test-tools
 test-tools:
 	@hack/tools.sh etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus ginkgo helm kubectl-argo-rollouts
+	@hack/chromium.sh
 
 # What test-integration runs: envtest's kube-apiserver and etcd,
 # kube-controller-manager for its garbage collector, Prometheus for the
@@ -165,6 +168,19 @@ test-integration: integration-tools ## Integration suites against a real kube-ap
 test-e2e: ## End-to-end suites on the simulated cluster.
 	@echo "=== end-to-end tests"
 	$(GINKGO) -r -v $(GINKGO_FLAGS) --output-dir=$(REPORTS) --json-report=e2e.json test/e2e
+
+# The dashboard's browser specs (Ginkgo label `dashboard`) save their
+# screenshots into $(SCREENSHOTS); this target runs them alone and copies the
+# screenshots into the docs.
+SCREENSHOTS := $(REPORTS)/screenshots
+DASHBOARD_IMAGES := docs/images/dashboard
+
+.PHONY: dashboard-screenshots
+dashboard-screenshots: test-tools ## Run the dashboard's browser specs and copy their screenshots into docs/images/dashboard/.
+	rm -rf $(SCREENSHOTS)
+	SLUICE_SCREENSHOTS=$(SCREENSHOTS) $(GINKGO) -v $(GINKGO_FLAGS) --label-filter=dashboard --output-dir=$(REPORTS) --json-report=dashboard.json test/e2e
+	mkdir -p $(DASHBOARD_IMAGES)
+	cp $(SCREENSHOTS)/*.png $(DASHBOARD_IMAGES)/
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 60s
