@@ -290,3 +290,25 @@ func TestSummarizeApplication(t *testing.T) {
 		t.Errorf("summary: %s", cmp.Diff(want, got))
 	}
 }
+
+func TestStepWeight(t *testing.T) {
+	steps := []rolloutsv1alpha1.CanaryStep{builders.SetWeight(25), builders.Pause(), builders.SetWeight(75), builders.Pause()}
+	tests := []struct {
+		current int
+		want    *int32
+	}{
+		{0, nil},                // setting the first weight
+		{1, ptr.To[int32](25)},  // paused after 25
+		{3, ptr.To[int32](75)},  // paused after 75
+		{4, ptr.To[int32](100)}, // every step done
+		{9, ptr.To[int32](100)}, // past the end, as a shortened spec leaves it
+	}
+	for _, tt := range tests {
+		if got := stepWeight(steps, tt.current); !cmp.Equal(got, tt.want) {
+			t.Errorf("stepWeight at step %d = %v, want %v", tt.current, deref32(got), deref32(tt.want))
+		}
+	}
+	if got := stepWeight(nil, 0); got != nil {
+		t.Errorf("no steps: %v, want none", *got)
+	}
+}

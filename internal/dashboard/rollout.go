@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 
 	"github.com/sluicehq/sluice/internal/owned"
 	"github.com/sluicehq/sluice/internal/plugin"
@@ -185,9 +186,31 @@ func SummarizeRollout(ro *rolloutsv1alpha1.Rollout) RolloutSummary {
 		if w := ro.Status.Canary.Weights; w != nil {
 			weight := w.Canary.Weight
 			s.Weight = &weight
+		} else {
+			s.Weight = stepWeight(ro.Spec.Strategy.Canary.Steps, currentStep(ro))
 		}
 	}
 	return s
+}
+
+// stepWeight is the weight the done steps set, for a canary that routes
+// no traffic itself (its weight is its share of pods): the last setWeight
+// before the step being run, 100 once every step is done, and nil before
+// any setWeight or without steps.
+func stepWeight(steps []rolloutsv1alpha1.CanaryStep, current int) *int32 {
+	if len(steps) == 0 {
+		return nil
+	}
+	if current >= len(steps) {
+		return ptr.To[int32](100)
+	}
+	var weight *int32
+	for _, step := range steps[:current] {
+		if step.SetWeight != nil {
+			weight = ptr.To(*step.SetWeight)
+		}
+	}
+	return weight
 }
 
 // currentStep is the index of the step being run.

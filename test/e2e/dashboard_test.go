@@ -186,8 +186,8 @@ var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered,
 		Eventually(page.Attr).WithArguments(rolloutNode, "data-sync").Should(Equal("Synced"))
 		Eventually(page.Count).WithArguments("tr[data-test=history-row]").Should(BeNumerically(">=", 2))
 		Expect(notReloaded(page)).To(BeTrue(), "the page updated itself: the same document since the first load")
-		message, _ := page.Text("[data-test=app-message]")
-		AddReportEntry("the Application's commit message as the page shows it", message)
+		Eventually(page.Text).WithArguments("[data-test=app-message]").Should(HavePrefix("shop 1.1"),
+			"the page shows the synced commit's subject")
 		screenshot(page, "application.png")
 
 		By("the list of Applications, in the same page")
@@ -198,7 +198,8 @@ var _ = Describe("The dashboard in a browser on the simulated cluster", Ordered,
 		Expect(notReloaded(page)).To(BeTrue())
 
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
-		Expect(app.Status.Sync).To(Equal(gitopsv1alpha1.SyncStatus{Status: gitopsv1alpha1.SyncStatusSynced, Revision: second}))
+		Expect(app.Status.Sync).To(And(HaveField("Status", gitopsv1alpha1.SyncStatusSynced), HaveField("Revision", second),
+			HaveField("Commit.Subject", "shop 1.1")))
 	})
 
 	It("draws one point per measurement of an analysis run's metric", func(ctx context.Context) {

@@ -66,7 +66,7 @@ unless --address says otherwise.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Address, "address", o.Address, "the address to listen on (anything but loopback lets others on the network use your credentials)")
-	cmd.Flags().IntVar(&o.Port, "port", o.Port, "the port to listen on (0: any free port)")
+	cmd.Flags().IntVarP(&o.Port, "port", "p", o.Port, "the port to listen on (0: any free port)")
 	return cmd
 }
 
