@@ -216,11 +216,9 @@ func (f *Fetcher) Checkout(ctx context.Context, url string, rev Revision, auth t
 		release()
 		return Checkout{}, err
 	}
-	info, err := f.commitOf(dir, rev.Commit)
-	if err != nil {
-		release()
-		return Checkout{}, err
-	}
+	// What the commit says is for people to read: a commit whose object
+	// cannot be read still syncs, with no commit info.
+	info, _ := f.commitOf(dir, rev.Commit)
 	// The most recently used checkouts are the ones kept.
 	now := time.Now()
 	_ = os.Chtimes(dir, now, now)

@@ -18,6 +18,11 @@ import (
 	"github.com/sluicehq/sluice/internal/plugin"
 )
 
+// conflict is an action the Rollout's state does not allow, such as an
+// undo with no earlier revision: 409, as the API server answers a write
+// that conflicts with an object's state.
+type conflict struct{ error }
+
 // errUnknownAction answers an action the dashboard does not have.
 var errUnknownAction = errors.New("unknown action")
 
@@ -36,6 +41,11 @@ func (s *Server) rolloutAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("%s: %q", err, action)})
 		return
 	}
+	var c conflict
+	if errors.As(err, &c) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -51,7 +61,7 @@ func (s *Server) steerRollout(ctx context.Context, ro *rolloutsv1alpha1.Rollout,
 	case "promote":
 		patches = plugin.Promote(ro, false)
 	case "promote-full":
-		patches, done = plugin.Promote(ro, true), "fully promoted"
+		patches, done = plugin.Promote(ro, true), "promoted"
 	case "abort":
 		patches, done = plugin.Abort(), "aborted"
 	case "retry":
@@ -61,7 +71,7 @@ func (s *Server) steerRollout(ctx context.Context, ro *rolloutsv1alpha1.Rollout,
 	case "resume":
 		patches = plugin.Resume()
 	case "restart":
-		patches, done = plugin.Restart(time.Now()), "restarting"
+		patches, done = plugin.Restart(time.Now()), "restarts"
 	case "undo":
 		return s.undo(ctx, ro)
 	default:
@@ -88,8 +98,11 @@ func (s *Server) undo(ctx context.Context, ro *rolloutsv1alpha1.Rollout) (string
 		return "", err
 	}
 	patch, message, err := plugin.Undo(ro, owned.ControlledBy(list.Items, ro), 0)
-	if err != nil || patch == nil {
-		return message, err
+	if err != nil {
+		return "", conflict{err}
+	}
+	if patch == nil {
+		return message, nil
 	}
 	return message, s.client.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, patch))
 }

@@ -103,7 +103,7 @@ func TestDescribeRollout(t *testing.T) {
 			map[string]any{"name": "shop-stable", "weight": int64(50)},
 			map[string]any{"name": "shop-canary", "weight": int64(50)},
 			map[string]any{"name": "unweighted"},
-		}}}},
+		}}, map[string]any{"filters": []any{map[string]any{"type": "RequestRedirect"}}}}},
 	}}
 	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	run := rolloutsv1alpha1.AnalysisRun{
@@ -145,7 +145,8 @@ func TestDescribeRollout(t *testing.T) {
 	}
 	wantRoutes := []RouteView{
 		{Kind: "HTTPRoute", Namespace: "ns", Name: "shop", Rules: []RuleView{{Backends: []Backend{
-			{Service: "shop-stable", Weight: 50}, {Service: "shop-canary", Weight: 50}, {Service: "unweighted", Weight: 1}}}}},
+			{Service: "shop-stable", Weight: 50}, {Service: "shop-canary", Weight: 50}, {Service: "unweighted", Weight: 1}}},
+			{Backends: []Backend{}}}}, // a redirect rule: no backends, drawn empty
 		{Kind: "HTTPRoute", Namespace: "ns", Name: "gone", Error: "not found"},
 	}
 	if !cmp.Equal(got.Routes, wantRoutes) {
@@ -228,29 +229,40 @@ func TestTreeOf(t *testing.T) {
 	}
 }
 
-// The guard answers only its own host names, and changes only with the
-// dashboard's header: no other site can read or act through it.
+// The guard answers only its own host names, only with the token, and
+// changes only with the dashboard's header: no other site, and no other
+// user of the machine, can read or act through it.
 func TestGuard(t *testing.T) {
-	s := New(nil, "default")
+	s := New(nil, "default", "secret-token")
 	s.AllowHosts(LoopbackHosts(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3100})...)
 	handler := s.Handler()
+	cookie := &http.Cookie{Name: s.cookieName(), Value: "secret-token"}
 	tests := []struct {
 		name, method, host, path string
+		cookie                   *http.Cookie
 		header                   bool
 		want                     int
 	}{
-		{"the page", "GET", "127.0.0.1:3100", "/", false, http.StatusOK},
-		{"the page by name", "GET", "localhost:3100", "/app.js", false, http.StatusOK},
-		{"a rebound name", "GET", "evil.example:3100", "/", false, http.StatusMisdirectedRequest},
-		{"another port", "GET", "localhost:8080", "/api/config", false, http.StatusMisdirectedRequest},
-		{"an action without the header", "POST", "127.0.0.1:3100", "/api/namespaces/ns/rollouts/shop/abort", false, http.StatusForbidden},
-		{"an action from a rebound name", "POST", "evil.example:3100", "/api/namespaces/ns/rollouts/shop/abort", true, http.StatusMisdirectedRequest},
+		{"the page", "GET", "127.0.0.1:3100", "/", cookie, false, http.StatusOK},
+		{"the page by name", "GET", "localhost:3100", "/app.js", cookie, false, http.StatusOK},
+		{"no token", "GET", "127.0.0.1:3100", "/api/config", nil, false, http.StatusUnauthorized},
+		{"another token", "GET", "127.0.0.1:3100", "/api/config", &http.Cookie{Name: s.cookieName(), Value: "guess"}, false, http.StatusUnauthorized},
+		{"the printed address", "GET", "127.0.0.1:3100", "/?token=secret-token", nil, false, http.StatusSeeOther},
+		{"a wrong address", "GET", "127.0.0.1:3100", "/?token=guess", nil, false, http.StatusUnauthorized},
+		{"a rebound name", "GET", "evil.example:3100", "/", cookie, false, http.StatusMisdirectedRequest},
+		{"another port", "GET", "localhost:8080", "/api/config", cookie, false, http.StatusMisdirectedRequest},
+		{"an action without the header", "POST", "127.0.0.1:3100", "/api/namespaces/ns/rollouts/shop/abort", cookie, false, http.StatusForbidden},
+		{"an action without the token", "POST", "127.0.0.1:3100", "/api/namespaces/ns/rollouts/shop/abort", nil, true, http.StatusUnauthorized},
+		{"an action from a rebound name", "POST", "evil.example:3100", "/api/namespaces/ns/rollouts/shop/abort", cookie, true, http.StatusMisdirectedRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(tt.method, "http://"+tt.host+tt.path, nil)
 			if tt.header {
 				req.Header.Set(actionHeader, "1")
+			}
+			if tt.cookie != nil {
+				req.AddCookie(tt.cookie)
 			}
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, req)
@@ -264,12 +276,31 @@ func TestGuard(t *testing.T) {
 	}
 }
 
+// The printed address sets the token's cookie, for this server alone, and
+// sends the browser on without the token in the address.
+func TestTokenAddress(t *testing.T) {
+	s := New(nil, "default", "secret-token")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:3100/?token=secret-token", nil))
+	if got := rec.Header().Get("Location"); got != "/" {
+		t.Errorf("sent on to %q, want /", got)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != s.cookieName() || cookies[0].Value != "secret-token" ||
+		!cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookies %+v, want the token, HttpOnly and SameSite=Strict", cookies)
+	}
+	if other := New(nil, "default", "another-token"); other.cookieName() == s.cookieName() {
+		t.Error("two servers share a cookie name: two dashboards in one browser would log each other out")
+	}
+}
+
 func TestLoopbackHosts(t *testing.T) {
 	if got := LoopbackHosts(&net.TCPAddr{IP: net.IPv4(192, 168, 1, 2), Port: 3100}); got != nil {
 		t.Errorf("a server on the network answers only %v: it should answer any host", got)
 	}
 	got := LoopbackHosts(&net.TCPAddr{IP: net.IPv6loopback, Port: 80})
-	want := []string{"localhost:80", "127.0.0.1:80", "[::1]:80", "[::1]:80"}
+	want := []string{"localhost:80", "localhost", "127.0.0.1:80", "127.0.0.1", "[::1]:80", "[::1]", "[::1]:80", "[::1]"}
 	if !cmp.Equal(got, want) {
 		t.Errorf("hosts: %s", cmp.Diff(want, got))
 	}

@@ -52,7 +52,11 @@ func (r reader) rollout(ctx context.Context, namespace, name string) (RolloutDet
 	var runs rolloutsv1alpha1.AnalysisRunList
 	o.Warnings = r.listAll(ctx, namespace, &replicaSets, &pods, &runs)
 	o.ReplicaSets, o.Pods, o.AnalysisRuns = replicaSets.Items, pods.Items, runs.Items
-	if settings, _ := traffic.SettingsOf(o.Rollout); settings != nil {
+	settings, fieldErr := traffic.SettingsOf(o.Rollout)
+	if fieldErr != nil {
+		o.Warnings = append(o.Warnings, "traffic routing: "+fieldErr.Error())
+	}
+	if settings != nil {
 		for _, key := range settings.Routes {
 			route := &unstructured.Unstructured{}
 			route.SetGroupVersionKind(schema.GroupVersionKind{Group: gatewayGroup, Version: "v1", Kind: key.Kind})

@@ -167,7 +167,7 @@ func SummarizeRollout(ro *rolloutsv1alpha1.Rollout) RolloutSummary {
 		Name: ro.Name, Namespace: ro.Namespace, Phase: orUnknown(string(ro.Status.Phase)), Message: ro.Status.Message,
 		Step: "-", Desired: 1, Updated: ro.Status.UpdatedReplicas, Ready: ro.Status.ReadyReplicas,
 		Paused: ro.Spec.Paused || len(ro.Status.PauseConditions) > 0, Aborted: ro.Status.Abort,
-		Revision: ro.Annotations["rollout.argoproj.io/revision"], Images: []string{},
+		Revision: ro.Annotations[rolloutmeta.RevisionAnnotation], Images: []string{},
 	}
 	if ro.Spec.Replicas != nil {
 		s.Desired = *ro.Spec.Replicas
@@ -234,7 +234,7 @@ func DescribeRollout(o RolloutObjects) RolloutDetail {
 	hashRevision := map[string]string{}
 	for i := range o.ReplicaSets {
 		rs := &o.ReplicaSets[i]
-		hashRevision[rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]] = rs.Annotations["rollout.argoproj.io/revision"]
+		hashRevision[rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]] = rs.Annotations[rolloutmeta.RevisionAnnotation]
 	}
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		d.BlueGreen = &BlueGreenView{
@@ -254,7 +254,7 @@ func revisionsOf(ro *rolloutsv1alpha1.Rollout, replicaSets []appsv1.ReplicaSet, 
 	revisions := []RevisionView{}
 	for _, rs := range owned.ControlledBy(replicaSets, ro) {
 		hash := rs.Labels[rolloutsv1alpha1.DefaultRolloutUniqueLabelKey]
-		r := RevisionView{Revision: rs.Annotations["rollout.argoproj.io/revision"], Name: rs.Name, Roles: plugin.RolesOf(ro, hash),
+		r := RevisionView{Revision: rs.Annotations[rolloutmeta.RevisionAnnotation], Name: rs.Name, Roles: plugin.RolesOf(ro, hash),
 			Images: []string{}, Ready: rs.Status.ReadyReplicas}
 		if rs.Spec.Replicas != nil {
 			r.Desired = *rs.Spec.Replicas
@@ -292,7 +292,9 @@ func routesOf(routes []*unstructured.Unstructured, errs map[string]string) []Rou
 		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
 		for _, rule := range rules {
 			refs, _, _ := unstructured.NestedSlice(asMap(rule), "backendRefs")
-			var r RuleView
+			// A rule with no backends (a redirect) is drawn empty, not
+			// left out: rules keep their places.
+			r := RuleView{Backends: []Backend{}}
 			for _, ref := range refs {
 				m := asMap(ref)
 				name, _, _ := unstructured.NestedString(m, "name")
@@ -330,7 +332,7 @@ func runsOf(runs []*rolloutsv1alpha1.AnalysisRun) []RunView {
 	views := []RunView{}
 	for _, run := range runs {
 		v := RunView{Name: run.Name, Phase: orPending(string(run.Status.Phase)), Message: run.Status.Message,
-			Revision: run.Annotations["rollout.argoproj.io/revision"], Created: run.CreationTimestamp.Time, Metrics: []MetricView{}}
+			Revision: run.Annotations[rolloutmeta.RevisionAnnotation], Created: run.CreationTimestamp.Time, Metrics: []MetricView{}}
 		conditions := map[string]rolloutsv1alpha1.Metric{}
 		for _, m := range run.Spec.Metrics {
 			conditions[m.Name] = m

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -20,6 +21,7 @@ import (
 
 	gitopsv1alpha1 "github.com/sluicehq/sluice/apis/gitops/v1alpha1"
 	"github.com/sluicehq/sluice/gitops/cluster"
+	"github.com/sluicehq/sluice/traffic"
 )
 
 const (
@@ -27,6 +29,9 @@ const (
 	// before it reads again: a step moves a Rollout, its ReplicaSets, pods
 	// and routes within moments, and the page needs to be drawn once.
 	settle = 100 * time.Millisecond
+	// maxSettle is the longest a change waits for quiet before the page is
+	// drawn anyway.
+	maxSettle = time.Second
 	// keepAlive is how often an idle stream writes a comment, so proxies
 	// and the browser keep it open.
 	keepAlive = 25 * time.Second
@@ -38,60 +43,90 @@ const (
 // watchTarget is a kind to watch in a namespace: each of its events makes
 // the stream read its view again.
 type watchTarget struct {
+	kind      string
 	list      func() client.ObjectList
 	namespace string
 }
 
-func rolloutListWatches(r *http.Request) []watchTarget {
-	ns := r.PathValue("namespace")
-	return []watchTarget{{list: func() client.ObjectList { return &rolloutsv1alpha1.RolloutList{} }, namespace: ns}}
+// key tells targets apart, so a stream starts each watch once.
+func (t watchTarget) key() string { return t.kind + "/" + t.namespace }
+
+func target(kind, namespace string, list func() client.ObjectList) watchTarget {
+	return watchTarget{kind: kind, list: list, namespace: namespace}
+}
+
+func rollouts(ns string) watchTarget {
+	return target("rollouts", ns, func() client.ObjectList { return &rolloutsv1alpha1.RolloutList{} })
+}
+
+func replicaSets(ns string) watchTarget {
+	return target("replicasets", ns, func() client.ObjectList { return &appsv1.ReplicaSetList{} })
+}
+
+func pods(ns string) watchTarget {
+	return target("pods", ns, func() client.ObjectList { return &corev1.PodList{} })
+}
+
+func routes(kind, ns string) watchTarget {
+	return target(kind, ns, func() client.ObjectList {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(schema.GroupVersionKind{Group: gatewayGroup, Version: "v1", Kind: kind + "List"})
+		return list
+	})
+}
+
+// watchesOf are the watches a view needs now; a stream asks again after
+// each change, since what it needs can change with what it shows (an
+// Application's first sync names its workloads' namespaces).
+type watchesOf func(ctx context.Context, r *http.Request) []watchTarget
+
+func rolloutListWatches(_ context.Context, r *http.Request) []watchTarget {
+	return []watchTarget{rollouts(r.PathValue("namespace"))}
 }
 
 // rolloutWatches are the kinds a Rollout's page shows: the Rollout, its
-// ReplicaSets, pods and AnalysisRuns, and the HTTPRoutes of the
-// namespace.
-func rolloutWatches(r *http.Request) []watchTarget {
+// ReplicaSets, pods and AnalysisRuns, and the routes it shifts traffic
+// on, where they are.
+func (s *Server) rolloutWatches(ctx context.Context, r *http.Request) []watchTarget {
 	ns := r.PathValue("namespace")
-	return []watchTarget{
-		{list: func() client.ObjectList { return &rolloutsv1alpha1.RolloutList{} }, namespace: ns},
-		{list: func() client.ObjectList { return &appsv1.ReplicaSetList{} }, namespace: ns},
-		{list: func() client.ObjectList { return &corev1.PodList{} }, namespace: ns},
-		{list: func() client.ObjectList { return &rolloutsv1alpha1.AnalysisRunList{} }, namespace: ns},
-		{list: httpRouteList, namespace: ns},
+	targets := []watchTarget{rollouts(ns), replicaSets(ns), pods(ns),
+		target("analysisruns", ns, func() client.ObjectList { return &rolloutsv1alpha1.AnalysisRunList{} })}
+	ro := &rolloutsv1alpha1.Rollout{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.PathValue("name")}, ro); err != nil {
+		return targets
 	}
+	if settings, _ := traffic.SettingsOf(ro); settings != nil {
+		for _, route := range settings.Routes {
+			targets = append(targets, routes(route.Kind, route.Namespace))
+		}
+	}
+	return targets
 }
 
-func httpRouteList() client.ObjectList {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(schema.GroupVersionKind{Group: gatewayGroup, Version: "v1", Kind: "HTTPRouteList"})
-	return list
+func applicationListWatches(_ context.Context, r *http.Request) []watchTarget {
+	return []watchTarget{applications(r.PathValue("namespace"))}
 }
 
-func applicationListWatches(r *http.Request) []watchTarget {
-	ns := r.PathValue("namespace")
-	return []watchTarget{{list: func() client.ObjectList { return &gitopsv1alpha1.ApplicationList{} }, namespace: ns}}
+func applications(ns string) watchTarget {
+	return target("applications", ns, func() client.ObjectList { return &gitopsv1alpha1.ApplicationList{} })
 }
 
 // applicationWatches are the kinds an Application's page shows: the
 // Application, and the workloads of the namespaces its Rollouts and
 // Deployments are in when it applies to this cluster.
-func (s *Server) applicationWatches(r *http.Request) []watchTarget {
+func (s *Server) applicationWatches(ctx context.Context, r *http.Request) []watchTarget {
 	ns := r.PathValue("namespace")
-	targets := []watchTarget{{list: func() client.ObjectList { return &gitopsv1alpha1.ApplicationList{} }, namespace: ns}}
+	targets := []watchTarget{applications(ns)}
 	app := &gitopsv1alpha1.Application{}
-	if err := s.client.Get(r.Context(), client.ObjectKey{Namespace: ns, Name: r.PathValue("name")}, app); err != nil {
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: r.PathValue("name")}, app); err != nil {
 		return targets
 	}
 	if d := app.Spec.Destination; !cluster.IsInCluster(d.Server, d.Name) {
 		return targets
 	}
 	for _, workloads := range workloadNamespaces(app) {
-		targets = append(targets,
-			watchTarget{list: func() client.ObjectList { return &rolloutsv1alpha1.RolloutList{} }, namespace: workloads},
-			watchTarget{list: func() client.ObjectList { return &appsv1.DeploymentList{} }, namespace: workloads},
-			watchTarget{list: func() client.ObjectList { return &appsv1.ReplicaSetList{} }, namespace: workloads},
-			watchTarget{list: func() client.ObjectList { return &corev1.PodList{} }, namespace: workloads},
-		)
+		targets = append(targets, rollouts(workloads), replicaSets(workloads), pods(workloads),
+			target("deployments", workloads, func() client.ObjectList { return &appsv1.DeploymentList{} }))
 	}
 	return targets
 }
@@ -100,7 +135,7 @@ func (s *Server) applicationWatches(r *http.Request) []watchTarget {
 // whenever a watched kind changed and the view with it. A view that fails
 // to read is sent as {"error": ...} and the stream goes on, so the page
 // shows a Rollout deleted and made again.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func(context.Context) (any, error), targets []watchTarget) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func(context.Context) (any, error), watches watchesOf) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming is not supported here", http.StatusInternalServerError)
@@ -113,11 +148,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func(con
 	w.WriteHeader(http.StatusOK)
 
 	changed := make(chan struct{}, 1)
-	for _, t := range targets {
-		go s.watch(ctx, t, changed)
+	started := map[string]bool{}
+	watchNew := func() {
+		for _, t := range watches(ctx, r) {
+			if !started[t.key()] {
+				started[t.key()] = true
+				go s.watch(ctx, t, changed)
+			}
+		}
 	}
 	var last []byte
 	send := func() error {
+		watchNew()
 		body, err := encodeView(compute(ctx))
 		if err != nil || bytes.Equal(body, last) {
 			return err
@@ -151,11 +193,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func(con
 	}
 }
 
-// settled waits until no change came for the settle time; false when the
-// stream ended meanwhile.
+// settled waits until no change came for the settle time, or at most
+// maxSettle, so a namespace whose pods never stop changing still gets its
+// page drawn; false when the stream ended meanwhile.
 func settled(ctx context.Context, changed <-chan struct{}) bool {
 	timer := time.NewTimer(settle)
 	defer timer.Stop()
+	deadline := time.NewTimer(maxSettle)
+	defer deadline.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -163,6 +208,8 @@ func settled(ctx context.Context, changed <-chan struct{}) bool {
 		case <-changed:
 			timer.Reset(settle)
 		case <-timer.C:
+			return true
+		case <-deadline.C:
 			return true
 		}
 	}
@@ -194,7 +241,7 @@ func (s *Server) watch(ctx context.Context, t watchTarget, changed chan<- struct
 	}
 	for ctx.Err() == nil {
 		w, err := s.client.Watch(ctx, t.list(), client.InNamespace(t.namespace))
-		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+		if permanent(err) {
 			return
 		}
 		if err == nil {
@@ -205,9 +252,18 @@ func (s *Server) watch(ctx context.Context, t watchTarget, changed chan<- struct
 		case <-ctx.Done():
 			return
 		case <-time.After(rewatch):
-			signal()
+		}
+		if err == nil {
+			signal() // what changed between two watches
 		}
 	}
+}
+
+// permanent reports whether a watch will never start: the user may not
+// watch the kind, or the cluster does not serve it (no Gateway API). The
+// page's reads say so; trying again would only load the API server.
+func permanent(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || meta.IsNoMatchError(err)
 }
 
 // drain signals each event of w until it ends or fails.

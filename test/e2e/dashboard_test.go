@@ -369,7 +369,7 @@ func startDashboard(plugin, kubeconfig, ns string) string {
 	})
 	Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(`\n`), "the dashboard says where it listens")
 	first, _, _ := bufio.NewReader(bytes.NewReader(session.Out.Contents())).ReadLine()
-	Expect(string(first)).To(MatchRegexp(`^Sluice dashboard: http://127\.0\.0\.1:\d+/$`))
+	Expect(string(first)).To(MatchRegexp(`^Sluice dashboard: http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]+$`))
 	return strings.TrimPrefix(string(first), "Sluice dashboard: ")
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os/exec"
 	"strings"
 	"time"
@@ -30,17 +31,18 @@ import (
 var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 	var (
 		ns              string
-		admin, viewer   string // the dashboards' base URLs
+		admin, viewer   dashboardClient
 		ro              *rolloutsv1alpha1.Rollout
 		viewerName      = "dashboard-viewer"
 		pausedAtSecond  = ptr.To[int32](1)
-		postJSON        func(url string, body string) (int, map[string]string)
-		readRolloutPage func(base string) map[string]any
+		postJSON        func(d dashboardClient, path string, body string) (int, map[string]string)
+		readRolloutPage func(d dashboardClient) map[string]any
 	)
 
-	// startDashboard runs the plugin's dashboard with a kubeconfig and
-	// returns its base URL, from the line it prints once it listens.
-	startDashboard := func(kubeconfigPath string) string {
+	// startDashboard runs the plugin's dashboard with a kubeconfig, opens
+	// the address it prints (the token's cookie then goes with every
+	// request of the returned client) and returns its base URL and client.
+	startDashboard := func(kubeconfigPath string) dashboardClient {
 		GinkgoHelper()
 		if pluginBinary == "" {
 			var err error
@@ -55,8 +57,24 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 		DeferCleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		line, err := bufio.NewReader(stdout).ReadString('\n')
 		Expect(err).NotTo(HaveOccurred())
-		Expect(line).To(HavePrefix("Sluice dashboard: http://127.0.0.1:"))
-		return strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "Sluice dashboard: ")), "/")
+		address := strings.TrimSpace(strings.TrimPrefix(line, "Sluice dashboard: "))
+		Expect(address).To(MatchRegexp(`^http://127\.0\.0\.1:\d+/\?token=[A-Za-z0-9_-]{43}$`))
+		base, _, _ := strings.Cut(address, "/?token=")
+
+		res, err := http.Get(base + "/api/config")
+		Expect(err).NotTo(HaveOccurred())
+		res.Body.Close()
+		Expect(res.StatusCode).To(Equal(http.StatusUnauthorized), "nothing is served without the token")
+
+		jar, err := cookiejar.New(nil)
+		Expect(err).NotTo(HaveOccurred())
+		d := dashboardClient{base: base, Client: &http.Client{Jar: jar}}
+		res, err = d.Get(address)
+		Expect(err).NotTo(HaveOccurred())
+		res.Body.Close()
+		Expect(res.StatusCode).To(Equal(http.StatusOK))
+		Expect(res.Request.URL.String()).To(Equal(base+"/"), "the address sends the browser on without the token")
+		return d
 	}
 
 	BeforeAll(func(ctx context.Context) {
@@ -85,21 +103,21 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 		admin = startDashboard(kubeconfig)
 		viewer = startDashboard(writeKubeconfig(testEnv, cfg, envtest.User{Name: viewerName}))
 
-		postJSON = func(url, body string) (int, map[string]string) {
+		postJSON = func(d dashboardClient, path, body string) (int, map[string]string) {
 			GinkgoHelper()
-			req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			req, err := http.NewRequest(http.MethodPost, d.base+path, strings.NewReader(body))
 			Expect(err).NotTo(HaveOccurred())
 			req.Header.Set("X-Sluice-Dashboard", "1")
-			res, err := http.DefaultClient.Do(req)
+			res, err := d.Do(req)
 			Expect(err).NotTo(HaveOccurred())
 			defer res.Body.Close()
 			answer := map[string]string{}
 			Expect(json.NewDecoder(res.Body).Decode(&answer)).To(Succeed())
 			return res.StatusCode, answer
 		}
-		readRolloutPage = func(base string) map[string]any {
+		readRolloutPage = func(d dashboardClient) map[string]any {
 			GinkgoHelper()
-			res, err := http.Get(base + "/api/namespaces/" + ns + "/rollouts/shop")
+			res, err := d.Get(d.base + "/api/namespaces/" + ns + "/rollouts/shop")
 			Expect(err).NotTo(HaveOccurred())
 			defer res.Body.Close()
 			Expect(res.StatusCode).To(Equal(http.StatusOK))
@@ -110,7 +128,7 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 	})
 
 	It("serves the page itself, and its data as JSON", func() {
-		res, err := http.Get(admin + "/")
+		res, err := admin.Get(admin.base + "/")
 		Expect(err).NotTo(HaveOccurred())
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -134,7 +152,7 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 	})
 
 	It("refuses a viewer's promote with the API server's answer, and changes nothing", func(ctx context.Context) {
-		status, answer := postJSON(viewer+"/api/namespaces/"+ns+"/rollouts/shop/promote", "")
+		status, answer := postJSON(viewer, "/api/namespaces/"+ns+"/rollouts/shop/promote", "")
 		Expect(status).To(Equal(http.StatusForbidden))
 		Expect(answer["error"]).To(And(ContainSubstring("forbidden"), ContainSubstring(`User "`+viewerName+`" cannot patch resource "rollouts/status"`)))
 
@@ -142,16 +160,16 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 		Expect(ro.Status.PauseConditions).To(HaveLen(1), "the refused promote left the Rollout paused")
 	})
 
-	It("refuses an action without its header, from another site", func() {
-		res, err := http.Post(admin+"/api/namespaces/"+ns+"/rollouts/shop/abort", "application/json", nil)
+	It("refuses an action without its header, and a request for another host", func() {
+		res, err := admin.Post(admin.base+"/api/namespaces/"+ns+"/rollouts/shop/abort", "application/json", nil)
 		Expect(err).NotTo(HaveOccurred())
 		res.Body.Close()
 		Expect(res.StatusCode).To(Equal(http.StatusForbidden))
 
-		req, err := http.NewRequest(http.MethodGet, admin+"/api/namespaces/"+ns+"/rollouts", nil)
+		req, err := http.NewRequest(http.MethodGet, admin.base+"/api/namespaces/"+ns+"/rollouts", nil)
 		Expect(err).NotTo(HaveOccurred())
 		req.Host = "rebound.example"
-		res, err = http.DefaultClient.Do(req)
+		res, err = admin.Do(req)
 		Expect(err).NotTo(HaveOccurred())
 		res.Body.Close()
 		Expect(res.StatusCode).To(Equal(http.StatusMisdirectedRequest))
@@ -160,9 +178,9 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 	It("streams the page again when the Rollout changes, and promotes as the plugin does", func(ctx context.Context) {
 		streamCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		req, err := http.NewRequestWithContext(streamCtx, http.MethodGet, admin+"/api/namespaces/"+ns+"/rollouts/shop?watch=1", nil)
+		req, err := http.NewRequestWithContext(streamCtx, http.MethodGet, admin.base+"/api/namespaces/"+ns+"/rollouts/shop?watch=1", nil)
 		Expect(err).NotTo(HaveOccurred())
-		res, err := http.DefaultClient.Do(req)
+		res, err := admin.Do(req)
 		Expect(err).NotTo(HaveOccurred())
 		defer res.Body.Close()
 		Expect(res.Header.Get("Content-Type")).To(Equal("text/event-stream"))
@@ -184,7 +202,7 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 		}()
 		Eventually(pages).Should(Receive(HaveKeyWithValue("phase", "Paused")))
 
-		status, answer := postJSON(admin+"/api/namespaces/"+ns+"/rollouts/shop/promote", "")
+		status, answer := postJSON(admin, "/api/namespaces/"+ns+"/rollouts/shop/promote", "")
 		Expect(status).To(Equal(http.StatusOK), "%v", answer)
 		Expect(answer).To(HaveKeyWithValue("message", "rollout 'shop' promoted"))
 		Eventually(func(g Gomega) []rolloutsv1alpha1.PauseCondition {
@@ -210,17 +228,24 @@ var _ = Describe("kubectl sluice dashboard", Ordered, func() {
 		}
 		Expect(k8sClient.Create(ctx, app)).To(Succeed())
 
-		status, answer := postJSON(admin+"/api/namespaces/"+ns+"/applications/shop/sync", `{"prune": true}`)
+		status, answer := postJSON(admin, "/api/namespaces/"+ns+"/applications/shop/sync", `{"prune": true}`)
 		Expect(status).To(Equal(http.StatusOK), "%v", answer)
-		status, answer = postJSON(admin+"/api/namespaces/"+ns+"/applications/shop/refresh", "")
+		status, answer = postJSON(admin, "/api/namespaces/"+ns+"/applications/shop/refresh", "")
 		Expect(status).To(Equal(http.StatusOK), "%v", answer)
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(app), app)).To(Succeed())
 		Expect(app.Annotations).To(HaveKey(gitopsv1alpha1.SyncRequestAnnotation))
 		Expect(app.Annotations).To(HaveKeyWithValue(gitopsv1alpha1.PruneRequestAnnotation, "true"))
 		Expect(app.Annotations).To(HaveKey(gitopsv1alpha1.RefreshRequestAnnotation))
 
-		status, answer = postJSON(admin+"/api/namespaces/"+ns+"/applications/shop/rollback", `{}`)
+		status, answer = postJSON(admin, "/api/namespaces/"+ns+"/applications/shop/rollback", `{}`)
 		Expect(status).To(Equal(http.StatusConflict))
 		Expect(answer["error"]).To(ContainSubstring("application shop"), "a rollback with no history to go back to says so")
 	})
 })
+
+// dashboardClient is a browser of one dashboard: its base URL, and a client
+// that holds its token's cookie.
+type dashboardClient struct {
+	*http.Client
+	base string
+}

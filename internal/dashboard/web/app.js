@@ -90,17 +90,29 @@ function setLive(state) {
 function draw(r, data) {
   const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.focusKey : undefined;
   let view;
+  try {
+    view = viewOf(r, data);
+  } catch (e) {
+    // A page that cannot be drawn says so, rather than keep showing an
+    // old state as if it were live.
+    view = h("div", { class: "error", role: "alert" }, h("h1", {}, r.name || r.kind), h("p", {}, "This page could not be drawn: " + e.message));
+  }
+  main.replaceChildren(view);
+  if (focused) {
+    const again = main.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
+}
+
+function viewOf(r, data) {
+  let view;
   if (data && data.error) {
     view = h("div", { class: "error", role: "alert" }, h("h1", {}, r.name || r.kind), h("p", {}, data.error));
   } else if (r.kind === "rollouts" && !r.name) view = rolloutList(r, data);
   else if (r.kind === "rollouts") view = rolloutPage(r, data);
   else if (!r.name) view = applicationList(r, data);
   else view = applicationPage(r, data);
-  main.replaceChildren(view);
-  if (focused) {
-    const again = main.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
-    if (again) again.focus();
-  }
+  return view;
 }
 
 function badge(text, test) {
@@ -216,8 +228,9 @@ function routes(list) {
       h("h3", {}, `${route.kind} ${route.name}`),
       route.error ? h("p", { class: "error" }, route.error) : null,
       (route.rules || []).map((rule) => {
-        const total = rule.backends.reduce((sum, b) => sum + b.weight, 0) || 1;
-        return h("div", { class: "split" }, rule.backends.map((b) => h("div", {
+        const backends = rule.backends || [];
+        const total = backends.reduce((sum, b) => sum + b.weight, 0) || 1;
+        return h("div", { class: "split" }, backends.map((b) => h("div", {
           class: "share", "data-test": "route-weight", "data-route": route.name,
           "data-service": b.service, "data-weight": b.weight,
         }, h("span", { class: "bar", "aria-hidden": "true" }, fill((100 * b.weight) / total)),

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -160,7 +161,9 @@ func TestLastingWatchErrors(t *testing.T) {
 		reason string
 	}{
 		{name: "forbidden", err: apierrors.NewForbidden(rollouts, "", errors.New("no watch verb")), want: true,
-			reason: "an account without the watch verb would wait forever"},
+			reason: "an account without the watch verb does not get it by asking again (it is looked at each second instead)"},
+		{name: "no such kind", err: &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}}, want: true,
+			reason: "the API server does not serve the kind"},
 		{name: "not served", err: apierrors.NewNotFound(rollouts, ""), want: true, reason: "the CRD is not installed"},
 		{name: "timeout", err: apierrors.NewTimeoutError("busy", 1), want: false, reason: "the API server may answer next time"},
 		{name: "unavailable", err: apierrors.NewServiceUnavailable("restarting"), want: false, reason: "likewise"},

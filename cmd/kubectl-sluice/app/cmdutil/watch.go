@@ -6,6 +6,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -54,7 +55,7 @@ func Until(ctx context.Context, cl client.WithWatch, watched Watched, check func
 // not serve it.
 func lasting(err error) bool {
 	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) ||
-		apierrors.IsMethodNotSupported(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err)
+		apierrors.IsMethodNotSupported(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) || meta.IsNoMatchError(err)
 }
 
 // retryAfter is how long a watch that could not start waits before it
@@ -67,31 +68,59 @@ const retryAfter = time.Second
 // ends. A watch starts with an event for every object that exists, so
 // nothing that changed in between is missed. A watch that cannot start
 // is tried again after retryAfter, unless trying again cannot help: that
-// error goes to failed.
+// error goes to failed. A kind the user may read but not watch is looked
+// at each retryAfter instead.
 func watchChanges(ctx context.Context, cl client.WithWatch, list client.ObjectList, opts []client.ListOption,
 	changed chan<- struct{}, failed chan<- error) {
+	signal := func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a change is waiting to be looked at already
+		}
+	}
 	for ctx.Err() == nil {
 		w, err := cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), opts...)
+		if apierrors.IsForbidden(err) {
+			// Someone who may get but not watch still gets an answer, as
+			// the plugin gave before it watched: by looking each second.
+			poll(ctx, signal)
+			return
+		}
 		if err != nil && lasting(err) {
 			failed <- fmt.Errorf("watching: %w", err)
 			return
 		}
-		if err != nil {
+		started := time.Now()
+		if err == nil {
+			for event := range w.ResultChan() {
+				if event.Type == watch.Error {
+					break // watch again, from now
+				}
+				signal()
+			}
+			w.Stop()
+		}
+		// A watch that failed, or ended at once, is not started again at
+		// once: the API server would be asked in a tight loop.
+		if time.Since(started) < retryAfter {
 			select {
 			case <-ctx.Done():
 			case <-time.After(retryAfter):
 			}
-			continue
 		}
-		for event := range w.ResultChan() {
-			if event.Type == watch.Error {
-				break // watch again, from now
-			}
-			select {
-			case changed <- struct{}{}:
-			default: // a change is waiting to be looked at already
-			}
+	}
+}
+
+// poll signals a change each retryAfter until ctx ends.
+func poll(ctx context.Context, signal func()) {
+	ticker := time.NewTicker(retryAfter)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			signal()
 		}
-		w.Stop()
 	}
 }

@@ -100,14 +100,19 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	server := dashboard.New(o.client, o.namespace)
+	token, err := dashboard.NewToken()
+	if err != nil {
+		return err
+	}
+	server := dashboard.New(o.client, o.namespace, token)
 	if hosts := dashboard.LoopbackHosts(listener.Addr()); hosts != nil {
 		server.AllowHosts(hosts...)
 	}
 	srv := &http.Server{Handler: server.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	url := fmt.Sprintf("http://%s/#/ns/%s/rollouts", listener.Addr(), o.namespace)
-	fmt.Fprintf(o.Out, "Sluice dashboard: http://%s/\n", listener.Addr())
-	fmt.Fprintf(o.ErrOut, "Rollouts of namespace %s: %s (Ctrl-C to stop)\n", o.namespace, url)
+	// The address carries the token: it is what lets a browser in, so it is
+	// printed for the user alone, as Jupyter prints its own.
+	fmt.Fprintf(o.Out, "Sluice dashboard: http://%s/?token=%s\n", listener.Addr(), token)
+	fmt.Fprintf(o.ErrOut, "Namespace %s; Ctrl-C to stop\n", o.namespace)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(listener) }()
 	select {
