@@ -53,41 +53,26 @@ func (s *Server) rolloutAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"message": message})
 }
 
-// steerRollout carries out action on ro and says what it did.
+// steerRollout carries out action on ro and says what it did, with the
+// plugin's own patches and words.
 func (s *Server) steerRollout(ctx context.Context, ro *rolloutsv1alpha1.Rollout, action string) (string, error) {
-	var patches plugin.Patches
-	done := action + "d"
-	switch action {
-	case "promote":
-		patches = plugin.Promote(ro, false)
-	case "promote-full":
-		patches, done = plugin.Promote(ro, true), "promoted"
-	case "abort":
-		patches, done = plugin.Abort(), "aborted"
-	case "retry":
-		patches, done = plugin.Retry(), "retried"
-	case "pause":
-		patches, done = plugin.Pause(), "paused"
-	case "resume":
-		patches = plugin.Resume()
-	case "restart":
-		patches, done = plugin.Restart(time.Now()), "restarts"
-	case "undo":
+	if action == "undo" {
 		return s.undo(ctx, ro)
-	default:
+	}
+	steering, ok := plugin.Steerings[action]
+	if !ok {
 		return "", errUnknownAction
 	}
-	if patches.Status != nil {
-		if err := s.client.Status().Patch(ctx, ro, client.RawPatch(types.MergePatchType, patches.Status)); err != nil {
-			return "", err
+	err := steering.Patches(ro, time.Now()).Send(func(status bool, data []byte) error {
+		if status {
+			return s.client.Status().Patch(ctx, ro, client.RawPatch(types.MergePatchType, data))
 		}
+		return s.client.Patch(ctx, ro, client.RawPatch(types.MergePatchType, data))
+	})
+	if err != nil {
+		return "", err
 	}
-	if patches.Spec != nil {
-		if err := s.client.Patch(ctx, ro, client.RawPatch(types.MergePatchType, patches.Spec)); err != nil {
-			return "", err
-		}
-	}
-	return fmt.Sprintf("rollout '%s' %s", ro.Name, done), nil
+	return fmt.Sprintf("rollout '%s' %s", ro.Name, steering.Done), nil
 }
 
 // undo goes back to the revision before the current one, as `kubectl

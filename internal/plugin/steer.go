@@ -63,6 +63,49 @@ func Promote(ro *rolloutsv1alpha1.Rollout, full bool) Patches {
 	return p
 }
 
+// Steering is a command that steers a Rollout with patches alone, as
+// `kubectl sluice` and the dashboard both send it: its verb, what it says
+// once done ("rollout 'shop' aborted", as Argo's plugin says it), and its
+// patches for the Rollout as it is, at now.
+type Steering struct {
+	Verb, Done string
+	Patches    func(ro *rolloutsv1alpha1.Rollout, now time.Time) Patches
+}
+
+// The steering commands.
+var (
+	SteerPromote     = Steering{"promote", "promoted", func(ro *rolloutsv1alpha1.Rollout, _ time.Time) Patches { return Promote(ro, false) }}
+	SteerPromoteFull = Steering{"promote-full", "promoted", func(ro *rolloutsv1alpha1.Rollout, _ time.Time) Patches { return Promote(ro, true) }}
+	SteerAbort       = Steering{"abort", "aborted", func(*rolloutsv1alpha1.Rollout, time.Time) Patches { return Abort() }}
+	SteerRetry       = Steering{"retry", "retried", func(*rolloutsv1alpha1.Rollout, time.Time) Patches { return Retry() }}
+	SteerPause       = Steering{"pause", "paused", func(*rolloutsv1alpha1.Rollout, time.Time) Patches { return Pause() }}
+	SteerResume      = Steering{"resume", "resumed", func(*rolloutsv1alpha1.Rollout, time.Time) Patches { return Resume() }}
+	SteerRestart     = Steering{"restart", "restarts", func(_ *rolloutsv1alpha1.Rollout, now time.Time) Patches { return Restart(now) }}
+)
+
+// Steerings are the steering commands by verb.
+var Steerings = map[string]Steering{}
+
+func init() {
+	for _, s := range []Steering{SteerPromote, SteerPromoteFull, SteerAbort, SteerRetry, SteerPause, SteerResume, SteerRestart} {
+		Steerings[s.Verb] = s
+	}
+}
+
+// Send sends the patches through patch, the status patch first, in the
+// order Argo's plugin sends them; status says which of the two a call is.
+func (p Patches) Send(patch func(status bool, data []byte) error) error {
+	if p.Status != nil {
+		if err := patch(true, p.Status); err != nil {
+			return err
+		}
+	}
+	if p.Spec != nil {
+		return patch(false, p.Spec)
+	}
+	return nil
+}
+
 // Abort is `abort`: back to stable.
 func Abort() Patches { return Patches{Status: []byte(`{"status":{"abort":true}}`)} }
 

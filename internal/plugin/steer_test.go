@@ -1,6 +1,10 @@
 package plugin
 
 import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +132,46 @@ func TestSetImage(t *testing.T) {
 	}
 	if _, err := SetImage(ro, "nope", "x"); err == nil {
 		t.Fatal("a container that is not there")
+	}
+}
+
+// The steering commands send their status patch before their spec patch,
+// as Argo's plugin does, and stop at the first refusal.
+func TestPatchesSend(t *testing.T) {
+	var sent []string
+	record := func(status bool, data []byte) error {
+		sent = append(sent, fmt.Sprintf("%t %s", status, data))
+		return nil
+	}
+	if err := (Patches{Spec: []byte("spec"), Status: []byte("status")}).Send(record); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"true status", "false spec"}; !slices.Equal(sent, want) {
+		t.Errorf("sent %q, want %q", sent, want)
+	}
+	refused := errors.New("forbidden")
+	sent = nil
+	err := Patches{Spec: []byte("spec"), Status: []byte("status")}.Send(func(status bool, data []byte) error {
+		sent = append(sent, string(data))
+		return refused
+	})
+	if !errors.Is(err, refused) || !slices.Equal(sent, []string{"status"}) {
+		t.Errorf("after a refused status patch: err %v, sent %q; want the refusal and nothing more", err, sent)
+	}
+}
+
+func TestSteerings(t *testing.T) {
+	want := map[string]string{"promote": "promoted", "promote-full": "promoted", "abort": "aborted", "retry": "retried",
+		"pause": "paused", "resume": "resumed", "restart": "restarts"}
+	got := map[string]string{}
+	for verb, s := range Steerings {
+		got[verb] = s.Done
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("steerings %v, want %v", got, want)
+	}
+	ro := builders.Rollout("web").Canary(builders.SetWeight(20)).Obj()
+	if p := Steerings["abort"].Patches(ro, time.Now()); string(p.Status) != `{"status":{"abort":true}}` || p.Spec != nil {
+		t.Errorf("abort sends %s / %s", p.Status, p.Spec)
 	}
 }

@@ -195,8 +195,10 @@ function rolloutPage(r, ro) {
     ro.message ? h("span", { class: "message" }, ro.message) : null);
   const facts = h("dl", { class: "facts" },
     h("dt", {}, "Strategy"), h("dd", {}, ro.strategy),
-    h("dt", {}, "Step"), h("dd", { "data-test": "current-step" }, ro.step),
-    h("dt", {}, "Canary weight"), h("dd", {}, ro.weight === undefined ? "–" : ro.weight + "%"),
+    // A blue-green Rollout has no steps and no canary weight to show.
+    ro.strategy === "BlueGreen" ? null : [
+      h("dt", {}, "Step"), h("dd", { "data-test": "current-step" }, ro.step),
+      h("dt", {}, "Canary weight"), h("dd", {}, ro.weight === undefined ? "–" : ro.weight + "%")],
     h("dt", {}, "Replicas"), h("dd", {}, `${ro.ready} ready of ${ro.desired}, ${ro.updated} updated`),
     h("dt", {}, "Images"), h("dd", { class: "image" }, ro.images.join(", ")),
     ro.blueGreen ? [h("dt", {}, "Active"), h("dd", {}, `${ro.blueGreen.activeService} → revision ${ro.blueGreen.activeRevision || "–"}`)] : null,

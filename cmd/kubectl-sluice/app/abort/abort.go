@@ -2,7 +2,6 @@
 package abort
 
 import (
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,7 +12,7 @@ import (
 
 // NewAbortOptions are abort's options.
 func NewAbortOptions(streams genericiooptions.IOStreams) *steer.Options {
-	return steer.NewOptions(streams, "abort", "aborted", func(*rolloutsv1alpha1.Rollout) plugin.Patches { return plugin.Abort() })
+	return steer.NewOptions(streams, plugin.SteerAbort)
 }
 
 // NewCmdAbort is `abort ROLLOUT [--dry-run]`.

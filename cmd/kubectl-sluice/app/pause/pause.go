@@ -2,7 +2,6 @@
 package pause
 
 import (
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,7 +12,7 @@ import (
 
 // NewPauseOptions are pause's options.
 func NewPauseOptions(streams genericiooptions.IOStreams) *steer.Options {
-	return steer.NewOptions(streams, "pause", "paused", func(*rolloutsv1alpha1.Rollout) plugin.Patches { return plugin.Pause() })
+	return steer.NewOptions(streams, plugin.SteerPause)
 }
 
 // NewCmdPause is `pause ROLLOUT [--dry-run]`.

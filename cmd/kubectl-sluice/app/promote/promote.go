@@ -3,6 +3,8 @@
 package promote
 
 import (
+	"time"
+
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -22,9 +24,14 @@ type Options struct {
 // NewPromoteOptions are promote's options, --full unset.
 func NewPromoteOptions(streams genericiooptions.IOStreams) *Options {
 	o := &Options{}
-	o.Options = steer.NewOptions(streams, "promote", "promoted", func(ro *rolloutsv1alpha1.Rollout) plugin.Patches {
-		return plugin.Promote(ro, o.Full)
-	})
+	// --full is read when the command runs: it picks the patches then.
+	o.Options = steer.NewOptions(streams, plugin.Steering{Verb: plugin.SteerPromote.Verb, Done: plugin.SteerPromote.Done,
+		Patches: func(ro *rolloutsv1alpha1.Rollout, now time.Time) plugin.Patches {
+			if o.Full {
+				return plugin.SteerPromoteFull.Patches(ro, now)
+			}
+			return plugin.SteerPromote.Patches(ro, now)
+		}})
 	return o
 }
 

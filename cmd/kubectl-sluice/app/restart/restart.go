@@ -2,9 +2,6 @@
 package restart
 
 import (
-	"time"
-
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -15,7 +12,7 @@ import (
 
 // NewRestartOptions are restart's options.
 func NewRestartOptions(streams genericiooptions.IOStreams) *steer.Options {
-	return steer.NewOptions(streams, "restart", "restarts", func(*rolloutsv1alpha1.Rollout) plugin.Patches { return plugin.Restart(time.Now()) })
+	return steer.NewOptions(streams, plugin.SteerRestart)
 }
 
 // NewCmdRestart is `restart ROLLOUT [--dry-run]`.

@@ -2,7 +2,6 @@
 package resume
 
 import (
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,7 +12,7 @@ import (
 
 // NewResumeOptions are resume's options.
 func NewResumeOptions(streams genericiooptions.IOStreams) *steer.Options {
-	return steer.NewOptions(streams, "resume", "resumed", func(*rolloutsv1alpha1.Rollout) plugin.Patches { return plugin.Resume() })
+	return steer.NewOptions(streams, plugin.SteerResume)
 }
 
 // NewCmdResume is `resume ROLLOUT [--dry-run]`.

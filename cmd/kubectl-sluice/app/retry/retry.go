@@ -2,7 +2,6 @@
 package retry
 
 import (
-	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,7 +12,7 @@ import (
 
 // NewRetryOptions are retry's options.
 func NewRetryOptions(streams genericiooptions.IOStreams) *steer.Options {
-	return steer.NewOptions(streams, "retry", "retried", func(*rolloutsv1alpha1.Rollout) plugin.Patches { return plugin.Retry() })
+	return steer.NewOptions(streams, plugin.SteerRetry)
 }
 
 // NewCmdRetry is `retry ROLLOUT [--dry-run]`.

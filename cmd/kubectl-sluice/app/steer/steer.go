@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	rolloutsv1alpha1 "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/spf13/cobra"
@@ -25,11 +26,9 @@ import (
 type Options struct {
 	genericiooptions.IOStreams
 
-	// Verb is the command's name; Done says what it did to a Rollout
-	// ("rollout 'shop' aborted").
-	Verb, Done string
-	// Patches are the patches that steer the Rollout as it is now.
-	Patches func(ro *rolloutsv1alpha1.Rollout) plugin.Patches
+	// Steering is the command's verb, what it says once done and its
+	// patches.
+	plugin.Steering
 
 	// Rollout is the name of the Rollout to steer.
 	Rollout string
@@ -39,10 +38,9 @@ type Options struct {
 	conn  cmdutil.Connection
 }
 
-// NewOptions are the options of the command verb, which says done once
-// it sent patches.
-func NewOptions(streams genericiooptions.IOStreams, verb, done string, patches func(*rolloutsv1alpha1.Rollout) plugin.Patches) *Options {
-	return &Options{IOStreams: streams, Verb: verb, Done: done, Patches: patches}
+// NewOptions are the options of a steering command.
+func NewOptions(streams genericiooptions.IOStreams, steering plugin.Steering) *Options {
+	return &Options{IOStreams: streams, Steering: steering}
 }
 
 // NewCommand is `VERB ROLLOUT [--dry-run]`, connected with flags.
@@ -86,18 +84,13 @@ func (o *Options) Run(ctx context.Context) error {
 	if err := o.conn.Get(ctx, "rollout", o.Rollout, ro); err != nil {
 		return err
 	}
-	p := o.Patches(ro)
 	patcher := cmdutil.Patcher{Client: o.conn.Client, DryRun: o.DryRun, Out: o.Out}
-	if p.Status != nil {
-		if err := patcher.Patch(ctx, "rollout", ro, true, client.RawPatch(types.MergePatchType, p.Status)); err != nil {
-			return err
-		}
+	err := o.Patches(ro, time.Now()).Send(func(status bool, data []byte) error {
+		return patcher.Patch(ctx, "rollout", ro, status, client.RawPatch(types.MergePatchType, data))
+	})
+	if err != nil {
+		return err
 	}
-	if p.Spec != nil {
-		if err := patcher.Patch(ctx, "rollout", ro, false, client.RawPatch(types.MergePatchType, p.Spec)); err != nil {
-			return err
-		}
-	}
-	_, err := fmt.Fprintf(o.Out, "rollout '%s' %s%s\n", o.Rollout, o.Done, o.DryRun.Suffix())
+	_, err = fmt.Fprintf(o.Out, "rollout '%s' %s%s\n", o.Rollout, o.Done, o.DryRun.Suffix())
 	return err
 }
