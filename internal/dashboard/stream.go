@@ -159,12 +159,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func(con
 	}
 	var last []byte
 	send := func() error {
-		watchNew()
 		body, err := encodeView(compute(ctx))
 		if err != nil || bytes.Equal(body, last) {
 			return err
 		}
 		last = body
+		// What a page watches follows from what it shows (a Rollout's
+		// routes, an Application's workloads), so it is looked at again
+		// only when the page changed.
+		watchNew()
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", body); err != nil {
 			return err
 		}
